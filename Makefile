@@ -1,0 +1,40 @@
+# Every target installs what it needs into .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: install run test lint bench text phone clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check 'pip<26.3'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+run: install ## the local stack with demo data, until Ctrl-C
+	$(BIN)/python -m local.stack
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint ## ruff, mypy, then the whole suite
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python -m bench
+
+text: install ## make text FROM=+447700900123 BODY="hello"
+	$(BIN)/python -m local.phone --from '$(FROM)' --body '$(BODY)'
+
+phone: install ## make phone FROM=+447700900123
+	$(BIN)/python -m local.phone --from '$(FROM)'
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,9 @@
+"""Rapport's Lambda entrypoint: the Chalice app and its blueprints, nothing else."""
+
+from chalice.app import Chalice
+
+from chalicelib.entrypoints import health, webhooks
+
+app = Chalice(app_name="rapport")
+app.register_blueprint(health.bp)
+app.register_blueprint(webhooks.bp)

@@ -1,0 +1,182 @@
+"""ConversationStore on one DynamoDB table (schema in infra/resources.json).
+
+Items, all under the contact's partition so one contact is one partition:
+  pk = "C#<e164>", sk = "PROFILE"      the contact
+  pk = "C#<e164>", sk = "M#<sid>"      a message; keyed by sid so a retried
+                                        webhook collides instead of duplicating
+Messages carry `ts` for the `by_time` local index that orders a thread.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+from pydantic import BaseModel
+
+from chalicelib.domain.contact import Contact
+from chalicelib.domain.errors import ConcurrentUpdateError
+from chalicelib.domain.messages import Message
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+PROFILE = "PROFILE"
+THREAD_INDEX = "by_time"
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def contact_key(phone: str) -> dict[str, Any]:
+    return {"pk": {"S": f"C#{phone}"}, "sk": {"S": PROFILE}}
+
+
+def message_key(phone: str, sid: str) -> dict[str, Any]:
+    return {"pk": {"S": f"C#{phone}"}, "sk": {"S": f"M#{sid}"}}
+
+
+def _to_item(model: BaseModel, key: dict[str, Any], version: int, **extra: str) -> dict[str, Any]:
+    data = model.model_dump(mode="json", exclude={"version"})
+    item = {name: _serializer.serialize(value) for name, value in data.items()}
+    item.update(key)
+    item["version"] = {"N": str(version)}
+    item.update({name: {"S": value} for name, value in extra.items()})
+    return item
+
+
+def _from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def contact_item(contact: Contact, version: int) -> dict[str, Any]:
+    return _to_item(contact, contact_key(contact.phone), version)
+
+
+def message_item(message: Message, version: int) -> dict[str, Any]:
+    ts = message.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return _to_item(message, message_key(message.phone, message.sid), version, ts=f"{ts}#{message.sid}")
+
+
+def _versioned_put(table: str, item: dict[str, Any], expected_version: int | None) -> TransactWriteItemTypeDef:
+    if expected_version is None:
+        return {"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
+    return {
+        "Put": {
+            "TableName": table,
+            "Item": item,
+            "ConditionExpression": "version = :expected",
+            "ExpressionAttributeValues": {":expected": {"N": str(expected_version)}},
+        }
+    }
+
+
+def _next_version(expected: int | None) -> int:
+    return 1 if expected is None else expected + 1
+
+
+class DynamoConversationStore:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def get_contact(self, phone: str) -> Contact | None:
+        response = self._client.get_item(TableName=self._table, Key=contact_key(phone), ConsistentRead=True)
+        item = response.get("Item")
+        return Contact.model_validate(_from_item(item)) if item else None
+
+    def record_inbound(self, contact: Contact, expected_version: int | None, message: Message) -> Message | None:
+        new_message: TransactWriteItemTypeDef = {
+            "Put": {
+                "TableName": self._table,
+                "Item": message_item(message, version=1),
+                "ConditionExpression": "attribute_not_exists(pk)",
+                # a duplicate hands back the stored message: no second read
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+        contact_put = _versioned_put(
+            self._table, contact_item(contact, _next_version(expected_version)), expected_version
+        )
+        try:
+            self._client.transact_write_items(TransactItems=[new_message, contact_put])
+        except ClientError as error:
+            reasons = _cancellation_reasons(error)
+            if reasons[0].get("Code") == "ConditionalCheckFailed":
+                stored = reasons[0].get("Item") or self._client.get_item(
+                    TableName=self._table, Key=message_key(message.phone, message.sid), ConsistentRead=True
+                ).get("Item")
+                if stored:
+                    return Message.model_validate(_from_item(stored))
+            raise _as_conflict(error, contact.phone) from error
+        return None
+
+    def get_message_and_contact(self, phone: str, sid: str) -> tuple[Message | None, Contact | None]:
+        keys: list[Any] = [message_key(phone, sid), contact_key(phone)]
+        found: list[dict[str, Any]] = []
+        while keys:
+            response = self._client.batch_get_item(RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}})
+            found.extend(response.get("Responses", {}).get(self._table, []))
+            unprocessed: Any = response.get("UnprocessedKeys", {})
+            keys = list(unprocessed.get(self._table, {}).get("Keys", []))
+        message: Message | None = None
+        contact: Contact | None = None
+        for item in found:
+            data = _from_item(item)
+            if data["sk"] == PROFILE:
+                contact = Contact.model_validate(data)
+            else:
+                message = Message.model_validate(data)
+        return message, contact
+
+    def record_receipt(
+        self,
+        message: Message,
+        expected_message_version: int | None,
+        contact: Contact | None,
+        expected_contact_version: int | None,
+    ) -> None:
+        message_put = _versioned_put(
+            self._table, message_item(message, _next_version(expected_message_version)), expected_message_version
+        )
+        try:
+            if contact is None:
+                self._client.put_item(**message_put["Put"])
+                return
+            contact_put = _versioned_put(
+                self._table, contact_item(contact, _next_version(expected_contact_version)), expected_contact_version
+            )
+            self._client.transact_write_items(TransactItems=[message_put, contact_put])
+        except ClientError as error:
+            raise _as_conflict(error, message.sid) from error
+
+    def thread(self, phone: str, limit: int = 50) -> list[Message]:
+        response = self._client.query(
+            TableName=self._table,
+            IndexName=THREAD_INDEX,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"C#{phone}"}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [Message.model_validate(_from_item(item)) for item in response.get("Items", [])]
+
+
+def _cancellation_reasons(error: ClientError) -> list[dict[str, Any]]:
+    reasons: list[Any] = list(error.response.get("CancellationReasons", []))
+    if error.response.get("Error", {}).get("Code") != "TransactionCanceledException" or not reasons:
+        raise error
+    return reasons
+
+
+def _as_conflict(error: ClientError, what: str) -> Exception:
+    code = error.response.get("Error", {}).get("Code")
+    if code == "ConditionalCheckFailedException":
+        return ConcurrentUpdateError(what)
+    if code == "TransactionCanceledException":
+        codes = {reason.get("Code") for reason in _cancellation_reasons(error)}
+        if codes & {"ConditionalCheckFailed", "TransactionConflict"}:
+            return ConcurrentUpdateError(what)
+    return error

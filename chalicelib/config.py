@@ -1,0 +1,42 @@
+"""Settings, read from the environment in this one place."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from chalicelib.domain.inbound import BrandReplies
+
+DEFAULT_TABLE_NAME = "rapport"
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    twilio_auth_token: str  # empty: webhooks are refused (fail closed)
+    public_base_url: str
+    brand_name: str
+    support_contact: str
+    conversation_ack: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
+        return cls(
+            table_name=env.get("TABLE_NAME", DEFAULT_TABLE_NAME),
+            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
+            public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+            brand_name=env.get("BRAND_NAME", "Rapport"),
+            support_contact=env.get("SUPPORT_CONTACT", "reply to this number to reach a person"),
+            conversation_ack=env.get("CONVERSATION_AUTO_REPLY", ""),
+        )
+
+    @property
+    def replies(self) -> BrandReplies:
+        brand = self.brand_name
+        return BrandReplies(
+            opt_out=f"{brand}: you're unsubscribed and will get no more messages. Reply START to resubscribe.",
+            opt_in=f"{brand}: you're subscribed again. Reply HELP for help, STOP to unsubscribe.",
+            help=f"{brand}: for help, {self.support_contact}. Msg & data rates may apply. Reply STOP to unsubscribe.",
+            conversation_ack=self.conversation_ack,
+        )

@@ -1,0 +1,80 @@
+"""The contact aggregate: consent history, engagement, deliverability, zones."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class ConsentState(StrEnum):
+    UNKNOWN = "unknown"
+    OPTED_IN = "opted_in"
+    OPTED_OUT = "opted_out"
+
+
+class ConsentEvent(BaseModel):
+    """One change of consent. The history is brand-wide: one per contact,
+    whichever of the brand's numbers it arrived on."""
+
+    state: ConsentState
+    source: str  # keyword | natural_language | twilio_advanced_opt_out | carrier_error | import
+    at: datetime
+    keyword: str | None = None
+    channel: str = "sms"
+    brand_number: str | None = None
+    message_sid: str | None = None
+    error_code: int | None = None
+
+
+class Engagement(BaseModel):
+    last_inbound_at: datetime | None = None
+    last_outbound_at: datetime | None = None
+    unanswered_marketing: int = 0
+    inbound_count: int = 0
+    outbound_count: int = 0
+
+
+class DeliverabilityState(StrEnum):
+    OK = "ok"
+    UNDELIVERABLE = "undeliverable"
+
+
+class Deliverability(BaseModel):
+    state: DeliverabilityState = DeliverabilityState.OK
+    reason: str | None = None
+    last_error_code: int | None = None
+    consecutive_unreachable: int = 0  # 30003 receipts in a row
+    updated_at: datetime | None = None
+
+
+class TimeZone(BaseModel):
+    confirmed: str | None = None
+    candidates: list[str] = Field(default_factory=list)
+
+
+class Conversation(BaseModel):
+    """The open one-to-one thread an agent will pick up."""
+
+    opened_at: datetime
+    last_inbound_at: datetime
+    message_count: int = 1
+
+
+class Contact(BaseModel):
+    phone: str
+    created_at: datetime
+    consent_history: list[ConsentEvent] = Field(default_factory=list)
+    engagement: Engagement = Field(default_factory=Engagement)
+    deliverability: Deliverability = Field(default_factory=Deliverability)
+    time_zone: TimeZone = Field(default_factory=TimeZone)
+    conversation: Conversation | None = None
+    version: int = 0  # optimistic concurrency: bumped on every save
+
+    @property
+    def consent(self) -> ConsentState:
+        return self.consent_history[-1].state if self.consent_history else ConsentState.UNKNOWN
+
+    def with_consent(self, event: ConsentEvent) -> Contact:
+        return self.model_copy(update={"consent_history": [*self.consent_history, event]})

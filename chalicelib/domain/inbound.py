@@ -1,0 +1,146 @@
+"""What an inbound text does to a contact, and what (if anything) we answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from chalicelib.domain.contact import (
+    ConsentEvent,
+    ConsentState,
+    Contact,
+    Conversation,
+    Deliverability,
+    DeliverabilityState,
+    Engagement,
+    TimeZone,
+)
+from chalicelib.domain.keywords import NATURAL_LANGUAGE, KeywordKind, classify, normalise_text
+from chalicelib.domain.messages import Direction, InboundKind, Message
+
+# Twilio's OptOutType values, sent when Advanced Opt-Out already answered.
+ADVANCED_OPT_OUT_KINDS = {
+    "STOP": InboundKind.OPT_OUT,
+    "START": InboundKind.OPT_IN,
+    "HELP": InboundKind.HELP,
+}
+_KEYWORD_KINDS = {
+    KeywordKind.OPT_OUT: InboundKind.OPT_OUT,
+    KeywordKind.OPT_IN: InboundKind.OPT_IN,
+    KeywordKind.HELP: InboundKind.HELP,
+}
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    sid: str
+    phone: str  # the customer (From)
+    brand_number: str  # which of the brand's numbers was texted (To)
+    body: str
+    at: datetime
+    opt_out_type: str | None = None  # set when Twilio Advanced Opt-Out answered
+
+
+@dataclass(frozen=True)
+class BrandReplies:
+    opt_out: str
+    opt_in: str
+    help: str
+    conversation_ack: str = ""  # empty: say nothing, an agent will answer
+
+
+@dataclass(frozen=True)
+class InboundOutcome:
+    contact: Contact
+    message: Message  # carries the reply text, empty for none
+
+
+def receive(
+    contact: Contact | None,
+    sms: InboundSms,
+    replies: BrandReplies,
+    zones_for: Callable[[str], tuple[str, ...]],
+) -> InboundOutcome:
+    base = contact or Contact(
+        phone=sms.phone,
+        created_at=sms.at,
+        time_zone=TimeZone(candidates=list(zones_for(sms.phone))),
+    )
+    base = _heard_from(base, sms.at)
+    keyword = classify(sms.body)
+    twilio_answered = sms.opt_out_type is not None and sms.opt_out_type.upper() in ADVANCED_OPT_OUT_KINDS
+    if twilio_answered:
+        kind = ADVANCED_OPT_OUT_KINDS[(sms.opt_out_type or "").upper()]
+        source, word = "twilio_advanced_opt_out", normalise_text(sms.body).upper()
+    elif keyword is not None:
+        kind = _KEYWORD_KINDS[keyword.kind]
+        source = NATURAL_LANGUAGE if keyword.word == NATURAL_LANGUAGE else "keyword"
+        word = keyword.word
+    else:
+        kind, source, word = InboundKind.CONVERSATION, "", ""
+
+    reply = ""
+    if kind in (InboundKind.OPT_OUT, InboundKind.OPT_IN):
+        target = ConsentState.OPTED_OUT if kind == InboundKind.OPT_OUT else ConsentState.OPTED_IN
+        if base.consent != target:
+            base = base.with_consent(
+                ConsentEvent(
+                    state=target,
+                    source=source,
+                    keyword=word,
+                    at=sms.at,
+                    brand_number=sms.brand_number,
+                    message_sid=sms.sid,
+                )
+            )
+            reply = replies.opt_out if kind == InboundKind.OPT_OUT else replies.opt_in
+    elif kind == InboundKind.HELP:
+        reply = replies.help
+    else:
+        opened = base.conversation is None
+        base = base.model_copy(update={"conversation": _continue(base.conversation, sms.at)})
+        if opened and base.consent != ConsentState.OPTED_OUT:
+            reply = replies.conversation_ack
+    if twilio_answered:
+        reply = ""  # Twilio already replied; a second answer would be noise (or fail 21610)
+
+    message = Message(
+        sid=sms.sid,
+        phone=sms.phone,
+        brand_number=sms.brand_number,
+        direction=Direction.INBOUND,
+        at=sms.at,
+        body=sms.body,
+        kind=kind,
+        reply=reply,
+    )
+    return InboundOutcome(contact=base, message=message)
+
+
+def _heard_from(contact: Contact, at: datetime) -> Contact:
+    """Any inbound text: the contact is engaged, and the number is live."""
+    previous = contact.engagement
+    last = previous.last_inbound_at
+    engagement = previous.model_copy(
+        update={
+            "last_inbound_at": at if last is None or at > last else last,
+            "unanswered_marketing": 0,
+            "inbound_count": previous.inbound_count + 1,
+        }
+    )
+    update: dict[str, Engagement | Deliverability] = {"engagement": engagement}
+    if contact.deliverability.state != DeliverabilityState.OK:
+        update["deliverability"] = Deliverability(reason="inbound text received", updated_at=at)
+    return contact.model_copy(update=update)
+
+
+def _continue(conversation: Conversation | None, at: datetime) -> Conversation:
+    if conversation is None:
+        return Conversation(opened_at=at, last_inbound_at=at)
+    return conversation.model_copy(
+        update={
+            "last_inbound_at": max(at, conversation.last_inbound_at),
+            "message_count": conversation.message_count + 1,
+        }
+    )

@@ -1,0 +1,74 @@
+"""Messages in a contact's thread and what delivery receipts do to them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class InboundKind(StrEnum):
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    HELP = "help"
+    CONVERSATION = "conversation"
+
+
+class DeliveryStatus(StrEnum):
+    ACCEPTED = "accepted"
+    SCHEDULED = "scheduled"
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    READ = "read"
+
+
+# A status only replaces one of lower rank, so a late "sent" never undoes
+# "delivered"; finals share a rank so the first final one stands.
+STATUS_RANK = {
+    DeliveryStatus.ACCEPTED: 1,
+    DeliveryStatus.SCHEDULED: 1,
+    DeliveryStatus.QUEUED: 2,
+    DeliveryStatus.SENDING: 3,
+    DeliveryStatus.SENT: 4,
+    DeliveryStatus.DELIVERED: 5,
+    DeliveryStatus.UNDELIVERED: 5,
+    DeliveryStatus.FAILED: 5,
+    DeliveryStatus.CANCELED: 5,
+    DeliveryStatus.READ: 6,
+}
+FINAL_STATUSES = frozenset(s for s, rank in STATUS_RANK.items() if rank >= 5)
+
+
+class StatusEvent(BaseModel):
+    status: DeliveryStatus
+    at: datetime
+    error_code: int | None = None
+
+
+class Message(BaseModel):
+    sid: str
+    phone: str  # the contact's number, whichever direction
+    brand_number: str
+    direction: Direction
+    at: datetime
+    body: str = ""
+    kind: InboundKind | None = None  # inbound only
+    reply: str = ""  # inbound only: the text answered in TwiML, replayed on a retried webhook
+    status: DeliveryStatus | None = None  # outbound only
+    error_code: int | None = None
+    status_events: list[StatusEvent] = Field(default_factory=list)
+    version: int = 0
+
+    def has_seen(self, status: DeliveryStatus) -> bool:
+        return any(event.status == status for event in self.status_events)

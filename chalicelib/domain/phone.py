@@ -1,0 +1,55 @@
+"""Phone numbers: E.164 normalisation and the time zones a number may be in."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from chalicelib.domain.errors import InvalidPhoneError
+
+UNKNOWN_ZONE = "Etc/Unknown"
+
+
+def normalise(raw: str, default_region: str | None = None) -> str:
+    """Return the E.164 form of `raw`, or raise InvalidPhoneError saying why.
+
+    Numbers must carry a country code (`+44…`) unless `default_region` is
+    given. "Possible" (right length for the country) is the bar rather than
+    "valid": ranges reserved for testing and drama (+44 7700 900xxx) are
+    real-shaped numbers that Twilio test tooling uses.
+    """
+    text = raw.strip()
+    if not text:
+        raise InvalidPhoneError("phone number is empty")
+    if text[0].isdigit() and default_region is None:
+        text = "+" + text  # E.164 written without its plus, as URLs often do
+    try:
+        number = phonenumbers.parse(text, default_region)
+    except phonenumbers.NumberParseException as error:
+        raise InvalidPhoneError(f"not a phone number: {error}") from None
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidPhoneError("not a possible phone number for its country")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def time_zone_candidates(e164: str) -> tuple[str, ...]:
+    """Every IANA zone the number could be in, narrowest data first.
+
+    Falls back to the zones of the whole country when the number's own prefix
+    is unknown, so a quiet-hours window can still be computed safely.
+    """
+    from phonenumbers import timezone  # the zone tables are large: load on first use
+    from phonenumbers.tzdata import TIMEZONE_DATA
+
+    number = phonenumbers.parse(e164)
+    zones = tuple(z for z in timezone.time_zones_for_number(number) if z != UNKNOWN_ZONE)
+    if zones:
+        return zones
+    return tuple(TIMEZONE_DATA.get(str(number.country_code), ()))
+
+
+def sender_address(raw: str) -> str:
+    """Normalise one of the brand's own numbers: E.164, or a short code as is."""
+    text = raw.strip()
+    if text.isdigit() and 3 <= len(text) <= 8:
+        return text
+    return normalise(text)

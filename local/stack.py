@@ -1,0 +1,172 @@
+"""`make run`: the whole service on this machine.
+
+moto server (DynamoDB) on :4566, the Twilio simulator on :4010 and
+`chalice local` on :8000, with the table created from infra/ and demo
+contacts. Ctrl-C or SIGTERM stops every process this started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOOPBACK = "127.0.0.1"
+BRAND_NUMBER = "+15005550006"
+# Printed defaults for what `make run` honours from the environment.
+DEFAULTS = {
+    "TWILIO_AUTH_TOKEN": "local-dev-auth-token",
+    "TWILIO_ACCOUNT_SID": "AC00000000000000000000000000000000",
+    "TABLE_NAME": "rapport",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+}
+
+
+@dataclass(frozen=True)
+class Ports:
+    api: int = 8000
+    aws: int = 4566
+    twilio: int = 4010
+
+
+def stack_env(ports: Ports, base: Mapping[str, str] = os.environ) -> dict[str, str]:
+    env = dict(base)
+    for name, value in DEFAULTS.items():
+        env.setdefault(name, value)
+    env.setdefault("PUBLIC_BASE_URL", f"http://{LOOPBACK}:{ports.api}")
+    env["AWS_ENDPOINT_URL"] = f"http://{LOOPBACK}:{ports.aws}"
+    env["TWILIO_API_BASE_URL"] = f"http://{LOOPBACK}:{ports.twilio}"
+    for name in ("TWILIO_REGION", "TWILIO_EDGE"):  # they would rewrite the simulator's host
+        env.pop(name, None)
+    return env
+
+
+def wait_for(url: str, timeout_s: float = 60.0, process: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{url}: process exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (our own http:// URL)
+                return
+        except urllib.error.HTTPError:
+            return  # it answers: that is all we wait for
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {timeout_s:.0f}s")
+
+
+class Stack:
+    def __init__(self, ports: Ports, env: dict[str, str]) -> None:
+        self.ports = ports
+        self.env = env
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def _spawn(self, args: list[str]) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(args, cwd=ROOT, env=self.env, start_new_session=True)
+        self.processes.append(process)
+        return process
+
+    def start(self, demo: bool = True) -> None:
+        import boto3
+
+        from local.demo import seed
+        from local.schema import create_table
+        from local.twilio_sim import TwilioSimulator
+
+        if not self.env.get("TWILIO_AUTH_TOKEN"):
+            raise SystemExit("TWILIO_AUTH_TOKEN is empty: webhooks would be refused (fail closed)")
+        moto = self._spawn([sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(self.ports.aws)])
+        wait_for(f"http://{LOOPBACK}:{self.ports.aws}/moto-api/", process=moto)
+        dynamodb = boto3.client(
+            "dynamodb",
+            endpoint_url=self.env["AWS_ENDPOINT_URL"],
+            region_name=self.env["AWS_DEFAULT_REGION"],
+            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+        )
+        create_table(dynamodb, self.env["TABLE_NAME"])
+        self.demo_phones = seed(dynamodb, self.env["TABLE_NAME"]) if demo else []
+        self.sim = TwilioSimulator(
+            self.env["TWILIO_ACCOUNT_SID"], self.env["TWILIO_AUTH_TOKEN"], self.env["PUBLIC_BASE_URL"], BRAND_NUMBER
+        )
+        self.sim_server = self.sim.serve(LOOPBACK, self.ports.twilio)
+        chalice = str(Path(sys.executable).parent / "chalice")
+        api = self._spawn(
+            [chalice, "local", "--no-autoreload", "--host", LOOPBACK, "--port", str(self.ports.api), "--stage", "dev"]
+        )
+        wait_for(f"http://{LOOPBACK}:{self.ports.api}/health", process=api)
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if hasattr(self, "sim_server"):
+            self.sim_server.shutdown()
+
+    def banner(self) -> str:
+        env, p = self.env, self.ports
+        token_note = "(default)" if env["TWILIO_AUTH_TOKEN"] == DEFAULTS["TWILIO_AUTH_TOKEN"] else "(from environment)"
+        pids = {name: proc.pid for name, proc in zip(("moto", "chalice"), self.processes, strict=True)}
+        example = self.demo_phones[0] if self.demo_phones else "+447700900123"
+        return "\n".join(
+            [
+                "Rapport local stack",
+                f"  API             http://{LOOPBACK}:{p.api}  chalice local (pid {pids['chalice']})",
+                f"  AWS emulator    http://{LOOPBACK}:{p.aws}  moto server (pid {pids['moto']}),"
+                f" table {env['TABLE_NAME']!r}",
+                f"  Twilio sim      http://{LOOPBACK}:{p.twilio}  account {env['TWILIO_ACCOUNT_SID']},"
+                f" brand number {BRAND_NUMBER}",
+                f"  PUBLIC_BASE_URL {env['PUBLIC_BASE_URL']}",
+                f"  TWILIO_AUTH_TOKEN {env['TWILIO_AUTH_TOKEN']} {token_note}",
+                f"  demo contacts   {', '.join(self.demo_phones) or 'none'}",
+                "Text the service (signed as Twilio signs it):",
+                f'  make text FROM={example} BODY="hello"',
+                f"  make phone FROM={example}        (interactive; try STOP, HELP, START)",
+                "Ctrl-C or SIGTERM stops everything.",
+            ]
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--api-port", type=int, default=Ports.api)
+    parser.add_argument("--aws-port", type=int, default=Ports.aws)
+    parser.add_argument("--twilio-port", type=int, default=Ports.twilio)
+    parser.add_argument("--no-demo", action="store_true", help="start with an empty table")
+    args = parser.parse_args(argv)
+    ports = Ports(api=args.api_port, aws=args.aws_port, twilio=args.twilio_port)
+    stack = Stack(ports, stack_env(ports))
+
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops it as Ctrl-C does
+    try:
+        stack.start(demo=not args.no_demo)
+        print(stack.banner(), flush=True)
+        while all(process.poll() is None for process in stack.processes):
+            time.sleep(0.5)
+        print("a stack process exited; stopping the rest", file=sys.stderr)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+        print("stopped", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,373 @@
+"""A local Twilio: the Messages API, signed webhooks, and handsets to text from.
+
+It speaks Twilio's wire formats so the real `twilio` client and the real
+webhook handlers run unchanged against it:
+
+- POST /2010-04-01/Accounts/{AccountSid}/Messages.json  (Basic auth, form body)
+  answers 201 with a Message resource, or Twilio's error body
+  {code, message, more_info, status}; then fires signed status callbacks
+  queued -> sent -> delivered (or the designated failure below).
+- GET  /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json
+- POST /sim/inbound   JSON {from, to, body, sid?, forged?, advanced_opt_out?}:
+  a handset texts the service; the webhook is signed as Twilio signs it and the
+  TwiML reply is delivered back to the handset.
+- POST /sim/status    JSON {sid, to, from, events: [{status, error_code?}]}:
+  status callbacks in exactly the given order (to replay late or duplicates).
+- GET  /sim/handsets/{phone}: every message a handset has received.
+
+Designated test numbers (Twilio's magic-number style):
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import threading
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+import requests
+from twilio.request_validator import RequestValidator
+
+# Refused at the API, as Twilio refuses them.
+API_ERRORS: dict[str, tuple[int, str]] = {
+    "+15005550001": (21211, "The 'To' number +15005550001 is not a valid phone number."),
+    "+15005550004": (21610, "Attempt to send to unsubscribed recipient"),
+    "+15005550009": (21614, "'To' number is not a valid mobile number"),
+}
+# Accepted, then reported as failed by the status callbacks.
+DELIVERY_FAILURES: dict[str, tuple[str, int]] = {
+    "+15005550030": ("undelivered", 30003),  # unreachable handset
+    "+15005550035": ("undelivered", 30005),  # unknown destination
+    "+15005550036": ("undelivered", 30006),  # landline or unreachable carrier
+    "+15005550037": ("undelivered", 30007),  # carrier filtered
+    "+15005550038": ("failed", 30008),  # unknown error
+}
+__doc__ += "".join(f"\n  {n}: API error {c}" for n, (c, _) in API_ERRORS.items())
+__doc__ += "".join(f"\n  {n}: {s} with {c}" for n, (s, c) in DELIVERY_FAILURES.items())
+
+OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+OPT_IN_WORDS = {"START", "UNSTOP", "YES"}
+HELP_WORDS = {"HELP", "INFO"}
+API_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Messages(?:/(?P<sid>\w+))?\.json$")
+MAX_BODY = 1600
+
+
+def new_sid(prefix: str = "SM") -> str:
+    return prefix + secrets.token_hex(16)
+
+
+def twilio_error(code: int, message: str, status: int) -> tuple[int, dict[str, Any]]:
+    return status, {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+
+
+@dataclass
+class SimMessage:
+    sid: str
+    account_sid: str
+    to: str
+    from_: str
+    body: str
+    messaging_service_sid: str | None
+    status_callback: str | None
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
+    status: str = "queued"
+    error_code: int | None = None
+
+    def resource(self) -> dict[str, Any]:
+        created = format_datetime(self.created)
+        return {
+            "account_sid": self.account_sid,
+            "api_version": "2010-04-01",
+            "body": self.body,
+            "date_created": created,
+            "date_updated": created,
+            "date_sent": None,
+            "direction": "outbound-api",
+            "error_code": self.error_code,
+            "error_message": None,
+            "from": self.from_,
+            "messaging_service_sid": self.messaging_service_sid,
+            "num_media": "0",
+            "num_segments": str(max(1, -(-len(self.body) // 153))),
+            "price": None,
+            "price_unit": "USD",
+            "sid": self.sid,
+            "status": self.status,
+            "subresource_uris": {"media": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{self.sid}/Media.json"},
+            "to": self.to,
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{self.sid}.json",
+        }
+
+
+class TwilioSimulator:
+    """The simulator's state and behaviour; `serve` puts it on HTTP."""
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        webhook_base_url: str,
+        default_sender: str = "+15005550006",
+        callback_delay_s: float = 0.05,
+    ) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.webhook_base_url = webhook_base_url.rstrip("/")
+        self.default_sender = default_sender
+        self.callback_delay_s = callback_delay_s
+        self._validator = RequestValidator(auth_token)
+        self._lock = threading.Lock()
+        self.messages: dict[str, SimMessage] = {}
+        self.handsets: dict[str, list[dict[str, Any]]] = {}
+        self.opted_out: set[str] = set()  # Twilio blocks sends to numbers that texted STOP
+
+    # --- the Messages API -------------------------------------------------
+
+    def authorised(self, account_sid: str, authorization: str | None) -> bool:
+        expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        return account_sid == self.account_sid and secrets.compare_digest(authorization or "", f"Basic {expected}")
+
+    def create_message(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        to, body = form.get("To", ""), form.get("Body", "")
+        sender, service = form.get("From"), form.get("MessagingServiceSid")
+        if not to:
+            return twilio_error(21604, "A 'To' phone number is required.", 400)
+        if not body:
+            return twilio_error(21602, "Message body is required.", 400)
+        if not sender and not service:
+            return twilio_error(21603, "A 'From' or 'MessagingServiceSid' parameter is required", 400)
+        if service and not service.startswith("MG"):
+            return twilio_error(21701, f"The Messaging Service Sid {service} is invalid.", 400)
+        if len(body) > MAX_BODY:
+            return twilio_error(21617, "The concatenated message body exceeds the 1600 character limit.", 400)
+        if not re.fullmatch(r"\+[1-9]\d{6,14}", to):
+            return twilio_error(21211, f"The 'To' number {to} is not a valid phone number.", 400)
+        if to in API_ERRORS:
+            code, message = API_ERRORS[to]
+            return twilio_error(code, message, 400)
+        if to in self.opted_out:
+            return twilio_error(21610, "Attempt to send to unsubscribed recipient", 400)
+        created = SimMessage(
+            sid=new_sid(),
+            account_sid=self.account_sid,
+            to=to,
+            from_=sender or self.default_sender,
+            body=body,
+            messaging_service_sid=service,
+            status_callback=form.get("StatusCallback"),
+        )
+        with self._lock:
+            self.messages[created.sid] = created
+        threading.Thread(target=self._progress, args=(created,), daemon=True).start()
+        return 201, created.resource()
+
+    def _progress(self, message: SimMessage) -> None:
+        final = DELIVERY_FAILURES.get(message.to, ("delivered", None))
+        for status, code in (("queued", None), ("sent", None), final):
+            time.sleep(self.callback_delay_s)
+            with self._lock:
+                message.status, message.error_code = status, code
+            if status == "delivered":
+                self._deliver(message.to, message.from_, message.body, message.sid)
+            if message.status_callback:
+                try:
+                    self._callback(message.status_callback, message, status, code)
+                except requests.RequestException:
+                    return  # as Twilio does: a callback that cannot be delivered is dropped
+
+    def _callback(self, url: str, message: SimMessage, status: str, code: int | None) -> int:
+        form = {
+            "AccountSid": self.account_sid,
+            "ApiVersion": "2010-04-01",
+            "From": message.from_,
+            "To": message.to,
+            "MessageSid": message.sid,
+            "SmsSid": message.sid,
+            "MessageStatus": status,
+            "SmsStatus": status,
+        }
+        if message.messaging_service_sid:
+            form["MessagingServiceSid"] = message.messaging_service_sid
+        if code is not None:
+            form["ErrorCode"] = str(code)
+        return self.post_signed(url, form).status_code
+
+    # --- handsets ----------------------------------------------------------
+
+    def post_signed(self, url: str, form: dict[str, str], forged: bool = False) -> requests.Response:
+        signature = self._validator.compute_signature(url, form)
+        if forged:
+            signature = base64.b64encode(secrets.token_bytes(20)).decode()
+        return requests.post(url, data=form, headers={"X-Twilio-Signature": signature}, timeout=30)
+
+    def text_service(
+        self,
+        from_: str,
+        to: str,
+        body: str,
+        sid: str | None = None,
+        forged: bool = False,
+        advanced_opt_out: bool = False,
+    ) -> dict[str, Any]:
+        """A handset texts the service; returns the webhook's answer."""
+        sid = sid or new_sid()
+        form = {
+            "AccountSid": self.account_sid,
+            "ApiVersion": "2010-04-01",
+            "Body": body,
+            "From": from_,
+            "To": to,
+            "MessageSid": sid,
+            "SmsMessageSid": sid,
+            "SmsSid": sid,
+            "SmsStatus": "received",
+            "NumMedia": "0",
+            "NumSegments": "1",
+        }
+        word = body.strip().rstrip(".!?").upper()
+        if word in OPT_OUT_WORDS:
+            self.opted_out.add(from_)
+        elif word in OPT_IN_WORDS - {"YES"}:
+            self.opted_out.discard(from_)
+        answered_by_twilio: list[str] = []
+        if advanced_opt_out:
+            kind = (
+                "STOP"
+                if word in OPT_OUT_WORDS
+                else "START"
+                if word in OPT_IN_WORDS
+                else "HELP"
+                if word in HELP_WORDS
+                else None
+            )
+            if kind:
+                form["OptOutType"] = kind
+                answered_by_twilio.append(f"Twilio {kind} auto-reply")
+        response = self.post_signed(f"{self.webhook_base_url}/twilio/inbound", form, forged=forged)
+        replies = twiml_messages(response.text) if response.status_code == 200 else []
+        for text in answered_by_twilio + replies:
+            self._deliver(from_, to, text, new_sid())
+        return {"sid": sid, "status": response.status_code, "replies": replies, "response": response.text}
+
+    def _deliver(self, handset: str, sender: str, body: str, sid: str) -> None:
+        with self._lock:
+            self.handsets.setdefault(handset, []).append(
+                {"sid": sid, "from": sender, "body": body, "at": datetime.now(UTC).isoformat()}
+            )
+
+    def received(self, handset: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.handsets.get(handset, []))
+
+    def replay_status(self, sid: str, to: str, from_: str, events: list[dict[str, Any]]) -> list[int]:
+        message = self.messages.get(sid) or SimMessage(
+            sid=sid,
+            account_sid=self.account_sid,
+            to=to,
+            from_=from_,
+            body="",
+            messaging_service_sid=None,
+            status_callback=None,
+        )
+        url = f"{self.webhook_base_url}/twilio/status"
+        return [self._callback(url, message, e["status"], e.get("error_code")) for e in events]
+
+    # --- HTTP ---------------------------------------------------------------
+
+    def serve(self, host: str, port: int) -> ThreadingHTTPServer:
+        server = ThreadingHTTPServer((host, port), _handler_for(self))
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server
+
+
+def twiml_messages(document: str) -> list[str]:
+    """The texts a TwiML answer sends back (<Message>text</Message> or <Body>)."""
+    try:
+        root = ET.fromstring(document)  # noqa: S314 (our own service's answer, on loopback)
+    except ET.ParseError:
+        return []
+    texts = []
+    for message in root.iter("Message"):
+        body = message.find("Body")
+        texts.append((body.text if body is not None else message.text) or "")
+    return [text for text in texts if text]
+
+
+def _handler_for(sim: TwilioSimulator) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *_: Any) -> None:  # quiet: the stack prints what matters
+            return
+
+        def _send(self, status: int, payload: Any) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _body(self) -> bytes:
+            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+        def do_GET(self) -> None:
+            if self.path == "/health":
+                return self._send(200, {"status": "ok"})
+            if self.path.startswith("/sim/handsets/"):
+                return self._send(200, {"messages": sim.received(unquote(self.path.rsplit("/", 1)[1]))})
+            match = API_PATH.match(self.path)
+            if match and match["sid"]:
+                if not sim.authorised(match["account"], self.headers.get("Authorization")):
+                    return self._send(*twilio_error(20003, "Authenticate", 401))
+                message = sim.messages.get(match["sid"])
+                if message is None:
+                    return self._send(*twilio_error(20404, "The requested resource was not found", 404))
+                return self._send(200, message.resource())
+            return self._send(*twilio_error(20404, "The requested resource was not found", 404))
+
+        def do_POST(self) -> None:
+            match = API_PATH.match(self.path)
+            if match and not match["sid"]:
+                if not sim.authorised(match["account"], self.headers.get("Authorization")):
+                    return self._send(*twilio_error(20003, "Authenticate", 401))
+                form = {k: v[-1] for k, v in parse_qs(self._body().decode(), keep_blank_values=True).items()}
+                return self._send(*sim.create_message(form))
+            if self.path not in ("/sim/inbound", "/sim/status"):
+                return self._send(*twilio_error(20404, "The requested resource was not found", 404))
+            try:
+                request = json.loads(self._body() or b"{}")
+                return self._send(200, self._simulate(request))
+            except (KeyError, TypeError, ValueError) as error:
+                return self._send(400, {"message": f"bad simulator request: {error!r}"})
+            except requests.RequestException as error:
+                return self._send(HTTPStatus.BAD_GATEWAY, {"message": f"service unreachable: {error}"})
+
+        def _simulate(self, request: dict[str, Any]) -> dict[str, Any]:
+            if self.path == "/sim/inbound":
+                return sim.text_service(
+                    request["from"],
+                    request["to"],
+                    request["body"],
+                    sid=request.get("sid"),
+                    forged=bool(request.get("forged")),
+                    advanced_opt_out=bool(request.get("advanced_opt_out")),
+                )
+            events = request["events"]
+            return {"statuses": sim.replay_status(request["sid"], request["to"], request["from"], events)}
+
+    return Handler
