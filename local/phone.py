@@ -16,7 +16,10 @@ from local.stack import BRAND_NUMBER, LOOPBACK, Ports
 
 
 def text(sim_url: str, sender: str, to: str, body: str) -> list[str]:
-    response = requests.post(f"{sim_url}/sim/inbound", json={"from": sender, "to": to, "body": body}, timeout=30)
+    try:
+        response = requests.post(f"{sim_url}/sim/inbound", json={"from": sender, "to": to, "body": body}, timeout=30)
+    except requests.ConnectionError:
+        raise SystemExit(f"no Twilio simulator at {sim_url}: start the stack with `make run`") from None
     result = response.json()
     if response.status_code != 200 or result["status"] != 200:
         raise SystemExit(f"the service answered {result.get('status', response.status_code)}: {result}")

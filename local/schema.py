@@ -25,6 +25,8 @@ def create_table_request(table_name: str, logical_id: str = CONVERSATION_TABLE) 
     properties = table_properties(logical_id)
     request = {key: value for key, value in properties.items() if key not in _CFN_ONLY}
     request["TableName"] = table_name
+    if "SSESpecification" in request:  # CloudFormation spells it SSEEnabled, the API Enabled
+        request["SSESpecification"] = {"Enabled": request["SSESpecification"]["SSEEnabled"]}
     return request
 
 

@@ -73,8 +73,9 @@ class Stack:
         self.env = env
         self.processes: list[subprocess.Popen[bytes]] = []
 
-    def _spawn(self, args: list[str]) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(args, cwd=ROOT, env=self.env, start_new_session=True)
+    def _spawn(self, args: list[str], quiet: bool = False) -> subprocess.Popen[bytes]:
+        output = subprocess.DEVNULL if quiet else None
+        process = subprocess.Popen(args, cwd=ROOT, env=self.env, start_new_session=True, stdout=output, stderr=output)
         self.processes.append(process)
         return process
 
@@ -87,7 +88,7 @@ class Stack:
 
         if not self.env.get("TWILIO_AUTH_TOKEN"):
             raise SystemExit("TWILIO_AUTH_TOKEN is empty: webhooks would be refused (fail closed)")
-        moto = self._spawn([sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(self.ports.aws)])
+        moto = self._spawn([sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(self.ports.aws)], quiet=True)
         wait_for(f"http://{LOOPBACK}:{self.ports.aws}/moto-api/", process=moto)
         dynamodb = boto3.client(
             "dynamodb",
