@@ -1,0 +1,76 @@
+"""Shared fixtures: one moto server per test session, a fresh table per test."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import boto3
+import pytest
+
+from local.schema import create_table
+from local.stack import wait_for
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+REGION = "us-east-1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _aws_test_credentials() -> None:
+    """Never let a test reach a real AWS account, whatever the shell has."""
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION=REGION,
+    )
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "TWILIO_REGION", "TWILIO_EDGE"):
+        os.environ.pop(name, None)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{endpoint}/moto-api/", process=process)
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def dynamodb(moto_endpoint: str) -> DynamoDBClient:
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=moto_endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+@pytest.fixture
+def table(dynamodb: DynamoDBClient) -> str:
+    name = f"rapport-test-{uuid.uuid4().hex[:12]}"
+    create_table(dynamodb, name)
+    return name

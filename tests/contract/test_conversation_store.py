@@ -1,0 +1,120 @@
+"""One contract, two implementations: the in-memory fake and DynamoDB (moto server)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+
+from chalicelib.adapters.dynamodb_store import DynamoConversationStore
+from chalicelib.domain.contact import ConsentEvent, ConsentState, Contact
+from chalicelib.domain.errors import ConcurrentUpdateError
+from chalicelib.domain.messages import DeliveryStatus, Direction, InboundKind, Message, StatusEvent
+from chalicelib.services.ports import ConversationStore
+from tests.fakes import InMemoryConversationStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+PHONE = "+447700900123"
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def store(request: pytest.FixtureRequest) -> ConversationStore:
+    if request.param == "memory":
+        return InMemoryConversationStore()
+    client: DynamoDBClient = request.getfixturevalue("dynamodb")
+    return DynamoConversationStore(client, request.getfixturevalue("table"))
+
+
+def contact(**changes: object) -> Contact:
+    return Contact(phone=PHONE, created_at=AT).model_copy(update=changes)
+
+
+def inbound(sid: str, minutes: int = 0, reply: str = "") -> Message:
+    return Message(
+        sid=sid,
+        phone=PHONE,
+        brand_number="+15005550006",
+        direction=Direction.INBOUND,
+        at=AT + timedelta(minutes=minutes),
+        body=f"text {sid}",
+        kind=InboundKind.CONVERSATION,
+        reply=reply,
+    )
+
+
+def test_an_unknown_contact_is_none(store: ConversationStore) -> None:
+    assert store.get_contact(PHONE) is None
+
+
+def test_a_first_inbound_stores_contact_and_message(store: ConversationStore) -> None:
+    opted_in = contact(
+        consent_history=[ConsentEvent(state=ConsentState.OPTED_IN, source="keyword", keyword="START", at=AT)]
+    )
+    assert store.record_inbound(opted_in, None, inbound("SM1", reply="hello")) is None
+    saved = store.get_contact(PHONE)
+    assert saved is not None and saved.version == 1
+    assert saved.model_copy(update={"version": 0}) == opted_in
+    assert saved.consent == ConsentState.OPTED_IN
+    message, same = store.get_message_and_contact(PHONE, "SM1")
+    assert message is not None and message.reply == "hello" and message.at == AT
+    assert same == saved
+
+
+def test_a_retried_message_returns_the_first_and_writes_nothing(store: ConversationStore) -> None:
+    store.record_inbound(contact(), None, inbound("SM1", reply="first answer"))
+    changed = contact(consent_history=[ConsentEvent(state=ConsentState.OPTED_OUT, source="keyword", at=AT)])
+    earlier = store.record_inbound(changed, 1, inbound("SM1", minutes=3, reply="second answer"))
+    assert earlier is not None and earlier.reply == "first answer"
+    saved = store.get_contact(PHONE)
+    assert saved is not None and saved.version == 1 and saved.consent == ConsentState.UNKNOWN
+
+
+def test_a_stale_version_is_refused_and_stores_nothing(store: ConversationStore) -> None:
+    store.record_inbound(contact(), None, inbound("SM1"))
+    with pytest.raises(ConcurrentUpdateError):
+        store.record_inbound(contact(), None, inbound("SM2"))  # claims the contact is new
+    with pytest.raises(ConcurrentUpdateError):
+        store.record_inbound(contact(), 7, inbound("SM3"))
+    assert store.get_message_and_contact(PHONE, "SM2")[0] is None
+    assert store.get_message_and_contact(PHONE, "SM3")[0] is None
+    store.record_inbound(contact(), 1, inbound("SM4"))
+    saved = store.get_contact(PHONE)
+    assert saved is not None and saved.version == 2
+
+
+def test_receipts_save_message_and_contact_together_or_not_at_all(store: ConversationStore) -> None:
+    store.record_inbound(contact(), None, inbound("SM0"))
+    sent = Message(
+        sid="SM9",
+        phone=PHONE,
+        brand_number="+15005550006",
+        direction=Direction.OUTBOUND,
+        at=AT,
+        status=DeliveryStatus.SENT,
+        status_events=[StatusEvent(status=DeliveryStatus.SENT, at=AT)],
+    )
+    store.record_receipt(sent, None, None, None)
+    with pytest.raises(ConcurrentUpdateError):
+        store.record_receipt(sent, None, None, None)  # someone created it meanwhile
+    failed = sent.model_copy(update={"status": DeliveryStatus.UNDELIVERED, "error_code": 30005})
+    with pytest.raises(ConcurrentUpdateError):
+        store.record_receipt(failed, 1, contact(), 5)  # contact version is stale
+    message, _ = store.get_message_and_contact(PHONE, "SM9")
+    assert message is not None and message.status == DeliveryStatus.SENT and message.version == 1
+    store.record_receipt(failed, 1, contact(), 1)
+    message, saved = store.get_message_and_contact(PHONE, "SM9")
+    assert message is not None and message.status == DeliveryStatus.UNDELIVERED and message.version == 2
+    assert saved is not None and saved.version == 2
+
+
+def test_the_thread_is_newest_first_and_limited(store: ConversationStore) -> None:
+    store.record_inbound(contact(), None, inbound("SM1", minutes=1))
+    store.record_inbound(contact(), 1, inbound("SM3", minutes=3))
+    store.record_inbound(contact(), 2, inbound("SM2", minutes=2))
+    assert [m.sid for m in store.thread(PHONE)] == ["SM3", "SM2", "SM1"]
+    assert [m.sid for m in store.thread(PHONE, limit=2)] == ["SM3", "SM2"]
+    assert store.thread("+14155550100") == []
