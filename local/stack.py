@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
@@ -52,7 +53,7 @@ def stack_env(ports: Ports, base: Mapping[str, str] = os.environ) -> dict[str, s
     return env
 
 
-def wait_for(url: str, timeout_s: float = 60.0, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for(url: str, timeout_s: float = 60.0, process: subprocess.Popen[Any] | None = None) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:

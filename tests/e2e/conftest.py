@@ -1,0 +1,68 @@
+"""The whole local stack (`python -m local.stack`) on free ports, driven over HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import boto3
+import pytest
+
+from chalicelib.adapters.dynamodb_store import DynamoConversationStore
+from local.stack import ROOT, wait_for
+from tests.conftest import REGION, free_port
+
+TOKEN = "e2e-auth-token"
+ACCOUNT_SID = "AC" + "e2" * 16
+
+
+@dataclass(frozen=True)
+class RunningStack:
+    api: str
+    sim: str
+    aws: str
+    ports: tuple[int, int, int]
+    store: DynamoConversationStore
+    process: subprocess.Popen[bytes]
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[RunningStack]:
+    api_port, aws_port, twilio_port = free_port(), free_port(), free_port()
+    env = {
+        **os.environ,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TABLE_NAME": "rapport-e2e",
+        "BRAND_NAME": "Pizza Co",
+    }
+    env.pop("PUBLIC_BASE_URL", None)
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "local.stack", "--no-demo",
+            "--api-port", str(api_port), "--aws-port", str(aws_port), "--twilio-port", str(twilio_port),
+        ],
+        cwd=ROOT,
+        env=env,
+    )  # fmt: skip
+    api, sim, aws = (f"http://127.0.0.1:{p}" for p in (api_port, twilio_port, aws_port))
+    try:
+        wait_for(f"{sim}/health", timeout_s=90, process=process)
+        wait_for(f"{api}/health", timeout_s=90, process=process)
+        client = boto3.client("dynamodb", endpoint_url=aws, region_name=REGION)
+        yield RunningStack(
+            api, sim, aws, (api_port, aws_port, twilio_port), DynamoConversationStore(client, "rapport-e2e"), process
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
