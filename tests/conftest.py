@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from local.schema import create_table
-from local.stack import wait_for
+from local.stack import stop_process, wait_for
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -54,8 +54,7 @@ def moto_endpoint() -> Iterator[str]:
         wait_for(f"{endpoint}/moto-api/", process=process)
         yield endpoint
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_process(process)
 
 
 @pytest.fixture(scope="session")
