@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from chalicelib.domain import phone
 from chalicelib.domain.delivery import Receipt
@@ -14,6 +14,10 @@ from chalicelib.domain.inbound import InboundSms
 from chalicelib.domain.messages import DeliveryStatus
 
 MESSAGE_SID = r"^[A-Z]{2}[0-9a-fA-F]{32}$"
+
+CustomerPhone = Annotated[str, AfterValidator(phone.normalise)]
+BrandNumber = Annotated[str, AfterValidator(phone.sender_address)]
+BlankIsNone = BeforeValidator(lambda value: None if value == "" else value)
 
 
 class BadFormError(RapportError, ValueError):
@@ -24,23 +28,13 @@ class _TwilioForm(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     message_sid: str = Field(alias="MessageSid", pattern=MESSAGE_SID)
-    from_: str = Field(alias="From")
-    to: str = Field(alias="To")
 
 
 class InboundForm(_TwilioForm):
+    from_: CustomerPhone = Field(alias="From")
+    to: BrandNumber = Field(alias="To")
     body: str = Field(alias="Body", max_length=1600)
-    opt_out_type: str | None = Field(default=None, alias="OptOutType")
-
-    @field_validator("from_")
-    @classmethod
-    def _customer(cls, value: str) -> str:
-        return phone.normalise(value)
-
-    @field_validator("to")
-    @classmethod
-    def _brand_number(cls, value: str) -> str:
-        return phone.sender_address(value)
+    opt_out_type: Annotated[str | None, BlankIsNone] = Field(default=None, alias="OptOutType")
 
     def to_sms(self, at: datetime) -> InboundSms:
         return InboundSms(
@@ -49,28 +43,17 @@ class InboundForm(_TwilioForm):
             brand_number=self.to,
             body=self.body,
             at=at,
-            opt_out_type=self.opt_out_type or None,
+            opt_out_type=self.opt_out_type,
         )
 
 
 class StatusForm(_TwilioForm):
+    """A delivery receipt for a message we sent: `To` is the customer."""
+
+    to: CustomerPhone = Field(alias="To")
+    from_: BrandNumber = Field(alias="From")
     message_status: DeliveryStatus = Field(alias="MessageStatus")
-    error_code: int | None = Field(default=None, alias="ErrorCode")
-
-    @field_validator("to")
-    @classmethod
-    def _customer(cls, value: str) -> str:
-        return phone.normalise(value)
-
-    @field_validator("from_")
-    @classmethod
-    def _brand_number(cls, value: str) -> str:
-        return phone.sender_address(value)
-
-    @field_validator("error_code", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: object) -> object:
-        return None if value == "" else value
+    error_code: Annotated[int | None, BlankIsNone] = Field(default=None, alias="ErrorCode")
 
     def to_receipt(self, at: datetime) -> Receipt:
         return Receipt(
