@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 from chalice.app import BadRequestError, Blueprint, ForbiddenError, Response
 
-from chalicelib.adapters.logs import mask_phone
+from chalicelib.adapters.observability import count, logger
 from chalicelib.adapters.webhook import (
     SIGNATURE_HEADER,
     ForgedWebhookError,
@@ -25,7 +24,6 @@ from chalicelib.services.inbound import handle_inbound
 from chalicelib.services.status import record_status
 
 bp = Blueprint(__name__)
-log = logging.getLogger("rapport.webhooks")
 FORM = ["application/x-www-form-urlencoded"]
 
 
@@ -44,15 +42,17 @@ def _answer(handle: Callable[[dict[str, str]], Response]) -> Response:
     try:
         return handle(_verified_form())
     except WebhooksDisabledError as error:
-        log.error("webhook refused: %s", error)
+        logger.error("webhook refused", extra={"reason": str(error)})
         return Response(body={"Code": "ServiceUnavailable", "Message": str(error)}, status_code=503)
     except ForgedWebhookError as error:
-        log.warning("forged webhook rejected: %s", error)
+        count("ForgedSignatures")
+        logger.warning("forged webhook rejected", extra={"reason": str(error)})
         raise ForbiddenError(str(error)) from None
     except (MalformedFormError, BadFormError, InvalidPhoneError) as error:
+        logger.info("webhook rejected as malformed", extra={"reason": str(error)})
         raise BadRequestError(str(error)) from None
     except ConcurrentUpdateError as error:
-        log.warning("webhook gave up on a busy record: %s", error)
+        logger.warning("webhook gave up on a busy record", extra={"reason": str(error)})
         return Response(body={"Code": "Busy", "Message": "record busy, retry"}, status_code=503)
 
 
@@ -61,9 +61,14 @@ def inbound() -> Response:
     def handle(form: dict[str, str]) -> Response:
         d = deps()
         sms = parse(InboundForm, form).to_sms(d.clock.now())
-        reply = handle_inbound(sms, d.store, d.settings.replies)
-        log.info("inbound %s from %s replied=%s", sms.sid, mask_phone(sms.phone), bool(reply))
-        return Response(body=twiml(reply), status_code=200, headers={"Content-Type": "text/xml"})
+        message = handle_inbound(sms, d.store, d.settings.replies)
+        count("InboundMessages")
+        count("Keywords", kind=str(message.kind))
+        logger.info(
+            "inbound",
+            extra={"phone": sms.phone, "kind": message.kind, "replied": bool(message.reply)},
+        )
+        return Response(body=twiml(message.reply), status_code=200, headers={"Content-Type": "text/xml"})
 
     return _answer(handle)
 
@@ -74,7 +79,13 @@ def status() -> Response:
         d = deps()
         receipt = parse(StatusForm, form).to_receipt(d.clock.now())
         changed = record_status(receipt, d.store)
-        log.info("status %s %s to %s changed=%s", receipt.sid, receipt.status.value, mask_phone(receipt.phone), changed)
+        count("DeliveryReceipts", status=receipt.status.value)
+        if receipt.error_code is not None:
+            count("DeliveryErrors", code=str(receipt.error_code))
+        logger.info(
+            "status",
+            extra={"phone": receipt.phone, "status": receipt.status, "changed": changed},
+        )
         return Response(body="", status_code=204)
 
     return _answer(handle)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from chalicelib.domain import phone
 from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.inbound import BrandReplies, InboundSms, receive
+from chalicelib.domain.messages import Message
 from chalicelib.services.ports import ConversationStore
 
 MAX_ATTEMPTS = 5
 
 
-def handle_inbound(sms: InboundSms, store: ConversationStore, replies: BrandReplies) -> str:
-    """Record the text and return the reply to send back (empty for none).
+def handle_inbound(sms: InboundSms, store: ConversationStore, replies: BrandReplies) -> Message:
+    """Record the text; the stored message carries the reply (empty for none).
 
     A retried webhook (same MessageSid) changes nothing and gets the reply the
     first delivery got. Two texts racing for one contact retry on the version
@@ -28,5 +29,5 @@ def handle_inbound(sms: InboundSms, store: ConversationStore, replies: BrandRepl
             )
         except ConcurrentUpdateError:
             continue
-        return earlier.reply if earlier else outcome.message.reply
+        return earlier or outcome.message
     raise ConcurrentUpdateError(f"contact kept changing after {MAX_ATTEMPTS} attempts")
