@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: install run test lint bench text phone clean
+STAGE ?= dev
+
+.PHONY: install run test lint package bench text phone clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +26,14 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint ## ruff, mypy, then the whole suite
+package: install ## make package STAGE=prod: build/<stage>/sam.json + deployment.zip, linted
+	rm -rf build/$(STAGE)
+	$(BIN)/chalice package --stage $(STAGE) --merge-template infra/resources.json build/$(STAGE)
+	$(BIN)/cfn-lint build/$(STAGE)/sam.json
+
+test: lint ## ruff, mypy, both stages packaged and linted, then the whole suite
+	$(MAKE) --no-print-directory package STAGE=dev
+	$(MAKE) --no-print-directory package STAGE=prod
 	$(BIN)/python -m pytest
 
 bench: install

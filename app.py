@@ -5,7 +5,9 @@ from chalice.app import Chalice
 from chalicelib.adapters.observability import observe_http
 from chalicelib.entrypoints import health, webhooks
 
-app = Chalice(app_name="rapport")
+# Chalice's own logger is named after the app, as Powertools' is after the service:
+# one JSON, phone-masking handler for both, so Chalice must not add its own.
+app = Chalice(app_name="rapport", configure_logs=False)
 app.register_middleware(observe_http, "http")
 app.register_blueprint(health.bp)
 app.register_blueprint(webhooks.bp)

@@ -61,7 +61,15 @@ def run() -> list[Figure]:
     with moto_dynamodb() as dynamodb:
         create_table(dynamodb, "bench-inbound")
         counter = CallCounter(dynamodb)
-        settings = Settings("bench-inbound", TOKEN, BASE, "Bench", "reply here", "")
+        settings = Settings(
+            table_name="bench-inbound",
+            twilio_auth_token=TOKEN,
+            twilio_auth_token_param="",
+            public_base_url=BASE,
+            brand_name="Bench",
+            support_contact="reply here",
+            conversation_ack="",
+        )
         store = DynamoConversationStore(dynamodb, settings.table_name)
         bootstrap.use(bootstrap.Deps(settings=settings, store=store, clock=SystemClock()))
         log(f"inbound: {CONTACTS} first contacts, then {CONTACTS * ROUNDS} known-contact messages")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from chalicelib.config import Settings
 from chalicelib.services.ports import Clock, ConversationStore
@@ -30,7 +30,11 @@ def build(settings: Settings) -> Deps:
 
     from chalicelib.adapters.clock import SystemClock
     from chalicelib.adapters.dynamodb_store import DynamoConversationStore
+    from chalicelib.adapters.secrets import read_secret
 
+    if not settings.twilio_auth_token and settings.twilio_auth_token_param:
+        token = read_secret(boto3.client("ssm"), settings.twilio_auth_token_param)
+        settings = replace(settings, twilio_auth_token=token)
     store = DynamoConversationStore(boto3.client("dynamodb"), settings.table_name)
     return Deps(settings=settings, store=store, clock=SystemClock())
 

@@ -15,6 +15,7 @@ DEFAULT_TABLE_NAME = "rapport"
 class Settings:
     table_name: str
     twilio_auth_token: str  # empty: webhooks are refused (fail closed)
+    twilio_auth_token_param: str  # in AWS: the SSM SecureString holding the token
     public_base_url: str
     brand_name: str
     support_contact: str
@@ -25,6 +26,7 @@ class Settings:
         return cls(
             table_name=env.get("TABLE_NAME", DEFAULT_TABLE_NAME),
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
+            twilio_auth_token_param=env.get("TWILIO_AUTH_TOKEN_PARAM", ""),
             public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
             brand_name=env.get("BRAND_NAME", "Rapport"),
             support_contact=env.get("SUPPORT_CONTACT", "reply to this number to reach a person"),

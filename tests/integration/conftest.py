@@ -29,6 +29,7 @@ def settings_for(table: str, token: str = TOKEN) -> Settings:
     return Settings(
         table_name=table,
         twilio_auth_token=token,
+        twilio_auth_token_param="",
         public_base_url=PUBLIC_BASE_URL,
         brand_name="Pizza Co",
         support_contact="call 0800 000 000",

@@ -1,0 +1,38 @@
+"""The Twilio auth token from SSM Parameter Store (moto server), failing closed."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import boto3
+import pytest
+
+from chalicelib import bootstrap
+from chalicelib.adapters.secrets import read_secret
+from chalicelib.config import Settings
+from tests.conftest import REGION
+
+
+@pytest.fixture
+def aws_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    yield moto_endpoint
+    bootstrap.use(None)
+
+
+def test_the_token_is_read_from_a_secure_string_at_cold_start(aws_env: str) -> None:
+    name = f"/rapport/test/{uuid.uuid4().hex}/twilio-auth-token"
+    boto3.client("ssm", region_name=REGION).put_parameter(Name=name, Value="from-ssm", Type="SecureString")
+    settings = Settings.from_env({"TWILIO_AUTH_TOKEN_PARAM": name, "TABLE_NAME": "unused"})
+    assert settings.twilio_auth_token == ""
+    assert bootstrap.build(settings).settings.twilio_auth_token == "from-ssm"
+
+
+def test_an_environment_token_wins_and_ssm_is_not_asked(aws_env: str) -> None:
+    settings = Settings.from_env({"TWILIO_AUTH_TOKEN": "from-env", "TWILIO_AUTH_TOKEN_PARAM": "/does/not/exist"})
+    assert bootstrap.build(settings).settings.twilio_auth_token == "from-env"
+
+
+def test_a_missing_parameter_leaves_webhooks_refused(aws_env: str) -> None:
+    assert read_secret(boto3.client("ssm", region_name=REGION), "/rapport/none/such") == ""
