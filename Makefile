@@ -36,7 +36,7 @@ test: lint ## ruff, mypy, both stages packaged and linted, then the whole suite
 	$(MAKE) --no-print-directory package STAGE=prod
 	$(BIN)/python -m pytest
 
-bench: install
+bench: package ## every benchmark in bench/, one `name: value unit` line per figure
 	$(BIN)/python -m bench
 
 text: install ## make text FROM=+447700900123 BODY="hello"
