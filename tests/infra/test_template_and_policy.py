@@ -173,3 +173,17 @@ def test_the_dashboard_body_is_valid_json_once_substituted() -> None:
     widgets = dashboard_widgets()
     titles = {w["properties"]["title"] for w in widgets}
     assert {"Inbound texts, by kind", "Delivery rate and opt-out rate", "Errors"} <= titles
+
+
+def test_every_alarm_points_at_a_runbook_section_that_exists() -> None:
+    runbook = (ROOT / "docs" / "operations.md").read_text()
+    anchors = {
+        "#" + re.sub(r"[^a-z0-9 -]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+        for line in runbook.splitlines()
+        if line.startswith("#")
+    }
+    for resource in template()["Resources"].values():
+        description = resource.get("Properties", {}).get("AlarmDescription")
+        if description:
+            anchor = re.search(r"docs/operations\.md(#[\w-]+)", description)
+            assert anchor is not None and anchor.group(1) in anchors, description
