@@ -34,6 +34,8 @@ class Engagement(BaseModel):
     unanswered_marketing: int = 0
     inbound_count: int = 0
     outbound_count: int = 0
+    marketing_sent_at: list[datetime] = Field(default_factory=list)  # recent ones, for caps and sunset
+    reengagement_asked_at: datetime | None = None
 
 
 class DeliverabilityState(StrEnum):
@@ -54,6 +56,23 @@ class TimeZone(BaseModel):
     candidates: list[str] = Field(default_factory=list)
 
 
+class HomeLocation(BaseModel):
+    """Where the customer lives, as far as we know: a postcode or ZIP."""
+
+    area: str  # normalised: upper case, no spaces (SW1A1AA, 94103)
+    region: str | None = None  # e.g. a US state code, for state-specific rules
+    confirmed_at: datetime | None = None
+    source: str = "import"
+
+
+class PendingPrompt(BaseModel):
+    """A question we asked that awaits its answer."""
+
+    prompt_id: str
+    asked_at: datetime
+    expires_at: datetime
+
+
 class Conversation(BaseModel):
     """The open one-to-one thread an agent will pick up."""
 
@@ -69,7 +88,9 @@ class Contact(BaseModel):
     engagement: Engagement = Field(default_factory=Engagement)
     deliverability: Deliverability = Field(default_factory=Deliverability)
     time_zone: TimeZone = Field(default_factory=TimeZone)
+    home: HomeLocation | None = None
     conversation: Conversation | None = None
+    pending_prompt: PendingPrompt | None = None
     version: int = 0  # optimistic concurrency: bumped on every save
 
     @property
