@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.messages import Message
@@ -47,9 +49,33 @@ class InMemoryConversationStore:
             self.contacts[contact.phone] = contact.model_copy(update={"version": (expected_contact_version or 0) + 1})
         self.messages[key] = message.model_copy(update={"version": (expected_message_version or 0) + 1})
 
+    def save_contact(self, contact: Contact, expected_version: int | None) -> None:
+        self._check(self.contacts.get(contact.phone), expected_version, contact.phone)
+        self.contacts[contact.phone] = contact.model_copy(update={"version": (expected_version or 0) + 1})
+
+    def scan_contacts(self, segment: int, total_segments: int) -> Iterator[list[Contact]]:
+        yield [c for i, c in enumerate(self.contacts.values()) if i % total_segments == segment]
+
     def thread(self, phone: str, limit: int = 50) -> list[Message]:
         mine = [m for (p, _), m in self.messages.items() if p == phone]
         return sorted(mine, key=lambda m: (m.at, m.sid), reverse=True)[:limit]
+
+
+class InMemoryCampaignStore:
+    def __init__(self) -> None:
+        self.campaigns: dict[str, Campaign] = {}
+
+    def get(self, campaign_id: str) -> Campaign | None:
+        return self.campaigns.get(campaign_id)
+
+    def save(self, campaign: Campaign, expected_version: int | None) -> None:
+        current = self.campaigns.get(campaign.id)
+        if (current.version if current else None) != expected_version:
+            raise ConcurrentUpdateError(campaign.id)
+        self.campaigns[campaign.id] = campaign.model_copy(update={"version": (expected_version or 0) + 1})
+
+    def list(self) -> list[Campaign]:
+        return list(self.campaigns.values())
 
 
 class StepClock:

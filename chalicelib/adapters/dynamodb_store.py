@@ -9,13 +9,17 @@ Messages carry `ts` for the `by_time` local index that orders a thread.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from datetime import UTC
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
+from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.messages import Message
@@ -39,7 +43,8 @@ def message_key(phone: str, sid: str) -> dict[str, Any]:
 
 
 def _to_item(model: BaseModel, key: dict[str, Any], version: int, **extra: str) -> dict[str, Any]:
-    data = model.model_dump(mode="json", exclude={"version"})
+    # through JSON: datetimes become ISO strings, and floats Decimals as DynamoDB needs
+    data = json.loads(model.model_dump_json(exclude={"version"}), parse_float=Decimal)
     item = {name: _serializer.serialize(value) for name, value in data.items()}
     item.update(key)
     item["version"] = {"N": str(version)}
@@ -152,6 +157,28 @@ class DynamoConversationStore:
         except ClientError as error:
             raise _as_conflict(error, message.sid) from error
 
+    def save_contact(self, contact: Contact, expected_version: int | None) -> None:
+        put = _versioned_put(self._table, contact_item(contact, _next_version(expected_version)), expected_version)
+        try:
+            self._client.put_item(**put["Put"])
+        except ClientError as error:
+            raise _as_conflict(error, contact.phone) from error
+
+    def scan_contacts(self, segment: int, total_segments: int) -> Iterator[list[Contact]]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Segment": segment,
+            "TotalSegments": total_segments,
+            "FilterExpression": "sk = :profile",
+            "ExpressionAttributeValues": {":profile": {"S": PROFILE}},
+        }
+        while True:
+            page = self._client.scan(**request)
+            yield [Contact.model_validate(_from_item(item)) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def thread(self, phone: str, limit: int = 50) -> list[Message]:
         response = self._client.query(
             TableName=self._table,
@@ -162,6 +189,43 @@ class DynamoConversationStore:
             Limit=limit,
         )
         return [Message.model_validate(_from_item(item)) for item in response.get("Items", [])]
+
+
+CAMPAIGNS = "CAMPAIGNS"  # few, read together: one partition, sk = C#<id>
+
+
+class DynamoCampaignStore:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def get(self, campaign_id: str) -> Campaign | None:
+        key = {"pk": {"S": CAMPAIGNS}, "sk": {"S": f"C#{campaign_id}"}}
+        item = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        return Campaign.model_validate(_from_item(item)) if item else None
+
+    def save(self, campaign: Campaign, expected_version: int | None) -> None:
+        key = {"pk": {"S": CAMPAIGNS}, "sk": {"S": f"C#{campaign.id}"}}
+        item = _to_item(campaign, key, _next_version(expected_version))
+        put = _versioned_put(self._table, item, expected_version)
+        try:
+            self._client.put_item(**put["Put"])
+        except ClientError as error:
+            raise _as_conflict(error, campaign.id) from error
+
+    def list(self) -> list[Campaign]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": CAMPAIGNS}},
+        }
+        campaigns = []
+        while True:
+            page = self._client.query(**request)
+            campaigns += [Campaign.model_validate(_from_item(item)) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return campaigns
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def _cancellation_reasons(error: ClientError) -> list[dict[str, Any]]:

@@ -81,9 +81,19 @@ class Conversation(BaseModel):
     message_count: int = 1
 
 
+class Attribute(BaseModel):
+    """A profile field with where it came from and when."""
+
+    value: str
+    source: str  # import | prompt:<id> | api
+    updated_at: datetime
+
+
 class Contact(BaseModel):
     phone: str
     created_at: datetime
+    attributes: dict[str, Attribute] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
     consent_history: list[ConsentEvent] = Field(default_factory=list)
     engagement: Engagement = Field(default_factory=Engagement)
     deliverability: Deliverability = Field(default_factory=Deliverability)

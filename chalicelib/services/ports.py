@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Protocol
 
+from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.messages import Message
 
@@ -40,6 +42,25 @@ class ConversationStore(Protocol):
     def thread(self, phone: str, limit: int = 50) -> list[Message]:
         """The contact's messages, newest first."""
         ...
+
+    def save_contact(self, contact: Contact, expected_version: int | None) -> None:
+        """Create (expected_version None) or replace the contact; ConcurrentUpdateError
+        when its version is not the expected one."""
+        ...
+
+    def scan_contacts(self, segment: int, total_segments: int) -> Iterator[list[Contact]]:
+        """Every contact in one segment of the table, a page at a time (planning only)."""
+        ...
+
+
+class CampaignStore(Protocol):
+    def get(self, campaign_id: str) -> Campaign | None: ...
+
+    def save(self, campaign: Campaign, expected_version: int | None) -> None:
+        """ConcurrentUpdateError when the stored version is not the expected one."""
+        ...
+
+    def list(self) -> list[Campaign]: ...
 
 
 class Clock(Protocol):

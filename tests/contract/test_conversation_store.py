@@ -118,3 +118,21 @@ def test_the_thread_is_newest_first_and_limited(store: ConversationStore) -> Non
     assert [m.sid for m in store.thread(PHONE)] == ["SM3", "SM2", "SM1"]
     assert [m.sid for m in store.thread(PHONE, limit=2)] == ["SM3", "SM2"]
     assert store.thread("+14155550100") == []
+
+
+def test_contacts_are_saved_with_versions(store: ConversationStore) -> None:
+    store.save_contact(contact(tags=["pizza"]), None)
+    with pytest.raises(ConcurrentUpdateError):
+        store.save_contact(contact(), None)
+    store.save_contact(contact(tags=["pizza", "vip"]), 1)
+    saved = store.get_contact(PHONE)
+    assert saved is not None and saved.version == 2 and saved.tags == ["pizza", "vip"]
+
+
+def test_segments_of_a_scan_cover_every_contact_once_and_nothing_else(store: ConversationStore) -> None:
+    phones = [f"+4477009{n:05d}" for n in range(30)]
+    for phone in phones:
+        store.save_contact(Contact(phone=phone, created_at=AT), None)
+    store.record_inbound(Contact(phone=PHONE, created_at=AT), None, inbound("SM1"))  # a message item too
+    seen = [c.phone for segment in range(4) for page in store.scan_contacts(segment, 4) for c in page]
+    assert sorted(seen) == sorted([*phones, PHONE])
