@@ -3,11 +3,14 @@
 from chalice.app import Chalice
 
 from chalicelib.adapters.observability import observe_http
-from chalicelib.entrypoints import health, webhooks
+from chalicelib.adapters.operator_auth import require_operator
+from chalicelib.entrypoints import health, operator, webhooks
 
 # Chalice's own logger is named after the app, as Powertools' is after the service:
 # one JSON, phone-masking handler for both, so Chalice must not add its own.
 app = Chalice(app_name="rapport", configure_logs=False)
 app.register_middleware(observe_http, "http")
+app.register_middleware(require_operator, "http")
 app.register_blueprint(health.bp)
+app.register_blueprint(operator.bp)
 app.register_blueprint(webhooks.bp)

@@ -20,7 +20,7 @@ from app import app
 from bench._support import CallCounter, Figure, log, moto_dynamodb
 from chalicelib import bootstrap
 from chalicelib.adapters.clock import SystemClock
-from chalicelib.adapters.dynamodb_store import DynamoConversationStore
+from chalicelib.adapters.dynamodb_store import DynamoCampaignStore, DynamoConversationStore
 from chalicelib.adapters.webhook import twiml
 from chalicelib.config import Settings
 from local.schema import create_table
@@ -71,7 +71,8 @@ def run() -> list[Figure]:
             conversation_ack="",
         )
         store = DynamoConversationStore(dynamodb, settings.table_name)
-        bootstrap.use(bootstrap.Deps(settings=settings, store=store, clock=SystemClock()))
+        campaigns = DynamoCampaignStore(dynamodb, settings.table_name)
+        bootstrap.use(bootstrap.Deps(settings=settings, store=store, clock=SystemClock(), campaigns=campaigns))
         log(f"inbound: {CONTACTS} first contacts, then {CONTACTS * ROUNDS} known-contact messages")
         with Client(app, stage_name="dev") as client:
             first = [signed_request(sid(0, i), phone, "hello") for i, phone in enumerate(phones)]

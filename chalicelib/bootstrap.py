@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from chalicelib.config import Settings
-from chalicelib.services.ports import Clock, ConversationStore
+from chalicelib.domain.policy import PolicySettings
+from chalicelib.services.ports import CampaignStore, Clock, ConversationStore
 
 
 @dataclass(frozen=True)
@@ -13,6 +14,8 @@ class Deps:
     settings: Settings
     store: ConversationStore
     clock: Clock
+    campaigns: CampaignStore
+    policy: PolicySettings = field(default_factory=PolicySettings)
 
 
 _current: Deps | None = None
@@ -29,14 +32,19 @@ def build(settings: Settings) -> Deps:
     import boto3  # AWS_ENDPOINT_URL (boto3's own) points it at the local emulator
 
     from chalicelib.adapters.clock import SystemClock
-    from chalicelib.adapters.dynamodb_store import DynamoConversationStore
+    from chalicelib.adapters.dynamodb_store import DynamoCampaignStore, DynamoConversationStore
     from chalicelib.adapters.secrets import read_secret
 
     if not settings.twilio_auth_token and settings.twilio_auth_token_param:
         token = read_secret(boto3.client("ssm"), settings.twilio_auth_token_param)
         settings = replace(settings, twilio_auth_token=token)
-    store = DynamoConversationStore(boto3.client("dynamodb"), settings.table_name)
-    return Deps(settings=settings, store=store, clock=SystemClock())
+    dynamodb = boto3.client("dynamodb")
+    return Deps(
+        settings=settings,
+        store=DynamoConversationStore(dynamodb, settings.table_name),
+        clock=SystemClock(),
+        campaigns=DynamoCampaignStore(dynamodb, settings.table_name),
+    )
 
 
 def use(replacement: Deps | None) -> None:

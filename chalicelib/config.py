@@ -20,6 +20,7 @@ class Settings:
     brand_name: str
     support_contact: str
     conversation_ack: str
+    operator_token_hashes: frozenset[str] = frozenset()  # sha256 hex of each bearer token
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -31,6 +32,9 @@ class Settings:
             brand_name=env.get("BRAND_NAME", "Rapport"),
             support_contact=env.get("SUPPORT_CONTACT", "reply to this number to reach a person"),
             conversation_ack=env.get("CONVERSATION_AUTO_REPLY", ""),
+            operator_token_hashes=frozenset(
+                h.strip().lower() for h in env.get("OPERATOR_TOKEN_SHA256", "").split(",") if h.strip()
+            ),
         )
 
     @property

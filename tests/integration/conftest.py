@@ -12,7 +12,8 @@ from twilio.request_validator import RequestValidator
 
 from app import app
 from chalicelib import bootstrap
-from chalicelib.adapters.dynamodb_store import DynamoConversationStore
+from chalicelib.adapters.dynamodb_store import DynamoCampaignStore, DynamoConversationStore
+from chalicelib.adapters.operator_auth import token_hash
 from chalicelib.config import Settings
 from tests.fakes import StepClock
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 TOKEN = "integration-auth-token"
+OPERATOR_TOKEN = "operator-test-token"
 PUBLIC_BASE_URL = "https://abc123.execute-api.eu-west-2.amazonaws.com/prod"
 FORM_TYPE = "application/x-www-form-urlencoded"
 
@@ -34,12 +36,14 @@ def settings_for(table: str, token: str = TOKEN) -> Settings:
         brand_name="Pizza Co",
         support_contact="call 0800 000 000",
         conversation_ack="",
+        operator_token_hashes=frozenset({token_hash(OPERATOR_TOKEN)}),
     )
 
 
 def wire(dynamodb: DynamoDBClient, settings: Settings) -> DynamoConversationStore:
     store = DynamoConversationStore(dynamodb, settings.table_name)
-    bootstrap.use(bootstrap.Deps(settings=settings, store=store, clock=StepClock()))
+    campaigns = DynamoCampaignStore(dynamodb, settings.table_name)
+    bootstrap.use(bootstrap.Deps(settings=settings, store=store, clock=StepClock(), campaigns=campaigns))
     return store
 
 

@@ -1,0 +1,171 @@
+"""The operator API (JSON, bearer token checked by middleware): campaigns and contacts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from chalice.app import BadRequestError, Blueprint, ConflictError, NotFoundError, Response
+from pydantic import BaseModel, Field, ValidationError
+
+from chalicelib.bootstrap import deps
+from chalicelib.domain import phone
+from chalicelib.domain.campaign import Campaign, CampaignSpec, CampaignStatus
+from chalicelib.domain.contact import ConsentEvent, ConsentState, HomeLocation
+from chalicelib.domain.errors import ConcurrentUpdateError, InvalidPhoneError
+from chalicelib.domain.policy import normalise_area
+from chalicelib.services import campaigns as use_cases
+
+bp = Blueprint(__name__)
+ModelT = TypeVar("ModelT", bound=BaseModel)
+MAX_IMPORT = 500
+
+
+def _body(model: type[ModelT]) -> ModelT:
+    try:
+        return model.model_validate(bp.current_request.json_body or {})
+    except ValidationError as error:
+        reasons = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors())
+        raise BadRequestError(reasons) from None
+
+
+def _answer(work: Callable[[], Any], status: int = 200) -> Response:
+    """Run a use case and map its errors onto status codes."""
+    try:
+        result = work()
+    except use_cases.UnknownCampaignError as error:
+        raise NotFoundError(str(error)) from None
+    except ConcurrentUpdateError as error:
+        raise ConflictError(f"changed by someone else meanwhile, try again: {error}") from None
+    body = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+
+
+def _view(campaign: Campaign) -> dict[str, Any]:
+    return {**campaign.model_dump(mode="json"), "deadline": campaign.deadline.isoformat()}
+
+
+@bp.route("/api/campaigns", methods=["POST"])
+def create_campaign() -> Response:
+    spec = _body(CampaignSpec)
+    d = deps()
+    return _answer(lambda: _view(use_cases.create_campaign(spec, d.campaigns, d.clock)), status=201)
+
+
+@bp.route("/api/campaigns", methods=["GET"])
+def list_campaigns() -> Response:
+    return _answer(lambda: {"campaigns": [_view(c) for c in deps().campaigns.list()]})
+
+
+@bp.route("/api/campaigns/{campaign_id}", methods=["GET"])
+def get_campaign(campaign_id: str) -> Response:
+    return _answer(lambda: _view(use_cases.get_campaign(campaign_id, deps().campaigns)))
+
+
+@bp.route("/api/campaigns/{campaign_id}", methods=["PUT"])
+def update_campaign(campaign_id: str) -> Response:
+    spec = _body(CampaignSpec)
+    d = deps()
+    return _answer(lambda: _view(use_cases.update_campaign(campaign_id, spec, d.campaigns, d.clock)))
+
+
+@bp.route("/api/campaigns/{campaign_id}/pause", methods=["POST"])
+def pause_campaign(campaign_id: str) -> Response:
+    d = deps()
+    return _answer(lambda: _view(use_cases.set_status(campaign_id, CampaignStatus.PAUSED, d.campaigns, d.clock)))
+
+
+@bp.route("/api/campaigns/{campaign_id}/resume", methods=["POST"])
+def resume_campaign(campaign_id: str) -> Response:
+    d = deps()
+    return _answer(lambda: _view(use_cases.set_status(campaign_id, CampaignStatus.ACTIVE, d.campaigns, d.clock)))
+
+
+@bp.route("/api/campaigns/{campaign_id}/preview", methods=["POST"])
+def preview_campaign(campaign_id: str) -> Response:
+    d = deps()
+
+    def run() -> dict[str, Any]:
+        result = use_cases.preview(campaign_id, d.campaigns, d.store, d.clock, d.policy)
+        return {
+            "campaign_id": result.campaign_id,
+            "evaluated_at": result.evaluated_at.isoformat(),
+            "audience": result.audience,
+            "decisions": dict(sorted(result.decisions.items())),
+            "samples": result.samples,
+        }
+
+    return _answer(run)
+
+
+class HomeIn(BaseModel):
+    area: str = Field(min_length=2, max_length=12, description="postcode or ZIP")
+    region: str | None = Field(default=None, max_length=8)
+    confirmed_at: datetime | None = None
+
+
+class ConsentIn(BaseModel):
+    state: ConsentState
+    source: str = Field(min_length=1, max_length=120, description="where it was given: web form, till, ...")
+    at: datetime
+
+
+class ContactIn(BaseModel):
+    phone: str
+    attributes: dict[str, str] = Field(default_factory=dict, max_length=50)
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    home: HomeIn | None = None
+    consent: ConsentIn | None = None
+    time_zone: str | None = None
+
+
+class ContactsIn(BaseModel):
+    contacts: list[ContactIn] = Field(min_length=1, max_length=MAX_IMPORT)
+
+
+@bp.route("/api/contacts", methods=["POST"])
+def import_contacts() -> Response:
+    body = _body(ContactsIn)
+    d = deps()
+    records = []
+    for index, item in enumerate(body.contacts):  # all validated before any is stored
+        try:
+            number = phone.normalise(item.phone)
+        except InvalidPhoneError as error:
+            raise BadRequestError(f"contacts.{index}.phone: {error}") from None
+        home = item.home
+        consent = item.consent
+        records.append(
+            use_cases.ContactRecord(
+                phone=number,
+                attributes=item.attributes,
+                tags=tuple(item.tags),
+                home=HomeLocation(area=normalise_area(home.area), region=home.region, confirmed_at=home.confirmed_at)
+                if home
+                else None,
+                consent=ConsentEvent(state=consent.state, source=consent.source, at=consent.at, channel="sms")
+                if consent
+                else None,
+                time_zone=item.time_zone,
+            )
+        )
+
+    def run() -> dict[str, Any]:
+        for record in records:
+            use_cases.import_contact(record, d.store, d.clock, phone.time_zone_candidates(record.phone))
+        return {"imported": len(records)}
+
+    return _answer(run)
+
+
+@bp.route("/api/contacts/{number}", methods=["GET"])
+def get_contact(number: str) -> Response:
+    try:
+        e164 = phone.normalise(number)
+    except InvalidPhoneError as error:
+        raise BadRequestError(str(error)) from None
+    contact = deps().store.get_contact(e164)
+    if contact is None:
+        raise NotFoundError(f"no contact {e164}")
+    return _answer(lambda: {**contact.model_dump(mode="json"), "consent": contact.consent})

@@ -1,0 +1,131 @@
+"""Use cases: manage campaigns, import contacts, preview a run."""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from chalicelib.domain.campaign import Campaign, CampaignSpec, CampaignStatus
+from chalicelib.domain.contact import Attribute, ConsentEvent, Contact, HomeLocation, TimeZone
+from chalicelib.domain.errors import ConcurrentUpdateError, RapportError
+from chalicelib.domain.policy import PolicySettings, Verdict, decide
+from chalicelib.services.ports import CampaignStore, Clock, ConversationStore
+
+SCAN_SEGMENTS = 4
+SAMPLES_PER_REASON = 3
+
+
+class UnknownCampaignError(RapportError, LookupError):
+    """No campaign has that id."""
+
+
+def create_campaign(spec: CampaignSpec, campaigns: CampaignStore, clock: Clock) -> Campaign:
+    now = clock.now()
+    campaign = Campaign(**spec.model_dump(), id=f"cmp_{secrets.token_hex(6)}", created_at=now, updated_at=now)
+    campaigns.save(campaign, None)
+    return campaign.model_copy(update={"version": 1})
+
+
+def get_campaign(campaign_id: str, campaigns: CampaignStore) -> Campaign:
+    campaign = campaigns.get(campaign_id)
+    if campaign is None:
+        raise UnknownCampaignError(f"no campaign {campaign_id!r}")
+    return campaign
+
+
+def update_campaign(campaign_id: str, spec: CampaignSpec, campaigns: CampaignStore, clock: Clock) -> Campaign:
+    current = get_campaign(campaign_id, campaigns)
+    updated = current.model_copy(update={**dict(spec), "updated_at": clock.now()})
+    campaigns.save(updated, current.version)
+    return updated.model_copy(update={"version": current.version + 1})
+
+
+def set_status(campaign_id: str, status: CampaignStatus, campaigns: CampaignStore, clock: Clock) -> Campaign:
+    current = get_campaign(campaign_id, campaigns)
+    if current.status == status:
+        return current
+    updated = current.model_copy(update={"status": status, "updated_at": clock.now()})
+    campaigns.save(updated, current.version)
+    return updated.model_copy(update={"version": current.version + 1})
+
+
+@dataclass(frozen=True)
+class ContactRecord:
+    """One contact as an import gives it; consent needs its source and time."""
+
+    phone: str
+    attributes: dict[str, str] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    home: HomeLocation | None = None
+    consent: ConsentEvent | None = None
+    time_zone: str | None = None
+
+
+def import_contact(record: ContactRecord, store: ConversationStore, clock: Clock, zones: tuple[str, ...]) -> Contact:
+    """Create or update one contact. A consent event older than the latest one
+    recorded is kept out: an import never overrides a newer STOP."""
+    now = clock.now()
+    for _ in range(5):
+        current = store.get_contact(record.phone)
+        base = current or Contact(phone=record.phone, created_at=now, time_zone=TimeZone(candidates=list(zones)))
+        attributes = dict(base.attributes)
+        for name, value in record.attributes.items():
+            attributes[name] = Attribute(value=value, source="import", updated_at=now)
+        update: dict[str, object] = {
+            "attributes": attributes,
+            "tags": sorted({*base.tags, *record.tags}),
+        }
+        if record.home is not None:
+            update["home"] = record.home
+        if record.time_zone is not None:
+            update["time_zone"] = base.time_zone.model_copy(update={"confirmed": record.time_zone})
+        contact = base.model_copy(update=update)
+        latest = base.consent_history[-1].at if base.consent_history else None
+        if record.consent is not None and (latest is None or record.consent.at > latest):
+            contact = contact.with_consent(record.consent)
+        try:
+            store.save_contact(contact, current.version if current else None)
+        except ConcurrentUpdateError:
+            continue
+        return contact
+    raise ConcurrentUpdateError(f"contact kept changing: {record.phone}")
+
+
+@dataclass
+class Preview:
+    """What a run would decide, without sending or recording anything."""
+
+    campaign_id: str
+    evaluated_at: datetime
+    audience: int = 0
+    decisions: Counter[str] = field(default_factory=Counter)
+    samples: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+
+
+def preview(
+    campaign_id: str,
+    campaigns: CampaignStore,
+    store: ConversationStore,
+    clock: Clock,
+    settings: PolicySettings,
+) -> Preview:
+    campaign = get_campaign(campaign_id, campaigns)
+    at = max(clock.now(), campaign.send_at)  # as the run will see it
+    result = Preview(campaign_id=campaign.id, evaluated_at=at)
+    intent = campaign.intent()
+    for segment in range(SCAN_SEGMENTS):
+        for page in store.scan_contacts(segment, SCAN_SEGMENTS):
+            for contact in page:
+                if not campaign.audience.matches(contact):
+                    continue
+                result.audience += 1
+                decision = decide(contact, intent, at, settings)
+                key = f"{decision.verdict}/{decision.reason}"
+                result.decisions[key] += 1
+                examples = result.samples.setdefault(key, [])
+                if len(examples) < SAMPLES_PER_REASON:
+                    detail = campaign.text_for(contact) if decision.verdict == Verdict.SEND else decision.explanation
+                    examples.append({"phone": contact.phone, "detail": detail})
+    return result

@@ -1,0 +1,149 @@
+"""The operator API in-process: bearer tokens, validation, campaigns, contacts, preview."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from chalice.test import Client
+
+from chalicelib.adapters.dynamodb_store import DynamoConversationStore
+from tests.integration.conftest import OPERATOR_TOKEN, item_count, settings_for, wire
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+AUTH = {"Authorization": f"Bearer {OPERATOR_TOKEN}", "Content-Type": "application/json"}
+LUNCHTIME = "2026-06-10T12:00:00Z"  # 13:00 in Leeds
+CAMPAIGN = {
+    "name": "2-for-1 Tuesday",
+    "message": "Hi {first_name|there}, 2-for-1 pizzas tonight at {branch|our Leeds branch}",
+    "audience": {"tags": ["pizza"]},
+    "location": {"name": "Leeds", "prefixes": ["LS1", "LS6"]},
+    "send_at": LUNCHTIME,
+    "relevance_hours": 6,
+    "messages_per_second": 1,
+}
+OPTED_IN = {"state": "opted_in", "source": "web form", "at": "2026-01-05T10:00:00Z"}
+
+
+def call(client: Client, method: str, path: str, body: Any = None, headers: dict[str, str] = AUTH) -> tuple[int, Any]:
+    response = client.http.request(
+        method, path, headers=headers, body=json.dumps(body).encode() if body is not None else b""
+    )
+    return response.status_code, json.loads(response.body) if response.body else None
+
+
+def recent(days: int = 20) -> str:
+    return f"2026-05-{31 - days:02d}T10:00:00Z"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {OPERATOR_TOKEN}"}],
+    ids=["missing", "wrong", "not-bearer"],
+)
+def test_every_api_route_needs_a_valid_bearer_token(client: Client, headers: dict[str, str]) -> None:
+    for method, path in (("GET", "/api/campaigns"), ("POST", "/api/contacts"), ("GET", "/api/contacts/447700900123")):
+        status, body = call(client, method, path, body={} if method == "POST" else None, headers=headers)
+        assert status == 401 and "Bearer" in body["Message"]
+
+
+def test_without_configured_tokens_the_api_is_closed(client: Client, dynamodb: DynamoDBClient, table: str) -> None:
+    settings = settings_for(table)
+    wire(dynamodb, type(settings)(**{**settings.__dict__, "operator_token_hashes": frozenset()}))
+    assert call(client, "GET", "/api/campaigns")[0] == 503
+
+
+def test_a_campaign_is_created_listed_updated_paused_and_resumed(client: Client) -> None:
+    status, created = call(client, "POST", "/api/campaigns", CAMPAIGN)
+    assert status == 201 and created["id"].startswith("cmp_") and created["status"] == "active"
+    assert created["deadline"] == "2026-06-10T18:00:00+00:00"
+    assert created["location"]["prefixes"] == ["LS1", "LS6"]
+    path = f"/api/campaigns/{created['id']}"
+    assert call(client, "GET", "/api/campaigns")[1]["campaigns"][0]["id"] == created["id"]
+    status, updated = call(client, "PUT", path, {**CAMPAIGN, "name": "3-for-2 Tuesday"})
+    assert status == 200 and updated["name"] == "3-for-2 Tuesday" and updated["version"] == 2
+    assert call(client, "POST", f"{path}/pause")[1]["status"] == "paused"
+    assert call(client, "GET", path)[1]["status"] == "paused"
+    assert call(client, "POST", f"{path}/resume")[1]["status"] == "active"
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"message": "Hi {first_name}, deals!"}, "message"),
+        ({"send_at": "2026-06-10T12:00:00"}, "send_at"),
+        ({"messages_per_second": 0}, "messages_per_second"),
+        ({"purpose": "spam"}, "purpose"),
+        ({"purpose": "transactional"}, "only marketing campaigns are tied to a location"),
+        ({"location": {"name": "Leeds", "prefixes": []}}, "location.prefixes"),
+    ],
+)
+def test_bad_campaigns_get_400_with_the_reason(
+    client: Client, dynamodb: DynamoDBClient, table: str, change: dict[str, Any], reason: str
+) -> None:
+    status, body = call(client, "POST", "/api/campaigns", {**CAMPAIGN, **change})
+    assert status == 400 and reason in body["Message"]
+    assert item_count(dynamodb, table) == 0
+
+
+def test_unknown_campaigns_are_404(client: Client) -> None:
+    for method, path in (("GET", "/api/campaigns/cmp_nope"), ("POST", "/api/campaigns/cmp_nope/pause")):
+        assert call(client, method, path)[0] == 404
+    assert call(client, "PUT", "/api/campaigns/cmp_nope", CAMPAIGN)[0] == 404
+
+
+def test_an_import_with_one_bad_number_stores_nothing(client: Client, dynamodb: DynamoDBClient, table: str) -> None:
+    contacts = [{"phone": "+447700900123"}, {"phone": "not a number"}]
+    status, body = call(client, "POST", "/api/contacts", {"contacts": contacts})
+    assert status == 400 and "contacts.1.phone" in body["Message"]
+    assert item_count(dynamodb, table) == 0
+
+
+def test_an_import_never_overrides_a_newer_stop(client: Client, store: DynamoConversationStore) -> None:
+    call(client, "POST", "/api/contacts", {"contacts": [{"phone": "+447700900123", "consent": OPTED_IN}]})
+    stop = {"state": "opted_out", "source": "keyword", "at": "2026-02-01T10:00:00Z"}
+    call(client, "POST", "/api/contacts", {"contacts": [{"phone": "447700900123", "consent": stop}]})
+    stale = {**OPTED_IN, "at": "2026-01-20T10:00:00Z"}  # an old export, replayed
+    status, body = call(client, "POST", "/api/contacts", {"contacts": [{"phone": "+447700900123", "consent": stale}]})
+    assert (status, body) == (200, {"imported": 1})
+    status, contact = call(client, "GET", "/api/contacts/447700900123")
+    assert status == 200 and contact["consent"] == "opted_out"
+    assert [e["state"] for e in contact["consent_history"]] == ["opted_in", "opted_out"]
+
+
+def test_preview_counts_every_decision_and_shows_samples(client: Client) -> None:
+    home_leeds = {"area": "LS6 3AB", "confirmed_at": recent()}
+    contacts = [
+        {"phone": "+447700900001", "tags": ["pizza"], "attributes": {"first_name": "Sam"}, "home": home_leeds,
+         "consent": OPTED_IN},
+        {"phone": "+447700900002", "tags": ["pizza"], "home": home_leeds, "consent": OPTED_IN},
+        {"phone": "+447700900003", "tags": ["pizza"], "home": {"area": "SW1A 1AA", "confirmed_at": recent()},
+         "consent": OPTED_IN},
+        {"phone": "+447700900004", "tags": ["pizza"], "home": home_leeds,
+         "consent": {"state": "opted_out", "source": "keyword", "at": "2026-02-01T00:00:00Z"}},
+        {"phone": "+447700900005", "tags": ["pizza"], "home": home_leeds},
+        {"phone": "+447700900006", "tags": ["pizza"], "consent": OPTED_IN},
+        {"phone": "+447700900007", "tags": ["burgers"], "home": home_leeds, "consent": OPTED_IN},
+    ]  # fmt: skip
+    assert call(client, "POST", "/api/contacts", {"contacts": contacts})[0] == 200
+    campaign = call(client, "POST", "/api/campaigns", CAMPAIGN)[1]
+    status, preview = call(client, "POST", f"/api/campaigns/{campaign['id']}/preview")
+    assert status == 200
+    assert preview["audience"] == 6  # the burger fan is not in it
+    assert preview["decisions"] == {
+        "ask/stale_location": 1,
+        "drop/no_consent": 1,
+        "drop/opted_out": 1,
+        "drop/out_of_area": 1,
+        "send/clear": 2,
+    }
+    texts = sorted(sample["detail"] for sample in preview["samples"]["send/clear"])
+    assert texts == [
+        "Hi Sam, 2-for-1 pizzas tonight at our Leeds branch",
+        "Hi there, 2-for-1 pizzas tonight at our Leeds branch",
+    ]
+    assert "SW1A1AA" in preview["samples"]["drop/out_of_area"][0]["detail"]
+    assert preview["evaluated_at"] == "2026-06-10T12:00:00+00:00"
