@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from chalicelib.config import Settings
+from chalicelib.config import Settings, parse_hashes
 from chalicelib.domain.policy import PolicySettings
 from chalicelib.services.ports import CampaignStore, Clock, ConversationStore
 
@@ -38,6 +38,9 @@ def build(settings: Settings) -> Deps:
     if not settings.twilio_auth_token and settings.twilio_auth_token_param:
         token = read_secret(boto3.client("ssm"), settings.twilio_auth_token_param)
         settings = replace(settings, twilio_auth_token=token)
+    if not settings.operator_token_hashes and settings.operator_tokens_param:
+        hashes = parse_hashes(read_secret(boto3.client("ssm"), settings.operator_tokens_param))
+        settings = replace(settings, operator_token_hashes=hashes)
     dynamodb = boto3.client("dynamodb")
     return Deps(
         settings=settings,

@@ -11,6 +11,11 @@ from chalicelib.domain.inbound import BrandReplies
 DEFAULT_TABLE_NAME = "rapport"
 
 
+def parse_hashes(text: str) -> frozenset[str]:
+    """Comma-separated SHA-256 hex digests of the operator bearer tokens."""
+    return frozenset(part.strip().lower() for part in text.split(",") if part.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     table_name: str
@@ -21,6 +26,7 @@ class Settings:
     support_contact: str
     conversation_ack: str
     operator_token_hashes: frozenset[str] = frozenset()  # sha256 hex of each bearer token
+    operator_tokens_param: str = ""  # in AWS: the SSM SecureString holding those hashes
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -32,9 +38,8 @@ class Settings:
             brand_name=env.get("BRAND_NAME", "Rapport"),
             support_contact=env.get("SUPPORT_CONTACT", "reply to this number to reach a person"),
             conversation_ack=env.get("CONVERSATION_AUTO_REPLY", ""),
-            operator_token_hashes=frozenset(
-                h.strip().lower() for h in env.get("OPERATOR_TOKEN_SHA256", "").split(",") if h.strip()
-            ),
+            operator_token_hashes=parse_hashes(env.get("OPERATOR_TOKEN_SHA256", "")),
+            operator_tokens_param=env.get("OPERATOR_TOKENS_PARAM", ""),
         )
 
     @property

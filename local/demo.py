@@ -1,30 +1,57 @@
-"""Demo contacts for the local stack, with the consent they gave and when."""
+"""Demo contacts for the local stack: a Leeds pizza branch's customers, one of
+whom moved 250 miles away years ago."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib.adapters.dynamodb_store import contact_item
 from chalicelib.domain import phone
-from chalicelib.domain.contact import ConsentEvent, ConsentState, Contact, TimeZone
+from chalicelib.domain.contact import (
+    Attribute,
+    ConsentEvent,
+    ConsentState,
+    Contact,
+    HomeLocation,
+    TimeZone,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-DEMO_PHONES = ("+447700900123", "+14155550100", "+12025550123", "+15005550030")
+# number -> (first name, home postcode or None, years since the home was confirmed)
+DEMO = {
+    "+447700900123": ("Sam", "LS6 3AB", 0),
+    "+447700900124": ("Priya", "LS1 4AP", 0),
+    "+447700900125": ("Tom", "SW1A 1AA", 0),  # moved to London: 250 miles from the branch
+    "+447700900126": ("Alex", "LS2 9JT", 3),  # home not confirmed for three years
+    "+447700900127": ("Jo", None, 0),  # home never given
+    "+15005550030": ("Casey", None, 0),  # the simulator reports 30003 for this number
+}
 
 
 def demo_contacts(now: datetime) -> list[Contact]:
-    return [
-        Contact(
-            phone=number,
-            created_at=now,
-            consent_history=[ConsentEvent(state=ConsentState.OPTED_IN, source="import", keyword=None, at=now)],
-            time_zone=TimeZone(candidates=list(phone.time_zone_candidates(number))),
+    contacts = []
+    for number, (name, postcode, years) in DEMO.items():
+        home = None
+        if postcode:
+            confirmed = now - timedelta(days=365 * years + 30)
+            home = HomeLocation(area=postcode.replace(" ", ""), confirmed_at=confirmed)
+        contacts.append(
+            Contact(
+                phone=number,
+                created_at=now - timedelta(days=3 * 365),
+                attributes={"first_name": Attribute(value=name, source="import", updated_at=now)},
+                tags=["pizza"],
+                home=home,
+                consent_history=[
+                    ConsentEvent(state=ConsentState.OPTED_IN, source="demo import", at=now - timedelta(days=3 * 365))
+                ],
+                time_zone=TimeZone(candidates=list(phone.time_zone_candidates(number))),
+            )
         )
-        for number in DEMO_PHONES
-    ]
+    return contacts
 
 
 def seed(client: DynamoDBClient, table_name: str) -> list[str]:
@@ -38,4 +65,4 @@ def seed(client: DynamoDBClient, table_name: str) -> list[str]:
             )
         except client.exceptions.ConditionalCheckFailedException:
             continue  # kept from an earlier run: never overwrite real state
-    return list(DEMO_PHONES)
+    return list(DEMO)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chalicelib.adapters.operator_auth import token_hash
+
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
 BRAND_NUMBER = "+15005550006"
@@ -28,6 +30,7 @@ DEFAULTS = {
     "TWILIO_AUTH_TOKEN": "local-dev-auth-token",
     "TWILIO_ACCOUNT_SID": "AC00000000000000000000000000000000",
     "TABLE_NAME": "rapport",
+    "OPERATOR_TOKEN": "local-operator-token",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
@@ -46,6 +49,7 @@ def stack_env(ports: Ports, base: Mapping[str, str] = os.environ) -> dict[str, s
     for name, value in DEFAULTS.items():
         env.setdefault(name, value)
     env.setdefault("PUBLIC_BASE_URL", f"http://{LOOPBACK}:{ports.api}")
+    env["OPERATOR_TOKEN_SHA256"] = token_hash(env["OPERATOR_TOKEN"])  # the service keeps only the hash
     env["AWS_ENDPOINT_URL"] = f"http://{LOOPBACK}:{ports.aws}"
     env["TWILIO_API_BASE_URL"] = f"http://{LOOPBACK}:{ports.twilio}"
     for name in ("TWILIO_REGION", "TWILIO_EDGE"):  # they would rewrite the simulator's host
@@ -142,10 +146,13 @@ class Stack:
                 f" brand number {BRAND_NUMBER}",
                 f"  PUBLIC_BASE_URL {env['PUBLIC_BASE_URL']}",
                 f"  TWILIO_AUTH_TOKEN {env['TWILIO_AUTH_TOKEN']} {token_note}",
+                f"  OPERATOR_TOKEN  {env['OPERATOR_TOKEN']} (the operator API's bearer token; docs/api.md)",
                 f"  demo contacts   {', '.join(self.demo_phones) or 'none'}",
                 "Text the service (signed as Twilio signs it):",
                 f'  make text FROM={example} BODY="hello"',
                 f"  make phone FROM={example}        (interactive; try STOP, HELP, START)",
+                "Operator API, for example:",
+                f"  curl -H 'Authorization: Bearer {env['OPERATOR_TOKEN']}' http://{LOOPBACK}:{p.api}/api/campaigns",
                 "Ctrl-C or SIGTERM stops everything.",
             ]
         )

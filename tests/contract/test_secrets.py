@@ -36,3 +36,10 @@ def test_an_environment_token_wins_and_ssm_is_not_asked(aws_env: str) -> None:
 
 def test_a_missing_parameter_leaves_webhooks_refused(aws_env: str) -> None:
     assert read_secret(boto3.client("ssm", region_name=REGION), "/rapport/none/such") == ""
+
+
+def test_operator_token_hashes_come_from_ssm_too(aws_env: str) -> None:
+    name = f"/rapport/test/{uuid.uuid4().hex}/operator-token-hashes"
+    boto3.client("ssm", region_name=REGION).put_parameter(Name=name, Value="AB12, cd34", Type="SecureString")
+    settings = Settings.from_env({"OPERATOR_TOKENS_PARAM": name})
+    assert bootstrap.build(settings).settings.operator_token_hashes == {"ab12", "cd34"}

@@ -18,6 +18,7 @@ from local.stack import ROOT, wait_for
 from tests.conftest import REGION, free_port
 
 TOKEN = "e2e-auth-token"
+OPERATOR_TOKEN = "e2e-operator-token"
 ACCOUNT_SID = "AC" + "e2" * 16
 
 
@@ -45,6 +46,7 @@ def stack() -> Iterator[RunningStack]:
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TABLE_NAME": "rapport-e2e",
         "BRAND_NAME": "Pizza Co",
+        "OPERATOR_TOKEN": OPERATOR_TOKEN,
     }
     env.pop("PUBLIC_BASE_URL", None)
     process = subprocess.Popen(

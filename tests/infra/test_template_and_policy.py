@@ -103,13 +103,16 @@ def test_the_policy_names_the_stages_own_table_and_secret(stage: str) -> None:
     grants = granted(stage)
     assert grants["dynamodb:GetItem"][0].endswith("table/" + table_name.replace("${Stage}", stage))
     env = template()["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
-    secret_name = env["TWILIO_AUTH_TOKEN_PARAM"]["Fn::Sub"].replace("${Stage}", stage)
-    assert grants["ssm:GetParameter"] == [f"arn:aws:ssm:*:*:parameter{secret_name}"]
+    secrets = [
+        env[name]["Fn::Sub"].replace("${Stage}", stage) for name in ("TWILIO_AUTH_TOKEN_PARAM", "OPERATOR_TOKENS_PARAM")
+    ]
+    assert grants["ssm:GetParameter"] == [f"arn:aws:ssm:*:*:parameter{name}" for name in secrets]
 
 
 def test_no_secret_value_is_deployed_in_the_template() -> None:
     env = template()["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
     assert "TWILIO_AUTH_TOKEN" not in env and "TWILIO_AUTH_TOKEN_PARAM" in env
+    assert "OPERATOR_TOKEN_SHA256" not in env and "OPERATOR_TOKENS_PARAM" in env
     assert not any("Token" in name and "Param" not in name for name in template()["Parameters"])
 
 
