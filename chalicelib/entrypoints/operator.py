@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
+from urllib.parse import unquote
+from zoneinfo import available_timezones
 
 from chalice.app import BadRequestError, Blueprint, ConflictError, NotFoundError, Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from chalicelib.bootstrap import deps
 from chalicelib.domain import phone
@@ -101,8 +103,13 @@ def preview_campaign(campaign_id: str) -> Response:
 
 class HomeIn(BaseModel):
     area: str = Field(min_length=2, max_length=12, description="postcode or ZIP")
-    region: str | None = Field(default=None, max_length=8)
+    region: str | None = Field(default=None, max_length=8, description="e.g. a US state code: FL")
     confirmed_at: datetime | None = None
+
+    @field_validator("region")
+    @classmethod
+    def _upper(cls, region: str | None) -> str | None:
+        return region.strip().upper() if region else None
 
 
 class ConsentIn(BaseModel):
@@ -117,7 +124,14 @@ class ContactIn(BaseModel):
     tags: list[str] = Field(default_factory=list, max_length=50)
     home: HomeIn | None = None
     consent: ConsentIn | None = None
-    time_zone: str | None = None
+    time_zone: str | None = Field(default=None, description="a confirmed IANA zone: Europe/London")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, name: str | None) -> str | None:
+        if name is not None and name not in available_timezones():
+            raise ValueError(f"unknown time zone {name!r}: use an IANA name such as Europe/London")
+        return name
 
 
 class ContactsIn(BaseModel):
@@ -162,7 +176,7 @@ def import_contacts() -> Response:
 @bp.route("/api/contacts/{number}", methods=["GET"])
 def get_contact(number: str) -> Response:
     try:
-        e164 = phone.normalise(number)
+        e164 = phone.normalise(unquote(number))  # "%2B44…" arrives still encoded
     except InvalidPhoneError as error:
         raise BadRequestError(str(error)) from None
     contact = deps().store.get_contact(e164)

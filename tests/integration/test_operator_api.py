@@ -147,3 +147,37 @@ def test_preview_counts_every_decision_and_shows_samples(client: Client) -> None
     ]
     assert "SW1A1AA" in preview["samples"]["drop/out_of_area"][0]["detail"]
     assert preview["evaluated_at"] == "2026-06-10T12:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("contact", "reason"),
+    [
+        ({"phone": "+447700900123", "time_zone": "Mars/Olympus"}, "unknown time zone"),
+        ({"phone": "+447700900123", "consent": {"state": "opted_in", "at": "2026-01-01T00:00:00Z"}}, "source"),
+        (
+            {"phone": "+447700900123", "consent": {"state": "maybe", "source": "x", "at": "2026-01-01T00:00:00Z"}},
+            "state",
+        ),
+    ],
+)
+def test_bad_contacts_get_400_with_the_reason(
+    client: Client, dynamodb: DynamoDBClient, table: str, contact: dict[str, Any], reason: str
+) -> None:
+    status, body = call(client, "POST", "/api/contacts", {"contacts": [contact]})
+    assert status == 400 and reason in body["Message"]
+    assert item_count(dynamodb, table) == 0
+
+
+@pytest.mark.parametrize("written", ["+447700900123", "%2B447700900123", "447700900123"])
+def test_a_contact_is_found_however_its_number_is_written_in_the_path(client: Client, written: str) -> None:
+    call(
+        client,
+        "POST",
+        "/api/contacts",
+        {"contacts": [{"phone": "+447700900123", "home": {"area": "ls6 1aa", "region": "fl"}}]},
+    )
+    status, contact = call(client, "GET", f"/api/contacts/{written}")
+    assert status == 200 and contact["phone"] == "+447700900123"
+    assert contact["home"]["area"] == "LS61AA" and contact["home"]["region"] == "FL"
+    assert call(client, "GET", "/api/contacts/+447700900999")[0] == 404
+    assert call(client, "GET", "/api/contacts/not-a-number")[0] == 400
