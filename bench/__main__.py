@@ -26,7 +26,7 @@ def main() -> None:
         with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
             figures = importlib.import_module(f"bench.{module.name}").run()
         for name, value, unit in figures:
-            shown = f"{value:.3g}" if isinstance(value, float) else str(value)
+            shown = f"{value:.3g}" if isinstance(value, float) and abs(value) < 100 else f"{value:.0f}"
             print(f"{name}: {shown} {unit}", file=figures_out, flush=True)
 
 
