@@ -133,6 +133,21 @@ class ContactIn(BaseModel):
             raise ValueError(f"unknown time zone {name!r}: use an IANA name such as Europe/London")
         return name
 
+    def to_record(self, e164: str) -> use_cases.ContactRecord:
+        home, consent = self.home, self.consent
+        return use_cases.ContactRecord(
+            phone=e164,
+            attributes=self.attributes,
+            tags=tuple(self.tags),
+            home=None
+            if home is None
+            else HomeLocation(area=normalise_area(home.area), region=home.region, confirmed_at=home.confirmed_at),
+            consent=None
+            if consent is None
+            else ConsentEvent(state=consent.state, source=consent.source, at=consent.at),
+            time_zone=self.time_zone,
+        )
+
 
 class ContactsIn(BaseModel):
     contacts: list[ContactIn] = Field(min_length=1, max_length=MAX_IMPORT)
@@ -145,25 +160,9 @@ def import_contacts() -> Response:
     records = []
     for index, item in enumerate(body.contacts):  # all validated before any is stored
         try:
-            number = phone.normalise(item.phone)
+            records.append(item.to_record(phone.normalise(item.phone)))
         except InvalidPhoneError as error:
             raise BadRequestError(f"contacts.{index}.phone: {error}") from None
-        home = item.home
-        consent = item.consent
-        records.append(
-            use_cases.ContactRecord(
-                phone=number,
-                attributes=item.attributes,
-                tags=tuple(item.tags),
-                home=HomeLocation(area=normalise_area(home.area), region=home.region, confirmed_at=home.confirmed_at)
-                if home
-                else None,
-                consent=ConsentEvent(state=consent.state, source=consent.source, at=consent.at, channel="sms")
-                if consent
-                else None,
-                time_zone=item.time_zone,
-            )
-        )
 
     def run() -> dict[str, Any]:
         for record in records:
