@@ -13,7 +13,6 @@ import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
@@ -27,6 +26,7 @@ SERVICE = "rapport"
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Rapport")
 # E.164 as written (+447700900123) or form-encoded (%2B447700900123).
 _PHONE = re.compile(r"(\+|%2B)(\d{3,11})(\d{4})\b")
+_MESSAGE_SID = re.compile(rb"(?:^|&)MessageSid=([A-Za-z0-9]{1,64})(?:&|$)")
 
 
 def mask_phones(text: str) -> str:
@@ -55,12 +55,13 @@ def count(name: str, **dimensions: str) -> None:
 
 
 def _message_sid(request: Request) -> str | None:
+    """Found without decoding the whole form again (the handler does that): a
+    sid is letters and digits, so it needs no unquoting."""
     if not request.path.startswith("/twilio/"):
         return None
     body = request.raw_body
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    sids = parse_qs(text).get("MessageSid")
-    return sids[-1] if sids else None
+    found = _MESSAGE_SID.search(body if isinstance(body, bytes) else body.encode())
+    return found.group(1).decode() if found else None
 
 
 def observe_http(request: Request, get_response: Callable[[Request], Response]) -> Response:
