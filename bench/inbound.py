@@ -20,7 +20,6 @@ from app import app
 from bench._support import CallCounter, Figure, log, moto_dynamodb
 from chalicelib import bootstrap
 from chalicelib.adapters.clock import SystemClock
-from chalicelib.adapters.dynamodb_store import DynamoCampaignStore, DynamoConversationStore
 from chalicelib.adapters.webhook import twiml
 from chalicelib.config import Settings
 from local.schema import create_table
@@ -61,18 +60,10 @@ def run() -> list[Figure]:
     with moto_dynamodb() as dynamodb:
         create_table(dynamodb, "bench-inbound")
         counter = CallCounter(dynamodb)
-        settings = Settings(
-            table_name="bench-inbound",
-            twilio_auth_token=TOKEN,
-            twilio_auth_token_param="",
-            public_base_url=BASE,
-            brand_name="Bench",
-            support_contact="reply here",
-            conversation_ack="",
+        settings = Settings.from_env(
+            {"TABLE_NAME": "bench-inbound", "TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": BASE}
         )
-        store = DynamoConversationStore(dynamodb, settings.table_name)
-        campaigns = DynamoCampaignStore(dynamodb, settings.table_name)
-        bootstrap.use(bootstrap.Deps(settings=settings, store=store, clock=SystemClock(), campaigns=campaigns))
+        bootstrap.use(bootstrap.on_dynamodb(settings, dynamodb, SystemClock()))
         log(f"inbound: {CONTACTS} first contacts, then {CONTACTS * ROUNDS} known-contact messages")
         with Client(app, stage_name="dev") as client:
             first = [signed_request(sid(0, i), phone, "hello") for i, phone in enumerate(phones)]

@@ -38,6 +38,9 @@ from urllib.parse import parse_qs, unquote
 import requests
 from twilio.request_validator import RequestValidator
 
+# Twilio's own default keywords are the ones the service recognises.
+from chalicelib.domain.keywords import HELP_WORDS, OPT_IN_WORDS, OPT_OUT_WORDS
+
 # Refused at the API, as Twilio refuses them.
 API_ERRORS: dict[str, tuple[int, str]] = {
     "+15005550001": (21211, "The 'To' number +15005550001 is not a valid phone number."),
@@ -55,9 +58,6 @@ DELIVERY_FAILURES: dict[str, tuple[str, int]] = {
 __doc__ += "".join(f"\n  {n}: API error {c}" for n, (c, _) in API_ERRORS.items())
 __doc__ += "".join(f"\n  {n}: {s} with {c}" for n, (s, c) in DELIVERY_FAILURES.items())
 
-OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
-OPT_IN_WORDS = {"START", "UNSTOP", "YES"}
-HELP_WORDS = {"HELP", "INFO"}
 API_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Messages(?:/(?P<sid>\w+))?\.json$")
 MAX_BODY = 1600
 

@@ -10,7 +10,7 @@ Messages carry `ts` for the `by_time` local index that orders a thread.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -82,6 +82,24 @@ def _next_version(expected: int | None) -> int:
     return 1 if expected is None else expected + 1
 
 
+def _put(client: DynamoDBClient, put: TransactWriteItemTypeDef, what: str) -> None:
+    """One conditional put; a failed condition is someone else's newer write."""
+    try:
+        client.put_item(**put["Put"])
+    except ClientError as error:
+        raise _as_conflict(error, what) from error
+
+
+def _pages(read: Callable[..., Any], request: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+    """Every page of a Query or Scan, following LastEvaluatedKey."""
+    while True:
+        page = read(**request)
+        yield [_from_item(item) for item in page.get("Items", [])]
+        if "LastEvaluatedKey" not in page:
+            return
+        request = {**request, "ExclusiveStartKey": page["LastEvaluatedKey"]}
+
+
 class DynamoConversationStore:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
@@ -146,38 +164,31 @@ class DynamoConversationStore:
         message_put = _versioned_put(
             self._table, message_item(message, _next_version(expected_message_version)), expected_message_version
         )
+        if contact is None:
+            _put(self._client, message_put, message.sid)
+            return
+        contact_put = _versioned_put(
+            self._table, contact_item(contact, _next_version(expected_contact_version)), expected_contact_version
+        )
         try:
-            if contact is None:
-                self._client.put_item(**message_put["Put"])
-                return
-            contact_put = _versioned_put(
-                self._table, contact_item(contact, _next_version(expected_contact_version)), expected_contact_version
-            )
             self._client.transact_write_items(TransactItems=[message_put, contact_put])
         except ClientError as error:
             raise _as_conflict(error, message.sid) from error
 
     def save_contact(self, contact: Contact, expected_version: int | None) -> None:
         put = _versioned_put(self._table, contact_item(contact, _next_version(expected_version)), expected_version)
-        try:
-            self._client.put_item(**put["Put"])
-        except ClientError as error:
-            raise _as_conflict(error, contact.phone) from error
+        _put(self._client, put, contact.phone)
 
     def scan_contacts(self, segment: int, total_segments: int) -> Iterator[list[Contact]]:
-        request: dict[str, Any] = {
+        request = {
             "TableName": self._table,
             "Segment": segment,
             "TotalSegments": total_segments,
             "FilterExpression": "sk = :profile",
             "ExpressionAttributeValues": {":profile": {"S": PROFILE}},
         }
-        while True:
-            page = self._client.scan(**request)
-            yield [Contact.model_validate(_from_item(item)) for item in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for page in _pages(self._client.scan, request):
+            yield [Contact.model_validate(data) for data in page]
 
     def thread(self, phone: str, limit: int = 50) -> list[Message]:
         response = self._client.query(
@@ -207,25 +218,15 @@ class DynamoCampaignStore:
     def save(self, campaign: Campaign, expected_version: int | None) -> None:
         key = {"pk": {"S": CAMPAIGNS}, "sk": {"S": f"C#{campaign.id}"}}
         item = _to_item(campaign, key, _next_version(expected_version))
-        put = _versioned_put(self._table, item, expected_version)
-        try:
-            self._client.put_item(**put["Put"])
-        except ClientError as error:
-            raise _as_conflict(error, campaign.id) from error
+        _put(self._client, _versioned_put(self._table, item, expected_version), campaign.id)
 
     def list(self) -> list[Campaign]:
-        request: dict[str, Any] = {
+        request = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": {":pk": {"S": CAMPAIGNS}},
         }
-        campaigns = []
-        while True:
-            page = self._client.query(**request)
-            campaigns += [Campaign.model_validate(_from_item(item)) for item in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return campaigns
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [Campaign.model_validate(data) for page in _pages(self._client.query, request) for data in page]
 
 
 def _cancellation_reasons(error: ClientError) -> list[dict[str, Any]]:

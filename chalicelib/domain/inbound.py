@@ -68,11 +68,10 @@ def receive(
         time_zone=TimeZone(candidates=list(zones_for(sms.phone))),
     )
     base = _heard_from(base, sms.at)
-    keyword = classify(sms.body)
-    twilio_answered = sms.opt_out_type is not None and sms.opt_out_type.upper() in ADVANCED_OPT_OUT_KINDS
-    if twilio_answered:
-        kind = ADVANCED_OPT_OUT_KINDS[(sms.opt_out_type or "").upper()]
-        source, word = "twilio_advanced_opt_out", normalise_text(sms.body).upper()
+    answered_by_twilio = ADVANCED_OPT_OUT_KINDS.get((sms.opt_out_type or "").upper())
+    keyword = None if answered_by_twilio else classify(sms.body)
+    if answered_by_twilio:
+        kind, source, word = answered_by_twilio, "twilio_advanced_opt_out", normalise_text(sms.body).upper()
     elif keyword is not None:
         kind = _KEYWORD_KINDS[keyword.kind]
         source = NATURAL_LANGUAGE if keyword.word == NATURAL_LANGUAGE else "keyword"
@@ -102,7 +101,7 @@ def receive(
         base = base.model_copy(update={"conversation": _continue(base.conversation, sms.at)})
         if opened and base.consent != ConsentState.OPTED_OUT:
             reply = replies.conversation_ack
-    if twilio_answered:
+    if answered_by_twilio:
         reply = ""  # Twilio already replied; a second answer would be noise (or fail 21610)
 
     message = Message(

@@ -69,11 +69,15 @@ class StatusForm(_TwilioForm):
 FormT = TypeVar("FormT", bound=_TwilioForm)
 
 
+def reasons(error: ValidationError) -> str:
+    """Each failing field and why, in one line for a 400 body."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors())
+
+
 def parse(model: type[FormT], form: dict[str, str]) -> FormT:
     if "MessageStatus" not in form and "SmsStatus" in form:  # older callbacks carry only SmsStatus
         form = {**form, "MessageStatus": form["SmsStatus"]}
     try:
         return model.model_validate(form)
     except ValidationError as error:
-        reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise BadFormError(reasons) from None
+        raise BadFormError(reasons(error)) from None

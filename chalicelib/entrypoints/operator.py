@@ -17,6 +17,7 @@ from chalicelib.domain.campaign import Campaign, CampaignSpec, CampaignStatus
 from chalicelib.domain.contact import ConsentEvent, ConsentState, HomeLocation
 from chalicelib.domain.errors import ConcurrentUpdateError, InvalidPhoneError
 from chalicelib.domain.policy import normalise_area
+from chalicelib.entrypoints.forms import reasons
 from chalicelib.services import campaigns as use_cases
 
 bp = Blueprint(__name__)
@@ -28,8 +29,7 @@ def _body(model: type[ModelT]) -> ModelT:
     try:
         return model.model_validate(bp.current_request.json_body or {})
     except ValidationError as error:
-        reasons = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors())
-        raise BadRequestError(reasons) from None
+        raise BadRequestError(reasons(error)) from None
 
 
 def _answer(work: Callable[[], Any], status: int = 200) -> Response:
@@ -166,7 +166,7 @@ def import_contacts() -> Response:
 
     def run() -> dict[str, Any]:
         for record in records:
-            use_cases.import_contact(record, d.store, d.clock, phone.time_zone_candidates(record.phone))
+            use_cases.import_contact(record, d.store, d.clock, phone.time_zone_candidates)
         return {"imported": len(records)}
 
     return _answer(run)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -63,13 +64,17 @@ class ContactRecord:
     time_zone: str | None = None
 
 
-def import_contact(record: ContactRecord, store: ConversationStore, clock: Clock, zones: tuple[str, ...]) -> Contact:
+def import_contact(
+    record: ContactRecord, store: ConversationStore, clock: Clock, zones_for: Callable[[str], tuple[str, ...]]
+) -> Contact:
     """Create or update one contact. A consent event older than the latest one
     recorded is kept out: an import never overrides a newer STOP."""
     now = clock.now()
     for _ in range(5):
         current = store.get_contact(record.phone)
-        base = current or Contact(phone=record.phone, created_at=now, time_zone=TimeZone(candidates=list(zones)))
+        base = current or Contact(
+            phone=record.phone, created_at=now, time_zone=TimeZone(candidates=list(zones_for(record.phone)))
+        )
         attributes = dict(base.attributes)
         for name, value in record.attributes.items():
             attributes[name] = Attribute(value=value, source="import", updated_at=now)

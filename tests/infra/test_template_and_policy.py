@@ -59,10 +59,11 @@ def aws_calls_in_code() -> set[str]:
     for path in CODE:
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            # called (client.get_item(...)) or handed on (_pages(client.scan, ...))
+            if isinstance(node, ast.Attribute):
                 for service, names in operations.items():
-                    if node.func.attr in names and node.func.attr != "transact_write_items":
-                        actions.add(f"{service}:{names[node.func.attr]}")
+                    if node.attr in names and node.attr != "transact_write_items":
+                        actions.add(f"{service}:{names[node.attr]}")
             if isinstance(node, ast.Dict):
                 for key in node.keys:
                     if isinstance(key, ast.Constant) and key.value in TRANSACT_ITEM_ACTIONS:

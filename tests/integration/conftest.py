@@ -12,7 +12,7 @@ from twilio.request_validator import RequestValidator
 
 from app import app
 from chalicelib import bootstrap
-from chalicelib.adapters.dynamodb_store import DynamoCampaignStore, DynamoConversationStore
+from chalicelib.adapters.dynamodb_store import DynamoConversationStore
 from chalicelib.adapters.operator_auth import token_hash
 from chalicelib.config import Settings
 from tests.fakes import StepClock
@@ -41,10 +41,10 @@ def settings_for(table: str, token: str = TOKEN) -> Settings:
 
 
 def wire(dynamodb: DynamoDBClient, settings: Settings) -> DynamoConversationStore:
-    store = DynamoConversationStore(dynamodb, settings.table_name)
-    campaigns = DynamoCampaignStore(dynamodb, settings.table_name)
-    bootstrap.use(bootstrap.Deps(settings=settings, store=store, clock=StepClock(), campaigns=campaigns))
-    return store
+    deps = bootstrap.on_dynamodb(settings, dynamodb, StepClock())
+    bootstrap.use(deps)
+    assert isinstance(deps.store, DynamoConversationStore)
+    return deps.store
 
 
 def post_signed(
