@@ -18,7 +18,7 @@ from pathlib import Path
 from bench._support import Figure, log
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNS = 9
+RUNS = 15
 BASELINE = "import chalice, boto3"
 APP = "import app"
 # An API Gateway REST event for GET /health, handed to the app as Lambda would.
