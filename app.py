@@ -1,10 +1,10 @@
-"""Rapport's Lambda entrypoint: the Chalice app and its blueprints, nothing else."""
+"""Rapport's Lambda entrypoints: the Chalice app and its blueprints, nothing else."""
 
 from chalice.app import Chalice
 
 from chalicelib.adapters.observability import observe_http
 from chalicelib.adapters.operator_auth import require_operator
-from chalicelib.entrypoints import health, operator, webhooks
+from chalicelib.entrypoints import health, jobs, operator, webhooks
 
 # Chalice's own logger is named after the app, as Powertools' is after the service:
 # one JSON, phone-masking handler for both, so Chalice must not add its own.
@@ -14,3 +14,4 @@ app.register_middleware(require_operator, "http")
 app.register_blueprint(health.bp)
 app.register_blueprint(operator.bp)
 app.register_blueprint(webhooks.bp)
+app.register_blueprint(jobs.bp)

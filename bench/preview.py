@@ -25,6 +25,9 @@ class FixedClock:
     def now(self) -> datetime:
         return AT
 
+    def sleep(self, seconds: float) -> None:
+        raise AssertionError(f"a preview never waits (asked to wait {seconds} s)")
+
 
 def contacts() -> list[Contact]:
     homes = ["LS6 1AA", "LS1 2BB", "SW1A 1AA", "M1 1AE"]
@@ -67,7 +70,9 @@ def run() -> list[Figure]:
         counter = CallCounter(dynamodb)
         log("preview: planning")
         started = time.perf_counter()
-        result = preview("bench", campaigns, DynamoConversationStore(dynamodb, TABLE), FixedClock(), PolicySettings())
+        result = preview(
+            "bench", campaigns, DynamoConversationStore(dynamodb, TABLE), FixedClock(), PolicySettings(), "UTC"
+        )
         elapsed = time.perf_counter() - started
     assert sum(result.decisions.values()) == result.audience == CONTACTS * 4 // 5
     return [

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.config import Settings, parse_hashes
 from chalicelib.domain.policy import PolicySettings
-from chalicelib.services.ports import CampaignStore, Clock, ConversationStore
+from chalicelib.services.ports import CampaignStore, Clock, ConversationStore, JobQueue, RunStore, Sender
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -19,10 +19,14 @@ class Deps:
     store: ConversationStore
     clock: Clock
     campaigns: CampaignStore
+    runs: RunStore
+    plan_queue: JobQueue
+    send_queue: JobQueue
     policy: PolicySettings = field(default_factory=PolicySettings)
 
 
 _current: Deps | None = None
+_sender: Sender | None = None
 
 
 def deps() -> Deps:
@@ -37,6 +41,7 @@ def build(settings: Settings) -> Deps:
 
     from chalicelib.adapters.clock import SystemClock
     from chalicelib.adapters.secrets import read_secret
+    from chalicelib.adapters.sqs_queue import SqsQueue
 
     if not settings.twilio_auth_token and settings.twilio_auth_token_param:
         token = read_secret(boto3.client("ssm"), settings.twilio_auth_token_param)
@@ -44,11 +49,26 @@ def build(settings: Settings) -> Deps:
     if not settings.operator_token_hashes and settings.operator_tokens_param:
         hashes = parse_hashes(read_secret(boto3.client("ssm"), settings.operator_tokens_param))
         settings = replace(settings, operator_token_hashes=hashes)
-    return on_dynamodb(settings, boto3.client("dynamodb"), SystemClock())
+    deps = on_dynamodb(settings, boto3.client("dynamodb"), SystemClock())
+    return replace(
+        deps,
+        plan_queue=SqsQueue(lambda: boto3.client("sqs"), settings.plan_queue_url),
+        send_queue=SqsQueue(lambda: boto3.client("sqs"), settings.send_queue_url),
+    )
+
+
+class _NoQueue:
+    """Where no queue is wired (the webhooks never enqueue)."""
+
+    def enqueue(self, jobs: list[dict[str, object]], delay_s: int = 0) -> None:
+        if jobs:
+            raise RuntimeError(f"no queue is wired for {len(jobs)} jobs (delay {delay_s} s)")
 
 
 def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> Deps:
-    """The stores on one DynamoDB client; tests and benchmarks wire through here too."""
+    """The stores on one DynamoDB client; tests and benchmarks wire through here too
+    (queues to be swapped in with dataclasses.replace)."""
+    from chalicelib.adapters.dynamodb_runs import DynamoRunStore
     from chalicelib.adapters.dynamodb_store import DynamoCampaignStore, DynamoConversationStore
 
     return Deps(
@@ -56,10 +76,31 @@ def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> D
         store=DynamoConversationStore(dynamodb, settings.table_name),
         clock=clock,
         campaigns=DynamoCampaignStore(dynamodb, settings.table_name),
+        runs=DynamoRunStore(dynamodb, settings.table_name),
+        plan_queue=_NoQueue(),
+        send_queue=_NoQueue(),
     )
 
 
-def use(replacement: Deps | None) -> None:
+def sender() -> Sender:
+    """Twilio, built on first use: only the sending Lambda pays for the import."""
+    global _sender
+    if _sender is None:
+        from chalicelib.adapters.twilio_sender import TwilioSender
+
+        s = deps().settings
+        _sender = TwilioSender(
+            s.twilio_account_sid,
+            s.twilio_auth_token,
+            status_callback=f"{s.public_base_url.rstrip('/')}/twilio/status",
+            messaging_service_sid=s.twilio_messaging_service_sid,
+            from_number=s.twilio_from_number,
+            api_base_url=s.twilio_api_base_url,
+        )
+    return _sender
+
+
+def use(replacement: Deps | None, sender: Sender | None = None) -> None:
     """Swap the wiring (tests); None rebuilds from the environment on next use."""
-    global _current
-    _current = replacement
+    global _current, _sender
+    _current, _sender = replacement, sender

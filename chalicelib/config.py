@@ -27,6 +27,14 @@ class Settings:
     conversation_ack: str
     operator_token_hashes: frozenset[str] = frozenset()  # sha256 hex of each bearer token
     operator_tokens_param: str = ""  # in AWS: the SSM SecureString holding those hashes
+    brand_time_zone: str = "UTC"  # recurring campaign schedules are read in it
+    plan_shards: int = 16  # scan segments a run is planned in, one Lambda each
+    plan_queue_url: str = ""
+    send_queue_url: str = ""
+    twilio_account_sid: str = ""
+    twilio_messaging_service_sid: str = ""
+    twilio_from_number: str = ""  # used when no messaging service is set
+    twilio_api_base_url: str = ""  # unset in AWS; the local simulator otherwise
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -40,6 +48,14 @@ class Settings:
             conversation_ack=env.get("CONVERSATION_AUTO_REPLY", ""),
             operator_token_hashes=parse_hashes(env.get("OPERATOR_TOKEN_SHA256", "")),
             operator_tokens_param=env.get("OPERATOR_TOKENS_PARAM", ""),
+            brand_time_zone=env.get("BRAND_TIME_ZONE", "UTC"),
+            plan_shards=int(env.get("PLAN_SHARDS", "16")),
+            plan_queue_url=env.get("PLAN_QUEUE_URL", ""),
+            send_queue_url=env.get("SEND_QUEUE_URL", ""),
+            twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
+            twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID", ""),
+            twilio_from_number=env.get("TWILIO_FROM_NUMBER", ""),
+            twilio_api_base_url=env.get("TWILIO_API_BASE_URL", ""),
         )
 
     @property

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.messages import Message
+from chalicelib.domain.runs import OUT, DecisionRecord, Hold, Run
+from chalicelib.services.ports import LedgerState, SendOutcome, SendResult
 
 
 class InMemoryConversationStore:
@@ -88,3 +91,148 @@ class StepClock:
     def now(self) -> datetime:
         self.current += self.step
         return self.current
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self.current += timedelta(seconds=seconds)
+
+
+class InMemoryRunStore:
+    """RunStore in memory; the same contract tests hold it and DynamoRunStore to one behaviour."""
+
+    def __init__(self, store: InMemoryConversationStore | None = None) -> None:
+        self.conversations = store or InMemoryConversationStore()
+        self.runs: dict[str, Run] = {}
+        self.next_slot: dict[str, float] = {}
+        self.decisions: dict[tuple[str, str], DecisionRecord] = {}
+        self.holds: dict[tuple[datetime, int, str, str], Hold] = {}
+        self.ledger: dict[tuple[str, str], dict[str, Any]] = {}
+        self.cursor: datetime | None = None
+
+    def start_run(self, run: Run) -> bool:
+        if run.id in self.runs:
+            return False
+        self.runs[run.id] = run
+        return True
+
+    def get_run(self, run_id: str) -> Run | None:
+        return self.runs.get(run_id)
+
+    def list_runs(self, campaign_id: str) -> list[Run]:
+        mine = [run for run in self.runs.values() if run.campaign_id == campaign_id]
+        return sorted(mine, key=lambda run: run.id, reverse=True)
+
+    def _add(self, run: Run, counts: Mapping[str, int], **update: Any) -> Run:
+        merged = dict(run.counts)
+        for key, amount in counts.items():
+            merged[key] = merged.get(key, 0) + amount
+        self.runs[run.id] = run.model_copy(update={"counts": merged, **update})
+        return self.runs[run.id]
+
+    def finish_shard(self, run_id: str, shard: int, counts: Mapping[str, int]) -> bool:
+        run = self.runs.get(run_id)
+        if run is None or shard in run.shards_done:
+            return False
+        self._add(run, counts, shards_done=[*run.shards_done, shard])
+        return True
+
+    def add_counts(self, run_id: str, counts: Mapping[str, int]) -> None:
+        if run_id in self.runs:
+            self._add(self.runs[run_id], counts)
+
+    def trip_breaker(self, run_id: str, reason: str) -> bool:
+        run = self.runs.get(run_id)
+        if run is None or run.breaker:
+            return False
+        self.runs[run_id] = run.model_copy(update={"breaker": reason})
+        return True
+
+    def take_slot(self, run_id: str, interval_s: float, earliest: float) -> tuple[float, Run]:
+        if run_id not in self.runs:
+            raise LookupError(run_id)
+        slot = max(earliest, self.next_slot.get(run_id, earliest))
+        self.next_slot[run_id] = slot + interval_s
+        return slot, self._add(self.runs[run_id], {OUT: 1})
+
+    def record_decisions(self, records: list[DecisionRecord], holds: list[Hold]) -> None:
+        for record in records:
+            self.decisions[(record.phone, record.run_id)] = record
+        for hold in holds:
+            self.holds[(hold.minute, hold.shard, hold.run_id, hold.phone)] = hold
+
+    def decisions_for(self, phone: str, limit: int = 20) -> list[DecisionRecord]:
+        mine = [record for (p, _), record in self.decisions.items() if p == phone]
+        return sorted(mine, key=lambda record: record.at, reverse=True)[:limit]
+
+    def due_holds(self, minute: datetime, shard: int) -> list[Hold]:
+        return [hold for key, hold in self.holds.items() if key[:2] == (minute, shard)]
+
+    def release(self, holds: list[Hold]) -> None:
+        for hold in holds:
+            self.holds.pop((hold.minute, hold.shard, hold.run_id, hold.phone), None)
+
+    def claim(self, run_id: str, phone: str, at: datetime, expires: datetime) -> int | None:
+        entry = self.ledger.get((run_id, phone))
+        if entry is not None and entry["state"] != LedgerState.RELEASED:
+            return None
+        attempts = (entry["attempts"] if entry else 0) + 1
+        entry = {"state": LedgerState.CLAIMED, "attempts": attempts, "at": at, "expires": expires}
+        self.ledger[(run_id, phone)] = entry
+        return attempts
+
+    def settle(self, run_id: str, phone: str, state: LedgerState, detail: str = "") -> None:
+        self.ledger.setdefault((run_id, phone), {"attempts": 0}).update(state=state, detail=detail)
+
+    def record_sent(
+        self,
+        contact: Contact,
+        expected_contact_version: int,
+        message: Message,
+        expected_message_version: int | None,
+        decision: DecisionRecord,
+    ) -> None:
+        store = self.conversations
+        store._check(store.contacts.get(contact.phone), expected_contact_version, contact.phone)
+        store._check(store.messages.get((message.phone, message.sid)), expected_message_version, message.sid)
+        store.contacts[contact.phone] = contact.model_copy(update={"version": expected_contact_version + 1})
+        store.messages[(message.phone, message.sid)] = message.model_copy(
+            update={"version": (expected_message_version or 0) + 1}
+        )
+        self.settle(decision.run_id, contact.phone, LedgerState.SENT)
+        self.decisions[(decision.phone, decision.run_id)] = decision
+
+    def tick_cursor(self) -> datetime | None:
+        return self.cursor
+
+    def advance_cursor(self, old: datetime | None, new: datetime) -> bool:
+        if self.cursor != old:
+            return False
+        self.cursor = new
+        return True
+
+
+class InMemoryQueue:
+    def __init__(self) -> None:
+        self.jobs: list[tuple[dict[str, Any], int]] = []  # (body, delay)
+
+    def enqueue(self, jobs: list[dict[str, Any]], delay_s: int = 0) -> None:
+        self.jobs.extend((job, delay_s) for job in jobs)
+
+    def take(self) -> list[dict[str, Any]]:
+        taken, self.jobs = [job for job, _ in self.jobs], []
+        return taken
+
+
+class FakeSender:
+    """Answers as told, in order (then accepts); remembers what it was asked to send."""
+
+    def __init__(self, clock: StepClock, answers: list[SendResult] | None = None) -> None:
+        self.clock = clock
+        self.answers = list(answers or [])
+        self.sent: list[tuple[str, str, int, datetime]] = []
+
+    def send(self, to: str, body: str, valid_for_s: int) -> SendResult:
+        self.sent.append((to, body, valid_for_s, self.clock.current))
+        if self.answers:
+            return self.answers.pop(0)
+        return SendResult(SendOutcome.ACCEPTED, sid=f"SM{len(self.sent):032x}", from_number="+15005550006")

@@ -41,13 +41,13 @@ class MaskingFormatter(LambdaPowertoolsFormatter):
 logger = Logger(service=SERVICE, logger_formatter=MaskingFormatter())
 
 
-def count(name: str, **dimensions: str) -> None:
-    """Add one to a metric, written at once as its own EMF document, so each
+def count(name: str, value: int = 1, **dimensions: str) -> None:
+    """Add to a metric, written at once as its own EMF document, so each
     metric keeps its own dimensions and nothing is lost if a handler fails."""
     with single_metric(
         name=name,
         unit=MetricUnit.Count,
-        value=1,
+        value=value,
         namespace=NAMESPACE,
         default_dimensions={"service": SERVICE, **dimensions},
     ):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
+from cronsim import CronSim, CronSimError
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from chalicelib.domain.contact import Contact
@@ -56,7 +59,10 @@ class CampaignSpec(BaseModel):
     message: str = Field(min_length=1, max_length=1600, description="a template: Hi {first_name|there}")
     audience: Audience = Field(default_factory=Audience)
     location: Location | None = None
-    send_at: datetime = Field(description="when the run starts (ISO 8601 with an offset)")
+    send_at: datetime = Field(description="the (first) run's time (ISO 8601 with an offset)")
+    cron: str | None = Field(
+        default=None, max_length=100, description="recurring: a cron expression in the brand's time zone"
+    )
     relevance_hours: float = Field(default=24, gt=0, le=24 * 30, description="after this, unsent texts are dropped")
     messages_per_second: float = Field(default=1, gt=0, le=100)
 
@@ -73,6 +79,16 @@ class CampaignSpec(BaseModel):
             raise ValueError("send_at needs a UTC offset, e.g. 2026-12-01T10:00:00Z")
         return value
 
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, expression: str | None) -> str | None:
+        if expression is not None:
+            try:
+                CronSim(expression, datetime(2026, 1, 1))
+            except CronSimError as error:
+                raise ValueError(f"not a cron expression: {error}") from error
+        return expression
+
     @model_validator(mode="after")
     def _location_needs_marketing(self) -> CampaignSpec:
         if self.location is not None and self.purpose != Purpose.MARKETING:
@@ -83,24 +99,49 @@ class CampaignSpec(BaseModel):
 class Campaign(CampaignSpec):
     id: str
     status: CampaignStatus = CampaignStatus.ACTIVE
+    paused_reason: str | None = None
+    last_run_for: datetime | None = None  # the schedule time of the latest run started
     created_at: datetime
     updated_at: datetime
     version: int = 0
 
-    @property
-    def deadline(self) -> datetime:
-        return self.send_at + timedelta(hours=self.relevance_hours)
+    def deadline_for(self, scheduled_for: datetime) -> datetime:
+        return scheduled_for + timedelta(hours=self.relevance_hours)
+
+    def _times(self, after: datetime, zone: str) -> Iterator[datetime]:
+        """Schedule times after `after`, in order."""
+        if self.cron is None:
+            if self.send_at > after:
+                yield self.send_at
+            return
+        local_start = max(after, self.send_at - timedelta(seconds=1)).astimezone(ZoneInfo(zone))
+        yield from CronSim(self.cron, local_start)
+
+    def due_run(self, now: datetime, zone: str) -> datetime | None:
+        """The latest schedule time that is due and still relevant, unless already run."""
+        after = now - timedelta(hours=self.relevance_hours)  # older ones could only expire
+        if self.last_run_for is not None:
+            after = max(after, self.last_run_for)
+        due = None
+        for scheduled in self._times(after, zone):
+            if scheduled > now:
+                break
+            due = scheduled
+        return due
+
+    def next_run(self, now: datetime, zone: str) -> datetime | None:
+        """When a run would happen, seen from now: the due one, or the next one."""
+        return self.due_run(now, zone) or next(self._times(now, zone), None)
 
     def template(self) -> Template:
         return Template(self.message)
 
-    def intent(self, already_sent: bool = False) -> Intent:
+    def intent(self, scheduled_for: datetime) -> Intent:
         return Intent(
             purpose=self.purpose,
-            deadline=self.deadline,
+            deadline=self.deadline_for(scheduled_for),
             area=self.location.area() if self.location else None,
             campaign_paused=self.status == CampaignStatus.PAUSED,
-            already_sent_in_run=already_sent,
         )
 
     def text_for(self, contact: Contact) -> str:

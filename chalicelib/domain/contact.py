@@ -36,6 +36,7 @@ class Engagement(BaseModel):
     outbound_count: int = 0
     marketing_sent_at: list[datetime] = Field(default_factory=list)  # recent ones, for caps and sunset
     reengagement_asked_at: datetime | None = None
+    last_run_id: str | None = None  # the campaign run of the latest text, for opt-out attribution
 
 
 class DeliverabilityState(StrEnum):

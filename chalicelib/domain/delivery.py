@@ -65,11 +65,12 @@ def apply_receipt(message: Message | None, contact: Contact | None, receipt: Rec
     if current.status is None or STATUS_RANK[receipt.status] > STATUS_RANK[current.status]:
         update["status"] = receipt.status
         update["error_code"] = receipt.error_code
-    new_contact = _reachability(contact, receipt)
+    new_contact = reachability(contact, receipt)
     return ReceiptOutcome(message=current.model_copy(update=update), contact=new_contact)
 
 
-def _reachability(contact: Contact | None, receipt: Receipt) -> Contact | None:
+def reachability(contact: Contact | None, receipt: Receipt) -> Contact | None:
+    """The contact as this receipt (or an API refusal) leaves it; None: unchanged."""
     code = receipt.error_code
     if receipt.status == DeliveryStatus.DELIVERED:
         if contact is None or contact.deliverability.consecutive_unreachable == 0:

@@ -68,6 +68,7 @@ class Message(BaseModel):
     status: DeliveryStatus | None = None  # outbound only
     error_code: int | None = None
     status_events: list[StatusEvent] = Field(default_factory=list)
+    run_id: str | None = None  # outbound: the campaign run it belongs to
     version: int = 0
 
     def has_seen(self, status: DeliveryStatus) -> bool:

@@ -45,7 +45,12 @@ def _answer(work: Callable[[], Any], status: int = 200) -> Response:
 
 
 def _view(campaign: Campaign) -> dict[str, Any]:
-    return {**campaign.model_dump(mode="json"), "deadline": campaign.deadline.isoformat()}
+    next_run = campaign.next_run(deps().clock.now(), deps().settings.brand_time_zone)
+    return {
+        **campaign.model_dump(mode="json"),
+        "next_run": next_run.isoformat() if next_run else None,
+        "deadline": campaign.deadline_for(next_run).isoformat() if next_run else None,
+    }
 
 
 @bp.route("/api/campaigns", methods=["POST"])
@@ -89,7 +94,7 @@ def preview_campaign(campaign_id: str) -> Response:
     d = deps()
 
     def run() -> dict[str, Any]:
-        result = use_cases.preview(campaign_id, d.campaigns, d.store, d.clock, d.policy)
+        result = use_cases.preview(campaign_id, d.campaigns, d.store, d.clock, d.policy, d.settings.brand_time_zone)
         return {
             "campaign_id": result.campaign_id,
             "evaluated_at": result.evaluated_at.isoformat(),

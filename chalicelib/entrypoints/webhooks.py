@@ -61,7 +61,7 @@ def inbound() -> Response:
     def handle(form: dict[str, str]) -> Response:
         d = deps()
         sms = parse(InboundForm, form).to_sms(d.clock.now())
-        message = handle_inbound(sms, d.store, d.settings.replies)
+        message = handle_inbound(sms, d.store, d.settings.replies, d.runs)
         count("InboundMessages")
         count("Keywords", kind=str(message.kind))
         logger.info(
@@ -78,7 +78,7 @@ def status() -> Response:
     def handle(form: dict[str, str]) -> Response:
         d = deps()
         receipt = parse(StatusForm, form).to_receipt(d.clock.now())
-        changed = record_status(receipt, d.store)
+        changed = record_status(receipt, d.store, d.runs)
         count("DeliveryReceipts", status=receipt.status.value)
         if receipt.error_code is not None:
             count("DeliveryErrors", code=str(receipt.error_code))

@@ -11,8 +11,9 @@ from datetime import datetime
 from chalicelib.domain.campaign import Campaign, CampaignSpec, CampaignStatus
 from chalicelib.domain.contact import Attribute, ConsentEvent, Contact, HomeLocation, TimeZone
 from chalicelib.domain.errors import ConcurrentUpdateError, RapportError
-from chalicelib.domain.policy import PolicySettings, Verdict, decide
+from chalicelib.domain.policy import PolicySettings, Verdict
 from chalicelib.services.ports import CampaignStore, Clock, ConversationStore
+from chalicelib.services.runs import decisions_for_audience
 
 SCAN_SEGMENTS = 4
 SAMPLES_PER_REASON = 3
@@ -115,18 +116,19 @@ def preview(
     store: ConversationStore,
     clock: Clock,
     settings: PolicySettings,
+    brand_zone: str,
 ) -> Preview:
+    """The planning rule over every contact, at the time the (next) run will plan."""
     campaign = get_campaign(campaign_id, campaigns)
-    at = max(clock.now(), campaign.send_at)  # as the run will see it
+    now = clock.now()
+    scheduled = campaign.next_run(now, brand_zone) or campaign.send_at
+    at = max(now, scheduled)
     result = Preview(campaign_id=campaign.id, evaluated_at=at)
-    intent = campaign.intent()
+    intent = campaign.intent(scheduled)
     for segment in range(SCAN_SEGMENTS):
         for page in store.scan_contacts(segment, SCAN_SEGMENTS):
-            for contact in page:
-                if not campaign.audience.matches(contact):
-                    continue
+            for contact, decision in decisions_for_audience(campaign, intent, page, at, settings):
                 result.audience += 1
-                decision = decide(contact, intent, at, settings)
                 key = f"{decision.verdict}/{decision.reason}"
                 result.decisions[key] += 1
                 examples = result.samples.setdefault(key, [])

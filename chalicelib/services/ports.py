@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from enum import StrEnum
+from typing import Any, Protocol
 
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.messages import Message
+from chalicelib.domain.runs import DecisionRecord, Hold, Run
 
 
 class ConversationStore(Protocol):
@@ -63,5 +66,108 @@ class CampaignStore(Protocol):
     def list(self) -> list[Campaign]: ...
 
 
+class LedgerState(StrEnum):
+    CLAIMED = "claimed"  # a sender is on it
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"  # Twilio did not answer: never resent
+    RELEASED = "released"  # given back (retry later, or held): the next claim may take it
+
+
+class RunStore(Protocol):
+    """Runs, their recorded decisions, held messages and the one-per-run ledger."""
+
+    def start_run(self, run: Run) -> bool:
+        """Create the run; False when it already exists."""
+        ...
+
+    def get_run(self, run_id: str) -> Run | None: ...
+
+    def list_runs(self, campaign_id: str) -> list[Run]: ...
+
+    def finish_shard(self, run_id: str, shard: int, counts: Mapping[str, int]) -> bool:
+        """Add a planned shard's decision counts, once; False when it was already added."""
+        ...
+
+    def add_counts(self, run_id: str, counts: Mapping[str, int]) -> None: ...
+
+    def trip_breaker(self, run_id: str, reason: str) -> bool:
+        """Record why the breaker paused the run; False when it had already tripped."""
+        ...
+
+    def take_slot(self, run_id: str, interval_s: float, earliest: float) -> tuple[float, Run]:
+        """Reserve the next send time (epoch seconds, >= earliest, `interval_s` after the
+        previous one across all senders) and count the text as out."""
+        ...
+
+    def record_decisions(self, records: list[DecisionRecord], holds: list[Hold]) -> None:
+        """Store decisions and held messages in batches (a replay overwrites with the same)."""
+        ...
+
+    def decisions_for(self, phone: str, limit: int = 20) -> list[DecisionRecord]:
+        """The contact's latest decisions, newest first."""
+        ...
+
+    def due_holds(self, minute: datetime, shard: int) -> list[Hold]: ...
+
+    def release(self, holds: list[Hold]) -> None:
+        """Forget held messages (they have been queued again)."""
+        ...
+
+    def claim(self, run_id: str, phone: str, at: datetime, expires: datetime) -> int | None:
+        """Take the contact's ledger entry for the run: the attempt number it is on,
+        or None when someone already sent, is sending, or gave up."""
+        ...
+
+    def settle(self, run_id: str, phone: str, state: LedgerState, detail: str = "") -> None: ...
+
+    def record_sent(
+        self,
+        contact: Contact,
+        expected_contact_version: int,
+        message: Message,
+        expected_message_version: int | None,
+        decision: DecisionRecord,
+    ) -> None:
+        """Atomically: the outbound message, the contact's engagement, the ledger
+        entry as sent and the decision with its outcome. ConcurrentUpdateError when
+        the contact or message changed meanwhile."""
+        ...
+
+    def tick_cursor(self) -> datetime | None:
+        """The last minute whose held messages have been released."""
+        ...
+
+    def advance_cursor(self, old: datetime | None, new: datetime) -> bool: ...
+
+
+class JobQueue(Protocol):
+    def enqueue(self, jobs: list[dict[str, Any]], delay_s: int = 0) -> None: ...
+
+
+class SendOutcome(StrEnum):
+    ACCEPTED = "accepted"
+    RETRY = "retry"  # 429, 5xx, or no connection: nothing went; try again later
+    REJECTED = "rejected"  # Twilio refused it (a 4xx with an error code)
+    UNKNOWN = "unknown"  # sent, but no answer: it may have gone
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: SendOutcome
+    sid: str | None = None
+    error_code: int | None = None
+    detail: str = ""
+    from_number: str | None = None  # the number Twilio sent from
+
+
+class Sender(Protocol):
+    def send(self, to: str, body: str, valid_for_s: int) -> SendResult: ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
+
+    def sleep(self, seconds: float) -> None:
+        """Wait (no-op for zero or less)."""
+        ...

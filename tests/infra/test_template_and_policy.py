@@ -48,12 +48,22 @@ def granted(stage: str) -> dict[str, list[str]]:
     return grants
 
 
+SERVICES = ("dynamodb", "ssm", "sqs")
+# SQS authorises a batch call as its single-message action.
+BATCH_ACTIONS = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMessage"}
+# What Lambda's event source mapping does with the function's role, not the code.
+CONSUMER_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+
+
 def aws_calls_in_code() -> set[str]:
-    """Every DynamoDB and SSM action the code can call, read from its syntax tree."""
+    """Every DynamoDB, SSM and SQS action the code can call, read from its syntax tree."""
     session = botocore.session.get_session()
     operations = {
-        service: {xform_name(name): name for name in session.get_service_model(service).operation_names}
-        for service in ("dynamodb", "ssm")
+        service: {
+            xform_name(name): BATCH_ACTIONS.get(name, name)
+            for name in session.get_service_model(service).operation_names
+        }
+        for service in SERVICES
     }
     actions: set[str] = set()
     for path in CODE:
@@ -92,10 +102,38 @@ def test_no_wildcard_actions_or_resources(stage: str) -> None:
 @pytest.mark.parametrize("stage", STAGES)
 def test_the_policy_allows_exactly_the_calls_the_code_makes(stage: str) -> None:
     called = aws_calls_in_code()
-    assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:BatchGetItem", "ssm:GetParameter"} <= called
-    allowed = {a for a in granted(stage) if a.split(":")[0] in ("dynamodb", "ssm")}
+    assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem", "sqs:SendMessage"} <= called
+    allowed = {a for a in granted(stage) if a.split(":")[0] in SERVICES} - CONSUMER_ACTIONS
     assert called - allowed == set(), "the code calls what the policy refuses"
     assert allowed - called == set(), "the policy grants what the code never calls"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_consumers_may_read_exactly_their_stages_queues(stage: str) -> None:
+    resources = template()["Resources"]
+    consumed = {
+        resources[function]["Properties"]["Events"][event]["Properties"]["Queue"]["Fn::Sub"].rsplit(":", 1)[1]
+        for function, event in (("Plan", "PlanSqsEventSource"), ("Send", "SendSqsEventSource"))
+    }
+    names = {r["Properties"]["QueueName"]["Fn::Sub"] for r in resources.values() if r.get("Type") == "AWS::SQS::Queue"}
+    assert consumed <= names
+    expected = sorted(f"arn:aws:sqs:*:*:{name.replace('${Stage}', stage)}" for name in consumed)
+    for action in CONSUMER_ACTIONS:
+        assert sorted(granted(stage)[action]) == expected
+    assert sorted(granted(stage)["sqs:SendMessage"]) == expected
+
+
+def test_every_consumed_queue_dead_letters_and_outlasts_its_function() -> None:
+    resources = template()["Resources"]
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    for function, queue in (("plan", "PlanQueue"), ("send", "SendQueue")):
+        properties = resources[queue]["Properties"]
+        dead_letters = properties["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        assert resources[dead_letters]["Type"] == "AWS::SQS::Queue"
+        assert properties["RedrivePolicy"]["maxReceiveCount"] >= 3
+        for stage in STAGES:
+            timeout = config["stages"][stage]["lambda_functions"][function]["lambda_timeout"]
+            assert properties["VisibilityTimeout"] >= 6 * timeout  # AWS's advice for SQS event sources
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -103,7 +141,7 @@ def test_the_policy_names_the_stages_own_table_and_secret(stage: str) -> None:
     table_name = template()["Resources"]["ConversationTable"]["Properties"]["TableName"]["Fn::Sub"]
     grants = granted(stage)
     assert grants["dynamodb:GetItem"][0].endswith("table/" + table_name.replace("${Stage}", stage))
-    env = template()["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    env = template()["Globals"]["Function"]["Environment"]["Variables"]
     secrets = [
         env[name]["Fn::Sub"].replace("${Stage}", stage) for name in ("TWILIO_AUTH_TOKEN_PARAM", "OPERATOR_TOKENS_PARAM")
     ]
@@ -111,7 +149,7 @@ def test_the_policy_names_the_stages_own_table_and_secret(stage: str) -> None:
 
 
 def test_no_secret_value_is_deployed_in_the_template() -> None:
-    env = template()["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    env = template()["Globals"]["Function"]["Environment"]["Variables"]
     assert "TWILIO_AUTH_TOKEN" not in env and "TWILIO_AUTH_TOKEN_PARAM" in env
     assert "OPERATOR_TOKEN_SHA256" not in env and "OPERATOR_TOKENS_PARAM" in env
     assert not any("Token" in name and "Param" not in name for name in template()["Parameters"])

@@ -1,0 +1,345 @@
+"""RunStore on the same DynamoDB table as contacts (schema in infra/resources.json).
+
+  pk = "RUNS#<campaign id>", sk = "R#<run id>"   a run: counts, shards done, pace
+  pk = "C#<e164>",           sk = "D#<run id>"   the contact's decision in that run
+  pk = "C#<e164>",           sk = "L#<run id>"   the ledger entry: one text per run
+  pk = "H#<minute>#<shard>", sk = "<run id>#<e164>"  a held message, filed by due minute
+  pk = "TICK",               sk = "CURSOR"       the last minute released
+Decisions, ledger entries and holds expire (TTL `expires_at`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.dynamodb_store import (
+    _as_conflict,
+    _from_item,
+    _next_version,
+    _pages,
+    _to_item,
+    _versioned_put,
+    contact_item,
+    message_item,
+)
+from chalicelib.domain.contact import Contact
+from chalicelib.domain.messages import Message
+from chalicelib.domain.runs import DecisionRecord, Hold, Run
+from chalicelib.services.ports import LedgerState
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef, WriteRequestTypeDef
+
+BATCH = 25  # BatchWriteItem's limit
+DECISIONS_KEPT = timedelta(days=90)
+HOLDS_KEPT = timedelta(days=2)  # past their minute; released long before
+CURSOR_KEY = {"pk": {"S": "TICK"}, "sk": {"S": "CURSOR"}}
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: float) -> dict[str, str]:
+    return {"N": repr(value) if isinstance(value, float) else str(value)}
+
+
+def _epoch(at: datetime) -> dict[str, str]:
+    return _n(int(at.timestamp()))
+
+
+def run_key(run_id: str) -> dict[str, Any]:
+    campaign_id = run_id.split("@", 1)[0]
+    return {"pk": _s(f"RUNS#{campaign_id}"), "sk": _s(f"R#{run_id}")}
+
+
+def decision_key(phone: str, run_id: str) -> dict[str, Any]:
+    return {"pk": _s(f"C#{phone}"), "sk": _s(f"D#{run_id}")}
+
+
+def ledger_key(phone: str, run_id: str) -> dict[str, Any]:
+    return {"pk": _s(f"C#{phone}"), "sk": _s(f"L#{run_id}")}
+
+
+def hold_key(minute: datetime, shard: int, run_id: str, phone: str) -> dict[str, Any]:
+    return {"pk": _s(f"H#{minute.astimezone(UTC):%Y%m%dT%H%M}#{shard}"), "sk": _s(f"{run_id}#{phone}")}
+
+
+def _condition_failed(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class DynamoRunStore:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+        self._next_slot: dict[str, float] = {}  # the pace item as this container last saw it
+
+    # --- runs -------------------------------------------------------------
+
+    def start_run(self, run: Run) -> bool:
+        item = _to_item(run, run_key(run.id), 1)
+        try:
+            self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
+    def get_run(self, run_id: str) -> Run | None:
+        item = self._client.get_item(TableName=self._table, Key=run_key(run_id), ConsistentRead=True).get("Item")
+        return Run.model_validate(_from_item(item)) if item else None
+
+    def list_runs(self, campaign_id: str) -> list[Run]:
+        request = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": _s(f"RUNS#{campaign_id}")},
+            "ScanIndexForward": False,
+        }
+        return [Run.model_validate(data) for page in _pages(self._client.query, request) for data in page]
+
+    @staticmethod
+    def _count_updates(counts: Mapping[str, int]) -> tuple[list[str], dict[str, str], dict[str, Any]]:
+        clauses, names, values = [], {}, {":zero": _n(0)}
+        for i, (key, amount) in enumerate(sorted(counts.items())):
+            names[f"#k{i}"] = key
+            values[f":v{i}"] = _n(amount)
+            clauses.append(f"counts.#k{i} = if_not_exists(counts.#k{i}, :zero) + :v{i}")
+        return clauses, names, values
+
+    def finish_shard(self, run_id: str, shard: int, counts: Mapping[str, int]) -> bool:
+        clauses, names, values = self._count_updates(counts)
+        values.update({":shard": _n(shard), ":shards": {"L": [_n(shard)]}})
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=run_key(run_id),
+                UpdateExpression="SET " + ", ".join([*clauses, "shards_done = list_append(shards_done, :shards)"]),
+                ConditionExpression="attribute_exists(pk) AND NOT contains(shards_done, :shard)",
+                ExpressionAttributeNames=names or None,  # type: ignore[arg-type]
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
+    def add_counts(self, run_id: str, counts: Mapping[str, int]) -> None:
+        clauses, names, values = self._count_updates(counts)
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=run_key(run_id),
+                UpdateExpression="SET " + ", ".join(clauses),
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if not _condition_failed(error):  # a run that has expired counts nothing
+                raise
+
+    def trip_breaker(self, run_id: str, reason: str) -> bool:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=run_key(run_id),
+                UpdateExpression="SET breaker = :reason",
+                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(breaker) OR breaker = :null)",
+                ExpressionAttributeValues={":reason": _s(reason), ":null": {"NULL": True}},
+            )
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
+    def take_slot(self, run_id: str, interval_s: float, earliest: float) -> tuple[float, Run]:
+        seen = self._next_slot.get(run_id)
+        while True:
+            slot = max(earliest, seen or earliest)
+            condition = "attribute_not_exists(next_slot)" if seen is None else "next_slot = :seen"
+            values: dict[str, Any] = {":next": _n(slot + interval_s), ":zero": _n(0), ":one": _n(1)}
+            if seen is not None:
+                values[":seen"] = _n(seen)
+            try:
+                response = self._client.update_item(
+                    TableName=self._table,
+                    Key=run_key(run_id),
+                    UpdateExpression="SET next_slot = :next, counts.#out = if_not_exists(counts.#out, :zero) + :one",
+                    ConditionExpression=f"attribute_exists(pk) AND ({condition})",
+                    ExpressionAttributeNames={"#out": "out"},
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+            except ClientError as error:
+                if not _condition_failed(error):
+                    raise
+                old: Any = error.response.get("Item") or self._client.get_item(
+                    TableName=self._table, Key=run_key(run_id), ConsistentRead=True
+                ).get("Item")
+                if not old:
+                    raise LookupError(f"no run {run_id!r}") from error
+                seen = float(old["next_slot"]["N"]) if "next_slot" in old else None
+                continue
+            self._next_slot[run_id] = slot + interval_s
+            return slot, Run.model_validate(_from_item(response["Attributes"]))
+
+    # --- decisions and holds ------------------------------------------------
+
+    def record_decisions(self, records: list[DecisionRecord], holds: list[Hold]) -> None:
+        writes: list[WriteRequestTypeDef] = []
+        for record in records:
+            item = _to_item(record, decision_key(record.phone, record.run_id), 1)
+            item["expires_at"] = _epoch(record.at + DECISIONS_KEPT)
+            writes.append({"PutRequest": {"Item": item}})
+        for hold in holds:
+            item = {
+                **hold_key(hold.minute, hold.shard, hold.run_id, hold.phone),
+                "run_id": _s(hold.run_id),
+                "campaign_id": _s(hold.campaign_id),
+                "phone": _s(hold.phone),
+                "until": _s(hold.until.isoformat()),
+                "expires_at": _epoch(hold.minute + HOLDS_KEPT),
+            }
+            writes.append({"PutRequest": {"Item": item}})
+        self._batch_write(writes)
+
+    def _batch_write(self, writes: Iterable[WriteRequestTypeDef]) -> None:
+        pending = list(writes)
+        while pending:
+            chunk, pending = pending[:BATCH], pending[BATCH:]
+            for attempt in range(8):
+                response = self._client.batch_write_item(RequestItems={self._table: chunk})
+                unprocessed: Any = response.get("UnprocessedItems", {})
+                chunk = list(unprocessed.get(self._table, []))
+                if not chunk:
+                    break
+                time.sleep(0.05 * 2**attempt)  # throttled: back off, as the SDK docs advise
+            if chunk:
+                raise RuntimeError(f"{len(chunk)} writes still unprocessed after retries")
+
+    def decisions_for(self, phone: str, limit: int = 20) -> list[DecisionRecord]:
+        request = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :d)",
+            "ExpressionAttributeValues": {":pk": _s(f"C#{phone}"), ":d": _s("D#")},
+        }
+        records = [DecisionRecord.model_validate(data) for page in _pages(self._client.query, request) for data in page]
+        return sorted(records, key=lambda r: r.at, reverse=True)[:limit]
+
+    def due_holds(self, minute: datetime, shard: int) -> list[Hold]:
+        request = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": hold_key(minute, shard, "", "")["pk"]},
+        }
+        return [
+            Hold(d["run_id"], d["campaign_id"], d["phone"], datetime.fromisoformat(d["until"]), minute)
+            for page in _pages(self._client.query, request)
+            for d in page
+        ]
+
+    def release(self, holds: list[Hold]) -> None:
+        keys = (hold_key(hold.minute, hold.shard, hold.run_id, hold.phone) for hold in holds)
+        self._batch_write({"DeleteRequest": {"Key": key}} for key in keys)
+
+    # --- the ledger ------------------------------------------------------------
+
+    def claim(self, run_id: str, phone: str, at: datetime, expires: datetime) -> int | None:
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=ledger_key(phone, run_id),
+                UpdateExpression="SET #state = :claimed, claimed_at = :at, expires_at = :expires ADD attempts :one",
+                ConditionExpression="attribute_not_exists(pk) OR #state = :released",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={
+                    ":claimed": _s(LedgerState.CLAIMED),
+                    ":released": _s(LedgerState.RELEASED),
+                    ":at": _s(at.isoformat()),
+                    ":expires": _epoch(expires + timedelta(days=30)),
+                    ":one": _n(1),
+                },
+                ReturnValues="UPDATED_NEW",
+            )
+        except ClientError as error:
+            if _condition_failed(error):
+                return None
+            raise
+        attempts: Any = response["Attributes"]["attempts"]
+        return int(attempts["N"])
+
+    def settle(self, run_id: str, phone: str, state: LedgerState, detail: str = "") -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key=ledger_key(phone, run_id),
+            UpdateExpression="SET #state = :state, detail = :detail",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={":state": _s(state), ":detail": _s(detail)},
+        )
+
+    def record_sent(
+        self,
+        contact: Contact,
+        expected_contact_version: int,
+        message: Message,
+        expected_message_version: int | None,
+        decision: DecisionRecord,
+    ) -> None:
+        decision_item = _to_item(decision, decision_key(decision.phone, decision.run_id), 1)
+        decision_item["expires_at"] = _epoch(decision.at + DECISIONS_KEPT)
+        items: list[TransactWriteItemTypeDef] = [
+            _versioned_put(
+                self._table, message_item(message, _next_version(expected_message_version)), expected_message_version
+            ),
+            _versioned_put(
+                self._table, contact_item(contact, _next_version(expected_contact_version)), expected_contact_version
+            ),
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": ledger_key(contact.phone, decision.run_id),
+                    "UpdateExpression": "SET #state = :sent, sid = :sid",
+                    "ExpressionAttributeNames": {"#state": "state"},
+                    "ExpressionAttributeValues": {":sent": _s(LedgerState.SENT), ":sid": _s(message.sid)},
+                }
+            },
+            {"Put": {"TableName": self._table, "Item": decision_item}},
+        ]
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            raise _as_conflict(error, message.sid) from error
+
+    # --- the tick's cursor -------------------------------------------------------
+
+    def tick_cursor(self) -> datetime | None:
+        item = self._client.get_item(TableName=self._table, Key=CURSOR_KEY, ConsistentRead=True).get("Item")
+        return datetime.fromisoformat(str(item["released_through"]["S"])) if item else None
+
+    def advance_cursor(self, old: datetime | None, new: datetime) -> bool:
+        item = {**CURSOR_KEY, "released_through": _s(new.isoformat())}
+        condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        if old is not None:
+            condition = {
+                "ConditionExpression": "released_through = :old",
+                "ExpressionAttributeValues": {":old": _s(old.isoformat())},
+            }
+        try:
+            self._client.put_item(TableName=self._table, Item=item, **condition)
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True

@@ -1,0 +1,56 @@
+"""Sender on the real `twilio` client (pointed at the local simulator when
+TWILIO_API_BASE_URL is set). Twilio's answers become SendResults:
+429/5xx and refused connections are retried later, a read timeout is an
+unknown outcome (the text may have gone), other 4xx are refusals."""
+
+from __future__ import annotations
+
+import requests
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+from urllib3.exceptions import NewConnectionError
+
+from chalicelib.services.ports import SendOutcome, SendResult
+
+TIMEOUT_S = 10
+
+
+class TwilioSender:
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        status_callback: str,
+        messaging_service_sid: str = "",
+        from_number: str = "",
+        api_base_url: str = "",
+    ) -> None:
+        if not (messaging_service_sid or from_number):
+            raise ValueError("set TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER to send")
+        self._client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=TIMEOUT_S))
+        if api_base_url:
+            self._client.api.base_url = api_base_url.rstrip("/")
+        self._callback = status_callback
+        self._origin = (
+            {"messaging_service_sid": messaging_service_sid} if messaging_service_sid else {"from_": from_number}
+        )
+
+    def send(self, to: str, body: str, valid_for_s: int) -> SendResult:
+        try:
+            message = self._client.messages.create(
+                to=to, body=body, status_callback=self._callback, validity_period=valid_for_s, **self._origin
+            )
+        except TwilioRestException as error:
+            if error.status == 429 or error.status >= 500:
+                return SendResult(SendOutcome.RETRY, error_code=error.code, detail=f"HTTP {error.status}")
+            return SendResult(SendOutcome.REJECTED, error_code=error.code, detail=str(error.msg))
+        except requests.ConnectTimeout:
+            return SendResult(SendOutcome.RETRY, detail="could not connect in time")
+        except requests.ReadTimeout:
+            return SendResult(SendOutcome.UNKNOWN, detail="no answer in time: it may have gone")
+        except requests.ConnectionError as error:
+            if isinstance(getattr(error.args[0] if error.args else None, "reason", None), NewConnectionError):
+                return SendResult(SendOutcome.RETRY, detail="connection refused")
+            return SendResult(SendOutcome.UNKNOWN, detail="connection lost mid-request: it may have gone")
+        return SendResult(SendOutcome.ACCEPTED, sid=message.sid, from_number=message.from_)

@@ -1,0 +1,148 @@
+"""Campaign runs: what was decided for whom, what went out, and when to stop.
+
+A run is one scheduled occurrence of a campaign. Planning records one
+decision per contact; sending re-decides at send time, claims a ledger
+entry so a contact gets at most one message per run, and updates the
+contact's engagement. The circuit breaker pauses a run whose texts are
+causing opt-outs or failures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zlib import crc32
+
+from pydantic import BaseModel, Field
+
+from chalicelib.domain.contact import Contact, PendingPrompt
+from chalicelib.domain.policy import Decision, PromptId, Purpose
+
+# Counters a run keeps besides its decisions (keys of Run.counts).
+OUT = "out"  # handed to Twilio
+FAILED = "failed"  # refused by Twilio, or reported failed/undelivered
+OPTED_OUT = "opted_out"  # recipients who opted out after this run's text
+UNKNOWN = "unknown"  # Twilio did not answer: may or may not have gone
+
+HOLD_SHARDS = 8  # held messages due in one minute spread over this many partitions
+PROMPT_EXPIRY = timedelta(days=7)
+MARKETING_HISTORY = timedelta(days=90)  # the longest window a policy looks back
+
+
+def run_id(campaign_id: str, scheduled_for: datetime) -> str:
+    return f"{campaign_id}@{scheduled_for:%Y%m%dT%H%M%S%z}"
+
+
+class Run(BaseModel):
+    id: str
+    campaign_id: str
+    scheduled_for: datetime
+    started_at: datetime
+    shards: int
+    shards_done: list[int] = Field(default_factory=list)
+    counts: dict[str, int] = Field(default_factory=dict)  # "<verdict>/<reason>" and the counters above
+    breaker: str | None = None  # why the circuit breaker paused it, once it has
+
+
+class DecisionRecord(BaseModel):
+    """One contact's decision in one run, as it stands (planned, then at send time)."""
+
+    phone: str
+    run_id: str
+    campaign_id: str
+    at: datetime
+    stage: str  # planned | at_send
+    verdict: str
+    reason: str
+    explanation: str
+    until: datetime | None = None
+    prompt: str | None = None
+    outcome: str | None = None  # sent | failed | unknown (what the send did)
+    sid: str | None = None
+    error_code: int | None = None
+
+    @classmethod
+    def of(cls, phone: str, run: Run, decision: Decision, at: datetime, stage: str) -> DecisionRecord:
+        return cls(
+            phone=phone,
+            run_id=run.id,
+            campaign_id=run.campaign_id,
+            at=at,
+            stage=stage,
+            verdict=decision.verdict,
+            reason=decision.reason,
+            explanation=decision.explanation,
+            until=decision.until,
+            prompt=decision.prompt,
+        )
+
+
+def minute_of(at: datetime) -> datetime:
+    return at.replace(second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A message waiting for its time, filed under the minute the tick releases it."""
+
+    run_id: str
+    campaign_id: str
+    phone: str
+    until: datetime
+    minute: datetime
+
+    @classmethod
+    def filed(cls, run_id: str, campaign_id: str, phone: str, until: datetime, now: datetime) -> Hold:
+        # never under a minute the tick may already have released
+        minute = max(minute_of(until), minute_of(now) + timedelta(minutes=1))
+        return cls(run_id, campaign_id, phone, until, minute)
+
+    @property
+    def shard(self) -> int:
+        return crc32(self.phone.encode()) % HOLD_SHARDS
+
+
+@dataclass(frozen=True)
+class BreakerSettings:
+    minimum_out: int = 200
+    max_opt_out_rate: float = 0.02
+    max_failure_rate: float = 0.10
+
+
+def breaker_reason(counts: dict[str, int], s: BreakerSettings) -> str | None:
+    """Why the run must pause, or None while its texts look healthy."""
+    out = counts.get(OUT, 0)
+    if out < s.minimum_out:
+        return None
+    opt_outs, failures = counts.get(OPTED_OUT, 0), counts.get(FAILED, 0)
+    if opt_outs / out > s.max_opt_out_rate:
+        return f"circuit breaker: {opt_outs} opt-outs in {out} texts ({opt_outs / out:.1%} > {s.max_opt_out_rate:.0%})"
+    if failures / out > s.max_failure_rate:
+        return f"circuit breaker: {failures} failures in {out} texts ({failures / out:.1%} > {s.max_failure_rate:.0%})"
+    return None
+
+
+def prompt_text(prompt: PromptId, brand: str, location: str | None) -> str:
+    if prompt == PromptId.REENGAGEMENT:
+        return f"Still want texts from {brand}? Reply YES to keep them, or STOP to end them."
+    return f"{brand}: are you still near {location or 'us'}? Reply YES, or send us your postcode or ZIP."
+
+
+def after_send(contact: Contact, purpose: Purpose, prompt: PromptId | None, run: str, at: datetime) -> Contact:
+    """The contact once a run's text (or the question sent instead) has gone."""
+    engagement = contact.engagement
+    update: dict[str, object] = {
+        "last_outbound_at": at,
+        "outbound_count": engagement.outbound_count + 1,
+        "last_run_id": run,
+    }
+    changes: dict[str, object] = {}
+    if prompt is not None:
+        changes["pending_prompt"] = PendingPrompt(prompt_id=prompt, asked_at=at, expires_at=at + PROMPT_EXPIRY)
+        if prompt == PromptId.REENGAGEMENT:
+            update["reengagement_asked_at"] = at
+    elif purpose == Purpose.MARKETING:
+        recent = [sent for sent in engagement.marketing_sent_at if sent > at - MARKETING_HISTORY]
+        update["marketing_sent_at"] = [*recent, at]
+        update["unanswered_marketing"] = engagement.unanswered_marketing + 1
+    return contact.model_copy(update={**changes, "engagement": engagement.model_copy(update=update)})

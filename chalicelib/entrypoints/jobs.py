@@ -1,0 +1,92 @@
+"""The Lambdas AWS triggers: the EventBridge tick and the two SQS consumers.
+
+Consumers answer with Lambda's partial batch response, so one bad message
+is retried (and ends in the dead-letter queue) without its batch-mates.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from chalice.app import Blueprint, CloudWatchEvent, Rate, SQSEvent
+
+from chalicelib.adapters.observability import count, logger
+from chalicelib.bootstrap import deps, sender
+from chalicelib.services import runs
+from chalicelib.services.sending import SendContext, SendJob, send_one
+
+bp = Blueprint(__name__)
+PLAN_QUEUE = "rapport-plan"  # the names Chalice knows; infra/ points the mappings at each stage's queues
+SEND_QUEUE = "rapport-send"
+
+
+def _each(event: SQSEvent, queue: str, handle: Callable[[dict[str, Any]], None]) -> dict[str, list[dict[str, str]]]:
+    failures = []
+    for record in event:
+        message_id = record.to_dict()["messageId"]
+        try:
+            handle(json.loads(record.body))
+        except Exception:
+            logger.exception("job failed", extra={"message_id": message_id})
+            count("JobErrors", queue=queue)
+            failures.append({"itemIdentifier": message_id})
+    return {"batchItemFailures": failures}
+
+
+@bp.schedule(Rate(1, unit=Rate.MINUTES))
+def tick(event: CloudWatchEvent) -> None:  # noqa: ARG001 (the time comes from the clock)
+    d = deps()
+    settings = d.settings
+    report = runs.tick(d.campaigns, d.runs, d.plan_queue, d.clock, settings.brand_time_zone, settings.plan_shards)
+    for run in report.started:
+        count("RunsStarted")
+        logger.info("run started", extra={"run_id": run})
+    logger.info("tick", extra={"runs_started": len(report.started), "minutes_released": report.released_minutes})
+
+
+@bp.on_sqs_message(queue=PLAN_QUEUE, batch_size=1)
+def plan(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
+    def handle(job: dict[str, Any]) -> None:
+        d = deps()
+        if job["kind"] == runs.RELEASE:
+            minute, shard = datetime.fromisoformat(job["minute"]), int(job["shard"])
+            released = runs.release_holds(minute, shard, d.runs, d.send_queue)
+            if released:
+                logger.info("holds released", extra={"minute": job["minute"], "shard": shard, "count": released})
+            return
+        report = runs.plan_shard(
+            str(job["run_id"]), int(job["shard"]), d.campaigns, d.runs, d.store, d.send_queue, d.clock, d.policy
+        )
+        for key, amount in report.counts.items():
+            verdict, reason = key.split("/", 1)
+            count("Decisions", amount, verdict=verdict, reason=reason)
+        logger.info(
+            "shard planned",
+            extra={
+                "run_id": report.run_id,
+                "shard": report.shard,
+                "queued": report.queued,
+                "held": report.held,
+                "replay": report.replay,
+                "decisions": dict(report.counts),
+            },
+        )
+
+    return _each(event, "plan", handle)
+
+
+@bp.on_sqs_message(queue=SEND_QUEUE, batch_size=10)
+def send(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
+    def handle(job: dict[str, Any]) -> None:
+        d = deps()
+        ctx = SendContext(
+            d.campaigns, d.runs, d.store, d.send_queue, sender(), d.clock, d.policy, d.settings.brand_name
+        )
+        outcome = send_one(SendJob(job["run_id"], job["campaign_id"], job["phone"], int(job.get("retry", 0))), ctx)
+        count("OutboundJobs", outcome=outcome.value)
+        logger.info("send", extra={"phone": job["phone"], "run_id": job["run_id"], "outcome": outcome.value})
+
+    return _each(event, "send", handle)

@@ -1,0 +1,153 @@
+"""Use cases on EventBridge and the planning queue: start due runs, plan a
+shard of contacts, release held messages that are due."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from chalicelib.domain.campaign import Campaign, CampaignStatus
+from chalicelib.domain.contact import Contact
+from chalicelib.domain.errors import ConcurrentUpdateError
+from chalicelib.domain.policy import Decision, Intent, PolicySettings, Verdict, decide
+from chalicelib.domain.runs import HOLD_SHARDS, DecisionRecord, Hold, Run, minute_of, run_id
+from chalicelib.services.ports import CampaignStore, Clock, ConversationStore, JobQueue, RunStore
+
+MAX_MINUTES_PER_TICK = 120  # after an outage, catch up a couple of hours per tick
+PLAN = "plan"
+RELEASE = "release"
+
+
+def send_job(run: str, campaign_id: str, phone: str) -> dict[str, str]:
+    return {"run_id": run, "campaign_id": campaign_id, "phone": phone}
+
+
+def decisions_for_audience(
+    campaign: Campaign, intent: Intent, contacts: Iterable[Contact], at: datetime, settings: PolicySettings
+) -> Iterator[tuple[Contact, Decision]]:
+    """The planning rule itself, shared by the real run and its preview."""
+    for contact in contacts:
+        if campaign.audience.matches(contact):
+            yield contact, decide(contact, intent, at, settings)
+
+
+@dataclass(frozen=True)
+class TickReport:
+    started: list[str]
+    released_minutes: int
+
+
+def tick(
+    campaigns: CampaignStore,
+    runs: RunStore,
+    plan_queue: JobQueue,
+    clock: Clock,
+    brand_zone: str,
+    shards: int,
+) -> TickReport:
+    now = clock.now()
+    started = [run.id for run in _start_due_runs(campaigns, runs, plan_queue, now, brand_zone, shards)]
+    return TickReport(started=started, released_minutes=_release_due_minutes(runs, plan_queue, now))
+
+
+def _start_due_runs(
+    campaigns: CampaignStore, runs: RunStore, plan_queue: JobQueue, now: datetime, zone: str, shards: int
+) -> Iterator[Run]:
+    for campaign in campaigns.list():
+        scheduled = campaign.due_run(now, zone) if campaign.status == CampaignStatus.ACTIVE else None
+        if scheduled is None:
+            continue
+        try:  # a concurrent tick loses here, so one run starts per schedule time
+            campaigns.save(campaign.model_copy(update={"last_run_for": scheduled}), campaign.version)
+        except ConcurrentUpdateError:
+            continue
+        run = Run(
+            id=run_id(campaign.id, scheduled),
+            campaign_id=campaign.id,
+            scheduled_for=scheduled,
+            started_at=now,
+            shards=shards,
+        )
+        if runs.start_run(run):
+            plan_queue.enqueue([{"kind": PLAN, "run_id": run.id, "shard": shard} for shard in range(shards)])
+            yield run
+
+
+def _release_due_minutes(runs: RunStore, plan_queue: JobQueue, now: datetime) -> int:
+    """Queue one release job per (minute, shard) for every minute fully past."""
+    through = minute_of(now) - timedelta(minutes=1)
+    cursor = runs.tick_cursor()
+    if cursor is None:  # first tick ever: holds are only filed from now on
+        runs.advance_cursor(None, through)
+        return 0
+    minutes: list[datetime] = []
+    at = cursor + timedelta(minutes=1)
+    while at <= through and len(minutes) < MAX_MINUTES_PER_TICK:
+        minutes.append(at)
+        at += timedelta(minutes=1)
+    if not minutes:
+        return 0
+    jobs = [{"kind": RELEASE, "minute": m.isoformat(), "shard": shard} for m in minutes for shard in range(HOLD_SHARDS)]
+    plan_queue.enqueue(jobs)  # queued before the cursor moves: a crash repeats, never loses
+    runs.advance_cursor(cursor, minutes[-1])
+    return len(minutes)
+
+
+@dataclass(frozen=True)
+class ShardReport:
+    run_id: str
+    shard: int
+    counts: Counter[str]
+    queued: int
+    held: int
+    replay: bool = False
+
+
+def plan_shard(
+    run_key: str,
+    shard: int,
+    campaigns: CampaignStore,
+    runs: RunStore,
+    store: ConversationStore,
+    send_queue: JobQueue,
+    clock: Clock,
+    settings: PolicySettings,
+) -> ShardReport:
+    """Decide for every contact of one scan segment; record each decision, file
+    holds, queue sends. A redelivered job redoes the same work; the ledger keeps
+    sends single and the counts are added once per shard."""
+    run = runs.get_run(run_key)
+    if run is None:
+        raise LookupError(f"no run {run_key!r}")
+    if shard in run.shards_done:
+        return ShardReport(run.id, shard, Counter(), 0, 0, replay=True)
+    campaign = campaigns.get(run.campaign_id)
+    if campaign is None:
+        raise LookupError(f"no campaign {run.campaign_id!r}")
+    now = clock.now()
+    intent = campaign.intent(run.scheduled_for)
+    counts: Counter[str] = Counter()
+    queued = held = 0
+    for page in store.scan_contacts(shard, run.shards):
+        records, holds, sends = [], [], []
+        for contact, decision in decisions_for_audience(campaign, intent, page, now, settings):
+            counts[f"{decision.verdict}/{decision.reason}"] += 1
+            records.append(DecisionRecord.of(contact.phone, run, decision, now, "planned"))
+            if decision.verdict == Verdict.HOLD and decision.until is not None:
+                holds.append(Hold.filed(run.id, campaign.id, contact.phone, decision.until, now))
+            elif decision.verdict in (Verdict.SEND, Verdict.ASK):
+                sends.append(send_job(run.id, campaign.id, contact.phone))
+        runs.record_decisions(records, holds)
+        send_queue.enqueue(sends)
+        queued, held = queued + len(sends), held + len(holds)
+    replay = not runs.finish_shard(run.id, shard, counts)
+    return ShardReport(run.id, shard, counts, queued, held, replay)
+
+
+def release_holds(minute: datetime, shard: int, runs: RunStore, send_queue: JobQueue) -> int:
+    holds = runs.due_holds(minute, shard)
+    send_queue.enqueue([send_job(h.run_id, h.campaign_id, h.phone) for h in holds])
+    runs.release(holds)
+    return len(holds)

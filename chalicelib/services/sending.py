@@ -1,0 +1,245 @@
+"""Use case on the send queue: one campaign text (or the question sent instead)
+to one contact, decided again at send time, claimed once, paced, recorded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from chalicelib.domain.campaign import Campaign, CampaignStatus
+from chalicelib.domain.contact import Contact
+from chalicelib.domain.delivery import Receipt, reachability
+from chalicelib.domain.errors import ConcurrentUpdateError
+from chalicelib.domain.messages import FINAL_STATUSES, DeliveryStatus, Direction, Message
+from chalicelib.domain.policy import Decision, Intent, PolicySettings, PromptId, Purpose, Verdict, decide
+from chalicelib.domain.runs import (
+    FAILED,
+    UNKNOWN,
+    BreakerSettings,
+    DecisionRecord,
+    Hold,
+    Run,
+    after_send,
+    breaker_reason,
+    prompt_text,
+)
+from chalicelib.services.ports import (
+    CampaignStore,
+    Clock,
+    ConversationStore,
+    JobQueue,
+    LedgerState,
+    RunStore,
+    Sender,
+    SendOutcome,
+    SendResult,
+)
+from chalicelib.services.runs import send_job
+
+MAX_ATTEMPTS = 5  # Twilio 429/5xx: retried through the queue this many times
+LEDGER_KEPT = timedelta(days=30)  # past the deadline, so "once per run" holds for good
+PACE_MARGIN = 1.02  # spacing a little wider than 1/MPS absorbs timing jitter
+MAX_VALIDITY_S = 36_000  # Twilio's longest ValidityPeriod
+
+
+class Sent(StrEnum):
+    """What handling one send job did (a metric dimension)."""
+
+    SENT = "sent"
+    HELD = "held"
+    DROPPED = "dropped"
+    DUPLICATE = "duplicate"
+    RETRY = "retry"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    PAUSED = "paused"
+    GONE = "gone"  # the contact, run or campaign no longer exists
+
+
+@dataclass(frozen=True)
+class SendContext:
+    campaigns: CampaignStore
+    runs: RunStore
+    store: ConversationStore
+    send_queue: JobQueue
+    sender: Sender
+    clock: Clock
+    policy: PolicySettings
+    brand_name: str
+    breaker: BreakerSettings = field(default_factory=BreakerSettings)
+
+
+@dataclass(frozen=True)
+class SendJob:
+    run_id: str
+    campaign_id: str
+    phone: str
+    retry: int = 0  # how many times Twilio asked us to come back
+
+    def body(self) -> dict[str, str | int]:
+        return {**send_job(self.run_id, self.campaign_id, self.phone), "retry": self.retry}
+
+
+def backoff_s(retry: int) -> int:
+    return min(900, 15 << retry)  # 15 s, 30 s, 1 min ...; SQS delays at most 15 minutes
+
+
+def send_one(job: SendJob, ctx: SendContext) -> Sent:
+    campaign = ctx.campaigns.get(job.campaign_id)
+    run = ctx.runs.get_run(job.run_id)
+    contact = ctx.store.get_contact(job.phone)
+    if campaign is None or run is None or contact is None:
+        return Sent.GONE
+    now = ctx.clock.now()
+    intent = campaign.intent(run.scheduled_for)
+    if run.breaker:
+        intent = replace(intent, campaign_paused=True)
+    decision = _decide_now(contact, intent, now, ctx.policy)
+    if decision.verdict in (Verdict.HOLD, Verdict.DROP):
+        return _not_now(contact, run, decision, now, ctx)
+    if ctx.runs.claim(run.id, contact.phone, now, intent.deadline or now + LEDGER_KEPT) is None:
+        return Sent.DUPLICATE  # a redelivered job: the stored decision keeps its outcome
+    send_at, current = ctx.runs.take_slot(run.id, PACE_MARGIN / campaign.messages_per_second, now.timestamp())
+    if current.breaker or _trip(current, campaign, ctx):
+        ctx.runs.settle(run.id, contact.phone, LedgerState.RELEASED, "circuit breaker")
+        paused = decide(contact, replace(intent, campaign_paused=True), now, ctx.policy)
+        return _not_now(contact, run, paused, now, ctx)
+    ctx.clock.sleep(send_at - ctx.clock.now().timestamp())
+    text = _text(campaign, contact, decision, ctx.brand_name)
+    deadline = intent.deadline or now + timedelta(seconds=MAX_VALIDITY_S)
+    valid_for = int(min(MAX_VALIDITY_S, max(1, (deadline - ctx.clock.now()).total_seconds())))
+    result = ctx.sender.send(contact.phone, text, valid_for)
+    record = DecisionRecord.of(contact.phone, run, decision, now, "at_send")
+    if result.outcome == SendOutcome.ACCEPTED and result.sid:
+        _record_sent(contact, campaign, run, decision, text, result, record, ctx)
+        return Sent.SENT
+    if result.outcome == SendOutcome.RETRY:
+        if job.retry + 1 < MAX_ATTEMPTS:
+            ctx.runs.settle(run.id, contact.phone, LedgerState.RELEASED, result.detail)
+            retry = replace(job, retry=job.retry + 1)
+            ctx.send_queue.enqueue([retry.body()], delay_s=backoff_s(job.retry))
+            return Sent.RETRY
+        result = SendResult(SendOutcome.REJECTED, detail=f"gave up after {MAX_ATTEMPTS} attempts: {result.detail}")
+    if result.outcome == SendOutcome.UNKNOWN:
+        ctx.runs.settle(run.id, contact.phone, LedgerState.UNKNOWN, result.detail)
+        ctx.runs.add_counts(run.id, {UNKNOWN: 1})
+        ctx.runs.record_decisions([record.model_copy(update={"outcome": "unknown"})], [])
+        return Sent.UNKNOWN
+    ctx.runs.settle(run.id, contact.phone, LedgerState.FAILED, result.detail)
+    ctx.runs.add_counts(run.id, {FAILED: 1})
+    ctx.runs.record_decisions([record.model_copy(update={"outcome": "failed", "error_code": result.error_code})], [])
+    if result.error_code is not None:
+        _refused(contact, result.error_code, now, ctx)
+    return Sent.FAILED
+
+
+def _decide_now(contact: Contact, intent: Intent, now: datetime, policy: PolicySettings) -> Decision:
+    decision = decide(contact, intent, now, policy)
+    if decision.verdict != Verdict.ASK:
+        return decision
+    # the question instead of the promotion: consent and quiet hours hold for it too
+    question = Intent(Purpose.CONVERSATIONAL, deadline=intent.deadline, is_prompt=True)
+    checked = decide(contact, question, now, policy)
+    return decision if checked.verdict == Verdict.SEND else checked
+
+
+def _not_now(contact: Contact, run: Run, decision: Decision, now: datetime, ctx: SendContext) -> Sent:
+    record = DecisionRecord.of(contact.phone, run, decision, now, "at_send")
+    if decision.verdict == Verdict.HOLD and decision.until is not None:
+        hold = Hold.filed(run.id, run.campaign_id, contact.phone, decision.until, now)
+        ctx.runs.record_decisions([record], [hold])
+        return Sent.PAUSED if decision.reason == "campaign_paused" else Sent.HELD
+    ctx.runs.record_decisions([record], [])
+    return Sent.DROPPED
+
+
+def _trip(run: Run, campaign: Campaign, ctx: SendContext) -> bool:
+    reason = breaker_reason(run.counts, ctx.breaker)
+    if reason is None or not ctx.runs.trip_breaker(run.id, reason):
+        return False
+    for _ in range(MAX_ATTEMPTS):
+        current = ctx.campaigns.get(campaign.id) or campaign
+        if current.status == CampaignStatus.PAUSED:
+            break
+        paused = current.model_copy(
+            update={"status": CampaignStatus.PAUSED, "paused_reason": reason, "updated_at": ctx.clock.now()}
+        )
+        try:
+            ctx.campaigns.save(paused, current.version)
+            break
+        except ConcurrentUpdateError:
+            continue
+    return True
+
+
+def _text(campaign: Campaign, contact: Contact, decision: Decision, brand: str) -> str:
+    if decision.verdict == Verdict.ASK and decision.prompt is not None:
+        location = campaign.location.name if campaign.location else None
+        return prompt_text(PromptId(decision.prompt), brand, location)
+    return campaign.text_for(contact)
+
+
+def _record_sent(
+    contact: Contact,
+    campaign: Campaign,
+    run: Run,
+    decision: Decision,
+    text: str,
+    result: SendResult,
+    record: DecisionRecord,
+    ctx: SendContext,
+) -> None:
+    """Store what went out. A status callback may have arrived first and created
+    the message: its events are kept. A concurrent inbound text: re-read, redo."""
+    sid = result.sid or ""
+    at = ctx.clock.now()
+    prompt = PromptId(decision.prompt) if decision.verdict == Verdict.ASK and decision.prompt else None
+    sent = Message(
+        sid=sid,
+        phone=contact.phone,
+        brand_number=result.from_number or "",
+        direction=Direction.OUTBOUND,
+        at=at,
+        body=text,
+        status=DeliveryStatus.QUEUED,
+        run_id=run.id,
+    )
+    outcome = record.model_copy(update={"outcome": "sent", "sid": sid})
+    current, stored = contact, None
+    for _ in range(MAX_ATTEMPTS):
+        message = sent
+        if stored is not None:  # keep what the callbacks already said
+            message = stored.model_copy(
+                update={"body": text, "run_id": run.id, "at": at, "brand_number": sent.brand_number}
+            )
+        updated = after_send(current, campaign.purpose, prompt, run.id, at)
+        try:
+            ctx.runs.record_sent(updated, current.version, message, stored.version if stored else None, outcome)
+        except ConcurrentUpdateError:
+            stored, latest = ctx.store.get_message_and_contact(contact.phone, sid)
+            current = latest or current
+            continue
+        if stored is not None and stored.status in FINAL_STATUSES and stored.error_code is not None:
+            ctx.runs.add_counts(run.id, {FAILED: 1})  # its failure receipt came before the run was known
+        return
+    raise ConcurrentUpdateError(f"could not record {sid} after {MAX_ATTEMPTS} attempts")
+
+
+def _refused(contact: Contact, code: int, at: datetime, ctx: SendContext) -> None:
+    """Twilio's refusal says something about the number (21610 opted out, 21614 not mobile)."""
+    receipt = Receipt(
+        sid="", status=DeliveryStatus.FAILED, phone=contact.phone, brand_number="", at=at, error_code=code
+    )
+    current: Contact | None = contact
+    for _ in range(MAX_ATTEMPTS):
+        if current is None:
+            return
+        changed = reachability(current, receipt)
+        if changed is None:
+            return
+        try:
+            ctx.store.save_contact(changed, current.version)
+            return
+        except ConcurrentUpdateError:
+            current = ctx.store.get_contact(contact.phone)
