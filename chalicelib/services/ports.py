@@ -71,6 +71,7 @@ class LedgerState(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     UNKNOWN = "unknown"  # Twilio did not answer: never resent
+    DROPPED = "dropped"  # the policy said no at send time: final for this run
     RELEASED = "released"  # given back (retry later, or held): the next claim may take it
 
 

@@ -15,6 +15,7 @@ from chalicelib.domain.messages import FINAL_STATUSES, DeliveryStatus, Direction
 from chalicelib.domain.policy import Decision, Intent, PolicySettings, PromptId, Purpose, Verdict, decide
 from chalicelib.domain.runs import (
     FAILED,
+    OUT,
     UNKNOWN,
     BreakerSettings,
     DecisionRecord,
@@ -88,24 +89,30 @@ def backoff_s(retry: int) -> int:
 def send_one(job: SendJob, ctx: SendContext) -> Sent:
     campaign = ctx.campaigns.get(job.campaign_id)
     run = ctx.runs.get_run(job.run_id)
-    contact = ctx.store.get_contact(job.phone)
-    if campaign is None or run is None or contact is None:
+    if campaign is None or run is None:
         return Sent.GONE
     now = ctx.clock.now()
     intent = campaign.intent(run.scheduled_for)
     if run.breaker:
         intent = replace(intent, campaign_paused=True)
-    decision = _decide_now(contact, intent, now, ctx.policy)
-    if decision.verdict in (Verdict.HOLD, Verdict.DROP):
-        return _not_now(contact, run, decision, now, ctx)
-    if ctx.runs.claim(run.id, contact.phone, now, intent.deadline or now + LEDGER_KEPT) is None:
-        return Sent.DUPLICATE  # a redelivered job: the stored decision keeps its outcome
-    send_at, current = ctx.runs.take_slot(run.id, PACE_MARGIN / campaign.messages_per_second, now.timestamp())
-    if current.breaker or _trip(current, campaign, ctx):
-        ctx.runs.settle(run.id, contact.phone, LedgerState.RELEASED, "circuit breaker")
-        paused = decide(contact, replace(intent, campaign_paused=True), now, ctx.policy)
-        return _not_now(contact, run, paused, now, ctx)
-    ctx.clock.sleep(send_at - ctx.clock.now().timestamp())
+    # claimed first: a redelivered job stops here and leaves the recorded decision alone
+    if ctx.runs.claim(run.id, job.phone, now, intent.deadline or now + LEDGER_KEPT) is None:
+        return Sent.DUPLICATE
+    paced = not intent.campaign_paused
+    if paced:
+        send_at, current = ctx.runs.take_slot(run.id, PACE_MARGIN / campaign.messages_per_second, now.timestamp())
+        if current.breaker or _trip(current, campaign, ctx):
+            intent = replace(intent, campaign_paused=True)
+        else:
+            ctx.clock.sleep(send_at - ctx.clock.now().timestamp())
+        now = ctx.clock.now()
+    # read after the wait, just before sending: a STOP that arrived meanwhile wins
+    contact = ctx.store.get_contact(job.phone)
+    decision = _decide_now(contact, intent, now, ctx.policy) if contact else None
+    if contact is None or decision is None or decision.verdict in (Verdict.HOLD, Verdict.DROP):
+        if paced:
+            ctx.runs.add_counts(run.id, {OUT: -1})  # the slot was taken, but nothing goes out
+        return _not_now(job.phone, run, decision, now, ctx)
     text = _text(campaign, contact, decision, ctx.brand_name)
     deadline = intent.deadline or now + timedelta(seconds=MAX_VALIDITY_S)
     valid_for = int(min(MAX_VALIDITY_S, max(1, (deadline - ctx.clock.now()).total_seconds())))
@@ -144,13 +151,20 @@ def _decide_now(contact: Contact, intent: Intent, now: datetime, policy: PolicyS
     return decision if checked.verdict == Verdict.SEND else checked
 
 
-def _not_now(contact: Contact, run: Run, decision: Decision, now: datetime, ctx: SendContext) -> Sent:
-    record = DecisionRecord.of(contact.phone, run, decision, now, "at_send")
+def _not_now(phone: str, run: Run, decision: Decision | None, now: datetime, ctx: SendContext) -> Sent:
+    """Held: give the claim back for when the tick releases it. Dropped (or the
+    contact is gone): final for this run."""
+    if decision is None:
+        ctx.runs.settle(run.id, phone, LedgerState.DROPPED, "no such contact")
+        return Sent.GONE
+    record = DecisionRecord.of(phone, run, decision, now, "at_send")
     if decision.verdict == Verdict.HOLD and decision.until is not None:
-        hold = Hold.filed(run.id, run.campaign_id, contact.phone, decision.until, now)
+        hold = Hold.filed(run.id, run.campaign_id, phone, decision.until, now)
         ctx.runs.record_decisions([record], [hold])
+        ctx.runs.settle(run.id, phone, LedgerState.RELEASED, decision.reason)
         return Sent.PAUSED if decision.reason == "campaign_paused" else Sent.HELD
     ctx.runs.record_decisions([record], [])
+    ctx.runs.settle(run.id, phone, LedgerState.DROPPED, decision.reason)
     return Sent.DROPPED
 
 

@@ -1,0 +1,355 @@
+"""Runs end to end on the fakes: the tick starts them, shards plan them, the
+sender re-decides, claims once, paces and records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+
+import pytest
+
+from chalicelib.domain.campaign import Audience, Campaign, CampaignStatus, Location
+from chalicelib.domain.contact import ConsentEvent, ConsentState, Contact, Engagement, HomeLocation, TimeZone
+from chalicelib.domain.delivery import Receipt
+from chalicelib.domain.inbound import BrandReplies, InboundSms
+from chalicelib.domain.messages import DeliveryStatus
+from chalicelib.domain.policy import PolicySettings, Purpose
+from chalicelib.domain.runs import FAILED, OPTED_OUT, OUT, BreakerSettings
+from chalicelib.services import runs
+from chalicelib.services.inbound import handle_inbound
+from chalicelib.services.ports import LedgerState, SendOutcome, SendResult
+from chalicelib.services.sending import MAX_ATTEMPTS, SendContext, SendJob, Sent, send_one
+from chalicelib.services.status import record_status
+from tests.fakes import (
+    FakeSender,
+    InMemoryCampaignStore,
+    InMemoryConversationStore,
+    InMemoryQueue,
+    InMemoryRunStore,
+    StepClock,
+)
+
+SEND_AT = datetime(2026, 6, 2, 10, 0, tzinfo=UTC)  # 11:00 in London
+SHARDS = 2
+REPLIES = BrandReplies(opt_out="bye", opt_in="hi", help="help")
+
+
+@dataclass
+class World:
+    clock: StepClock = field(default_factory=lambda: StepClock(SEND_AT, step=timedelta(milliseconds=1)))
+    store: InMemoryConversationStore = field(default_factory=InMemoryConversationStore)
+    campaigns: InMemoryCampaignStore = field(default_factory=InMemoryCampaignStore)
+    plan_queue: InMemoryQueue = field(default_factory=InMemoryQueue)
+    send_queue: InMemoryQueue = field(default_factory=InMemoryQueue)
+    breaker: BreakerSettings = field(default_factory=BreakerSettings)
+
+    def __post_init__(self) -> None:
+        self.runs = InMemoryRunStore(self.store)
+        self.sender = FakeSender(self.clock)
+
+    def contact(self, phone: str, consent: ConsentState = ConsentState.OPTED_IN, **changes: object) -> Contact:
+        created = SEND_AT - timedelta(days=30)
+        contact = Contact(
+            phone=phone,
+            created_at=created,
+            tags=["pizza"],
+            consent_history=[ConsentEvent(state=consent, source="import", at=created)],
+            time_zone=TimeZone(confirmed="Europe/London"),
+            engagement=Engagement(last_inbound_at=created),
+            home=HomeLocation(area="LS61AA", confirmed_at=created),
+        ).model_copy(update=changes)
+        self.store.save_contact(contact, None)
+        return contact
+
+    def campaign(self, **changes: object) -> Campaign:
+        campaign = Campaign(
+            id="cmp_leeds",
+            name="2-for-1",
+            message="Hi {first_name|there}, 2-for-1 tonight",
+            audience=Audience(tags=["pizza"]),
+            location=Location(name="Leeds", prefixes=["LS6"]),
+            send_at=SEND_AT,
+            messages_per_second=2,
+            created_at=SEND_AT - timedelta(days=1),
+            updated_at=SEND_AT - timedelta(days=1),
+        ).model_copy(update=changes)
+        self.campaigns.save(campaign, None)
+        return campaign
+
+    def tick(self) -> runs.TickReport:
+        return runs.tick(self.campaigns, self.runs, self.plan_queue, self.clock, "Europe/London", SHARDS)
+
+    def plan(self) -> None:
+        for job in self.plan_queue.take():
+            if job["kind"] == runs.PLAN:
+                runs.plan_shard(
+                    job["run_id"],
+                    job["shard"],
+                    self.campaigns,
+                    self.runs,
+                    self.store,
+                    self.send_queue,
+                    self.clock,
+                    PolicySettings(),
+                )
+            else:
+                runs.release_holds(datetime.fromisoformat(job["minute"]), job["shard"], self.runs, self.send_queue)
+
+    def ctx(self) -> SendContext:
+        return SendContext(
+            self.campaigns,
+            self.runs,
+            self.store,
+            self.send_queue,
+            self.sender,
+            self.clock,
+            PolicySettings(),
+            "Pizza Co",
+            self.breaker,
+        )
+
+    def send(self, jobs: list[dict[str, object]] | None = None) -> list[Sent]:
+        taken = self.send_queue.take() if jobs is None else jobs
+        return [
+            send_one(
+                SendJob(str(j["run_id"]), str(j["campaign_id"]), str(j["phone"]), int(str(j.get("retry", 0)))),
+                self.ctx(),
+            )
+            for j in taken
+        ]
+
+    def received(self) -> list[str]:
+        return [to for to, *_ in self.sender.sent]
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+def test_a_due_campaign_starts_one_run_planned_in_shards(world: World) -> None:
+    world.campaign()
+    report = world.tick()
+    assert report.started == ["cmp_leeds@20260602T100000+0000"]
+    assert [job["shard"] for job, _ in world.plan_queue.jobs if job["kind"] == "plan"] == [0, 1]
+    assert world.tick().started == []  # the next tick: already running
+    assert world.campaigns.campaigns["cmp_leeds"].last_run_for == SEND_AT
+
+
+def test_future_paused_and_stale_campaigns_do_not_start(world: World) -> None:
+    world.campaign(id="cmp_future", send_at=SEND_AT + timedelta(hours=1))
+    world.campaign(id="cmp_paused", status=CampaignStatus.PAUSED)
+    world.campaign(id="cmp_stale", send_at=SEND_AT - timedelta(hours=25))  # past its 24 h relevance
+    assert world.tick().started == []
+
+
+def test_a_recurring_campaign_runs_at_each_local_time_across_a_clock_change(world: World) -> None:
+    # Fridays 18:00 London: 17:00 UTC in summer, 18:00 UTC after the October change
+    world.campaign(cron="0 18 * * FRI", send_at=datetime(2026, 10, 1, tzinfo=UTC), relevance_hours=2)
+    started = []
+    for at in ("2026-10-23T17:00", "2026-10-23T17:30", "2026-10-30T17:00", "2026-10-30T18:00"):
+        world.clock.current = datetime.fromisoformat(at).replace(tzinfo=UTC)
+        started += world.tick().started
+    assert started == ["cmp_leeds@20261023T180000+0100", "cmp_leeds@20261030T180000+0000"]
+
+
+def test_planning_records_every_decision_and_queues_only_sends(world: World) -> None:
+    world.campaign()
+    world.contact("+447700900001")
+    world.contact("+447700900002", consent=ConsentState.OPTED_OUT)
+    world.contact("+447700900003", home=HomeLocation(area="SW1A1AA", confirmed_at=SEND_AT - timedelta(days=3)))
+    world.contact("+447700900004", tags=["other"])  # not in the audience: no decision at all
+    world.tick()
+    world.plan()
+    assert [job["phone"] for job, _ in world.send_queue.jobs] == ["+447700900001"]
+    run = world.runs.get_run("cmp_leeds@20260602T100000+0000")
+    assert run is not None and run.counts == {"send/clear": 1, "drop/opted_out": 1, "drop/out_of_area": 1}
+    assert world.runs.decisions_for("+447700900003")[0].reason == "out_of_area"
+    assert world.runs.decisions_for("+447700900004") == []
+
+
+def test_a_replayed_shard_counts_once_and_sends_once(world: World) -> None:
+    world.campaign()
+    world.contact("+447700900001")
+    world.tick()
+    jobs = list(world.plan_queue.jobs)
+    world.plan()
+    world.plan_queue.jobs = list(jobs)  # SQS delivers the finished shard jobs again: nothing to do
+    world.plan()
+    key = "cmp_leeds@20260602T100000+0000"
+    planned = world.runs.runs[key]
+    world.runs.runs[key] = planned.model_copy(
+        update={"shards_done": [], "counts": {}}
+    )  # as if it crashed before the end
+    world.plan_queue.jobs = list(jobs)
+    world.plan()
+    assert world.send() == [Sent.SENT, Sent.DUPLICATE]
+    assert world.received() == ["+447700900001"]
+    run = world.runs.get_run("cmp_leeds@20260602T100000+0000")
+    assert run is not None and run.counts["send/clear"] == 1 and run.counts[OUT] == 1
+
+
+def test_a_stop_between_planning_and_sending_wins(world: World) -> None:
+    world.campaign()
+    world.contact("+447700900001")
+    world.tick()
+    world.plan()
+    handle_inbound(
+        InboundSms("SMstop", "+447700900001", "+15005550006", "STOP", world.clock.now()),
+        world.store,
+        REPLIES,
+        world.runs,
+    )
+    assert world.send() == [Sent.DROPPED]
+    assert world.received() == []
+    assert world.runs.decisions_for("+447700900001")[0].reason == "opted_out"
+
+
+def test_a_sent_text_updates_engagement_and_carries_the_deadline(world: World) -> None:
+    world.campaign()
+    world.contact("+447700900001", attributes={})
+    world.tick()
+    world.plan()
+    assert world.send() == [Sent.SENT]
+    to, body, valid_for, _ = world.sender.sent[0]
+    assert body == "Hi there, 2-for-1 tonight"
+    assert valid_for == 36_000  # Twilio's longest validity: the deadline is 24 h away
+    contact = world.store.contacts[to]
+    assert contact.engagement.unanswered_marketing == 1 and len(contact.engagement.marketing_sent_at) == 1
+    assert contact.engagement.last_run_id == "cmp_leeds@20260602T100000+0000"
+    [message] = world.store.thread(to)
+    assert message.run_id == contact.engagement.last_run_id and message.status == DeliveryStatus.QUEUED
+    assert world.runs.decisions_for(to)[0].outcome == "sent"
+
+
+def test_a_stale_location_gets_the_question_instead_and_it_awaits_an_answer(world: World) -> None:
+    world.campaign()
+    world.contact("+447700900001", home=HomeLocation(area="LS61AA", confirmed_at=SEND_AT - timedelta(days=200)))
+    world.tick()
+    world.plan()
+    assert world.send() == [Sent.SENT]
+    assert world.sender.sent[0][1] == "Pizza Co: are you still near Leeds? Reply YES, or send us your postcode or ZIP."
+    contact = world.store.contacts["+447700900001"]
+    assert contact.pending_prompt is not None and contact.pending_prompt.prompt_id == "still_near"
+    assert contact.engagement.marketing_sent_at == []  # a question is not a promotion
+
+
+def test_quiet_hours_at_send_time_hold_until_the_window_opens_then_the_tick_releases(world: World) -> None:
+    world.campaign(send_at=SEND_AT + timedelta(hours=10), relevance_hours=24)  # 21:00 in London: closed
+    world.contact("+447700900001")
+    world.clock.current = SEND_AT + timedelta(hours=10)
+    world.tick()  # first tick: the cursor starts here
+    world.plan()
+    assert world.send_queue.jobs == [] and world.received() == []
+    for hour in range(1, 12):  # the tick runs every minute; hourly here, it catches up in steps
+        world.clock.current = SEND_AT + timedelta(hours=10 + hour)
+        world.tick()
+        world.plan()
+        assert world.send() == []
+    world.clock.current = datetime(2026, 6, 3, 7, 2, tzinfo=UTC)  # 08:02 in London
+    world.tick()
+    world.plan()
+    assert world.send() == [Sent.SENT]
+    assert world.runs.decisions_for("+447700900001")[0].outcome == "sent"
+
+
+def test_twilio_busy_is_retried_through_the_queue_with_backoff_then_given_up(world: World) -> None:
+    world.campaign()
+    world.contact("+447700900001")
+    busy = SendResult(SendOutcome.RETRY, error_code=20429, detail="HTTP 429")
+    world.sender.answers = [busy] * MAX_ATTEMPTS
+    world.tick()
+    world.plan()
+    outcomes = []
+    delays = []
+    while world.send_queue.jobs:
+        delays += [delay for _, delay in world.send_queue.jobs]
+        outcomes += world.send()
+    assert outcomes == [Sent.RETRY] * (MAX_ATTEMPTS - 1) + [Sent.FAILED]
+    assert delays == [0, 15, 30, 60, 120]
+    assert world.runs.ledger[("cmp_leeds@20260602T100000+0000", "+447700900001")]["state"] == LedgerState.FAILED
+
+
+def test_an_unknown_outcome_is_recorded_and_never_resent(world: World) -> None:
+    world.campaign()
+    world.contact("+447700900001")
+    world.sender.answers = [SendResult(SendOutcome.UNKNOWN, detail="no answer in time")]
+    world.tick()
+    world.plan()
+    jobs = list(world.send_queue.jobs)
+    assert world.send() == [Sent.UNKNOWN]
+    assert world.send([job for job, _ in jobs]) == [Sent.DUPLICATE]
+    assert len(world.sender.sent) == 1
+    assert world.runs.decisions_for("+447700900001")[0].outcome == "unknown"
+
+
+def test_a_refusal_for_an_unsubscribed_number_records_the_opt_out(world: World) -> None:
+    world.campaign()
+    world.contact("+447700900001")
+    world.sender.answers = [SendResult(SendOutcome.REJECTED, error_code=21610, detail="unsubscribed")]
+    world.tick()
+    world.plan()
+    assert world.send() == [Sent.FAILED]
+    assert world.store.contacts["+447700900001"].consent == ConsentState.OPTED_OUT
+
+
+def test_sends_are_paced_to_the_campaigns_rate(world: World) -> None:
+    world.campaign(messages_per_second=4)
+    for i in range(12):
+        world.contact(f"+4477009001{i:02d}")
+    world.tick()
+    world.plan()
+    world.send()
+    times = [at for *_, at in world.sender.sent]
+    gaps = [(b - a).total_seconds() for a, b in pairwise(times)]
+    assert len(times) == 12 and min(gaps) >= 0.25
+
+
+def test_the_breaker_pauses_a_run_that_causes_opt_outs(world: World) -> None:
+    world.breaker = BreakerSettings(minimum_out=4, max_opt_out_rate=0.2)
+    world.campaign(messages_per_second=100)
+    phones = [f"+4477009002{i:02d}" for i in range(8)]
+    for phone in phones:
+        world.contact(phone)
+    world.tick()
+    world.plan()
+    jobs = world.send_queue.take()
+    assert world.send(jobs[:4]) == [Sent.SENT] * 4
+    for n, phone in enumerate(world.received()[:2]):  # two of the four opt out: 50%
+        sms = InboundSms(f"SMstop{n}", phone, "+15005550006", "STOP", world.clock.now())
+        handle_inbound(sms, world.store, REPLIES, world.runs)
+    assert world.send(jobs[4:]) == [Sent.PAUSED] * 4
+    campaign = world.campaigns.campaigns["cmp_leeds"]
+    assert campaign.status == CampaignStatus.PAUSED and "opt-outs" in (campaign.paused_reason or "")
+    run = world.runs.get_run("cmp_leeds@20260602T100000+0000")
+    assert run is not None and run.counts[OPTED_OUT] == 2 and run.breaker
+    assert len(world.sender.sent) == 4
+
+
+def test_failure_receipts_count_against_the_run_once(world: World) -> None:
+    world.campaign()
+    world.contact("+447700900001")
+    world.tick()
+    world.plan()
+    world.send()
+    sid = world.sender.sent and world.store.thread("+447700900001")[0].sid
+    for status in ("undelivered", "undelivered", "failed"):
+        receipt = Receipt(str(sid), DeliveryStatus(status), "+447700900001", "+15005550006", world.clock.now(), 30007)
+        record_status(receipt, world.store, world.runs)
+    run = world.runs.get_run("cmp_leeds@20260602T100000+0000")
+    assert run is not None and run.counts[FAILED] == 1
+
+
+def test_a_receipt_that_arrives_before_the_send_is_recorded_keeps_its_events(world: World) -> None:
+    world.campaign(purpose=Purpose.MARKETING)
+    world.contact("+447700900001")
+    world.tick()
+    world.plan()
+    sid = "SM" + "a" * 32
+    early = Receipt(sid, DeliveryStatus.SENT, "+447700900001", "+15005550006", world.clock.now())
+    record_status(early, world.store, world.runs)  # Twilio's callback beat our own write
+    world.sender.answers = [SendResult(SendOutcome.ACCEPTED, sid=sid, from_number="+15005550006")]
+    assert world.send() == [Sent.SENT]
+    message = world.store.messages[("+447700900001", sid)]
+    assert message.run_id and message.body and message.status == DeliveryStatus.SENT
