@@ -1,4 +1,4 @@
-"""Create tables from infra/resources.json, so the tested schema is the deployed one."""
+"""Create tables and queues from infra/resources.json, so what is tested is what is deployed."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "resources.json"
 CONVERSATION_TABLE = "ConversationTable"
@@ -39,3 +40,28 @@ def create_table(client: DynamoDBClient, table_name: str) -> None:
     client.get_waiter("table_exists").wait(TableName=table_name)
     ttl = table_properties()["TimeToLiveSpecification"]
     client.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)
+
+
+def create_queues(client: SQSClient, stage: str) -> dict[str, str]:
+    """The template's SQS queues (dead-letter ones first), named for `stage`:
+    logical id -> queue URL."""
+    resources = json.loads(TEMPLATE.read_text())["Resources"]
+    queues = {name: r["Properties"] for name, r in resources.items() if r.get("Type") == "AWS::SQS::Queue"}
+    urls: dict[str, str] = {}
+    arns: dict[str, str] = {}
+    for name in sorted(queues, key=lambda n: "RedrivePolicy" in queues[n]):  # targets before their sources
+        properties = queues[name]
+        attributes: dict[Any, str] = {
+            key: str(properties[key]) for key in ("VisibilityTimeout", "MessageRetentionPeriod") if key in properties
+        }
+        if "RedrivePolicy" in properties:
+            redrive = properties["RedrivePolicy"]
+            target = arns[redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]]
+            attributes["RedrivePolicy"] = json.dumps(
+                {"deadLetterTargetArn": target, "maxReceiveCount": redrive["maxReceiveCount"]}
+            )
+        queue_name = properties["QueueName"]["Fn::Sub"].replace("${Stage}", stage)
+        urls[name] = client.create_queue(QueueName=queue_name, Attributes=attributes)["QueueUrl"]
+        found = client.get_queue_attributes(QueueUrl=urls[name], AttributeNames=["QueueArn"])
+        arns[name] = found["Attributes"]["QueueArn"]
+    return urls

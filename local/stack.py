@@ -1,8 +1,9 @@
 """`make run`: the whole service on this machine.
 
-moto server (DynamoDB) on :4566, the Twilio simulator on :4010 and
-`chalice local` on :8000, with the table created from infra/ and demo
-contacts. Ctrl-C or SIGTERM stops every process this started.
+moto server (DynamoDB, SQS) on :4566, the Twilio simulator on :4010,
+`chalice local` on :8000, and the runner that plays EventBridge and the SQS
+event sources (local/runner.py), with the table and queues created from
+infra/ and demo contacts. Ctrl-C or SIGTERM stops every process this started.
 """
 
 from __future__ import annotations
@@ -34,7 +35,11 @@ DEFAULTS = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
+    "BRAND_TIME_ZONE": "Europe/London",
+    "TWILIO_FROM_NUMBER": BRAND_NUMBER,
+    "PLAN_SHARDS": "4",
 }
+LOCAL_STAGE = "local"  # names the queues: rapport-local-plan, rapport-local-send
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class Ports:
     api: int = 8000
     aws: int = 4566
     twilio: int = 4010
+    tick_seconds: float = 60.0  # how often the local EventBridge schedule fires
 
 
 def stack_env(ports: Ports, base: Mapping[str, str] = os.environ) -> dict[str, str]:
@@ -99,21 +105,22 @@ class Stack:
         import boto3
 
         from local.demo import seed
-        from local.schema import create_table
+        from local.schema import create_queues, create_table
         from local.twilio_sim import TwilioSimulator
 
         if not self.env.get("TWILIO_AUTH_TOKEN"):
             raise SystemExit("TWILIO_AUTH_TOKEN is empty: webhooks would be refused (fail closed)")
         moto = self._spawn([sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(self.ports.aws)], quiet=True)
         wait_for(f"http://{LOOPBACK}:{self.ports.aws}/moto-api/", process=moto)
-        dynamodb = boto3.client(
-            "dynamodb",
-            endpoint_url=self.env["AWS_ENDPOINT_URL"],
+        session = boto3.Session(
             region_name=self.env["AWS_DEFAULT_REGION"],
             aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
         )
+        dynamodb = session.client("dynamodb", endpoint_url=self.env["AWS_ENDPOINT_URL"])
         create_table(dynamodb, self.env["TABLE_NAME"])
+        queues = create_queues(session.client("sqs", endpoint_url=self.env["AWS_ENDPOINT_URL"]), LOCAL_STAGE)
+        self.env["PLAN_QUEUE_URL"], self.env["SEND_QUEUE_URL"] = queues["PlanQueue"], queues["SendQueue"]
         self.demo_phones = seed(dynamodb, self.env["TABLE_NAME"]) if demo else []
         self.sim = TwilioSimulator(
             self.env["TWILIO_ACCOUNT_SID"], self.env["TWILIO_AUTH_TOKEN"], self.env["PUBLIC_BASE_URL"], BRAND_NUMBER
@@ -124,6 +131,7 @@ class Stack:
             [chalice, "local", "--no-autoreload", "--host", LOOPBACK, "--port", str(self.ports.api), "--stage", "dev"]
         )
         wait_for(f"http://{LOOPBACK}:{self.ports.api}/health", process=api)
+        self._spawn([sys.executable, "-m", "local.runner", "--tick-seconds", str(self.ports.tick_seconds)])
 
     def stop(self) -> None:
         for process in reversed(self.processes):
@@ -134,14 +142,15 @@ class Stack:
     def banner(self) -> str:
         env, p = self.env, self.ports
         token_note = "(default)" if env["TWILIO_AUTH_TOKEN"] == DEFAULTS["TWILIO_AUTH_TOKEN"] else "(from environment)"
-        pids = {name: proc.pid for name, proc in zip(("moto", "chalice"), self.processes, strict=True)}
+        pids = {name: proc.pid for name, proc in zip(("moto", "chalice", "runner"), self.processes, strict=True)}
         example = self.demo_phones[0] if self.demo_phones else "+447700900123"
         return "\n".join(
             [
                 "Rapport local stack",
                 f"  API             http://{LOOPBACK}:{p.api}  chalice local (pid {pids['chalice']})",
                 f"  AWS emulator    http://{LOOPBACK}:{p.aws}  moto server (pid {pids['moto']}),"
-                f" table {env['TABLE_NAME']!r}",
+                f" table {env['TABLE_NAME']!r}, queues rapport-{LOCAL_STAGE}-plan and -send",
+                f"  Lambda runner   tick every {p.tick_seconds:g} s, SQS consumers (pid {pids['runner']})",
                 f"  Twilio sim      http://{LOOPBACK}:{p.twilio}  account {env['TWILIO_ACCOUNT_SID']},"
                 f" brand number {BRAND_NUMBER}",
                 f"  PUBLIC_BASE_URL {env['PUBLIC_BASE_URL']}",
@@ -163,9 +172,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api-port", type=int, default=Ports.api)
     parser.add_argument("--aws-port", type=int, default=Ports.aws)
     parser.add_argument("--twilio-port", type=int, default=Ports.twilio)
+    parser.add_argument("--tick-seconds", type=float, default=Ports.tick_seconds, help="the schedule's period")
     parser.add_argument("--no-demo", action="store_true", help="start with an empty table")
     args = parser.parse_args(argv)
-    ports = Ports(api=args.api_port, aws=args.aws_port, twilio=args.twilio_port)
+    ports = Ports(api=args.api_port, aws=args.aws_port, twilio=args.twilio_port, tick_seconds=args.tick_seconds)
     stack = Stack(ports, stack_env(ports))
 
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops it as Ctrl-C does

@@ -108,7 +108,9 @@ class DynamoRunStore:
 
     @staticmethod
     def _count_updates(counts: Mapping[str, int]) -> tuple[list[str], dict[str, str], dict[str, Any]]:
-        clauses, names, values = [], {}, {":zero": _n(0)}
+        clauses: list[str] = []
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":zero": _n(0)} if counts else {}  # DynamoDB refuses unused values
         for i, (key, amount) in enumerate(sorted(counts.items())):
             names[f"#k{i}"] = key
             values[f":v{i}"] = _n(amount)
@@ -118,13 +120,14 @@ class DynamoRunStore:
     def finish_shard(self, run_id: str, shard: int, counts: Mapping[str, int]) -> bool:
         clauses, names, values = self._count_updates(counts)
         values.update({":shard": _n(shard), ":shards": {"L": [_n(shard)]}})
+        names["#done"] = "shards_done"
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key=run_key(run_id),
-                UpdateExpression="SET " + ", ".join([*clauses, "shards_done = list_append(shards_done, :shards)"]),
-                ConditionExpression="attribute_exists(pk) AND NOT contains(shards_done, :shard)",
-                ExpressionAttributeNames=names or None,  # type: ignore[arg-type]
+                UpdateExpression="SET " + ", ".join([*clauses, "#done = list_append(#done, :shards)"]),
+                ConditionExpression="attribute_exists(pk) AND NOT contains(#done, :shard)",
+                ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
         except ClientError as error:
@@ -134,6 +137,8 @@ class DynamoRunStore:
         return True
 
     def add_counts(self, run_id: str, counts: Mapping[str, int]) -> None:
+        if not counts:
+            return
         clauses, names, values = self._count_updates(counts)
         try:
             self._client.update_item(

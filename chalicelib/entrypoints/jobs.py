@@ -29,7 +29,7 @@ def _each(event: SQSEvent, queue: str, handle: Callable[[dict[str, Any]], None])
         message_id = record.to_dict()["messageId"]
         try:
             handle(json.loads(record.body))
-        except Exception:
+        except Exception:  # any failure: this message is retried, its batch-mates are not
             logger.exception("job failed", extra={"message_id": message_id})
             count("JobErrors", queue=queue)
             failures.append({"itemIdentifier": message_id})
@@ -44,7 +44,7 @@ def tick(event: CloudWatchEvent) -> None:  # noqa: ARG001 (the time comes from t
     for run in report.started:
         count("RunsStarted")
         logger.info("run started", extra={"run_id": run})
-    logger.info("tick", extra={"runs_started": len(report.started), "minutes_released": report.released_minutes})
+    logger.debug("tick", extra={"runs_started": len(report.started), "minutes_released": report.released_minutes})
 
 
 @bp.on_sqs_message(queue=PLAN_QUEUE, batch_size=1)

@@ -106,6 +106,17 @@ def preview_campaign(campaign_id: str) -> Response:
     return _answer(run)
 
 
+@bp.route("/api/campaigns/{campaign_id}/runs", methods=["GET"])
+def list_runs(campaign_id: str) -> Response:
+    d = deps()
+
+    def runs() -> dict[str, Any]:
+        use_cases.get_campaign(campaign_id, d.campaigns)  # 404 for an unknown campaign
+        return {"runs": [run.model_dump(mode="json") for run in d.runs.list_runs(campaign_id)]}
+
+    return _answer(runs)
+
+
 class HomeIn(BaseModel):
     area: str = Field(min_length=2, max_length=12, description="postcode or ZIP")
     region: str | None = Field(default=None, max_length=8, description="e.g. a US state code: FL")
@@ -177,13 +188,27 @@ def import_contacts() -> Response:
     return _answer(run)
 
 
-@bp.route("/api/contacts/{number}", methods=["GET"])
-def get_contact(number: str) -> Response:
+def _e164(number: str) -> str:
     try:
-        e164 = phone.normalise(unquote(number))  # "%2B44…" arrives still encoded
+        return phone.normalise(unquote(number))  # "%2B44…" arrives still encoded
     except InvalidPhoneError as error:
         raise BadRequestError(str(error)) from None
-    contact = deps().store.get_contact(e164)
+
+
+@bp.route("/api/contacts/{number}", methods=["GET"])
+def get_contact(number: str) -> Response:
+    e164 = _e164(number)
+    d = deps()
+    contact = d.store.get_contact(e164)
     if contact is None:
         raise NotFoundError(f"no contact {e164}")
-    return _answer(lambda: {**contact.model_dump(mode="json"), "consent": contact.consent})
+    decisions = [record.model_dump(mode="json") for record in d.runs.decisions_for(e164, limit=5)]
+    return _answer(lambda: {**contact.model_dump(mode="json"), "consent": contact.consent, "decisions": decisions})
+
+
+@bp.route("/api/contacts/{number}/decisions", methods=["GET"])
+def explain_contact(number: str) -> Response:
+    """Why this customer did (not) get each campaign's text: recent decisions, newest first."""
+    e164 = _e164(number)
+    records = deps().runs.decisions_for(e164, limit=50)
+    return _answer(lambda: {"phone": e164, "decisions": [record.model_dump(mode="json") for record in records]})

@@ -59,11 +59,13 @@ def test_shard_counts_are_added_once_per_shard(stores: Stores) -> None:
     assert stores.runs.finish_shard(RUN, 0, {"send/clear": 3, "drop/opted_out": 1})
     assert not stores.runs.finish_shard(RUN, 0, {"send/clear": 3, "drop/opted_out": 1})  # a redelivered job
     assert stores.runs.finish_shard(RUN, 1, {"send/clear": 2})
+    assert stores.runs.finish_shard(RUN, 2, {})  # a segment with nobody in the audience
     stores.runs.add_counts(RUN, {"failed": 1})
+    stores.runs.add_counts(RUN, {})
     stored = stores.runs.get_run(RUN)
     assert stored is not None
     assert stored.counts == {"send/clear": 5, "drop/opted_out": 1, "failed": 1}
-    assert sorted(stored.shards_done) == [0, 1]
+    assert sorted(stored.shards_done) == [0, 1, 2]
 
 
 def test_counting_against_a_missing_run_changes_nothing(stores: Stores) -> None:

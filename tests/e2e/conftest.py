@@ -53,6 +53,7 @@ def stack() -> Iterator[RunningStack]:
         [
             sys.executable, "-m", "local.stack", "--no-demo",
             "--api-port", str(api_port), "--aws-port", str(aws_port), "--twilio-port", str(twilio_port),
+            "--tick-seconds", "1",
         ],
         cwd=ROOT,
         env=env,
