@@ -19,7 +19,9 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamodb_store import (
     _as_conflict,
+    _doc_item,
     _from_item,
+    _load,
     _next_version,
     _pages,
     _to_item,
@@ -104,7 +106,7 @@ class DynamoRunStore:
             "ExpressionAttributeValues": {":pk": _s(f"RUNS#{campaign_id}")},
             "ScanIndexForward": False,
         }
-        return [Run.model_validate(data) for page in _pages(self._client.query, request) for data in page]
+        return [Run.model_validate(_from_item(item)) for page in _pages(self._client.query, request) for item in page]
 
     @staticmethod
     def _count_updates(counts: Mapping[str, int]) -> tuple[list[str], dict[str, str], dict[str, Any]]:
@@ -205,7 +207,7 @@ class DynamoRunStore:
     def record_decisions(self, records: list[DecisionRecord], holds: list[Hold]) -> None:
         writes: list[WriteRequestTypeDef] = []
         for record in records:
-            item = _to_item(record, decision_key(record.phone, record.run_id), 1)
+            item = _doc_item(record, decision_key(record.phone, record.run_id), 1)
             item["expires_at"] = _epoch(record.at + DECISIONS_KEPT)
             writes.append({"PutRequest": {"Item": item}})
         for hold in holds:
@@ -240,7 +242,8 @@ class DynamoRunStore:
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :d)",
             "ExpressionAttributeValues": {":pk": _s(f"C#{phone}"), ":d": _s("D#")},
         }
-        records = [DecisionRecord.model_validate(data) for page in _pages(self._client.query, request) for data in page]
+        pages = _pages(self._client.query, request)
+        records = [_load(DecisionRecord, item) for page in pages for item in page]
         return sorted(records, key=lambda r: r.at, reverse=True)[:limit]
 
     def due_holds(self, minute: datetime, shard: int) -> list[Hold]:
@@ -252,7 +255,7 @@ class DynamoRunStore:
         return [
             Hold(d["run_id"], d["campaign_id"], d["phone"], datetime.fromisoformat(d["until"]), minute)
             for page in _pages(self._client.query, request)
-            for d in page
+            for d in map(_from_item, page)
         ]
 
     def release(self, holds: list[Hold]) -> None:
@@ -302,7 +305,7 @@ class DynamoRunStore:
         expected_message_version: int | None,
         decision: DecisionRecord,
     ) -> None:
-        decision_item = _to_item(decision, decision_key(decision.phone, decision.run_id), 1)
+        decision_item = _doc_item(decision, decision_key(decision.phone, decision.run_id), 1)
         decision_item["expires_at"] = _epoch(decision.at + DECISIONS_KEPT)
         items: list[TransactWriteItemTypeDef] = [
             _versioned_put(

@@ -4,7 +4,14 @@ Items, all under the contact's partition so one contact is one partition:
   pk = "C#<e164>", sk = "PROFILE"      the contact
   pk = "C#<e164>", sk = "M#<sid>"      a message; keyed by sid so a retried
                                         webhook collides instead of duplicating
-Messages carry `ts` for the `by_time` local index that orders a thread.
+Messages carry `ts` for the `by_time` local index that orders a thread;
+contacts carry `contact` for the sparse `contacts` index that planning scans
+(so it never reads messages or decisions).
+
+Contacts, messages, campaigns and decisions are documents: the model as one
+JSON string in `doc`, beside the key, `version` and what indexes, conditions
+and TTL need. Reading one is a single pydantic parse instead of a walk over
+dozens of typed attributes. Items updated in place (runs, ledger) stay typed.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import UTC
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -30,8 +37,11 @@ if TYPE_CHECKING:
 
 PROFILE = "PROFILE"
 THREAD_INDEX = "by_time"
+CONTACTS_INDEX = "contacts"
+DOC = "doc"
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
+DocumentT = TypeVar("DocumentT", bound=BaseModel)
 
 
 def contact_key(phone: str) -> dict[str, Any]:
@@ -56,13 +66,26 @@ def _from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
 
+def _doc_item(model: BaseModel, key: dict[str, Any], version: int, **extra: str) -> dict[str, Any]:
+    item = {**key, DOC: {"S": model.model_dump_json(exclude={"version"})}, "version": {"N": str(version)}}
+    item.update({name: {"S": value} for name, value in extra.items()})
+    return item
+
+
+def _load(model: type[DocumentT], item: dict[str, Any]) -> DocumentT:
+    loaded = model.model_validate_json(item[DOC]["S"])
+    if "version" in model.model_fields:
+        loaded = loaded.model_copy(update={"version": int(item["version"]["N"])})
+    return loaded
+
+
 def contact_item(contact: Contact, version: int) -> dict[str, Any]:
-    return _to_item(contact, contact_key(contact.phone), version)
+    return _doc_item(contact, contact_key(contact.phone), version, contact=contact.phone)
 
 
 def message_item(message: Message, version: int) -> dict[str, Any]:
     ts = message.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return _to_item(message, message_key(message.phone, message.sid), version, ts=f"{ts}#{message.sid}")
+    return _doc_item(message, message_key(message.phone, message.sid), version, ts=f"{ts}#{message.sid}")
 
 
 def _versioned_put(table: str, item: dict[str, Any], expected_version: int | None) -> TransactWriteItemTypeDef:
@@ -91,10 +114,10 @@ def _put(client: DynamoDBClient, put: TransactWriteItemTypeDef, what: str) -> No
 
 
 def _pages(read: Callable[..., Any], request: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
-    """Every page of a Query or Scan, following LastEvaluatedKey."""
+    """Every page of a Query or Scan (raw items), following LastEvaluatedKey."""
     while True:
         page = read(**request)
-        yield [_from_item(item) for item in page.get("Items", [])]
+        yield page.get("Items", [])
         if "LastEvaluatedKey" not in page:
             return
         request = {**request, "ExclusiveStartKey": page["LastEvaluatedKey"]}
@@ -108,7 +131,7 @@ class DynamoConversationStore:
     def get_contact(self, phone: str) -> Contact | None:
         response = self._client.get_item(TableName=self._table, Key=contact_key(phone), ConsistentRead=True)
         item = response.get("Item")
-        return Contact.model_validate(_from_item(item)) if item else None
+        return _load(Contact, item) if item else None
 
     def record_inbound(self, contact: Contact, expected_version: int | None, message: Message) -> Message | None:
         new_message: TransactWriteItemTypeDef = {
@@ -132,7 +155,7 @@ class DynamoConversationStore:
                     TableName=self._table, Key=message_key(message.phone, message.sid), ConsistentRead=True
                 ).get("Item")
                 if stored:
-                    return Message.model_validate(_from_item(stored))
+                    return _load(Message, stored)
             raise _as_conflict(error, contact.phone) from error
         return None
 
@@ -147,11 +170,10 @@ class DynamoConversationStore:
         message: Message | None = None
         contact: Contact | None = None
         for item in found:
-            data = _from_item(item)
-            if data["sk"] == PROFILE:
-                contact = Contact.model_validate(data)
+            if item["sk"]["S"] == PROFILE:
+                contact = _load(Contact, item)
             else:
-                message = Message.model_validate(data)
+                message = _load(Message, item)
         return message, contact
 
     def record_receipt(
@@ -182,13 +204,12 @@ class DynamoConversationStore:
     def scan_contacts(self, segment: int, total_segments: int) -> Iterator[list[Contact]]:
         request = {
             "TableName": self._table,
+            "IndexName": CONTACTS_INDEX,  # sparse: contacts only, never their messages
             "Segment": segment,
             "TotalSegments": total_segments,
-            "FilterExpression": "sk = :profile",
-            "ExpressionAttributeValues": {":profile": {"S": PROFILE}},
         }
         for page in _pages(self._client.scan, request):
-            yield [Contact.model_validate(data) for data in page]
+            yield [_load(Contact, item) for item in page]
 
     def thread(self, phone: str, limit: int = 50) -> list[Message]:
         response = self._client.query(
@@ -199,7 +220,7 @@ class DynamoConversationStore:
             ScanIndexForward=False,
             Limit=limit,
         )
-        return [Message.model_validate(_from_item(item)) for item in response.get("Items", [])]
+        return [_load(Message, item) for item in response.get("Items", [])]
 
 
 CAMPAIGNS = "CAMPAIGNS"  # few, read together: one partition, sk = C#<id>
@@ -213,11 +234,11 @@ class DynamoCampaignStore:
     def get(self, campaign_id: str) -> Campaign | None:
         key = {"pk": {"S": CAMPAIGNS}, "sk": {"S": f"C#{campaign_id}"}}
         item = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
-        return Campaign.model_validate(_from_item(item)) if item else None
+        return _load(Campaign, item) if item else None
 
     def save(self, campaign: Campaign, expected_version: int | None) -> None:
         key = {"pk": {"S": CAMPAIGNS}, "sk": {"S": f"C#{campaign.id}"}}
-        item = _to_item(campaign, key, _next_version(expected_version))
+        item = _doc_item(campaign, key, _next_version(expected_version))
         _put(self._client, _versioned_put(self._table, item, expected_version), campaign.id)
 
     def list(self) -> list[Campaign]:
@@ -226,7 +247,7 @@ class DynamoCampaignStore:
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": {":pk": {"S": CAMPAIGNS}},
         }
-        return [Campaign.model_validate(data) for page in _pages(self._client.query, request) for data in page]
+        return [_load(Campaign, item) for page in _pages(self._client.query, request) for item in page]
 
 
 def _cancellation_reasons(error: ClientError) -> list[dict[str, Any]]:

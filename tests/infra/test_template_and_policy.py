@@ -166,7 +166,7 @@ def test_the_table_is_durable_encrypted_and_on_demand() -> None:
 def test_tests_create_the_deployed_schema() -> None:
     deployed = template()["Resources"]["ConversationTable"]["Properties"]
     tested = create_table_request("any")
-    for key in ("AttributeDefinitions", "KeySchema", "LocalSecondaryIndexes", "BillingMode"):
+    for key in ("AttributeDefinitions", "KeySchema", "LocalSecondaryIndexes", "GlobalSecondaryIndexes", "BillingMode"):
         assert tested[key] == deployed[key]
 
 
