@@ -47,6 +47,13 @@ API_ERRORS: dict[str, tuple[int, str]] = {
     "+15005550004": (21610, "Attempt to send to unsubscribed recipient"),
     "+15005550009": (21614, "'To' number is not a valid mobile number"),
 }
+# Refused for now, as Twilio does when busy or broken: retry later.
+TRANSIENT_ERRORS: dict[str, tuple[int, str, int]] = {
+    "+15005550429": (20429, "Too Many Requests", 429),
+    "+15005550500": (20500, "Internal Server Error", 500),
+}
+# Accepted, but the answer comes too late for a client with a short timeout.
+SLOW_NUMBER = "+15005550408"
 # Accepted, then reported as failed by the status callbacks.
 DELIVERY_FAILURES: dict[str, tuple[str, int]] = {
     "+15005550030": ("undelivered", 30003),  # unreachable handset
@@ -56,6 +63,8 @@ DELIVERY_FAILURES: dict[str, tuple[str, int]] = {
     "+15005550038": ("failed", 30008),  # unknown error
 }
 __doc__ += "".join(f"\n  {n}: API error {c}" for n, (c, _) in API_ERRORS.items())
+__doc__ += "".join(f"\n  {n}: HTTP {s} (error {c}), every time" for n, (c, _, s) in TRANSIENT_ERRORS.items())
+__doc__ += f"\n  {SLOW_NUMBER}: accepted, answered after `slow_answer_s` seconds"
 __doc__ += "".join(f"\n  {n}: {s} with {c}" for n, (s, c) in DELIVERY_FAILURES.items())
 
 API_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Messages(?:/(?P<sid>\w+))?\.json$")
@@ -84,6 +93,7 @@ class SimMessage:
     body: str
     messaging_service_sid: str | None
     status_callback: str | None
+    validity_period: int | None = None
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
     status: str = "queued"
     error_code: int | None = None
@@ -124,12 +134,14 @@ class TwilioSimulator:
         webhook_base_url: str,
         default_sender: str = "+15005550006",
         callback_delay_s: float = 0.05,
+        slow_answer_s: float = 2.0,
     ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.webhook_base_url = webhook_base_url.rstrip("/")
         self.default_sender = default_sender
         self.callback_delay_s = callback_delay_s
+        self.slow_answer_s = slow_answer_s
         self._validator = RequestValidator(auth_token)
         self._lock = threading.Lock()
         self.messages: dict[str, SimMessage] = {}
@@ -162,6 +174,11 @@ class TwilioSimulator:
             return twilio_error(code, message, 400)
         if to in self.opted_out:
             return twilio_error(21610, "Attempt to send to unsubscribed recipient", 400)
+        if to in TRANSIENT_ERRORS:
+            return twilio_error(*TRANSIENT_ERRORS[to])
+        validity = form.get("ValidityPeriod")
+        if validity is not None and not (validity.isdigit() and 1 <= int(validity) <= 36000):
+            return twilio_error(21609, "Invalid ValidityPeriod: must be between 1 and 36000 seconds", 400)
         created = SimMessage(
             sid=new_sid(),
             account_sid=self.account_sid,
@@ -170,10 +187,13 @@ class TwilioSimulator:
             body=body,
             messaging_service_sid=service,
             status_callback=form.get("StatusCallback"),
+            validity_period=int(validity) if validity else None,
         )
         with self._lock:
             self.messages[created.sid] = created
         threading.Thread(target=self._progress, args=(created,), daemon=True).start()
+        if to == SLOW_NUMBER:
+            time.sleep(self.slow_answer_s)  # created and on its way, but the caller has given up
         return 201, created.resource()
 
     def _progress(self, message: SimMessage) -> None:

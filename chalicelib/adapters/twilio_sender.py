@@ -25,10 +25,11 @@ class TwilioSender:
         messaging_service_sid: str = "",
         from_number: str = "",
         api_base_url: str = "",
+        timeout_s: float = TIMEOUT_S,
     ) -> None:
         if not (messaging_service_sid or from_number):
             raise ValueError("set TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER to send")
-        self._client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=TIMEOUT_S))
+        self._client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout_s))
         if api_base_url:
             self._client.api.base_url = api_base_url.rstrip("/")
         self._callback = status_callback
