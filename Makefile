@@ -18,8 +18,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
-run: install ## the local stack with demo data, until Ctrl-C
-	$(BIN)/python -m local.stack
+run: install ## the local stack with demo data, until Ctrl-C (ARGS="--tick-seconds 5" ...)
+	$(BIN)/python -m local.stack $(ARGS)
 
 lint: install
 	$(BIN)/ruff check .

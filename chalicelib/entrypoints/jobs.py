@@ -16,7 +16,7 @@ from chalice.app import Blueprint, CloudWatchEvent, Rate, SQSEvent
 from chalicelib.adapters.observability import count, logger
 from chalicelib.bootstrap import deps, sender
 from chalicelib.services import runs
-from chalicelib.services.sending import SendContext, SendJob, send_one
+from chalicelib.services.sending import BatchReads, SendContext, SendJob, send_one
 
 bp = Blueprint(__name__)
 PLAN_QUEUE = "rapport-plan"  # the names Chalice knows; infra/ points the mappings at each stage's queues
@@ -80,12 +80,16 @@ def plan(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
 
 @bp.on_sqs_message(queue=SEND_QUEUE, batch_size=10)
 def send(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
+    batch = BatchReads()
+
     def handle(job: dict[str, Any]) -> None:
         d = deps()
         ctx = SendContext(
             d.campaigns, d.runs, d.store, d.send_queue, sender(), d.clock, d.policy, d.settings.brand_name
         )
-        outcome = send_one(SendJob(job["run_id"], job["campaign_id"], job["phone"], int(job.get("retry", 0))), ctx)
+        outcome = send_one(
+            SendJob(job["run_id"], job["campaign_id"], job["phone"], int(job.get("retry", 0))), ctx, batch
+        )
         count("OutboundJobs", outcome=outcome.value)
         logger.info("send", extra={"phone": job["phone"], "run_id": job["run_id"], "outcome": outcome.value})
 

@@ -41,6 +41,7 @@ from chalicelib.services.runs import send_job
 MAX_ATTEMPTS = 5  # Twilio 429/5xx: retried through the queue this many times
 LEDGER_KEPT = timedelta(days=30)  # past the deadline, so "once per run" holds for good
 PACE_MARGIN = 1.02  # spacing a little wider than 1/MPS absorbs timing jitter
+READ_LEAD_S = 0.05  # the contact is read this long before its slot, so the read's latency never delays the send
 MAX_VALIDITY_S = 36_000  # Twilio's longest ValidityPeriod
 
 
@@ -86,9 +87,28 @@ def backoff_s(retry: int) -> int:
     return min(900, 15 << retry)  # 15 s, 30 s, 1 min ...; SQS delays at most 15 minutes
 
 
-def send_one(job: SendJob, ctx: SendContext) -> Sent:
-    campaign = ctx.campaigns.get(job.campaign_id)
-    run = ctx.runs.get_run(job.run_id)
+@dataclass
+class BatchReads:
+    """Campaigns and runs read once per SQS batch. An operator's pause reaches
+    the next batch; the circuit breaker is seen at every slot taken."""
+
+    campaigns: dict[str, Campaign | None] = field(default_factory=dict)
+    runs: dict[str, Run | None] = field(default_factory=dict)
+
+    def campaign(self, campaign_id: str, ctx: SendContext) -> Campaign | None:
+        if campaign_id not in self.campaigns:
+            self.campaigns[campaign_id] = ctx.campaigns.get(campaign_id)
+        return self.campaigns[campaign_id]
+
+    def run(self, run_id: str, ctx: SendContext) -> Run | None:
+        if run_id not in self.runs:
+            self.runs[run_id] = ctx.runs.get_run(run_id)
+        return self.runs[run_id]
+
+
+def send_one(job: SendJob, ctx: SendContext, batch: BatchReads | None = None) -> Sent:
+    reads = batch or BatchReads()
+    campaign, run = reads.campaign(job.campaign_id, ctx), reads.run(job.run_id, ctx)
     if campaign is None or run is None:
         return Sent.GONE
     now = ctx.clock.now()
@@ -99,20 +119,22 @@ def send_one(job: SendJob, ctx: SendContext) -> Sent:
     if ctx.runs.claim(run.id, job.phone, now, intent.deadline or now + LEDGER_KEPT) is None:
         return Sent.DUPLICATE
     paced = not intent.campaign_paused
+    send_at = now.timestamp()
     if paced:
-        send_at, current = ctx.runs.take_slot(run.id, PACE_MARGIN / campaign.messages_per_second, now.timestamp())
+        send_at, current = ctx.runs.take_slot(run.id, PACE_MARGIN / campaign.messages_per_second, send_at)
         if current.breaker or _trip(current, campaign, ctx):
             intent = replace(intent, campaign_paused=True)
-        else:
-            ctx.clock.sleep(send_at - ctx.clock.now().timestamp())
+        else:  # wake just early enough to read the contact before the slot
+            ctx.clock.sleep(send_at - READ_LEAD_S - ctx.clock.now().timestamp())
         now = ctx.clock.now()
-    # read after the wait, just before sending: a STOP that arrived meanwhile wins
+    # read just before sending: a STOP that arrived while this text waited for its slot wins
     contact = ctx.store.get_contact(job.phone)
     decision = _decide_now(contact, intent, now, ctx.policy) if contact else None
     if contact is None or decision is None or decision.verdict in (Verdict.HOLD, Verdict.DROP):
         if paced:
             ctx.runs.add_counts(run.id, {OUT: -1})  # the slot was taken, but nothing goes out
         return _not_now(job.phone, run, decision, now, ctx)
+    ctx.clock.sleep(send_at - ctx.clock.now().timestamp())  # the slot itself, so spacing holds
     text = _text(campaign, contact, decision, ctx.brand_name)
     deadline = intent.deadline or now + timedelta(seconds=MAX_VALIDITY_S)
     valid_for = int(min(MAX_VALIDITY_S, max(1, (deadline - ctx.clock.now()).total_seconds())))

@@ -19,7 +19,7 @@ def operator_examples() -> str:
 
 def test_the_documented_curl_examples_run_in_order(stack: RunningStack) -> None:
     script = operator_examples()
-    assert script.count("curl ") >= 9
+    assert script.count("curl ") >= 11
     result = subprocess.run(
         [shutil.which("bash") or "/bin/bash", "-c", "set -euo pipefail\n" + script],
         env={**os.environ, "API": stack.api, "TOKEN": OPERATOR_TOKEN},
