@@ -27,6 +27,7 @@ class Deps:
 
 _current: Deps | None = None
 _sender: Sender | None = None
+_secrets: dict[str, str] = {}  # SSM parameter name -> value, per container
 
 
 def deps() -> Deps:
@@ -40,15 +41,8 @@ def build(settings: Settings) -> Deps:
     import boto3  # AWS_ENDPOINT_URL (boto3's own) points it at the local emulator
 
     from chalicelib.adapters.clock import SystemClock
-    from chalicelib.adapters.secrets import read_secret
     from chalicelib.adapters.sqs_queue import SqsQueue
 
-    if not settings.twilio_auth_token and settings.twilio_auth_token_param:
-        token = read_secret(boto3.client("ssm"), settings.twilio_auth_token_param)
-        settings = replace(settings, twilio_auth_token=token)
-    if not settings.operator_token_hashes and settings.operator_tokens_param:
-        hashes = parse_hashes(read_secret(boto3.client("ssm"), settings.operator_tokens_param))
-        settings = replace(settings, operator_token_hashes=hashes)
     deps = on_dynamodb(settings, boto3.client("dynamodb"), SystemClock())
     return replace(
         deps,
@@ -82,6 +76,31 @@ def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> D
     )
 
 
+def _secret(parameter: str) -> str:
+    """An SSM SecureString, read the first time a handler needs it (so only the
+    functions that use a secret read it, or are granted it), then kept."""
+    if parameter not in _secrets:
+        import boto3
+
+        from chalicelib.adapters.secrets import read_secret
+
+        _secrets[parameter] = read_secret(boto3.client("ssm"), parameter)
+    return _secrets[parameter]
+
+
+def twilio_auth_token() -> str:
+    """Empty when neither set nor readable: webhooks are then refused."""
+    s = deps().settings
+    return s.twilio_auth_token or (_secret(s.twilio_auth_token_param) if s.twilio_auth_token_param else "")
+
+
+def operator_token_hashes() -> frozenset[str]:
+    s = deps().settings
+    if s.operator_token_hashes or not s.operator_tokens_param:
+        return s.operator_token_hashes
+    return parse_hashes(_secret(s.operator_tokens_param))
+
+
 def sender() -> Sender:
     """Twilio, built on first use: only the sending Lambda pays for the import."""
     global _sender
@@ -91,7 +110,7 @@ def sender() -> Sender:
         s = deps().settings
         _sender = TwilioSender(
             s.twilio_account_sid,
-            s.twilio_auth_token,
+            twilio_auth_token(),
             status_callback=f"{s.public_base_url.rstrip('/')}/twilio/status",
             messaging_service_sid=s.twilio_messaging_service_sid,
             from_number=s.twilio_from_number,
@@ -104,3 +123,4 @@ def use(replacement: Deps | None, sender: Sender | None = None) -> None:
     """Swap the wiring (tests); None rebuilds from the environment on next use."""
     global _current, _sender
     _current, _sender = replacement, sender
+    _secrets.clear()

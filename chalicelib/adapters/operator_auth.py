@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from chalice.app import Request, Response
 
-from chalicelib.bootstrap import deps
+from chalicelib.bootstrap import operator_token_hashes
 
 API_PREFIX = "/api/"
 
@@ -29,7 +29,7 @@ def require_operator(request: Request, get_response: Callable[[Request], Respons
     """Chalice middleware: every /api/ route needs a valid bearer token."""
     if not request.path.startswith(API_PREFIX):
         return get_response(request)
-    hashes = deps().settings.operator_token_hashes
+    hashes = operator_token_hashes()
     if not hashes:
         body = {"Code": "ServiceUnavailable", "Message": "no operator tokens configured (OPERATOR_TOKEN_SHA256)"}
         return Response(body=body, status_code=503)

@@ -17,7 +17,7 @@ from chalicelib.adapters.webhook import (
     twiml,
     verify_signature,
 )
-from chalicelib.bootstrap import deps
+from chalicelib.bootstrap import deps, twilio_auth_token
 from chalicelib.domain.errors import ConcurrentUpdateError, InvalidPhoneError
 from chalicelib.entrypoints.forms import BadFormError, InboundForm, StatusForm, parse
 from chalicelib.services.inbound import handle_inbound
@@ -33,7 +33,7 @@ def _verified_form() -> dict[str, str]:
     settings = deps().settings
     form = decode_form(request.raw_body)
     url = signed_url(settings.public_base_url, request.path, request.query_params)
-    verify_signature(settings.twilio_auth_token, url, form, request.headers.get(SIGNATURE_HEADER))
+    verify_signature(twilio_auth_token(), url, form, request.headers.get(SIGNATURE_HEADER))
     return form
 
 

@@ -21,17 +21,21 @@ def aws_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str
     bootstrap.use(None)
 
 
-def test_the_token_is_read_from_a_secure_string_at_cold_start(aws_env: str) -> None:
+def test_the_token_is_read_from_a_secure_string_when_first_needed_then_kept(aws_env: str) -> None:
     name = f"/rapport/test/{uuid.uuid4().hex}/twilio-auth-token"
-    boto3.client("ssm", region_name=REGION).put_parameter(Name=name, Value="from-ssm", Type="SecureString")
+    ssm = boto3.client("ssm", region_name=REGION)
+    ssm.put_parameter(Name=name, Value="from-ssm", Type="SecureString")
     settings = Settings.from_env({"TWILIO_AUTH_TOKEN_PARAM": name, "TABLE_NAME": "unused"})
-    assert settings.twilio_auth_token == ""
-    assert bootstrap.build(settings).settings.twilio_auth_token == "from-ssm"
+    bootstrap.use(bootstrap.build(settings))  # building reads no secret: tick and plan never need one
+    assert bootstrap.twilio_auth_token() == "from-ssm"
+    ssm.put_parameter(Name=name, Value="rotated", Type="SecureString", Overwrite=True)
+    assert bootstrap.twilio_auth_token() == "from-ssm"  # once per container (docs/operations.md: rotation)
 
 
 def test_an_environment_token_wins_and_ssm_is_not_asked(aws_env: str) -> None:
     settings = Settings.from_env({"TWILIO_AUTH_TOKEN": "from-env", "TWILIO_AUTH_TOKEN_PARAM": "/does/not/exist"})
-    assert bootstrap.build(settings).settings.twilio_auth_token == "from-env"
+    bootstrap.use(bootstrap.build(settings))
+    assert bootstrap.twilio_auth_token() == "from-env"
 
 
 def test_a_missing_parameter_leaves_webhooks_refused(aws_env: str) -> None:
@@ -41,5 +45,5 @@ def test_a_missing_parameter_leaves_webhooks_refused(aws_env: str) -> None:
 def test_operator_token_hashes_come_from_ssm_too(aws_env: str) -> None:
     name = f"/rapport/test/{uuid.uuid4().hex}/operator-token-hashes"
     boto3.client("ssm", region_name=REGION).put_parameter(Name=name, Value="AB12, cd34", Type="SecureString")
-    settings = Settings.from_env({"OPERATOR_TOKENS_PARAM": name})
-    assert bootstrap.build(settings).settings.operator_token_hashes == {"ab12", "cd34"}
+    bootstrap.use(bootstrap.build(Settings.from_env({"OPERATOR_TOKENS_PARAM": name})))
+    assert bootstrap.operator_token_hashes() == {"ab12", "cd34"}

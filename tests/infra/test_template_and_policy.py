@@ -32,19 +32,25 @@ def template() -> dict[str, Any]:
     return loaded
 
 
-def policy(stage: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
-    return loaded
+def policy_files(stage: str) -> dict[str, str]:
+    """Lambda function -> its policy file, as .chalice/config.json assigns them."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"][stage]
+    files = {"api_handler": config["iam_policy_file"]}
+    files.update({name: f["iam_policy_file"] for name, f in config["lambda_functions"].items()})
+    return files
 
 
-def granted(stage: str) -> dict[str, list[str]]:
-    """Action -> the resources it is granted on."""
+def granted(stage: str, function: str | None = None) -> dict[str, list[str]]:
+    """Action -> the resources it is granted on, for one function or all of the stage's."""
     grants: dict[str, list[str]] = {}
-    for statement in policy(stage)["Statement"]:
-        assert statement["Effect"] == "Allow"
-        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        for action in statement["Action"]:
-            grants.setdefault(action, []).extend(resources)
+    for name, file in policy_files(stage).items():
+        if function not in (None, name):
+            continue
+        for statement in json.loads((ROOT / ".chalice" / file).read_text())["Statement"]:
+            assert statement["Effect"] == "Allow"
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for action in statement["Action"]:
+                grants.setdefault(action, []).extend(r for r in resources if r not in grants.get(action, []))
     return grants
 
 
@@ -117,10 +123,13 @@ def test_the_consumers_may_read_exactly_their_stages_queues(stage: str) -> None:
     }
     names = {r["Properties"]["QueueName"]["Fn::Sub"] for r in resources.values() if r.get("Type") == "AWS::SQS::Queue"}
     assert consumed <= names
-    expected = sorted(f"arn:aws:sqs:*:*:{name.replace('${Stage}', stage)}" for name in consumed)
-    for action in CONSUMER_ACTIONS:
-        assert sorted(granted(stage)[action]) == expected
-    assert sorted(granted(stage)["sqs:SendMessage"]) == expected
+    queue = {name.rsplit("-", 1)[1]: f"arn:aws:sqs:*:*:{name.replace('${Stage}', stage)}" for name in consumed}
+    for function in ("plan", "send"):
+        for action in CONSUMER_ACTIONS:
+            assert granted(stage, function)[action] == [queue[function]]
+    assert granted(stage, "tick")["sqs:SendMessage"] == [queue["plan"]]  # it queues planning
+    assert granted(stage, "plan")["sqs:SendMessage"] == [queue["send"]]  # which queues sends
+    assert not {a for a in granted(stage, "api_handler") if a.startswith("sqs:")}
 
 
 def test_every_consumed_queue_dead_letters_and_outlasts_its_function() -> None:
@@ -145,7 +154,9 @@ def test_the_policy_names_the_stages_own_table_and_secret(stage: str) -> None:
     secrets = [
         env[name]["Fn::Sub"].replace("${Stage}", stage) for name in ("TWILIO_AUTH_TOKEN_PARAM", "OPERATOR_TOKENS_PARAM")
     ]
-    assert grants["ssm:GetParameter"] == [f"arn:aws:ssm:*:*:parameter{name}" for name in secrets]
+    assert sorted(grants["ssm:GetParameter"]) == sorted(f"arn:aws:ssm:*:*:parameter{name}" for name in secrets)
+    assert granted(stage, "tick").keys().isdisjoint({"ssm:GetParameter"}), "the tick needs no secret"
+    assert granted(stage, "plan").keys().isdisjoint({"ssm:GetParameter"}), "planning needs no secret"
 
 
 def test_no_secret_value_is_deployed_in_the_template() -> None:
