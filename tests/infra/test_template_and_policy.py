@@ -226,6 +226,7 @@ def test_the_dashboard_body_is_valid_json_once_substituted() -> None:
     widgets = dashboard_widgets()
     titles = {w["properties"]["title"] for w in widgets}
     assert {"Inbound texts, by kind", "Delivery rate and opt-out rate", "Errors"} <= titles
+    assert {"Campaign texts, by what the sender did", "Queues: oldest waiting job and dead letters"} <= titles
 
 
 def test_every_alarm_points_at_a_runbook_section_that_exists() -> None:
