@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING
 
 from chalicelib.config import Settings, parse_hashes
 from chalicelib.domain.policy import PolicySettings
-from chalicelib.services.ports import CampaignStore, Clock, ConversationStore, JobQueue, RunStore, Sender
+from chalicelib.services.ports import (
+    CampaignStore,
+    Clock,
+    ConversationStore,
+    JobQueue,
+    PromptBook,
+    RunStore,
+    Sender,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -20,6 +28,7 @@ class Deps:
     clock: Clock
     campaigns: CampaignStore
     runs: RunStore
+    prompts: PromptBook
     plan_queue: JobQueue
     send_queue: JobQueue
     policy: PolicySettings = field(default_factory=PolicySettings)
@@ -63,7 +72,7 @@ def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> D
     """The stores on one DynamoDB client; tests and benchmarks wire through here too
     (queues to be swapped in with dataclasses.replace)."""
     from chalicelib.adapters.dynamodb_runs import DynamoRunStore
-    from chalicelib.adapters.dynamodb_store import DynamoCampaignStore, DynamoConversationStore
+    from chalicelib.adapters.dynamodb_store import DynamoCampaignStore, DynamoConversationStore, DynamoPromptBook
 
     return Deps(
         settings=settings,
@@ -71,6 +80,7 @@ def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> D
         clock=clock,
         campaigns=DynamoCampaignStore(dynamodb, settings.table_name),
         runs=DynamoRunStore(dynamodb, settings.table_name),
+        prompts=DynamoPromptBook(dynamodb, settings.table_name),
         plan_queue=_NoQueue(),
         send_queue=_NoQueue(),
     )

@@ -10,6 +10,7 @@ from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.messages import Message
+from chalicelib.domain.prompts import DEFAULT_PROMPTS, Prompt
 from chalicelib.domain.runs import OUT, DecisionRecord, Hold, Run
 from chalicelib.services.ports import LedgerState, SendOutcome, SendResult
 
@@ -236,3 +237,17 @@ class FakeSender:
         if self.answers:
             return self.answers.pop(0)
         return SendResult(SendOutcome.ACCEPTED, sid=f"SM{len(self.sent):032x}", from_number="+15005550006")
+
+
+class InMemoryPromptBook:
+    def __init__(self) -> None:
+        self.prompts: dict[str, Prompt] = {}
+
+    def get(self, prompt_id: str) -> Prompt | None:
+        return self.prompts.get(prompt_id) or DEFAULT_PROMPTS.get(prompt_id)
+
+    def save(self, prompt: Prompt) -> None:
+        self.prompts[prompt.id] = prompt
+
+    def list(self) -> list[Prompt]:
+        return sorted({**DEFAULT_PROMPTS, **self.prompts}.values(), key=lambda p: p.id)

@@ -30,6 +30,7 @@ from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.messages import Message
+from chalicelib.domain.prompts import DEFAULT_PROMPTS, Prompt
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -266,3 +267,33 @@ def _as_conflict(error: ClientError, what: str) -> Exception:
         if codes & {"ConditionalCheckFailed", "TransactionConflict"}:
             return ConcurrentUpdateError(what)
     return error
+
+
+PROMPTS = "PROMPTS"  # operators' own questions: one partition, sk = P#<id>
+
+
+class DynamoPromptBook:
+    """The operators' prompts in DynamoDB, over the shipped defaults (an operator's
+    prompt with a default's id replaces it)."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def get(self, prompt_id: str) -> Prompt | None:
+        key = {"pk": {"S": PROMPTS}, "sk": {"S": f"P#{prompt_id}"}}
+        item = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        return _load(Prompt, item) if item else DEFAULT_PROMPTS.get(prompt_id)
+
+    def save(self, prompt: Prompt) -> None:
+        key = {"pk": {"S": PROMPTS}, "sk": {"S": f"P#{prompt.id}"}}
+        self._client.put_item(TableName=self._table, Item=_doc_item(prompt, key, 1))
+
+    def list(self) -> list[Prompt]:
+        request = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": PROMPTS}},
+        }
+        stored = {p.id: p for page in _pages(self._client.query, request) for p in (_load(Prompt, i) for i in page)}
+        return sorted({**DEFAULT_PROMPTS, **stored}.values(), key=lambda p: p.id)

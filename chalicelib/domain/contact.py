@@ -72,6 +72,8 @@ class PendingPrompt(BaseModel):
     prompt_id: str
     asked_at: datetime
     expires_at: datetime
+    location: str | None = None  # what "still near {location}?" asked about
+    reasked: bool = False  # the re-ask is used once
 
 
 class Conversation(BaseModel):
@@ -88,6 +90,18 @@ class Attribute(BaseModel):
     value: str
     source: str  # import | prompt:<id> | api
     updated_at: datetime
+    message_sid: str | None = None  # the text that answered, for prompt answers
+
+
+class FieldChange(BaseModel):
+    """One profile field set by an answer: the value before stays on record."""
+
+    field: str
+    old: str | None
+    new: str
+    source: str
+    message_sid: str | None = None
+    at: datetime
 
 
 class Contact(BaseModel):
@@ -102,6 +116,7 @@ class Contact(BaseModel):
     home: HomeLocation | None = None
     conversation: Conversation | None = None
     pending_prompt: PendingPrompt | None = None
+    history: list[FieldChange] = Field(default_factory=list)  # the latest profile changes from answers
     version: int = 0  # optimistic concurrency: bumped on every save
 
     @property

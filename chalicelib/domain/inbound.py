@@ -14,10 +14,12 @@ from chalicelib.domain.contact import (
     Deliverability,
     DeliverabilityState,
     Engagement,
+    PendingPrompt,
     TimeZone,
 )
 from chalicelib.domain.keywords import NATURAL_LANGUAGE, KeywordKind, classify, normalise_text
 from chalicelib.domain.messages import Direction, InboundKind, Message
+from chalicelib.domain.prompts import Prompt, apply, match
 
 # Twilio's OptOutType values, sent when Advanced Opt-Out already answered.
 ADVANCED_OPT_OUT_KINDS = {
@@ -61,21 +63,29 @@ def receive(
     sms: InboundSms,
     replies: BrandReplies,
     zones_for: Callable[[str], tuple[str, ...]],
+    prompt: Prompt | None = None,
 ) -> InboundOutcome:
+    """`prompt`: the question the contact has pending, if any. Keywords still win
+    over answers (STOP is STOP), but YES is then an answer, not an opt-in."""
     base = contact or Contact(
         phone=sms.phone,
         created_at=sms.at,
         time_zone=TimeZone(candidates=list(zones_for(sms.phone))),
     )
+    pending = base.pending_prompt
+    if pending is None or prompt is None or pending.prompt_id != prompt.id or pending.expires_at <= sms.at:
+        pending = None
     base = _heard_from(base, sms.at)
     answered_by_twilio = ADVANCED_OPT_OUT_KINDS.get((sms.opt_out_type or "").upper())
-    keyword = None if answered_by_twilio else classify(sms.body)
+    keyword = None if answered_by_twilio else classify(sms.body, awaiting_answer=pending is not None)
     if answered_by_twilio:
         kind, source, word = answered_by_twilio, "twilio_advanced_opt_out", normalise_text(sms.body).upper()
     elif keyword is not None:
         kind = _KEYWORD_KINDS[keyword.kind]
         source = NATURAL_LANGUAGE if keyword.word == NATURAL_LANGUAGE else "keyword"
         word = keyword.word
+    elif pending is not None and prompt is not None:
+        return _answer(base, sms, prompt, pending)
     else:
         kind, source, word = InboundKind.CONVERSATION, "", ""
 
@@ -104,7 +114,28 @@ def receive(
     if answered_by_twilio:
         reply = ""  # Twilio already replied; a second answer would be noise (or fail 21610)
 
-    message = Message(
+    return InboundOutcome(contact=base, message=_message(sms, kind, reply))
+
+
+def _answer(contact: Contact, sms: InboundSms, prompt: Prompt, pending: PendingPrompt) -> InboundOutcome:
+    """Read the text as the pending question's answer; ask once more when it
+    cannot be read; after that it is a conversation for a person."""
+    found = match(prompt, sms.body)
+    if found is not None:
+        kind, reply = InboundKind.ANSWER, found.answer.reply
+        contact = apply(contact, prompt, found, sms.sid, sms.at)
+    elif not pending.reasked:
+        kind, reply = InboundKind.REASKED, prompt.reask
+        contact = contact.model_copy(update={"pending_prompt": pending.model_copy(update={"reasked": True})})
+    else:
+        kind, reply = InboundKind.CONVERSATION, ""
+        conversation = _continue(contact.conversation, sms.at)
+        contact = contact.model_copy(update={"pending_prompt": None, "conversation": conversation})
+    return InboundOutcome(contact=contact, message=_message(sms, kind, reply))
+
+
+def _message(sms: InboundSms, kind: InboundKind, reply: str) -> Message:
+    return Message(
         sid=sms.sid,
         phone=sms.phone,
         brand_number=sms.brand_number,
@@ -114,7 +145,6 @@ def receive(
         kind=kind,
         reply=reply,
     )
-    return InboundOutcome(contact=base, message=message)
 
 
 def _heard_from(contact: Contact, at: datetime) -> Contact:

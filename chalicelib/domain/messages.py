@@ -17,6 +17,8 @@ class InboundKind(StrEnum):
     OPT_OUT = "opt_out"
     OPT_IN = "opt_in"
     HELP = "help"
+    ANSWER = "answer"  # read as the answer to the pending question
+    REASKED = "reasked"  # could not be read as its answer: asked once more
     CONVERSATION = "conversation"
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from chalicelib.domain.contact import Contact, PendingPrompt
 from chalicelib.domain.policy import Decision, PromptId, Purpose
+from chalicelib.domain.prompts import Prompt
 
 # Counters a run keeps besides its decisions (keys of Run.counts).
 OUT = "out"  # handed to Twilio
@@ -25,7 +26,6 @@ OPTED_OUT = "opted_out"  # recipients who opted out after this run's text
 UNKNOWN = "unknown"  # Twilio did not answer: may or may not have gone
 
 HOLD_SHARDS = 8  # held messages due in one minute spread over this many partitions
-PROMPT_EXPIRY = timedelta(days=7)
 MARKETING_HISTORY = timedelta(days=90)  # the longest window a policy looks back
 
 
@@ -122,13 +122,9 @@ def breaker_reason(counts: dict[str, int], s: BreakerSettings) -> str | None:
     return None
 
 
-def prompt_text(prompt: PromptId, brand: str, location: str | None) -> str:
-    if prompt == PromptId.REENGAGEMENT:
-        return f"Still want texts from {brand}? Reply YES to keep them, or STOP to end them."
-    return f"{brand}: are you still near {location or 'us'}? Reply YES, or send us your postcode or ZIP."
-
-
-def after_send(contact: Contact, purpose: Purpose, prompt: PromptId | None, run: str, at: datetime) -> Contact:
+def after_send(
+    contact: Contact, purpose: Purpose, prompt: Prompt | None, location: str | None, run: str | None, at: datetime
+) -> Contact:
     """The contact once a run's text (or the question sent instead) has gone."""
     engagement = contact.engagement
     update: dict[str, object] = {
@@ -138,8 +134,10 @@ def after_send(contact: Contact, purpose: Purpose, prompt: PromptId | None, run:
     }
     changes: dict[str, object] = {}
     if prompt is not None:
-        changes["pending_prompt"] = PendingPrompt(prompt_id=prompt, asked_at=at, expires_at=at + PROMPT_EXPIRY)
-        if prompt == PromptId.REENGAGEMENT:
+        changes["pending_prompt"] = PendingPrompt(
+            prompt_id=prompt.id, asked_at=at, expires_at=prompt.expires(at), location=location
+        )
+        if prompt.id == PromptId.REENGAGEMENT:
             update["reengagement_asked_at"] = at
     elif purpose == Purpose.MARKETING:
         recent = [sent for sent in engagement.marketing_sent_at if sent > at - MARKETING_HISTORY]

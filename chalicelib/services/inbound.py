@@ -10,13 +10,15 @@ from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.inbound import BrandReplies, InboundSms, receive
 from chalicelib.domain.messages import Message
 from chalicelib.domain.runs import OPTED_OUT
-from chalicelib.services.ports import ConversationStore, RunStore
+from chalicelib.services.ports import ConversationStore, PromptBook, RunStore
 
 MAX_ATTEMPTS = 5
 OPT_OUT_ATTRIBUTION = timedelta(days=3)  # an opt-out this soon after a run's text counts against the run
 
 
-def handle_inbound(sms: InboundSms, store: ConversationStore, replies: BrandReplies, runs: RunStore) -> Message:
+def handle_inbound(
+    sms: InboundSms, store: ConversationStore, replies: BrandReplies, runs: RunStore, prompts: PromptBook
+) -> Message:
     """Record the text; the stored message carries the reply (empty for none).
 
     A retried webhook (same MessageSid) changes nothing and gets the reply the
@@ -25,7 +27,9 @@ def handle_inbound(sms: InboundSms, store: ConversationStore, replies: BrandRepl
     """
     for _ in range(MAX_ATTEMPTS):
         contact = store.get_contact(sms.phone)
-        outcome = receive(contact, sms, replies, phone.time_zone_candidates)
+        pending = contact.pending_prompt if contact else None
+        prompt = prompts.get(pending.prompt_id) if pending else None
+        outcome = receive(contact, sms, replies, phone.time_zone_candidates, prompt)
         try:
             earlier = store.record_inbound(
                 outcome.contact,

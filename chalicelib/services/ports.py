@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.messages import Message
+from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.runs import DecisionRecord, Hold, Run
 
 
@@ -140,6 +141,16 @@ class RunStore(Protocol):
         ...
 
     def advance_cursor(self, old: datetime | None, new: datetime) -> bool: ...
+
+
+class PromptBook(Protocol):
+    """The questions that can be asked: the shipped defaults and the operators' own."""
+
+    def get(self, prompt_id: str) -> Prompt | None: ...
+
+    def save(self, prompt: Prompt) -> None: ...
+
+    def list(self) -> list[Prompt]: ...
 
 
 class JobQueue(Protocol):

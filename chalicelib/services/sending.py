@@ -12,7 +12,8 @@ from chalicelib.domain.contact import Contact
 from chalicelib.domain.delivery import Receipt, reachability
 from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.messages import FINAL_STATUSES, DeliveryStatus, Direction, Message
-from chalicelib.domain.policy import Decision, Intent, PolicySettings, PromptId, Purpose, Verdict, decide
+from chalicelib.domain.policy import Decision, Intent, PolicySettings, Purpose, Verdict, decide
+from chalicelib.domain.prompts import DEFAULT_PROMPTS
 from chalicelib.domain.runs import (
     FAILED,
     OUT,
@@ -23,7 +24,6 @@ from chalicelib.domain.runs import (
     Run,
     after_send,
     breaker_reason,
-    prompt_text,
 )
 from chalicelib.services.ports import (
     CampaignStore,
@@ -212,7 +212,7 @@ def _trip(run: Run, campaign: Campaign, ctx: SendContext) -> bool:
 def _text(campaign: Campaign, contact: Contact, decision: Decision, brand: str) -> str:
     if decision.verdict == Verdict.ASK and decision.prompt is not None:
         location = campaign.location.name if campaign.location else None
-        return prompt_text(PromptId(decision.prompt), brand, location)
+        return DEFAULT_PROMPTS[decision.prompt].text(brand, location)
     return campaign.text_for(contact)
 
 
@@ -230,7 +230,8 @@ def _record_sent(
     the message: its events are kept. A concurrent inbound text: re-read, redo."""
     sid = result.sid or ""
     at = ctx.clock.now()
-    prompt = PromptId(decision.prompt) if decision.verdict == Verdict.ASK and decision.prompt else None
+    prompt = DEFAULT_PROMPTS[decision.prompt] if decision.verdict == Verdict.ASK and decision.prompt else None
+    location = campaign.location.name if campaign.location else None
     sent = Message(
         sid=sid,
         phone=contact.phone,
@@ -249,7 +250,7 @@ def _record_sent(
             message = stored.model_copy(
                 update={"body": text, "run_id": run.id, "at": at, "brand_number": sent.brand_number}
             )
-        updated = after_send(current, campaign.purpose, prompt, run.id, at)
+        updated = after_send(current, campaign.purpose, prompt, location, run.id, at)
         try:
             ctx.runs.record_sent(updated, current.version, message, stored.version if stored else None, outcome)
         except ConcurrentUpdateError:

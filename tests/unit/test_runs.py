@@ -25,6 +25,7 @@ from tests.fakes import (
     FakeSender,
     InMemoryCampaignStore,
     InMemoryConversationStore,
+    InMemoryPromptBook,
     InMemoryQueue,
     InMemoryRunStore,
     StepClock,
@@ -200,6 +201,7 @@ def test_a_stop_between_planning_and_sending_wins(world: World) -> None:
         world.store,
         REPLIES,
         world.runs,
+        InMemoryPromptBook(),
     )
     assert world.send() == [Sent.DROPPED]
     assert world.received() == []
@@ -318,7 +320,7 @@ def test_the_breaker_pauses_a_run_that_causes_opt_outs(world: World) -> None:
     assert world.send(jobs[:4]) == [Sent.SENT] * 4
     for n, phone in enumerate(world.received()[:2]):  # two of the four opt out: 50%
         sms = InboundSms(f"SMstop{n}", phone, "+15005550006", "STOP", world.clock.now())
-        handle_inbound(sms, world.store, REPLIES, world.runs)
+        handle_inbound(sms, world.store, REPLIES, world.runs, InMemoryPromptBook())
     assert world.send(jobs[4:]) == [Sent.PAUSED] * 4
     campaign = world.campaigns.campaigns["cmp_leeds"]
     assert campaign.status == CampaignStatus.PAUSED and "opt-outs" in (campaign.paused_reason or "")

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from chalicelib.domain.contact import ConsentState, Deliverability, DeliverabilityState
 from chalicelib.domain.inbound import InboundSms
 from chalicelib.services.inbound import handle_inbound
+from tests.fakes import InMemoryPromptBook
 from tests.unit.test_runs import REPLIES, SEND_AT, World
 
 people = st.lists(
@@ -40,7 +41,7 @@ def test_no_text_goes_to_anyone_opted_out_undeliverable_or_twice(
     for n, (phone, (_, _, stops, _)) in enumerate(zip(phones, people, strict=True)):
         if stops:
             sms = InboundSms(f"SMstop{n}", phone, "+15005550006", "STOP", world.clock.now())
-            handle_inbound(sms, world.store, REPLIES, world.runs)
+            handle_inbound(sms, world.store, REPLIES, world.runs, InMemoryPromptBook())
     jobs = world.send_queue.take()
     again = [job for job in jobs if people[phones.index(str(job["phone"]))][3]]
     world.clock.current = SEND_AT + timedelta(hours=hours_late)  # a slow queue: maybe past the deadline

@@ -1,0 +1,227 @@
+"""Questions whose answers keep a profile true.
+
+A prompt is data: the question, the answers it accepts (choices with
+synonyms, numbered options, or a pattern such as a UK postcode or a US ZIP),
+what each answer does to the contact, the reply to it, a re-ask text used
+once for an answer it cannot read, and how long it waits. Matching is pure:
+the inbound use case resolves the pending prompt and applies the answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from chalicelib.domain.contact import Attribute, Contact, FieldChange, HomeLocation
+from chalicelib.domain.keywords import normalise_text
+from chalicelib.domain.policy import normalise_area
+
+
+class Effect(StrEnum):
+    """What an answer does to the contact."""
+
+    CONFIRM_HOME = "confirm_home"  # the home location is still right, as of now
+    AWAY_FROM_HOME = "away_from_home"  # no longer near: location-tied offers stop
+    SET_HOME_AREA = "set_home_area"  # the matched postcode or ZIP is the new home
+    SET_ATTRIBUTE = "set_attribute"  # `attribute` = `value` (or the matched text)
+    KEEP_TEXTS = "keep_texts"  # the re-engagement question answered yes
+
+
+class Pattern(StrEnum):
+    UK_POSTCODE = "uk_postcode"
+    US_ZIP = "us_zip"
+
+
+PATTERNS = {
+    Pattern.UK_POSTCODE: re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]?) ?(\d[A-Z]{2})\b", re.IGNORECASE),
+    Pattern.US_ZIP: re.compile(r"\b(\d{5})(?:-\d{4})?\b"),
+}
+AWAY = "AWAY"  # the home area of someone who said they are no longer near
+
+
+class Answer(BaseModel):
+    """One accepted answer: words (with synonyms, emoji), a number, or a pattern."""
+
+    words: list[str] = Field(default_factory=list, max_length=30)
+    number: int | None = Field(default=None, ge=0, le=99)
+    pattern: Pattern | None = None
+    effects: list[Effect] = Field(default_factory=list, max_length=5)
+    attribute: str | None = Field(default=None, max_length=60)
+    value: str | None = Field(default=None, max_length=200)
+    reply: str = Field(default="", max_length=320)
+
+    @field_validator("words")
+    @classmethod
+    def _normalised(cls, words: list[str]) -> list[str]:
+        return [" ".join(normalise_text(word).lower().split()) for word in words if word.strip()]
+
+    @model_validator(mode="after")
+    def _readable(self) -> Answer:
+        if not (self.words or self.number is not None or self.pattern):
+            raise ValueError("an answer needs words, a number or a pattern")
+        if Effect.SET_ATTRIBUTE in self.effects and not self.attribute:
+            raise ValueError("set_attribute needs the attribute to set")
+        return self
+
+
+class Prompt(BaseModel):
+    id: str = Field(pattern=r"^[a-z0-9_]{2,40}$")
+    question: str = Field(min_length=1, max_length=320, description="may use {brand} and {location}")
+    answers: list[Answer] = Field(min_length=1, max_length=20)
+    reask: str = Field(min_length=1, max_length=320)
+    expires_after_days: float = Field(default=7, gt=0, le=30)
+
+    def text(self, brand: str, location: str | None = None) -> str:
+        return self.question.replace("{brand}", brand).replace("{location}", location or "us")
+
+    def expires(self, asked_at: datetime) -> datetime:
+        return asked_at + timedelta(days=self.expires_after_days)
+
+
+@dataclass(frozen=True)
+class Match:
+    answer: Answer
+    matched: str  # the text that matched (the postcode, the word, the number)
+
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"[\w']+|[^\w\s]", text)
+
+
+def match(prompt: Prompt, body: str) -> Match | None:
+    """The answer a text gives, or None when it cannot be read. Whole-text words
+    first, then a number, then a pattern, then a single answer word among a few."""
+    text = " ".join(normalise_text(body).lower().split())
+    for answer in prompt.answers:
+        if text in answer.words:
+            return Match(answer, text)
+    number = re.fullmatch(r"(?:option |#)?(\d{1,2})[.)]?", text)
+    if number:
+        for answer in prompt.answers:
+            if answer.number == int(number.group(1)):
+                return Match(answer, number.group(1))
+    for answer in prompt.answers:
+        if answer.pattern is not None and (found := PATTERNS[answer.pattern].search(body)):
+            return Match(answer, normalise_area("".join(found.groups(""))))
+    tokens = _tokens(text)
+    if len(tokens) > 8:  # a long message is a conversation, not an answer
+        return None
+    hits = {id(a): (a, w) for a in prompt.answers for w in a.words if w in tokens or (" " in w and w in text)}
+    if len(hits) == 1:
+        answer, word = next(iter(hits.values()))
+        return Match(answer, word)
+    return None  # none, or two answers at once ("yes no")
+
+
+def apply(contact: Contact, prompt: Prompt, found: Match, sid: str, at: datetime) -> Contact:
+    """The contact once this answer is applied; every field set records where it
+    came from, and its previous value stays in the history."""
+    source = f"prompt:{prompt.id}"
+    attributes = dict(contact.attributes)
+    changes: list[FieldChange] = []
+    home = contact.home
+    engagement = contact.engagement
+
+    def change(field: str, old: str | None, new: str) -> None:
+        changes.append(FieldChange(field=field, old=old, new=new, source=source, message_sid=sid, at=at))
+
+    answer = found.answer
+    for effect in answer.effects:
+        if effect == Effect.CONFIRM_HOME and home is not None:
+            home = home.model_copy(update={"confirmed_at": at, "source": source})
+            change("home.confirmed_at", None, at.isoformat())
+        elif effect == Effect.AWAY_FROM_HOME:
+            change("home.area", home.area if home else None, AWAY)
+            home = HomeLocation(area=AWAY, confirmed_at=at, source=source)
+        elif effect == Effect.SET_HOME_AREA:
+            change("home.area", home.area if home else None, found.matched)
+            home = HomeLocation(area=found.matched, confirmed_at=at, source=source)
+        elif effect == Effect.SET_ATTRIBUTE and answer.attribute:
+            value = answer.value if answer.value is not None else found.matched
+            previous = attributes.get(answer.attribute)
+            change(f"attributes.{answer.attribute}", previous.value if previous else None, value)
+            attributes[answer.attribute] = Attribute(value=value, source=source, updated_at=at, message_sid=sid)
+        elif effect == Effect.KEEP_TEXTS:
+            engagement = engagement.model_copy(update={"reengagement_asked_at": None, "unanswered_marketing": 0})
+            change("engagement.sunset", "asked", "kept")
+    return contact.model_copy(
+        update={
+            "attributes": attributes,
+            "home": home,
+            "engagement": engagement,
+            "pending_prompt": None,
+            "history": [*contact.history, *changes][-HISTORY_KEPT:],
+        }
+    )
+
+
+HISTORY_KEPT = 50
+YES = ["yes", "y", "yep", "yeah", "yup", "sure", "ok", "okay", "still here", "👍", "✅"]
+NO = ["no", "n", "nope", "nah", "not any more", "not anymore", "moved", "👎"]
+
+DEFAULT_PROMPTS = {
+    prompt.id: prompt
+    for prompt in (
+        Prompt(
+            id="still_near",
+            question="{brand}: are you still near {location}? Reply YES, or send us your postcode or ZIP.",
+            answers=[
+                Answer(words=YES, number=1, effects=[Effect.CONFIRM_HOME], reply="Thanks! We'll keep offers local."),
+                Answer(
+                    words=NO,
+                    number=2,
+                    effects=[Effect.AWAY_FROM_HOME],
+                    reply="Thanks for telling us: no more offers for there.",
+                ),
+                Answer(
+                    pattern=Pattern.UK_POSTCODE, effects=[Effect.SET_HOME_AREA], reply="Thanks, noted your postcode."
+                ),
+                Answer(pattern=Pattern.US_ZIP, effects=[Effect.SET_HOME_AREA], reply="Thanks, noted your ZIP."),
+            ],
+            reask="Sorry, we didn't catch that. Reply YES if you're still near, NO if not, or your postcode/ZIP.",
+        ),
+        Prompt(
+            id="interests",
+            question="{brand}: what would you like to hear about? 1 for deals, 2 for new menu items, 3 for events",
+            answers=[
+                Answer(
+                    words=["deals", "offers"],
+                    number=1,
+                    effects=[Effect.SET_ATTRIBUTE],
+                    attribute="interest",
+                    value="deals",
+                    reply="Deals it is.",
+                ),
+                Answer(
+                    words=["menu", "new menu", "new menu items", "food"],
+                    number=2,
+                    effects=[Effect.SET_ATTRIBUTE],
+                    attribute="interest",
+                    value="menu",
+                    reply="We'll tell you what's new.",
+                ),
+                Answer(
+                    words=["events", "event"],
+                    number=3,
+                    effects=[Effect.SET_ATTRIBUTE],
+                    attribute="interest",
+                    value="events",
+                    reply="We'll let you know what's on.",
+                ),
+            ],
+            reask="Sorry, we didn't catch that: reply 1 for deals, 2 for new menu items or 3 for events.",
+        ),
+        Prompt(
+            id="reengagement",
+            question="Still want texts from {brand}? Reply YES to keep them, or STOP to end them.",
+            answers=[
+                Answer(words=YES, number=1, effects=[Effect.KEEP_TEXTS], reply="Great, you'll keep getting them.")
+            ],
+            reask="Reply YES to keep getting texts from us, or STOP to end them.",
+        ),
+    )
+}
