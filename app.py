@@ -4,7 +4,7 @@ from chalice.app import Chalice
 
 from chalicelib.adapters.observability import observe_http
 from chalicelib.adapters.operator_auth import require_operator
-from chalicelib.entrypoints import health, jobs, operator, webhooks
+from chalicelib.entrypoints import agents, health, jobs, operator, webhooks
 
 # Chalice's own logger is named after the app, as Powertools' is after the service:
 # one JSON, phone-masking handler for both, so Chalice must not add its own.
@@ -13,5 +13,6 @@ app.register_middleware(observe_http, "http")
 app.register_middleware(require_operator, "http")
 app.register_blueprint(health.bp)
 app.register_blueprint(operator.bp)
+app.register_blueprint(agents.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(jobs.bp)

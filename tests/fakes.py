@@ -12,6 +12,7 @@ from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.messages import Message
 from chalicelib.domain.prompts import DEFAULT_PROMPTS, Prompt
 from chalicelib.domain.runs import OUT, DecisionRecord, Hold, Run
+from chalicelib.domain.timeline import Entry
 from chalicelib.services.ports import LedgerState, SendOutcome, SendResult
 
 
@@ -19,6 +20,7 @@ class InMemoryConversationStore:
     def __init__(self) -> None:
         self.contacts: dict[str, Contact] = {}
         self.messages: dict[tuple[str, str], Message] = {}
+        self.notes: dict[tuple[str, str], Entry] = {}
 
     def get_contact(self, phone: str) -> Contact | None:
         return self.contacts.get(phone)
@@ -27,7 +29,7 @@ class InMemoryConversationStore:
         if (current.version if current else None) != expected_version:
             raise ConcurrentUpdateError(what)
 
-    def record_inbound(self, contact: Contact, expected_version: int | None, message: Message) -> Message | None:
+    def record_message(self, contact: Contact, expected_version: int | None, message: Message) -> Message | None:
         earlier = self.messages.get((message.phone, message.sid))
         if earlier is not None:
             return earlier
@@ -59,6 +61,24 @@ class InMemoryConversationStore:
 
     def scan_contacts(self, segment: int, total_segments: int) -> Iterator[list[Contact]]:
         yield [c for i, c in enumerate(self.contacts.values()) if i % total_segments == segment]
+
+    def open_conversations(self, limit: int = 50) -> list[Contact]:
+        def order(contact: Contact) -> tuple[int, datetime]:
+            conversation = contact.conversation
+            assert conversation is not None
+            waiting = conversation.waiting_since
+            return (0, waiting) if waiting else (1, conversation.last_inbound_at)
+
+        return sorted((c for c in self.contacts.values() if c.conversation), key=order)[:limit]
+
+    def add_entry(self, phone: str, entry: Entry) -> bool:
+        if (phone, entry.id) in self.notes:
+            return False
+        self.notes[(phone, entry.id)] = entry
+        return True
+
+    def entries(self, phone: str) -> list[Entry]:
+        return [entry for (p, _), entry in self.notes.items() if p == phone]
 
     def thread(self, phone: str, limit: int = 50) -> list[Message]:
         mine = [m for (p, _), m in self.messages.items() if p == phone]
@@ -148,12 +168,12 @@ class InMemoryRunStore:
         self.runs[run_id] = run.model_copy(update={"breaker": reason})
         return True
 
-    def take_slot(self, run_id: str, interval_s: float, earliest: float) -> tuple[float, Run]:
+    def take_slot(self, run_id: str, interval_s: float, earliest: float, count: bool = True) -> tuple[float, Run]:
         if run_id not in self.runs:
             raise LookupError(run_id)
         slot = max(earliest, self.next_slot.get(run_id, earliest))
         self.next_slot[run_id] = slot + interval_s
-        return slot, self._add(self.runs[run_id], {OUT: 1})
+        return slot, self._add(self.runs[run_id], {OUT: 1 if count else 0})
 
     def record_decisions(self, records: list[DecisionRecord], holds: list[Hold]) -> None:
         for record in records:

@@ -170,12 +170,12 @@ class DynamoRunStore:
             raise
         return True
 
-    def take_slot(self, run_id: str, interval_s: float, earliest: float) -> tuple[float, Run]:
+    def take_slot(self, run_id: str, interval_s: float, earliest: float, count: bool = True) -> tuple[float, Run]:
         seen = self._next_slot.get(run_id)
         while True:
             slot = max(earliest, seen or earliest)
             condition = "attribute_not_exists(next_slot)" if seen is None else "next_slot = :seen"
-            values: dict[str, Any] = {":next": _n(slot + interval_s), ":zero": _n(0), ":one": _n(1)}
+            values: dict[str, Any] = {":next": _n(slot + interval_s), ":zero": _n(0), ":one": _n(1 if count else 0)}
             if seen is not None:
                 values[":seen"] = _n(seen)
             try:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import UTC
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -31,6 +31,7 @@ from chalicelib.domain.contact import Contact
 from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.messages import Message
 from chalicelib.domain.prompts import DEFAULT_PROMPTS, Prompt
+from chalicelib.domain.timeline import Entry
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 PROFILE = "PROFILE"
 THREAD_INDEX = "by_time"
 CONTACTS_INDEX = "contacts"
+INBOX_INDEX = "inbox"
 DOC = "doc"
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -81,11 +83,21 @@ def _load(model: type[DocumentT], item: dict[str, Any]) -> DocumentT:
 
 
 def contact_item(contact: Contact, version: int) -> dict[str, Any]:
-    return _doc_item(contact, contact_key(contact.phone), version, contact=contact.phone)
+    inbox: dict[str, str] = {}
+    if (conversation := contact.conversation) is not None:  # in the sparse inbox index while open
+        waiting = conversation.waiting_since
+        # waiting ones first, longest waiting first; then the answered ones
+        order = f"0#{_sortable(waiting)}" if waiting else f"1#{_sortable(conversation.last_inbound_at)}"
+        inbox = {"inbox": "open", "inbox_order": order}
+    return _doc_item(contact, contact_key(contact.phone), version, contact=contact.phone, **inbox)
+
+
+def _sortable(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def message_item(message: Message, version: int) -> dict[str, Any]:
-    ts = message.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    ts = _sortable(message.at)
     return _doc_item(message, message_key(message.phone, message.sid), version, ts=f"{ts}#{message.sid}")
 
 
@@ -134,7 +146,7 @@ class DynamoConversationStore:
         item = response.get("Item")
         return _load(Contact, item) if item else None
 
-    def record_inbound(self, contact: Contact, expected_version: int | None, message: Message) -> Message | None:
+    def record_message(self, contact: Contact, expected_version: int | None, message: Message) -> Message | None:
         new_message: TransactWriteItemTypeDef = {
             "Put": {
                 "TableName": self._table,
@@ -211,6 +223,34 @@ class DynamoConversationStore:
         }
         for page in _pages(self._client.scan, request):
             yield [_load(Contact, item) for item in page]
+
+    def open_conversations(self, limit: int = 50) -> list[Contact]:
+        response = self._client.query(
+            TableName=self._table,
+            IndexName=INBOX_INDEX,
+            KeyConditionExpression="inbox = :open",
+            ExpressionAttributeValues={":open": {"S": "open"}},
+            Limit=limit,
+        )
+        return [_load(Contact, item) for item in response.get("Items", [])]
+
+    def add_entry(self, phone: str, entry: Entry) -> bool:
+        item = _doc_item(entry, {"pk": {"S": f"C#{phone}"}, "sk": {"S": f"E#{entry.id}"}}, 1)
+        try:
+            self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def entries(self, phone: str) -> list[Entry]:
+        request = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :e)",
+            "ExpressionAttributeValues": {":pk": {"S": f"C#{phone}"}, ":e": {"S": "E#"}},
+        }
+        return [_load(Entry, item) for page in _pages(self._client.query, request) for item in page]
 
     def thread(self, phone: str, limit: int = 50) -> list[Message]:
         response = self._client.query(

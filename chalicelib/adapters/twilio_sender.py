@@ -32,6 +32,7 @@ class TwilioSender:
         self._client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout_s))
         if api_base_url:
             self._client.api.base_url = api_base_url.rstrip("/")
+        self._messages = self._client.messages  # loads the client's lazy modules now, not on a paced first send
         self._callback = status_callback
         self._origin = (
             {"messaging_service_sid": messaging_service_sid} if messaging_service_sid else {"from_": from_number}
@@ -39,7 +40,7 @@ class TwilioSender:
 
     def send(self, to: str, body: str, valid_for_s: int) -> SendResult:
         try:
-            message = self._client.messages.create(
+            message = self._messages.create(
                 to=to, body=body, status_callback=self._callback, validity_period=valid_for_s, **self._origin
             )
         except TwilioRestException as error:

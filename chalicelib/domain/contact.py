@@ -82,6 +82,10 @@ class Conversation(BaseModel):
     opened_at: datetime
     last_inbound_at: datetime
     message_count: int = 1
+    waiting_since: datetime | None = None  # the first customer text no agent has answered yet
+    agent: str | None = None  # who has claimed it
+    claimed_at: datetime | None = None
+    last_reply_at: datetime | None = None
 
 
 class Attribute(BaseModel):

@@ -166,10 +166,11 @@ def _heard_from(contact: Contact, at: datetime) -> Contact:
 
 def _continue(conversation: Conversation | None, at: datetime) -> Conversation:
     if conversation is None:
-        return Conversation(opened_at=at, last_inbound_at=at)
+        return Conversation(opened_at=at, last_inbound_at=at, waiting_since=at)
     return conversation.model_copy(
         update={
             "last_inbound_at": max(at, conversation.last_inbound_at),
             "message_count": conversation.message_count + 1,
+            "waiting_since": conversation.waiting_since or at,
         }
     )

@@ -15,31 +15,39 @@ from chalicelib.bootstrap import deps
 from chalicelib.domain import phone
 from chalicelib.domain.campaign import Campaign, CampaignSpec, CampaignStatus
 from chalicelib.domain.contact import ConsentEvent, ConsentState, HomeLocation
+from chalicelib.domain.conversations import ClaimedError, NoConversationError
 from chalicelib.domain.errors import ConcurrentUpdateError, InvalidPhoneError
 from chalicelib.domain.policy import normalise_area
 from chalicelib.entrypoints.forms import reasons
 from chalicelib.services import campaigns as use_cases
+from chalicelib.services.conversations import NotSendableError, SendFailedError, UnknownContactError
 
 bp = Blueprint(__name__)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 MAX_IMPORT = 500
 
 
-def _body(model: type[ModelT]) -> ModelT:
+def body_of(model: type[ModelT]) -> ModelT:
     try:
         return model.model_validate(bp.current_request.json_body or {})
     except ValidationError as error:
         raise BadRequestError(reasons(error)) from None
 
 
-def _answer(work: Callable[[], Any], status: int = 200) -> Response:
+def answer(work: Callable[[], Any], status: int = 200) -> Response:
     """Run a use case and map its errors onto status codes."""
     try:
         result = work()
-    except use_cases.UnknownCampaignError as error:
+    except (use_cases.UnknownCampaignError, UnknownContactError, NoConversationError) as error:
         raise NotFoundError(str(error)) from None
     except ConcurrentUpdateError as error:
         raise ConflictError(f"changed by someone else meanwhile, try again: {error}") from None
+    except (ClaimedError, NotSendableError) as error:
+        raise ConflictError(str(error)) from None
+    except SendFailedError as error:
+        return Response(body={"Code": "BadGateway", "Message": str(error)}, status_code=502)
+    if isinstance(result, Response):  # the use case chose its own status
+        return result
     body = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
     return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
 
@@ -55,38 +63,38 @@ def _view(campaign: Campaign) -> dict[str, Any]:
 
 @bp.route("/api/campaigns", methods=["POST"])
 def create_campaign() -> Response:
-    spec = _body(CampaignSpec)
+    spec = body_of(CampaignSpec)
     d = deps()
-    return _answer(lambda: _view(use_cases.create_campaign(spec, d.campaigns, d.clock)), status=201)
+    return answer(lambda: _view(use_cases.create_campaign(spec, d.campaigns, d.clock)), status=201)
 
 
 @bp.route("/api/campaigns", methods=["GET"])
 def list_campaigns() -> Response:
-    return _answer(lambda: {"campaigns": [_view(c) for c in deps().campaigns.list()]})
+    return answer(lambda: {"campaigns": [_view(c) for c in deps().campaigns.list()]})
 
 
 @bp.route("/api/campaigns/{campaign_id}", methods=["GET"])
 def get_campaign(campaign_id: str) -> Response:
-    return _answer(lambda: _view(use_cases.get_campaign(campaign_id, deps().campaigns)))
+    return answer(lambda: _view(use_cases.get_campaign(campaign_id, deps().campaigns)))
 
 
 @bp.route("/api/campaigns/{campaign_id}", methods=["PUT"])
 def update_campaign(campaign_id: str) -> Response:
-    spec = _body(CampaignSpec)
+    spec = body_of(CampaignSpec)
     d = deps()
-    return _answer(lambda: _view(use_cases.update_campaign(campaign_id, spec, d.campaigns, d.clock)))
+    return answer(lambda: _view(use_cases.update_campaign(campaign_id, spec, d.campaigns, d.clock)))
 
 
 @bp.route("/api/campaigns/{campaign_id}/pause", methods=["POST"])
 def pause_campaign(campaign_id: str) -> Response:
     d = deps()
-    return _answer(lambda: _view(use_cases.set_status(campaign_id, CampaignStatus.PAUSED, d.campaigns, d.clock)))
+    return answer(lambda: _view(use_cases.set_status(campaign_id, CampaignStatus.PAUSED, d.campaigns, d.clock)))
 
 
 @bp.route("/api/campaigns/{campaign_id}/resume", methods=["POST"])
 def resume_campaign(campaign_id: str) -> Response:
     d = deps()
-    return _answer(lambda: _view(use_cases.set_status(campaign_id, CampaignStatus.ACTIVE, d.campaigns, d.clock)))
+    return answer(lambda: _view(use_cases.set_status(campaign_id, CampaignStatus.ACTIVE, d.campaigns, d.clock)))
 
 
 @bp.route("/api/campaigns/{campaign_id}/preview", methods=["POST"])
@@ -103,7 +111,7 @@ def preview_campaign(campaign_id: str) -> Response:
             "samples": result.samples,
         }
 
-    return _answer(run)
+    return answer(run)
 
 
 @bp.route("/api/campaigns/{campaign_id}/runs", methods=["GET"])
@@ -114,7 +122,7 @@ def list_runs(campaign_id: str) -> Response:
         use_cases.get_campaign(campaign_id, d.campaigns)  # 404 for an unknown campaign
         return {"runs": [run.model_dump(mode="json") for run in d.runs.list_runs(campaign_id)]}
 
-    return _answer(runs)
+    return answer(runs)
 
 
 class HomeIn(BaseModel):
@@ -171,7 +179,7 @@ class ContactsIn(BaseModel):
 
 @bp.route("/api/contacts", methods=["POST"])
 def import_contacts() -> Response:
-    body = _body(ContactsIn)
+    body = body_of(ContactsIn)
     d = deps()
     records = []
     for index, item in enumerate(body.contacts):  # all validated before any is stored
@@ -185,10 +193,10 @@ def import_contacts() -> Response:
             use_cases.import_contact(record, d.store, d.clock, phone.time_zone_candidates)
         return {"imported": len(records)}
 
-    return _answer(run)
+    return answer(run)
 
 
-def _e164(number: str) -> str:
+def phone_in_path(number: str) -> str:
     try:
         return phone.normalise(unquote(number))  # "%2B44…" arrives still encoded
     except InvalidPhoneError as error:
@@ -197,18 +205,18 @@ def _e164(number: str) -> str:
 
 @bp.route("/api/contacts/{number}", methods=["GET"])
 def get_contact(number: str) -> Response:
-    e164 = _e164(number)
+    e164 = phone_in_path(number)
     d = deps()
     contact = d.store.get_contact(e164)
     if contact is None:
         raise NotFoundError(f"no contact {e164}")
     decisions = [record.model_dump(mode="json") for record in d.runs.decisions_for(e164, limit=5)]
-    return _answer(lambda: {**contact.model_dump(mode="json"), "consent": contact.consent, "decisions": decisions})
+    return answer(lambda: {**contact.model_dump(mode="json"), "consent": contact.consent, "decisions": decisions})
 
 
 @bp.route("/api/contacts/{number}/decisions", methods=["GET"])
 def explain_contact(number: str) -> Response:
     """Why this customer did (not) get each campaign's text: recent decisions, newest first."""
-    e164 = _e164(number)
+    e164 = phone_in_path(number)
     records = deps().runs.decisions_for(e164, limit=50)
-    return _answer(lambda: {"phone": e164, "decisions": [record.model_dump(mode="json") for record in records]})
+    return answer(lambda: {"phone": e164, "decisions": [record.model_dump(mode="json") for record in records]})

@@ -31,7 +31,7 @@ def handle_inbound(
         prompt = prompts.get(pending.prompt_id) if pending else None
         outcome = receive(contact, sms, replies, phone.time_zone_candidates, prompt)
         try:
-            earlier = store.record_inbound(
+            earlier = store.record_message(
                 outcome.contact,
                 expected_version=contact.version if contact else None,
                 message=outcome.message,

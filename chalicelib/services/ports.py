@@ -13,6 +13,7 @@ from chalicelib.domain.contact import Contact
 from chalicelib.domain.messages import Message
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.runs import DecisionRecord, Hold, Run
+from chalicelib.domain.timeline import Entry
 
 
 class ConversationStore(Protocol):
@@ -20,8 +21,8 @@ class ConversationStore(Protocol):
 
     def get_contact(self, phone: str) -> Contact | None: ...
 
-    def record_inbound(self, contact: Contact, expected_version: int | None, message: Message) -> Message | None:
-        """Store a new inbound message and the contact it changed, atomically.
+    def record_message(self, contact: Contact, expected_version: int | None, message: Message) -> Message | None:
+        """Store a new message (a text in, or an agent's reply) and the contact it changed, atomically.
 
         Returns None when stored, or the message already stored under the same
         sid (a retried webhook) with nothing written. Raises
@@ -55,6 +56,16 @@ class ConversationStore(Protocol):
     def scan_contacts(self, segment: int, total_segments: int) -> Iterator[list[Contact]]:
         """Every contact in one segment of the table, a page at a time (planning only)."""
         ...
+
+    def open_conversations(self, limit: int = 50) -> list[Contact]:
+        """Contacts with an open conversation: waiting longest first, then answered ones."""
+        ...
+
+    def add_entry(self, phone: str, entry: Entry) -> bool:
+        """Store a note or interaction; False when one with its id is already there."""
+        ...
+
+    def entries(self, phone: str) -> list[Entry]: ...
 
 
 class CampaignStore(Protocol):
@@ -97,9 +108,9 @@ class RunStore(Protocol):
         """Record why the breaker paused the run; False when it had already tripped."""
         ...
 
-    def take_slot(self, run_id: str, interval_s: float, earliest: float) -> tuple[float, Run]:
+    def take_slot(self, run_id: str, interval_s: float, earliest: float, count: bool = True) -> tuple[float, Run]:
         """Reserve the next send time (epoch seconds, >= earliest, `interval_s` after the
-        previous one across all senders) and count the text as out."""
+        previous one across all senders) and, with `count`, count the text as out."""
         ...
 
     def record_decisions(self, records: list[DecisionRecord], holds: list[Hold]) -> None:

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from chalicelib.adapters.dynamodb_store import DynamoConversationStore
-from chalicelib.domain.contact import ConsentEvent, ConsentState, Contact
+from chalicelib.domain.contact import ConsentEvent, ConsentState, Contact, Conversation
 from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.messages import DeliveryStatus, Direction, InboundKind, Message, StatusEvent
+from chalicelib.domain.timeline import Entry, EntryKind
 from chalicelib.services.ports import ConversationStore
 from tests.fakes import InMemoryConversationStore
 
@@ -54,7 +55,7 @@ def test_a_first_inbound_stores_contact_and_message(store: ConversationStore) ->
     opted_in = contact(
         consent_history=[ConsentEvent(state=ConsentState.OPTED_IN, source="keyword", keyword="START", at=AT)]
     )
-    assert store.record_inbound(opted_in, None, inbound("SM1", reply="hello")) is None
+    assert store.record_message(opted_in, None, inbound("SM1", reply="hello")) is None
     saved = store.get_contact(PHONE)
     assert saved is not None and saved.version == 1
     assert saved.model_copy(update={"version": 0}) == opted_in
@@ -65,29 +66,29 @@ def test_a_first_inbound_stores_contact_and_message(store: ConversationStore) ->
 
 
 def test_a_retried_message_returns_the_first_and_writes_nothing(store: ConversationStore) -> None:
-    store.record_inbound(contact(), None, inbound("SM1", reply="first answer"))
+    store.record_message(contact(), None, inbound("SM1", reply="first answer"))
     changed = contact(consent_history=[ConsentEvent(state=ConsentState.OPTED_OUT, source="keyword", at=AT)])
-    earlier = store.record_inbound(changed, 1, inbound("SM1", minutes=3, reply="second answer"))
+    earlier = store.record_message(changed, 1, inbound("SM1", minutes=3, reply="second answer"))
     assert earlier is not None and earlier.reply == "first answer"
     saved = store.get_contact(PHONE)
     assert saved is not None and saved.version == 1 and saved.consent == ConsentState.UNKNOWN
 
 
 def test_a_stale_version_is_refused_and_stores_nothing(store: ConversationStore) -> None:
-    store.record_inbound(contact(), None, inbound("SM1"))
+    store.record_message(contact(), None, inbound("SM1"))
     with pytest.raises(ConcurrentUpdateError):
-        store.record_inbound(contact(), None, inbound("SM2"))  # claims the contact is new
+        store.record_message(contact(), None, inbound("SM2"))  # claims the contact is new
     with pytest.raises(ConcurrentUpdateError):
-        store.record_inbound(contact(), 7, inbound("SM3"))
+        store.record_message(contact(), 7, inbound("SM3"))
     assert store.get_message_and_contact(PHONE, "SM2")[0] is None
     assert store.get_message_and_contact(PHONE, "SM3")[0] is None
-    store.record_inbound(contact(), 1, inbound("SM4"))
+    store.record_message(contact(), 1, inbound("SM4"))
     saved = store.get_contact(PHONE)
     assert saved is not None and saved.version == 2
 
 
 def test_receipts_save_message_and_contact_together_or_not_at_all(store: ConversationStore) -> None:
-    store.record_inbound(contact(), None, inbound("SM0"))
+    store.record_message(contact(), None, inbound("SM0"))
     sent = Message(
         sid="SM9",
         phone=PHONE,
@@ -112,9 +113,9 @@ def test_receipts_save_message_and_contact_together_or_not_at_all(store: Convers
 
 
 def test_the_thread_is_newest_first_and_limited(store: ConversationStore) -> None:
-    store.record_inbound(contact(), None, inbound("SM1", minutes=1))
-    store.record_inbound(contact(), 1, inbound("SM3", minutes=3))
-    store.record_inbound(contact(), 2, inbound("SM2", minutes=2))
+    store.record_message(contact(), None, inbound("SM1", minutes=1))
+    store.record_message(contact(), 1, inbound("SM3", minutes=3))
+    store.record_message(contact(), 2, inbound("SM2", minutes=2))
     assert [m.sid for m in store.thread(PHONE)] == ["SM3", "SM2", "SM1"]
     assert [m.sid for m in store.thread(PHONE, limit=2)] == ["SM3", "SM2"]
     assert store.thread("+14155550100") == []
@@ -133,6 +134,33 @@ def test_segments_of_a_scan_cover_every_contact_once_and_nothing_else(store: Con
     phones = [f"+4477009{n:05d}" for n in range(30)]
     for phone in phones:
         store.save_contact(Contact(phone=phone, created_at=AT), None)
-    store.record_inbound(Contact(phone=PHONE, created_at=AT), None, inbound("SM1"))  # a message item too
+    store.record_message(Contact(phone=PHONE, created_at=AT), None, inbound("SM1"))  # a message item too
     seen = [c.phone for segment in range(4) for page in store.scan_contacts(segment, 4) for c in page]
     assert sorted(seen) == sorted([*phones, PHONE])
+
+
+def test_the_inbox_lists_open_conversations_waiting_longest_first(store: ConversationStore) -> None:
+    def with_conversation(phone: str, opened: int, waiting: int | None) -> Contact:
+        at = AT + timedelta(minutes=opened)
+        since = AT + timedelta(minutes=waiting) if waiting is not None else None
+        conversation = Conversation(opened_at=at, last_inbound_at=at, waiting_since=since)
+        return Contact(phone=phone, created_at=AT, conversation=conversation)
+
+    store.save_contact(with_conversation("+447700900001", 0, None), None)  # answered: after the waiting ones
+    store.save_contact(with_conversation("+447700900002", 5, 30), None)
+    store.save_contact(with_conversation("+447700900003", 9, 10), None)
+    store.save_contact(contact(), None)  # no conversation: not in the inbox
+    assert [c.phone for c in store.open_conversations()] == ["+447700900003", "+447700900002", "+447700900001"]
+    assert [c.phone for c in store.open_conversations(limit=1)] == ["+447700900003"]
+    closed = store.get_contact("+447700900003")
+    assert closed is not None
+    store.save_contact(closed.model_copy(update={"conversation": None}), closed.version)
+    assert [c.phone for c in store.open_conversations()] == ["+447700900002", "+447700900001"]
+
+
+def test_notes_and_interactions_are_kept_once_per_id(store: ConversationStore) -> None:
+    order = Entry(id="order-981", kind=EntryKind.INTERACTION, at=AT, summary="Order placed", channel="order_placed")
+    assert store.add_entry(PHONE, order)
+    assert not store.add_entry(PHONE, order.model_copy(update={"summary": "changed"}))
+    assert store.entries(PHONE) == [order]
+    assert store.entries("+447700900999") == []

@@ -1,0 +1,167 @@
+"""The operator API for people and other systems: the conversation inbox
+(claim, reply, note, close), interactions, the timeline, and prompts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from chalice.app import BadRequestError, Blueprint, Response
+from pydantic import BaseModel, Field
+
+from chalicelib.bootstrap import deps, sender
+from chalicelib.domain.prompts import Prompt
+from chalicelib.domain.timeline import Entry, EntryKind
+from chalicelib.entrypoints.operator import answer, body_of, phone_in_path
+from chalicelib.services import conversations as use_cases
+
+bp = Blueprint(__name__)
+AGENT = Field(min_length=1, max_length=80, description="who is acting: an agent's name or id")
+
+
+class ClaimIn(BaseModel):
+    agent: str = AGENT
+    reassign: bool = False  # take it from whoever has it (a supervisor assigning)
+
+
+class ReplyIn(BaseModel):
+    agent: str = AGENT
+    body: str = Field(min_length=1, max_length=1600)
+
+
+class NoteIn(BaseModel):
+    agent: str = AGENT
+    text: str = Field(min_length=1, max_length=1000)
+
+
+class CloseIn(BaseModel):
+    agent: str = AGENT
+
+
+class InteractionIn(BaseModel):
+    id: str = Field(min_length=1, max_length=120, description="the other system's id: posting it again changes nothing")
+    channel: str = Field(
+        min_length=1, max_length=40, description="email, call, chat, order_placed, order_delivered ..."
+    )
+    at: datetime
+    summary: str = Field(min_length=1, max_length=1000)
+
+
+def _query_int(name: str, default: int, highest: int) -> int:
+    raw = _params().get(name) or str(default)
+    if not raw.isdigit() or not 1 <= int(raw) <= highest:
+        raise BadRequestError(f"{name}: a whole number from 1 to {highest}")
+    return int(raw)
+
+
+def _params() -> dict[str, str]:
+    return dict(bp.current_request.query_params or {})
+
+
+def _inbox_view(contact: Any, now: datetime) -> dict[str, Any]:
+    conversation = contact.conversation
+    waiting = conversation.waiting_since
+    return {
+        "phone": contact.phone,
+        "opened_at": conversation.opened_at.isoformat(),
+        "waiting_since": waiting.isoformat() if waiting else None,
+        "waiting_seconds": int((now - waiting).total_seconds()) if waiting else 0,
+        "agent": conversation.agent,
+        "messages": conversation.message_count,
+        "last_inbound_at": conversation.last_inbound_at.isoformat(),
+    }
+
+
+@bp.route("/api/conversations", methods=["GET"])
+def inbox() -> Response:
+    """Open conversations: the longest waiting first, then those already answered."""
+    limit = _query_int("limit", 50, 200)
+    d = deps()
+    now = d.clock.now()
+    return answer(lambda: {"conversations": [_inbox_view(c, now) for c in d.store.open_conversations(limit)]})
+
+
+@bp.route("/api/conversations/{number}/claim", methods=["POST"])
+def claim(number: str) -> Response:
+    phone, body, d = phone_in_path(number), body_of(ClaimIn), deps()
+    return answer(
+        lambda: _inbox_view(use_cases.claim(phone, body.agent, body.reassign, d.store, d.clock), d.clock.now())
+    )
+
+
+@bp.route("/api/conversations/{number}/reply", methods=["POST"])
+def reply(number: str) -> Response:
+    phone, body, d = phone_in_path(number), body_of(ReplyIn), deps()
+    return answer(
+        lambda: use_cases.reply(phone, body.agent, body.body, d.store, sender(), d.clock, d.policy), status=201
+    )
+
+
+@bp.route("/api/conversations/{number}/notes", methods=["POST"])
+def add_note(number: str) -> Response:
+    phone, body, d = phone_in_path(number), body_of(NoteIn), deps()
+    return answer(lambda: use_cases.note(phone, body.agent, body.text, d.store, d.clock), status=201)
+
+
+@bp.route("/api/conversations/{number}/close", methods=["POST"])
+def close(number: str) -> Response:
+    phone, d = phone_in_path(number), deps()
+    body_of(CloseIn)
+
+    def run() -> dict[str, Any]:
+        contact, released = use_cases.close(phone, d.store, d.runs, d.send_queue, d.clock)
+        return {"phone": contact.phone, "closed": True, "released_held_texts": released}
+
+    return answer(run)
+
+
+@bp.route("/api/contacts/{number}/interactions", methods=["POST"])
+def post_interaction(number: str) -> Response:
+    """What another system did with this customer; idempotent on its id."""
+    phone, body, d = phone_in_path(number), body_of(InteractionIn), deps()
+    entry = Entry(id=body.id, kind=EntryKind.INTERACTION, at=body.at, summary=body.summary, channel=body.channel)
+
+    def run() -> Response:
+        created = use_cases.add_entry(phone, entry, d.store)
+        payload = {**entry.model_dump(mode="json"), "created": created}
+        return Response(body=payload, status_code=201 if created else 200, headers={"Content-Type": "application/json"})
+
+    return answer(run)
+
+
+@bp.route("/api/contacts/{number}/timeline", methods=["GET"])
+def timeline(number: str) -> Response:
+    """Everything about the customer, newest first, a page at a time (`before` = the `next` cursor)."""
+    phone, d = phone_in_path(number), deps()
+    limit = _query_int("limit", 50, 200)
+    raw = _params().get("before")
+    try:
+        before = datetime.fromisoformat(raw) if raw else None
+    except ValueError:
+        before = None
+        raw = raw or "?"
+    if raw and (before is None or before.tzinfo is None):
+        raise BadRequestError("before: an ISO 8601 time with its offset, as given in `next`")
+
+    def run() -> dict[str, Any]:
+        events, cursor = use_cases.timeline(phone, d.store, d.runs, before, limit)
+        return {
+            "phone": phone,
+            "events": [event.model_dump(mode="json") for event in events],
+            "next": cursor.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if cursor else None,  # URL-safe
+        }
+
+    return answer(run)
+
+
+@bp.route("/api/prompts", methods=["GET"])
+def list_prompts() -> Response:
+    return answer(lambda: {"prompts": [p.model_dump(mode="json") for p in deps().prompts.list()]})
+
+
+@bp.route("/api/prompts", methods=["POST"])
+def save_prompt() -> Response:
+    """Create or replace a prompt (an id of a shipped default replaces that default)."""
+    prompt = body_of(Prompt)
+    deps().prompts.save(prompt)
+    return answer(lambda: prompt, status=201)

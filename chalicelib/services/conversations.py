@@ -1,0 +1,134 @@
+"""Use cases for agents: the inbox, claiming, replying, notes, closing; and
+the customer's timeline with what other systems post."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from chalicelib.domain import conversations
+from chalicelib.domain.contact import Contact
+from chalicelib.domain.errors import ConcurrentUpdateError, RapportError
+from chalicelib.domain.messages import DeliveryStatus, Direction, Message
+from chalicelib.domain.policy import PolicySettings, Reason, Verdict, decide
+from chalicelib.domain.timeline import Entry, EntryKind, Event, merge
+from chalicelib.services.ports import Clock, ConversationStore, JobQueue, RunStore, Sender, SendOutcome
+from chalicelib.services.runs import send_job
+
+MAX_ATTEMPTS = 5
+REPLY_VALIDITY_S = 4 * 3600  # a reply that cannot be delivered within 4 hours is stale
+
+
+class UnknownContactError(RapportError, LookupError):
+    """No contact has that number."""
+
+
+class NotSendableError(RapportError):
+    """The policy says this text may not go now."""
+
+
+class SendFailedError(RapportError):
+    """Twilio did not take the text."""
+
+
+def _contact(phone: str, store: ConversationStore) -> Contact:
+    contact = store.get_contact(phone)
+    if contact is None:
+        raise UnknownContactError(f"no contact {phone}")
+    return contact
+
+
+def _update(phone: str, store: ConversationStore, change: Callable[[Contact], Contact]) -> Contact:
+    """Apply a change to the contact, again on a fresh read if it moved meanwhile."""
+    for _ in range(MAX_ATTEMPTS):
+        contact = _contact(phone, store)
+        changed = change(contact)
+        if changed is contact:
+            return contact
+        try:
+            store.save_contact(changed, contact.version)
+        except ConcurrentUpdateError:
+            continue
+        return changed.model_copy(update={"version": contact.version + 1})
+    raise ConcurrentUpdateError(f"contact kept changing: {phone}")
+
+
+def claim(phone: str, agent: str, reassign: bool, store: ConversationStore, clock: Clock) -> Contact:
+    """Exclusive: of two agents claiming at once, one wins and the other gets ClaimedError."""
+    now = clock.now()
+    return _update(phone, store, lambda contact: conversations.claim(contact, agent, now, reassign))
+
+
+def reply(
+    phone: str, agent: str, body: str, store: ConversationStore, sender: Sender, clock: Clock, policy: PolicySettings
+) -> Message:
+    """Send an agent's reply through the policy (consent, deliverability; quiet hours
+    unless the customer texted in the last 24 hours) and record it in the thread."""
+    contact = _contact(phone, store)
+    now = clock.now()
+    decision = decide(contact, conversations.reply_intent(contact, now), now, policy)
+    if decision.verdict != Verdict.SEND:
+        raise NotSendableError(f"{decision.reason}: {decision.explanation}")
+    if contact.conversation is not None and contact.conversation.agent not in (None, agent):
+        raise conversations.ClaimedError(f"{contact.conversation.agent} has this conversation")
+    result = sender.send(phone, body, REPLY_VALIDITY_S)
+    if result.outcome != SendOutcome.ACCEPTED or not result.sid:
+        raise SendFailedError(f"Twilio did not take it ({result.outcome}): {result.detail}")
+    message = Message(
+        sid=result.sid,
+        phone=phone,
+        brand_number=result.from_number or "",
+        direction=Direction.OUTBOUND,
+        at=clock.now(),
+        body=body,
+        status=DeliveryStatus.QUEUED,
+    )
+    for _ in range(MAX_ATTEMPTS):  # two agents replying at once: both replies are kept
+        try:
+            store.record_message(conversations.replied(contact, agent, message.at), contact.version, message)
+        except ConcurrentUpdateError:
+            contact = _contact(phone, store)
+            continue
+        return message
+    raise ConcurrentUpdateError(f"contact kept changing: {phone}")
+
+
+def add_entry(phone: str, entry: Entry, store: ConversationStore) -> bool:
+    """A note or an interaction; False when one with the same id is already stored."""
+    _contact(phone, store)
+    return store.add_entry(phone, entry)
+
+
+def note(phone: str, agent: str, text: str, store: ConversationStore, clock: Clock) -> Entry:
+    entry = Entry(id=f"note_{secrets.token_hex(6)}", kind=EntryKind.NOTE, at=clock.now(), summary=text, author=agent)
+    add_entry(phone, entry, store)
+    return entry
+
+
+def close(
+    phone: str, store: ConversationStore, runs: RunStore, send_queue: JobQueue, clock: Clock
+) -> tuple[Contact, int]:
+    """Close the conversation and queue again the campaign texts it was holding
+    (the ledger keeps each to one send per run); how many were released."""
+    contact = _update(phone, store, conversations.close)
+    since = clock.now() - timedelta(days=2)
+    held = [
+        d
+        for d in runs.decisions_for(phone)
+        if d.verdict == Verdict.HOLD and d.reason == Reason.IN_CONVERSATION and d.at >= since and not d.outcome
+    ]
+    send_queue.enqueue([send_job(d.run_id, d.campaign_id, phone) for d in held])
+    return contact, len(held)
+
+
+def timeline(
+    phone: str, store: ConversationStore, runs: RunStore, before: datetime | None, limit: int
+) -> tuple[list[Event], datetime | None]:
+    """A page of the timeline, newest first, and the cursor for the next page."""
+    contact = _contact(phone, store)
+    events = merge(contact, store.thread(phone, limit=1000), store.entries(phone), runs.decisions_for(phone, 1000))
+    if before is not None:
+        events = [event for event in events if event.at < before]
+    page = events[:limit]
+    return page, page[-1].at if len(events) > limit else None
