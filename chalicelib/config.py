@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from chalicelib.domain.inbound import BrandReplies
+from chalicelib.domain.inbound import BrandReplies, BusinessHours
 
 DEFAULT_TABLE_NAME = "rapport"
 
@@ -27,7 +27,8 @@ class Settings:
     conversation_ack: str
     operator_token_hashes: frozenset[str] = frozenset()  # sha256 hex of each bearer token
     operator_tokens_param: str = ""  # in AWS: the SSM SecureString holding those hashes
-    brand_time_zone: str = "UTC"  # recurring campaign schedules are read in it
+    brand_time_zone: str = "UTC"  # recurring campaign schedules and business hours are read in it
+    business_hours: str = ""  # "09:00-17:30": the conversation acknowledgement is sent only inside them
     plan_shards: int = 16  # scan segments a run is planned in, one Lambda each
     plan_queue_url: str = ""
     send_queue_url: str = ""
@@ -49,6 +50,7 @@ class Settings:
             operator_token_hashes=parse_hashes(env.get("OPERATOR_TOKEN_SHA256", "")),
             operator_tokens_param=env.get("OPERATOR_TOKENS_PARAM", ""),
             brand_time_zone=env.get("BRAND_TIME_ZONE", "UTC"),
+            business_hours=env.get("BUSINESS_HOURS", ""),
             plan_shards=int(env.get("PLAN_SHARDS", "16")),
             plan_queue_url=env.get("PLAN_QUEUE_URL", ""),
             send_queue_url=env.get("SEND_QUEUE_URL", ""),
@@ -66,4 +68,7 @@ class Settings:
             opt_in=f"{brand}: you're subscribed again. Reply HELP for help, STOP to unsubscribe.",
             help=f"{brand}: for help, {self.support_contact}. Msg & data rates may apply. Reply STOP to unsubscribe.",
             conversation_ack=self.conversation_ack,
+            business_hours=BusinessHours.parse(self.business_hours, self.brand_time_zone)
+            if self.business_hours
+            else None,
         )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
 
 from chalicelib.domain.contact import (
     ConsentEvent,
@@ -50,6 +51,28 @@ class BrandReplies:
     opt_in: str
     help: str
     conversation_ack: str = ""  # empty: say nothing, an agent will answer
+    business_hours: BusinessHours | None = None  # when set, the acknowledgement only inside them
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    """When people are there to answer, in the brand's zone: "09:00-17:30"."""
+
+    opens: time
+    closes: time
+    zone: str
+
+    @classmethod
+    def parse(cls, text: str, zone: str) -> BusinessHours:
+        start, _, end = text.partition("-")
+        try:
+            return cls(time.fromisoformat(start.strip()), time.fromisoformat(end.strip()), zone)
+        except ValueError:
+            raise ValueError(f"business hours {text!r}: write them as HH:MM-HH:MM") from None
+
+    def open_at(self, at: datetime) -> bool:
+        local = at.astimezone(ZoneInfo(self.zone)).time()
+        return self.opens <= local < self.closes
 
 
 @dataclass(frozen=True)
@@ -109,8 +132,9 @@ def receive(
     else:
         opened = base.conversation is None
         base = base.model_copy(update={"conversation": _continue(base.conversation, sms.at)})
-        if opened and base.consent != ConsentState.OPTED_OUT:
-            reply = replies.conversation_ack
+        hours = replies.business_hours
+        if opened and base.consent != ConsentState.OPTED_OUT and (hours is None or hours.open_at(sms.at)):
+            reply = replies.conversation_ack  # once per conversation: only when it opens
     if answered_by_twilio:
         reply = ""  # Twilio already replied; a second answer would be noise (or fail 21610)
 

@@ -19,10 +19,10 @@ def operator_examples() -> str:
 
 def test_the_documented_curl_examples_run_in_order(stack: RunningStack) -> None:
     script = operator_examples()
-    assert script.count("curl ") >= 11
+    assert script.count("curl ") >= 20
     result = subprocess.run(
         [shutil.which("bash") or "/bin/bash", "-c", "set -euo pipefail\n" + script],
-        env={**os.environ, "API": stack.api, "TOKEN": OPERATOR_TOKEN},
+        env={**os.environ, "API": stack.api, "TOKEN": OPERATOR_TOKEN, "SIM": stack.sim},
         capture_output=True,
         text=True,
         timeout=120,
@@ -31,3 +31,4 @@ def test_the_documented_curl_examples_run_in_order(stack: RunningStack) -> None:
     assert '{"imported":1}' in result.stdout
     assert '"decisions":{"send/clear":1}' in result.stdout  # the e2e stack has no demo data: only Dana
     assert "Hi Dana, 2-for-1 pizzas from 5pm" in result.stdout
+    assert '"released_held_texts":0' in result.stdout and '"type":"note"' in result.stdout

@@ -1,7 +1,9 @@
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from chalicelib.domain.contact import ConsentState, Contact, Deliverability, DeliverabilityState, Engagement
-from chalicelib.domain.inbound import BrandReplies, InboundOutcome, InboundSms, receive
+from chalicelib.domain.inbound import BrandReplies, BusinessHours, InboundOutcome, InboundSms, receive
 from chalicelib.domain.messages import InboundKind
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -88,6 +90,17 @@ def test_other_texts_open_then_continue_one_conversation() -> None:
     assert second.contact.conversation is not None
     assert second.contact.conversation.message_count == 2 and second.contact.conversation.last_inbound_at == later
     assert second.message.reply == ""  # one acknowledgement per conversation
+
+
+def test_the_acknowledgement_is_only_sent_inside_business_hours() -> None:
+    hours = BusinessHours.parse("09:00-17:30", "Europe/London")
+    replies = BrandReplies(opt_out="", opt_in="", help="", conversation_ack="Thanks!", business_hours=hours)
+    at_nine = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)  # 09:00 in London (summer time)
+    assert run(None, text("hi", at=at_nine), replies).message.reply == "Thanks!"
+    at_night = datetime(2026, 6, 1, 16, 30, tzinfo=UTC)  # 17:30 in London: closed
+    assert run(None, text("hi", at=at_night), replies).message.reply == ""
+    with pytest.raises(ValueError, match="HH:MM-HH:MM"):
+        BusinessHours.parse("9 to 5", "Europe/London")
 
 
 def test_an_opted_out_contact_gets_no_acknowledgement() -> None:
