@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from chalice.app import BadRequestError, Blueprint, Response
+from chalice.app import BadRequestError, Blueprint, NotFoundError, Response
 from pydantic import BaseModel, Field
 
 from chalicelib.bootstrap import deps, sender
@@ -152,6 +152,24 @@ def timeline(number: str) -> Response:
         }
 
     return answer(run)
+
+
+class AskIn(BaseModel):
+    prompt_id: str = Field(min_length=1, max_length=40)
+    location: str | None = Field(default=None, max_length=80, description="for {location} in the question")
+
+
+@bp.route("/api/contacts/{number}/ask", methods=["POST"])
+def ask(number: str) -> Response:
+    """Ask one contact a question now; their next text is read as its answer."""
+    phone, body, d = phone_in_path(number), body_of(AskIn), deps()
+    prompt = d.prompts.get(body.prompt_id)
+    if prompt is None:
+        raise NotFoundError(f"no prompt {body.prompt_id!r}")
+    brand = d.settings.brand_name
+    return answer(
+        lambda: use_cases.ask(phone, prompt, body.location, d.store, sender(), d.clock, d.policy, brand), status=201
+    )
 
 
 @bp.route("/api/prompts", methods=["GET"])

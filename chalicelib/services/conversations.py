@@ -11,7 +11,9 @@ from chalicelib.domain import conversations
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.errors import ConcurrentUpdateError, RapportError
 from chalicelib.domain.messages import DeliveryStatus, Direction, Message
-from chalicelib.domain.policy import PolicySettings, Reason, Verdict, decide
+from chalicelib.domain.policy import Intent, PolicySettings, Purpose, Reason, Verdict, decide
+from chalicelib.domain.prompts import Prompt
+from chalicelib.domain.runs import after_send
 from chalicelib.domain.timeline import Entry, EntryKind, Event, merge
 from chalicelib.services.ports import Clock, ConversationStore, JobQueue, RunStore, Sender, SendOutcome
 from chalicelib.services.runs import send_job
@@ -72,18 +74,7 @@ def reply(
         raise NotSendableError(f"{decision.reason}: {decision.explanation}")
     if contact.conversation is not None and contact.conversation.agent not in (None, agent):
         raise conversations.ClaimedError(f"{contact.conversation.agent} has this conversation")
-    result = sender.send(phone, body, REPLY_VALIDITY_S)
-    if result.outcome != SendOutcome.ACCEPTED or not result.sid:
-        raise SendFailedError(f"Twilio did not take it ({result.outcome}): {result.detail}")
-    message = Message(
-        sid=result.sid,
-        phone=phone,
-        brand_number=result.from_number or "",
-        direction=Direction.OUTBOUND,
-        at=clock.now(),
-        body=body,
-        status=DeliveryStatus.QUEUED,
-    )
+    message = _send(phone, body, sender, clock)
     for _ in range(MAX_ATTEMPTS):  # two agents replying at once: both replies are kept
         try:
             store.record_message(conversations.replied(contact, agent, message.at), contact.version, message)
@@ -92,6 +83,50 @@ def reply(
             continue
         return message
     raise ConcurrentUpdateError(f"contact kept changing: {phone}")
+
+
+def ask(
+    phone: str,
+    prompt: Prompt,
+    location: str | None,
+    store: ConversationStore,
+    sender: Sender,
+    clock: Clock,
+    policy: PolicySettings,
+    brand: str,
+) -> Message:
+    """Send one question now, through the policy as a conversational question
+    (consent, deliverability and quiet hours hold); the answer is awaited."""
+    contact = _contact(phone, store)
+    now = clock.now()
+    decision = decide(contact, Intent(Purpose.CONVERSATIONAL, is_prompt=True), now, policy)
+    if decision.verdict != Verdict.SEND:
+        raise NotSendableError(f"{decision.reason}: {decision.explanation}")
+    message = _send(phone, prompt.text(brand, location), sender, clock)
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            asked = after_send(contact, Purpose.CONVERSATIONAL, prompt, location, None, message.at)
+            store.record_message(asked, contact.version, message)
+        except ConcurrentUpdateError:
+            contact = _contact(phone, store)
+            continue
+        return message
+    raise ConcurrentUpdateError(f"contact kept changing: {phone}")
+
+
+def _send(phone: str, body: str, sender: Sender, clock: Clock) -> Message:
+    result = sender.send(phone, body, REPLY_VALIDITY_S)
+    if result.outcome != SendOutcome.ACCEPTED or not result.sid:
+        raise SendFailedError(f"Twilio did not take it ({result.outcome}): {result.detail}")
+    return Message(
+        sid=result.sid,
+        phone=phone,
+        brand_number=result.from_number or "",
+        direction=Direction.OUTBOUND,
+        at=clock.now(),
+        body=body,
+        status=DeliveryStatus.QUEUED,
+    )
 
 
 def add_entry(phone: str, entry: Entry, store: ConversationStore) -> bool:

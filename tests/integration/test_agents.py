@@ -154,3 +154,17 @@ def test_prompts_are_listed_created_and_validated(agents: Agents) -> None:
     assert "favourite" in {p["id"] for p in call(agents.client, "GET", "/api/prompts")[1]["prompts"]}
     status, refused = call(agents.client, "POST", "/api/prompts", {**prompt, "answers": [{"effects": []}]})
     assert status == 400 and "needs words, a number or a pattern" in refused["Message"]
+
+
+def test_a_contact_is_asked_a_question_and_its_answer_sets_the_field(agents: Agents) -> None:
+    agents.text(ANNA, "hi there", "SMa1")  # Anna exists; 12:00 in London: inside the window
+    status, asked = call(agents.client, "POST", f"/api/contacts/{ANNA}/ask", {"prompt_id": "interests"})
+    assert status == 201 and asked["body"].startswith("Pizza Co: what would you like to hear about?")
+    agents.text(ANNA, "2", "SMa2")
+    profile = call(agents.client, "GET", f"/api/contacts/{ANNA}")[1]
+    assert profile["attributes"]["interest"]["value"] == "menu" and profile["pending_prompt"] is None
+    assert profile["attributes"]["interest"]["source"] == "prompt:interests"
+    assert call(agents.client, "POST", f"/api/contacts/{ANNA}/ask", {"prompt_id": "nope"})[0] == 404
+    agents.text(ANNA, "STOP", "SMa3")
+    status, refused = call(agents.client, "POST", f"/api/contacts/{ANNA}/ask", {"prompt_id": "interests"})
+    assert status == 409 and refused["Message"].startswith("opted_out")
