@@ -66,14 +66,13 @@ def reply(
     phone: str, agent: str, body: str, store: ConversationStore, sender: Sender, clock: Clock, policy: PolicySettings
 ) -> Message:
     """Send an agent's reply through the policy (consent, deliverability; quiet hours
-    unless the customer texted in the last 24 hours) and record it in the thread."""
+    unless the customer texted in the last 24 hours) and record it in the thread.
+    A claim routes the conversation; it does not silence a colleague's reply."""
     contact = _contact(phone, store)
     now = clock.now()
     decision = decide(contact, conversations.reply_intent(contact, now), now, policy)
     if decision.verdict != Verdict.SEND:
         raise NotSendableError(f"{decision.reason}: {decision.explanation}")
-    if contact.conversation is not None and contact.conversation.agent not in (None, agent):
-        raise conversations.ClaimedError(f"{contact.conversation.agent} has this conversation")
     message = _send(phone, body, sender, clock)
     for _ in range(MAX_ATTEMPTS):  # two agents replying at once: both replies are kept
         try:

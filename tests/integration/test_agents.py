@@ -78,11 +78,9 @@ def test_a_reply_goes_out_and_both_agents_replies_are_kept_in_order(agents: Agen
     assert (
         call(agents.client, "POST", f"/api/conversations/{ANNA}/reply", {"agent": "alice", "body": "We do!"})[0] == 201
     )
-    status, body = call(agents.client, "POST", f"/api/conversations/{ANNA}/reply", {"agent": "bob", "body": "Hi"})
-    assert status == 409 and "alice has this conversation" in body["Message"]  # the first replier holds the claim
     status, second = call(
-        agents.client, "POST", f"/api/conversations/{ANNA}/reply", {"agent": "alice", "body": "Any size."}
-    )
+        agents.client, "POST", f"/api/conversations/{ANNA}/reply", {"agent": "bob", "body": "Any size."}
+    )  # a colleague may reply too: the claim routes, it does not silence
     assert status == 201 and second["sid"].startswith("SM") and second["status"] == "queued"
     assert [(to, text) for to, text, *_ in agents.sender.sent] == [(ANNA, "We do!"), (ANNA, "Any size.")]
     thread = agents.deps.store.thread(ANNA)

@@ -8,8 +8,10 @@ import pytest
 
 from chalicelib.domain.contact import Contact, Conversation
 from chalicelib.domain.conversations import ClaimedError, NoConversationError
+from chalicelib.domain.messages import Direction, Message
+from chalicelib.domain.policy import PolicySettings
 from chalicelib.services import conversations
-from tests.fakes import InMemoryConversationStore, StepClock
+from tests.fakes import FakeSender, InMemoryConversationStore, StepClock
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PHONE = "+447700900123"
@@ -46,3 +48,31 @@ def test_claiming_without_an_open_conversation_is_an_error() -> None:
     store.save_contact(Contact(phone=PHONE, created_at=AT), None)
     with pytest.raises(NoConversationError):
         conversations.claim(PHONE, "alice", False, store, StepClock(AT))
+
+
+class ReplyRaceStore(InMemoryConversationStore):
+    """Another agent's reply lands between this reply's read and its write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rival_pending = True
+
+    def record_message(self, contact: Contact, expected_version: int | None, message: Message) -> Message | None:
+        if self.rival_pending:
+            self.rival_pending = False
+            rival = Message(sid="SMrival", phone=PHONE, brand_number="", direction=Direction.OUTBOUND, at=AT,
+                            body="Hi, Bob here")  # fmt: skip
+            current = self.contacts[PHONE]
+            super().record_message(current, current.version, rival)
+        return super().record_message(contact, expected_version, message)
+
+
+def test_two_agents_replying_at_once_both_replies_are_kept() -> None:
+    store = ReplyRaceStore()
+    store.save_contact(
+        Contact(phone=PHONE, created_at=AT, conversation=Conversation(opened_at=AT, last_inbound_at=AT)), None
+    )
+    clock = StepClock(AT)
+    sent = conversations.reply(PHONE, "alice", "Hi, Alice here", store, FakeSender(clock), clock, PolicySettings())
+    bodies = [m.body for m in reversed(store.thread(PHONE))]
+    assert bodies == ["Hi, Bob here", "Hi, Alice here"] and sent.body == "Hi, Alice here"
