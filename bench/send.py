@@ -16,7 +16,7 @@ import boto3
 from bench._support import CallCounter, Figure, leeds_offer, load, log, moto_server, population
 from chalicelib.adapters.clock import SystemClock
 from chalicelib.adapters.dynamodb_runs import DynamoRunStore
-from chalicelib.adapters.dynamodb_store import DynamoCampaignStore, DynamoConversationStore
+from chalicelib.adapters.dynamodb_store import DynamoCampaignStore, DynamoConversationStore, DynamoPromptBook
 from chalicelib.adapters.twilio_sender import TwilioSender
 from chalicelib.domain.policy import PolicySettings, Purpose
 from chalicelib.domain.runs import Run
@@ -54,7 +54,7 @@ def sender(
         JobList(),
         TwilioSender(ACCOUNT_SID, TOKEN, "http://127.0.0.1:9/twilio/status", from_number="+15005550006",
                      api_base_url=sim_url),
-        SystemClock(), PolicySettings(), "Bench",
+        SystemClock(), PolicySettings(), "Bench", DynamoPromptBook(client, TABLE),
     )  # fmt: skip
     batch, done = BatchReads(), []
     while True:

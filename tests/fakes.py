@@ -10,7 +10,7 @@ from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.messages import Message
-from chalicelib.domain.prompts import DEFAULT_PROMPTS, Prompt
+from chalicelib.domain.prompts import Prompt, default_prompts
 from chalicelib.domain.runs import OUT, DecisionRecord, Hold, Run
 from chalicelib.domain.timeline import Entry
 from chalicelib.services.ports import LedgerState, SendOutcome, SendResult
@@ -264,10 +264,10 @@ class InMemoryPromptBook:
         self.prompts: dict[str, Prompt] = {}
 
     def get(self, prompt_id: str) -> Prompt | None:
-        return self.prompts.get(prompt_id) or DEFAULT_PROMPTS.get(prompt_id)
+        return self.prompts.get(prompt_id) or default_prompts().get(prompt_id)
 
     def save(self, prompt: Prompt) -> None:
         self.prompts[prompt.id] = prompt
 
     def list(self) -> list[Prompt]:
-        return sorted({**DEFAULT_PROMPTS, **self.prompts}.values(), key=lambda p: p.id)
+        return sorted({**default_prompts(), **self.prompts}.values(), key=lambda p: p.id)

@@ -30,7 +30,7 @@ from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.messages import Message
-from chalicelib.domain.prompts import DEFAULT_PROMPTS, Prompt
+from chalicelib.domain.prompts import Prompt, default_prompts
 from chalicelib.domain.timeline import Entry
 
 if TYPE_CHECKING:
@@ -323,7 +323,7 @@ class DynamoPromptBook:
     def get(self, prompt_id: str) -> Prompt | None:
         key = {"pk": {"S": PROMPTS}, "sk": {"S": f"P#{prompt_id}"}}
         item = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
-        return _load(Prompt, item) if item else DEFAULT_PROMPTS.get(prompt_id)
+        return _load(Prompt, item) if item else default_prompts().get(prompt_id)
 
     def save(self, prompt: Prompt) -> None:
         key = {"pk": {"S": PROMPTS}, "sk": {"S": f"P#{prompt.id}"}}
@@ -336,4 +336,4 @@ class DynamoPromptBook:
             "ExpressionAttributeValues": {":pk": {"S": PROMPTS}},
         }
         stored = {p.id: p for page in _pages(self._client.query, request) for p in (_load(Prompt, i) for i in page)}
-        return sorted({**DEFAULT_PROMPTS, **stored}.values(), key=lambda p: p.id)
+        return sorted({**default_prompts(), **stored}.values(), key=lambda p: p.id)

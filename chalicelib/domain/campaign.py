@@ -8,7 +8,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from cronsim import CronSim, CronSimError
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.policy import Area, Intent, Purpose, normalise_area
@@ -23,6 +23,8 @@ class CampaignStatus(StrEnum):
 class Audience(BaseModel):
     """Who a campaign is for: every tag, every attribute value, and (if set) the area."""
 
+    model_config = ConfigDict(defer_build=True)  # built on first use: the webhooks never need it
+
     tags: list[str] = Field(default_factory=list, max_length=20)
     attributes: dict[str, str] = Field(default_factory=dict, max_length=20)
 
@@ -35,6 +37,8 @@ class Audience(BaseModel):
 
 class Location(BaseModel):
     """The place a campaign's offer belongs to."""
+
+    model_config = ConfigDict(defer_build=True)  # built on first use: the webhooks never need it
 
     name: str = Field(min_length=1, max_length=80)
     prefixes: list[str] = Field(min_length=1, max_length=200, description="postcode districts or ZIP prefixes")
@@ -53,6 +57,8 @@ class Location(BaseModel):
 
 class CampaignSpec(BaseModel):
     """What an operator writes."""
+
+    model_config = ConfigDict(defer_build=True)  # built on first use: the webhooks never need it
 
     name: str = Field(min_length=1, max_length=120)
     purpose: Purpose = Purpose.MARKETING

@@ -13,8 +13,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.domain.contact import Attribute, Contact, FieldChange, HomeLocation
 from chalicelib.domain.keywords import normalise_text
@@ -46,6 +47,8 @@ AWAY = "AWAY"  # the home area of someone who said they are no longer near
 class Answer(BaseModel):
     """One accepted answer: words (with synonyms, emoji), a number, or a pattern."""
 
+    model_config = ConfigDict(defer_build=True)  # built on first use: the webhooks never need it
+
     words: list[str] = Field(default_factory=list, max_length=30)
     number: int | None = Field(default=None, ge=0, le=99)
     pattern: Pattern | None = None
@@ -69,6 +72,8 @@ class Answer(BaseModel):
 
 
 class Prompt(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use: the webhooks never need it
+
     id: str = Field(pattern=r"^[a-z0-9_]{2,40}$")
     question: str = Field(min_length=1, max_length=320, description="may use {brand} and {location}")
     answers: list[Answer] = Field(min_length=1, max_length=20)
@@ -95,6 +100,7 @@ def _tokens(text: str) -> list[str]:
 def match(prompt: Prompt, body: str) -> Match | None:
     """The answer a text gives, or None when it cannot be read. Whole-text words
     first, then a number, then a pattern, then a single answer word among a few."""
+
     text = " ".join(normalise_text(body).lower().split())
     for answer in prompt.answers:
         if text in answer.words:
@@ -163,65 +169,73 @@ HISTORY_KEPT = 50
 YES = ["yes", "y", "yep", "yeah", "yup", "sure", "ok", "okay", "still here", "👍", "✅"]
 NO = ["no", "n", "nope", "nah", "not any more", "not anymore", "moved", "👎"]
 
-DEFAULT_PROMPTS = {
-    prompt.id: prompt
-    for prompt in (
-        Prompt(
-            id="still_near",
-            question="{brand}: are you still near {location}? Reply YES, or send us your postcode or ZIP.",
-            answers=[
-                Answer(words=YES, number=1, effects=[Effect.CONFIRM_HOME], reply="Thanks! We'll keep offers local."),
-                Answer(
-                    words=NO,
-                    number=2,
-                    effects=[Effect.AWAY_FROM_HOME],
-                    reply="Thanks for telling us: no more offers for there.",
-                ),
-                Answer(
-                    pattern=Pattern.UK_POSTCODE, effects=[Effect.SET_HOME_AREA], reply="Thanks, noted your postcode."
-                ),
-                Answer(pattern=Pattern.US_ZIP, effects=[Effect.SET_HOME_AREA], reply="Thanks, noted your ZIP."),
-            ],
-            reask="Sorry, we didn't catch that. Reply YES if you're still near, NO if not, or your postcode/ZIP.",
-        ),
-        Prompt(
-            id="interests",
-            question="{brand}: what would you like to hear about? 1 for deals, 2 for new menu items, 3 for events",
-            answers=[
-                Answer(
-                    words=["deals", "offers"],
-                    number=1,
-                    effects=[Effect.SET_ATTRIBUTE],
-                    attribute="interest",
-                    value="deals",
-                    reply="Deals it is.",
-                ),
-                Answer(
-                    words=["menu", "new menu", "new menu items", "food"],
-                    number=2,
-                    effects=[Effect.SET_ATTRIBUTE],
-                    attribute="interest",
-                    value="menu",
-                    reply="We'll tell you what's new.",
-                ),
-                Answer(
-                    words=["events", "event"],
-                    number=3,
-                    effects=[Effect.SET_ATTRIBUTE],
-                    attribute="interest",
-                    value="events",
-                    reply="We'll let you know what's on.",
-                ),
-            ],
-            reask="Sorry, we didn't catch that: reply 1 for deals, 2 for new menu items or 3 for events.",
-        ),
-        Prompt(
-            id="reengagement",
-            question="Still want texts from {brand}? Reply YES to keep them, or STOP to end them.",
-            answers=[
-                Answer(words=YES, number=1, effects=[Effect.KEEP_TEXTS], reply="Great, you'll keep getting them.")
-            ],
-            reask="Reply YES to keep getting texts from us, or STOP to end them.",
-        ),
-    )
-}
+
+@cache
+def default_prompts() -> dict[str, Prompt]:
+    """The shipped questions (built on first use: the webhooks rarely need them)."""
+    return {
+        prompt.id: prompt
+        for prompt in (
+            Prompt(
+                id="still_near",
+                question="{brand}: are you still near {location}? Reply YES, or send us your postcode or ZIP.",
+                answers=[
+                    Answer(
+                        words=YES, number=1, effects=[Effect.CONFIRM_HOME], reply="Thanks! We'll keep offers local."
+                    ),
+                    Answer(
+                        words=NO,
+                        number=2,
+                        effects=[Effect.AWAY_FROM_HOME],
+                        reply="Thanks for telling us: no more offers for there.",
+                    ),
+                    Answer(
+                        pattern=Pattern.UK_POSTCODE,
+                        effects=[Effect.SET_HOME_AREA],
+                        reply="Thanks, noted your postcode.",
+                    ),
+                    Answer(pattern=Pattern.US_ZIP, effects=[Effect.SET_HOME_AREA], reply="Thanks, noted your ZIP."),
+                ],
+                reask="Sorry, we didn't catch that. Reply YES if you're still near, NO if not, or your postcode/ZIP.",
+            ),
+            Prompt(
+                id="interests",
+                question="{brand}: what would you like to hear about? 1 for deals, 2 for new menu items, 3 for events",
+                answers=[
+                    Answer(
+                        words=["deals", "offers"],
+                        number=1,
+                        effects=[Effect.SET_ATTRIBUTE],
+                        attribute="interest",
+                        value="deals",
+                        reply="Deals it is.",
+                    ),
+                    Answer(
+                        words=["menu", "new menu", "new menu items", "food"],
+                        number=2,
+                        effects=[Effect.SET_ATTRIBUTE],
+                        attribute="interest",
+                        value="menu",
+                        reply="We'll tell you what's new.",
+                    ),
+                    Answer(
+                        words=["events", "event"],
+                        number=3,
+                        effects=[Effect.SET_ATTRIBUTE],
+                        attribute="interest",
+                        value="events",
+                        reply="We'll let you know what's on.",
+                    ),
+                ],
+                reask="Sorry, we didn't catch that: reply 1 for deals, 2 for new menu items or 3 for events.",
+            ),
+            Prompt(
+                id="reengagement",
+                question="Still want texts from {brand}? Reply YES to keep them, or STOP to end them.",
+                answers=[
+                    Answer(words=YES, number=1, effects=[Effect.KEEP_TEXTS], reply="Great, you'll keep getting them.")
+                ],
+                reask="Reply YES to keep getting texts from us, or STOP to end them.",
+            ),
+        )
+    }

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zlib import crc32
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.contact import Contact, PendingPrompt
 from chalicelib.domain.policy import Decision, PromptId, Purpose
@@ -34,6 +34,8 @@ def run_id(campaign_id: str, scheduled_for: datetime) -> str:
 
 
 class Run(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use: the webhooks never need it
+
     id: str
     campaign_id: str
     scheduled_for: datetime
@@ -46,6 +48,8 @@ class Run(BaseModel):
 
 class DecisionRecord(BaseModel):
     """One contact's decision in one run, as it stands (planned, then at send time)."""
+
+    model_config = ConfigDict(defer_build=True)  # built on first use: the webhooks never need it
 
     phone: str
     run_id: str

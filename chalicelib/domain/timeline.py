@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.messages import Message
@@ -22,6 +22,8 @@ class EntryKind(StrEnum):
 class Entry(BaseModel):
     """A note or an interaction, stored with the contact; idempotent on its id."""
 
+    model_config = ConfigDict(defer_build=True)  # built on first use: the webhooks never need it
+
     id: str = Field(min_length=1, max_length=120)
     kind: EntryKind
     at: datetime
@@ -32,6 +34,8 @@ class Entry(BaseModel):
 
 class Event(BaseModel):
     """One line of the timeline."""
+
+    model_config = ConfigDict(defer_build=True)  # built on first use: the webhooks never need it
 
     at: datetime
     type: str  # message_in | message_out | consent | answer | decision | note | interaction

@@ -13,7 +13,7 @@ from chalicelib.domain.delivery import Receipt, reachability
 from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.messages import FINAL_STATUSES, DeliveryStatus, Direction, Message
 from chalicelib.domain.policy import Decision, Intent, PolicySettings, Purpose, Verdict, decide
-from chalicelib.domain.prompts import DEFAULT_PROMPTS
+from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.runs import (
     FAILED,
     OUT,
@@ -31,6 +31,7 @@ from chalicelib.services.ports import (
     ConversationStore,
     JobQueue,
     LedgerState,
+    PromptBook,
     RunStore,
     Sender,
     SendOutcome,
@@ -70,6 +71,7 @@ class SendContext:
     clock: Clock
     policy: PolicySettings
     brand_name: str
+    prompts: PromptBook
     breaker: BreakerSettings = field(default_factory=BreakerSettings)
 
 
@@ -137,13 +139,13 @@ def send_one(job: SendJob, ctx: SendContext, batch: BatchReads | None = None) ->
         return _not_now(job.phone, run, decision, now, ctx)
     if paced:
         _keep_slot(run.id, send_at, PACE_MARGIN / campaign.messages_per_second, ctx)
-    text = _text(campaign, contact, decision, ctx.brand_name)
+    outgoing = _outgoing(campaign, contact, decision, ctx)
     deadline = intent.deadline or now + timedelta(seconds=MAX_VALIDITY_S)
     valid_for = int(min(MAX_VALIDITY_S, max(1, (deadline - ctx.clock.now()).total_seconds())))
-    result = ctx.sender.send(contact.phone, text, valid_for)
+    result = ctx.sender.send(contact.phone, outgoing.text, valid_for)
     record = DecisionRecord.of(contact.phone, run, decision, now, "at_send")
     if result.outcome == SendOutcome.ACCEPTED and result.sid:
-        _record_sent(contact, campaign, run, decision, text, result, record, ctx)
+        _record_sent(contact, campaign, run, outgoing, result, record, ctx)
         return Sent.SENT
     if result.outcome == SendOutcome.RETRY:
         if job.retry + 1 < MAX_ATTEMPTS:
@@ -223,19 +225,27 @@ def _trip(run: Run, campaign: Campaign, ctx: SendContext) -> bool:
     return True
 
 
-def _text(campaign: Campaign, contact: Contact, decision: Decision, brand: str) -> str:
+@dataclass(frozen=True)
+class Outgoing:
+    text: str
+    prompt: Prompt | None  # the question sent instead of the campaign's text
+    location: str | None
+
+
+def _outgoing(campaign: Campaign, contact: Contact, decision: Decision, ctx: SendContext) -> Outgoing:
+    location = campaign.location.name if campaign.location else None
     if decision.verdict == Verdict.ASK and decision.prompt is not None:
-        location = campaign.location.name if campaign.location else None
-        return DEFAULT_PROMPTS[decision.prompt].text(brand, location)
-    return campaign.text_for(contact)
+        prompt = ctx.prompts.get(decision.prompt)  # an operator's version of the question wins
+        if prompt is not None:
+            return Outgoing(prompt.text(ctx.brand_name, location), prompt, location)
+    return Outgoing(campaign.text_for(contact), None, location)
 
 
 def _record_sent(
     contact: Contact,
     campaign: Campaign,
     run: Run,
-    decision: Decision,
-    text: str,
+    outgoing: Outgoing,
     result: SendResult,
     record: DecisionRecord,
     ctx: SendContext,
@@ -244,15 +254,13 @@ def _record_sent(
     the message: its events are kept. A concurrent inbound text: re-read, redo."""
     sid = result.sid or ""
     at = ctx.clock.now()
-    prompt = DEFAULT_PROMPTS[decision.prompt] if decision.verdict == Verdict.ASK and decision.prompt else None
-    location = campaign.location.name if campaign.location else None
     sent = Message(
         sid=sid,
         phone=contact.phone,
         brand_number=result.from_number or "",
         direction=Direction.OUTBOUND,
         at=at,
-        body=text,
+        body=outgoing.text,
         status=DeliveryStatus.QUEUED,
         run_id=run.id,
     )
@@ -262,9 +270,9 @@ def _record_sent(
         message = sent
         if stored is not None:  # keep what the callbacks already said
             message = stored.model_copy(
-                update={"body": text, "run_id": run.id, "at": at, "brand_number": sent.brand_number}
+                update={"body": outgoing.text, "run_id": run.id, "at": at, "brand_number": sent.brand_number}
             )
-        updated = after_send(current, campaign.purpose, prompt, location, run.id, at)
+        updated = after_send(current, campaign.purpose, outgoing.prompt, outgoing.location, run.id, at)
         try:
             ctx.runs.record_sent(updated, current.version, message, stored.version if stored else None, outcome)
         except ConcurrentUpdateError:

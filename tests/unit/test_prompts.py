@@ -17,11 +17,11 @@ from chalicelib.domain.contact import (
 )
 from chalicelib.domain.inbound import BrandReplies, InboundSms, receive
 from chalicelib.domain.messages import InboundKind
-from chalicelib.domain.prompts import AWAY, DEFAULT_PROMPTS, Answer, Effect, Pattern, Prompt, apply, match
+from chalicelib.domain.prompts import AWAY, Answer, Effect, Pattern, Prompt, apply, default_prompts, match
 
 AT = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-STILL_NEAR = DEFAULT_PROMPTS["still_near"]
-INTERESTS = DEFAULT_PROMPTS["interests"]
+STILL_NEAR = default_prompts()["still_near"]
+INTERESTS = default_prompts()["interests"]
 REPLIES = BrandReplies(opt_out="bye", opt_in="welcome back", help="help")
 
 
@@ -161,7 +161,7 @@ def test_an_expired_question_is_not_answered() -> None:
 def test_yes_to_the_sunset_question_keeps_marketing_going() -> None:
     silent = Engagement(unanswered_marketing=3, reengagement_asked_at=AT)
     outcome = receive(
-        asked("reengagement", engagement=silent), text("yes"), REPLIES, lambda _: (), DEFAULT_PROMPTS["reengagement"]
+        asked("reengagement", engagement=silent), text("yes"), REPLIES, lambda _: (), default_prompts()["reengagement"]
     )
     engagement = outcome.contact.engagement
     assert outcome.message.kind == InboundKind.ANSWER

@@ -107,6 +107,7 @@ class World:
             self.clock,
             PolicySettings(),
             "Pizza Co",
+            InMemoryPromptBook(),
             self.breaker,
         )
 
