@@ -55,4 +55,6 @@ class TwilioSender:
             if isinstance(getattr(error.args[0] if error.args else None, "reason", None), NewConnectionError):
                 return SendResult(SendOutcome.RETRY, detail="connection refused")
             return SendResult(SendOutcome.UNKNOWN, detail="connection lost mid-request: it may have gone")
+        except requests.RequestException as error:  # sent, but the answer could not be read
+            return SendResult(SendOutcome.UNKNOWN, detail=f"unreadable answer: {type(error).__name__}")
         return SendResult(SendOutcome.ACCEPTED, sid=message.sid, from_number=message.from_)
