@@ -10,6 +10,8 @@ from chalice.app import BadRequestError, Blueprint, NotFoundError, Response
 from pydantic import BaseModel, Field
 
 from chalicelib.bootstrap import deps, sender
+from chalicelib.domain.contact import Contact
+from chalicelib.domain.conversations import NoConversationError
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.timeline import Entry, EntryKind
 from chalicelib.entrypoints.operator import answer, body_of, phone_in_path
@@ -58,8 +60,10 @@ def _params() -> dict[str, str]:
     return dict(bp.current_request.query_params or {})
 
 
-def _inbox_view(contact: Any, now: datetime) -> dict[str, Any]:
+def _inbox_view(contact: Contact, now: datetime) -> dict[str, Any]:
     conversation = contact.conversation
+    if conversation is None:
+        raise NoConversationError(f"no open conversation with {contact.phone}")
     waiting = conversation.waiting_since
     return {
         "phone": contact.phone,
@@ -105,11 +109,10 @@ def add_note(number: str) -> Response:
 
 @bp.route("/api/conversations/{number}/close", methods=["POST"])
 def close(number: str) -> Response:
-    phone, d = phone_in_path(number), deps()
-    body_of(CloseIn)
+    phone, body, d = phone_in_path(number), body_of(CloseIn), deps()
 
     def run() -> dict[str, Any]:
-        contact, released = use_cases.close(phone, d.store, d.runs, d.send_queue, d.clock)
+        contact, released = use_cases.close(phone, body.agent, d.store, d.runs, d.send_queue, d.clock)
         return {"phone": contact.phone, "closed": True, "released_held_texts": released}
 
     return answer(run)

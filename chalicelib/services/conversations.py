@@ -141,11 +141,12 @@ def note(phone: str, agent: str, text: str, store: ConversationStore, clock: Clo
 
 
 def close(
-    phone: str, store: ConversationStore, runs: RunStore, send_queue: JobQueue, clock: Clock
+    phone: str, agent: str, store: ConversationStore, runs: RunStore, send_queue: JobQueue, clock: Clock
 ) -> tuple[Contact, int]:
-    """Close the conversation and queue again the campaign texts it was holding
-    (the ledger keeps each to one send per run); how many were released."""
+    """Close the conversation (noted on the timeline) and queue again the campaign
+    texts it was holding (the ledger keeps each to one send per run); how many."""
     contact = _update(phone, store, conversations.close)
+    note(phone, agent, "Conversation closed.", store, clock)
     since = clock.now() - timedelta(days=2)
     held = [
         d

@@ -110,6 +110,8 @@ def test_closing_releases_the_campaign_texts_the_conversation_held(agents: Agent
     assert status == 200 and closed["released_held_texts"] == 1
     assert [job for job, _ in agents.queue.jobs] == [{"run_id": "cmp_x@1", "campaign_id": "cmp_x", "phone": ANNA}]
     assert call(agents.client, "GET", "/api/conversations")[1]["conversations"] == []
+    latest = call(agents.client, "GET", f"/api/contacts/{ANNA}/timeline?limit=1")[1]["events"][0]
+    assert (latest["type"], latest["summary"], latest["detail"]["author"]) == ("note", "Conversation closed.", "alice")
     assert call(agents.client, "POST", f"/api/conversations/{ANNA}/close", {"agent": "alice"})[0] == 404
 
 
