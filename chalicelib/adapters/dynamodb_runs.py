@@ -18,16 +18,16 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamodb_store import (
-    _as_conflict,
-    _doc_item,
-    _from_item,
-    _load,
-    _next_version,
-    _pages,
-    _to_item,
-    _versioned_put,
+    all_pages,
+    as_conflict,
     contact_item,
+    doc_item,
+    from_item,
+    load_doc,
     message_item,
+    next_version,
+    to_item,
+    versioned_put,
 )
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.messages import Message
@@ -86,7 +86,7 @@ class DynamoRunStore:
     # --- runs -------------------------------------------------------------
 
     def start_run(self, run: Run) -> bool:
-        item = _to_item(run, run_key(run.id), 1)
+        item = to_item(run, run_key(run.id), 1)
         try:
             self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
         except ClientError as error:
@@ -97,7 +97,7 @@ class DynamoRunStore:
 
     def get_run(self, run_id: str) -> Run | None:
         item = self._client.get_item(TableName=self._table, Key=run_key(run_id), ConsistentRead=True).get("Item")
-        return Run.model_validate(_from_item(item)) if item else None
+        return Run.model_validate(from_item(item)) if item else None
 
     def list_runs(self, campaign_id: str) -> list[Run]:
         request = {
@@ -106,7 +106,7 @@ class DynamoRunStore:
             "ExpressionAttributeValues": {":pk": _s(f"RUNS#{campaign_id}")},
             "ScanIndexForward": False,
         }
-        return [Run.model_validate(_from_item(item)) for page in _pages(self._client.query, request) for item in page]
+        return [Run.model_validate(from_item(item)) for page in all_pages(self._client.query, request) for item in page]
 
     @staticmethod
     def _count_updates(counts: Mapping[str, int]) -> tuple[list[str], dict[str, str], dict[str, Any]]:
@@ -200,14 +200,14 @@ class DynamoRunStore:
                 seen = float(old["next_slot"]["N"]) if "next_slot" in old else None
                 continue
             self._next_slot[run_id] = slot + interval_s
-            return slot, Run.model_validate(_from_item(response["Attributes"]))
+            return slot, Run.model_validate(from_item(response["Attributes"]))
 
     # --- decisions and holds ------------------------------------------------
 
     def record_decisions(self, records: list[DecisionRecord], holds: list[Hold]) -> None:
         writes: list[WriteRequestTypeDef] = []
         for record in records:
-            item = _doc_item(record, decision_key(record.phone, record.run_id), 1)
+            item = doc_item(record, decision_key(record.phone, record.run_id), 1)
             item["expires_at"] = _epoch(record.at + DECISIONS_KEPT)
             writes.append({"PutRequest": {"Item": item}})
         for hold in holds:
@@ -242,8 +242,8 @@ class DynamoRunStore:
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :d)",
             "ExpressionAttributeValues": {":pk": _s(f"C#{phone}"), ":d": _s("D#")},
         }
-        pages = _pages(self._client.query, request)
-        records = [_load(DecisionRecord, item) for page in pages for item in page]
+        found = all_pages(self._client.query, request)
+        records = [load_doc(DecisionRecord, item) for page in found for item in page]
         return sorted(records, key=lambda r: r.at, reverse=True)[:limit]
 
     def due_holds(self, minute: datetime, shard: int) -> list[Hold]:
@@ -254,8 +254,8 @@ class DynamoRunStore:
         }
         return [
             Hold(d["run_id"], d["campaign_id"], d["phone"], datetime.fromisoformat(d["until"]), minute)
-            for page in _pages(self._client.query, request)
-            for d in map(_from_item, page)
+            for page in all_pages(self._client.query, request)
+            for d in map(from_item, page)
         ]
 
     def release(self, holds: list[Hold]) -> None:
@@ -305,14 +305,14 @@ class DynamoRunStore:
         expected_message_version: int | None,
         decision: DecisionRecord,
     ) -> None:
-        decision_item = _doc_item(decision, decision_key(decision.phone, decision.run_id), 1)
+        decision_item = doc_item(decision, decision_key(decision.phone, decision.run_id), 1)
         decision_item["expires_at"] = _epoch(decision.at + DECISIONS_KEPT)
         items: list[TransactWriteItemTypeDef] = [
-            _versioned_put(
-                self._table, message_item(message, _next_version(expected_message_version)), expected_message_version
+            versioned_put(
+                self._table, message_item(message, next_version(expected_message_version)), expected_message_version
             ),
-            _versioned_put(
-                self._table, contact_item(contact, _next_version(expected_contact_version)), expected_contact_version
+            versioned_put(
+                self._table, contact_item(contact, next_version(expected_contact_version)), expected_contact_version
             ),
             {
                 "Update": {
@@ -328,7 +328,7 @@ class DynamoRunStore:
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as error:
-            raise _as_conflict(error, message.sid) from error
+            raise as_conflict(error, message.sid) from error
 
     # --- the tick's cursor -------------------------------------------------------
 

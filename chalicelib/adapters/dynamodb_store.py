@@ -55,7 +55,7 @@ def message_key(phone: str, sid: str) -> dict[str, Any]:
     return {"pk": {"S": f"C#{phone}"}, "sk": {"S": f"M#{sid}"}}
 
 
-def _to_item(model: BaseModel, key: dict[str, Any], version: int, **extra: str) -> dict[str, Any]:
+def to_item(model: BaseModel, key: dict[str, Any], version: int, **extra: str) -> dict[str, Any]:
     # through JSON: datetimes become ISO strings, and floats Decimals as DynamoDB needs
     data = json.loads(model.model_dump_json(exclude={"version"}), parse_float=Decimal)
     item = {name: _serializer.serialize(value) for name, value in data.items()}
@@ -65,17 +65,17 @@ def _to_item(model: BaseModel, key: dict[str, Any], version: int, **extra: str) 
     return item
 
 
-def _from_item(item: dict[str, Any]) -> dict[str, Any]:
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
 
-def _doc_item(model: BaseModel, key: dict[str, Any], version: int, **extra: str) -> dict[str, Any]:
+def doc_item(model: BaseModel, key: dict[str, Any], version: int, **extra: str) -> dict[str, Any]:
     item = {**key, DOC: {"S": model.model_dump_json(exclude={"version"})}, "version": {"N": str(version)}}
     item.update({name: {"S": value} for name, value in extra.items()})
     return item
 
 
-def _load(model: type[DocumentT], item: dict[str, Any]) -> DocumentT:
+def load_doc(model: type[DocumentT], item: dict[str, Any]) -> DocumentT:
     loaded = model.model_validate_json(item[DOC]["S"])
     if "version" in model.model_fields:
         loaded = loaded.model_copy(update={"version": int(item["version"]["N"])})
@@ -89,7 +89,7 @@ def contact_item(contact: Contact, version: int) -> dict[str, Any]:
         # waiting ones first, longest waiting first; then the answered ones
         order = f"0#{_sortable(waiting)}" if waiting else f"1#{_sortable(conversation.last_inbound_at)}"
         inbox = {"inbox": "open", "inbox_order": order}
-    return _doc_item(contact, contact_key(contact.phone), version, contact=contact.phone, **inbox)
+    return doc_item(contact, contact_key(contact.phone), version, contact=contact.phone, **inbox)
 
 
 def _sortable(at: datetime) -> str:
@@ -98,10 +98,10 @@ def _sortable(at: datetime) -> str:
 
 def message_item(message: Message, version: int) -> dict[str, Any]:
     ts = _sortable(message.at)
-    return _doc_item(message, message_key(message.phone, message.sid), version, ts=f"{ts}#{message.sid}")
+    return doc_item(message, message_key(message.phone, message.sid), version, ts=f"{ts}#{message.sid}")
 
 
-def _versioned_put(table: str, item: dict[str, Any], expected_version: int | None) -> TransactWriteItemTypeDef:
+def versioned_put(table: str, item: dict[str, Any], expected_version: int | None) -> TransactWriteItemTypeDef:
     if expected_version is None:
         return {"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
     return {
@@ -114,7 +114,7 @@ def _versioned_put(table: str, item: dict[str, Any], expected_version: int | Non
     }
 
 
-def _next_version(expected: int | None) -> int:
+def next_version(expected: int | None) -> int:
     return 1 if expected is None else expected + 1
 
 
@@ -123,10 +123,10 @@ def _put(client: DynamoDBClient, put: TransactWriteItemTypeDef, what: str) -> No
     try:
         client.put_item(**put["Put"])
     except ClientError as error:
-        raise _as_conflict(error, what) from error
+        raise as_conflict(error, what) from error
 
 
-def _pages(read: Callable[..., Any], request: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+def all_pages(read: Callable[..., Any], request: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
     """Every page of a Query or Scan (raw items), following LastEvaluatedKey."""
     while True:
         page = read(**request)
@@ -144,7 +144,7 @@ class DynamoConversationStore:
     def get_contact(self, phone: str) -> Contact | None:
         response = self._client.get_item(TableName=self._table, Key=contact_key(phone), ConsistentRead=True)
         item = response.get("Item")
-        return _load(Contact, item) if item else None
+        return load_doc(Contact, item) if item else None
 
     def record_message(self, contact: Contact, expected_version: int | None, message: Message) -> Message | None:
         new_message: TransactWriteItemTypeDef = {
@@ -156,8 +156,8 @@ class DynamoConversationStore:
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         }
-        contact_put = _versioned_put(
-            self._table, contact_item(contact, _next_version(expected_version)), expected_version
+        contact_put = versioned_put(
+            self._table, contact_item(contact, next_version(expected_version)), expected_version
         )
         try:
             self._client.transact_write_items(TransactItems=[new_message, contact_put])
@@ -168,8 +168,8 @@ class DynamoConversationStore:
                     TableName=self._table, Key=message_key(message.phone, message.sid), ConsistentRead=True
                 ).get("Item")
                 if stored:
-                    return _load(Message, stored)
-            raise _as_conflict(error, contact.phone) from error
+                    return load_doc(Message, stored)
+            raise as_conflict(error, contact.phone) from error
         return None
 
     def get_message_and_contact(self, phone: str, sid: str) -> tuple[Message | None, Contact | None]:
@@ -184,9 +184,9 @@ class DynamoConversationStore:
         contact: Contact | None = None
         for item in found:
             if item["sk"]["S"] == PROFILE:
-                contact = _load(Contact, item)
+                contact = load_doc(Contact, item)
             else:
-                message = _load(Message, item)
+                message = load_doc(Message, item)
         return message, contact
 
     def record_receipt(
@@ -196,22 +196,22 @@ class DynamoConversationStore:
         contact: Contact | None,
         expected_contact_version: int | None,
     ) -> None:
-        message_put = _versioned_put(
-            self._table, message_item(message, _next_version(expected_message_version)), expected_message_version
+        message_put = versioned_put(
+            self._table, message_item(message, next_version(expected_message_version)), expected_message_version
         )
         if contact is None:
             _put(self._client, message_put, message.sid)
             return
-        contact_put = _versioned_put(
-            self._table, contact_item(contact, _next_version(expected_contact_version)), expected_contact_version
+        contact_put = versioned_put(
+            self._table, contact_item(contact, next_version(expected_contact_version)), expected_contact_version
         )
         try:
             self._client.transact_write_items(TransactItems=[message_put, contact_put])
         except ClientError as error:
-            raise _as_conflict(error, message.sid) from error
+            raise as_conflict(error, message.sid) from error
 
     def save_contact(self, contact: Contact, expected_version: int | None) -> None:
-        put = _versioned_put(self._table, contact_item(contact, _next_version(expected_version)), expected_version)
+        put = versioned_put(self._table, contact_item(contact, next_version(expected_version)), expected_version)
         _put(self._client, put, contact.phone)
 
     def scan_contacts(self, segment: int, total_segments: int) -> Iterator[list[Contact]]:
@@ -221,8 +221,8 @@ class DynamoConversationStore:
             "Segment": segment,
             "TotalSegments": total_segments,
         }
-        for page in _pages(self._client.scan, request):
-            yield [_load(Contact, item) for item in page]
+        for page in all_pages(self._client.scan, request):
+            yield [load_doc(Contact, item) for item in page]
 
     def open_conversations(self, limit: int = 50) -> list[Contact]:
         response = self._client.query(
@@ -232,10 +232,10 @@ class DynamoConversationStore:
             ExpressionAttributeValues={":open": {"S": "open"}},
             Limit=limit,
         )
-        return [_load(Contact, item) for item in response.get("Items", [])]
+        return [load_doc(Contact, item) for item in response.get("Items", [])]
 
     def add_entry(self, phone: str, entry: Entry) -> bool:
-        item = _doc_item(entry, {"pk": {"S": f"C#{phone}"}, "sk": {"S": f"E#{entry.id}"}}, 1)
+        item = doc_item(entry, {"pk": {"S": f"C#{phone}"}, "sk": {"S": f"E#{entry.id}"}}, 1)
         try:
             self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
         except ClientError as error:
@@ -250,7 +250,7 @@ class DynamoConversationStore:
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :e)",
             "ExpressionAttributeValues": {":pk": {"S": f"C#{phone}"}, ":e": {"S": "E#"}},
         }
-        return [_load(Entry, item) for page in _pages(self._client.query, request) for item in page]
+        return [load_doc(Entry, item) for page in all_pages(self._client.query, request) for item in page]
 
     def thread(self, phone: str, limit: int = 50) -> list[Message]:
         response = self._client.query(
@@ -261,7 +261,7 @@ class DynamoConversationStore:
             ScanIndexForward=False,
             Limit=limit,
         )
-        return [_load(Message, item) for item in response.get("Items", [])]
+        return [load_doc(Message, item) for item in response.get("Items", [])]
 
 
 CAMPAIGNS = "CAMPAIGNS"  # few, read together: one partition, sk = C#<id>
@@ -275,12 +275,12 @@ class DynamoCampaignStore:
     def get(self, campaign_id: str) -> Campaign | None:
         key = {"pk": {"S": CAMPAIGNS}, "sk": {"S": f"C#{campaign_id}"}}
         item = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
-        return _load(Campaign, item) if item else None
+        return load_doc(Campaign, item) if item else None
 
     def save(self, campaign: Campaign, expected_version: int | None) -> None:
         key = {"pk": {"S": CAMPAIGNS}, "sk": {"S": f"C#{campaign.id}"}}
-        item = _doc_item(campaign, key, _next_version(expected_version))
-        _put(self._client, _versioned_put(self._table, item, expected_version), campaign.id)
+        item = doc_item(campaign, key, next_version(expected_version))
+        _put(self._client, versioned_put(self._table, item, expected_version), campaign.id)
 
     def list(self) -> list[Campaign]:
         request = {
@@ -288,7 +288,7 @@ class DynamoCampaignStore:
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": {":pk": {"S": CAMPAIGNS}},
         }
-        return [_load(Campaign, item) for page in _pages(self._client.query, request) for item in page]
+        return [load_doc(Campaign, item) for page in all_pages(self._client.query, request) for item in page]
 
 
 def _cancellation_reasons(error: ClientError) -> list[dict[str, Any]]:
@@ -298,7 +298,7 @@ def _cancellation_reasons(error: ClientError) -> list[dict[str, Any]]:
     return reasons
 
 
-def _as_conflict(error: ClientError, what: str) -> Exception:
+def as_conflict(error: ClientError, what: str) -> Exception:
     code = error.response.get("Error", {}).get("Code")
     if code == "ConditionalCheckFailedException":
         return ConcurrentUpdateError(what)
@@ -323,11 +323,11 @@ class DynamoPromptBook:
     def get(self, prompt_id: str) -> Prompt | None:
         key = {"pk": {"S": PROMPTS}, "sk": {"S": f"P#{prompt_id}"}}
         item = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
-        return _load(Prompt, item) if item else default_prompts().get(prompt_id)
+        return load_doc(Prompt, item) if item else default_prompts().get(prompt_id)
 
     def save(self, prompt: Prompt) -> None:
         key = {"pk": {"S": PROMPTS}, "sk": {"S": f"P#{prompt.id}"}}
-        self._client.put_item(TableName=self._table, Item=_doc_item(prompt, key, 1))
+        self._client.put_item(TableName=self._table, Item=doc_item(prompt, key, 1))
 
     def list(self) -> list[Prompt]:
         request = {
@@ -335,5 +335,6 @@ class DynamoPromptBook:
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": {":pk": {"S": PROMPTS}},
         }
-        stored = {p.id: p for page in _pages(self._client.query, request) for p in (_load(Prompt, i) for i in page)}
+        found = [load_doc(Prompt, item) for page in all_pages(self._client.query, request) for item in page]
+        stored = {prompt.id: prompt for prompt in found}
         return sorted({**default_prompts(), **stored}.values(), key=lambda p: p.id)

@@ -75,7 +75,7 @@ def aws_calls_in_code() -> set[str]:
     for path in CODE:
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            # called (client.get_item(...)) or handed on (_pages(client.scan, ...))
+            # called (client.get_item(...)) or handed on (all_pages(client.scan, ...))
             if isinstance(node, ast.Attribute):
                 for service, names in operations.items():
                     if node.attr in names and node.attr != "transact_write_items":
