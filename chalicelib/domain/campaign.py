@@ -62,7 +62,12 @@ class CampaignSpec(BaseModel):
 
     name: str = Field(min_length=1, max_length=120)
     purpose: Purpose = Purpose.MARKETING
-    message: str = Field(min_length=1, max_length=1600, description="a template: Hi {first_name|there}")
+    message: str | None = Field(
+        default=None, min_length=1, max_length=1600, description="a template: Hi {first_name|there}"
+    )
+    prompt_id: str | None = Field(
+        default=None, pattern=r"^[a-z0-9_]{2,40}$", description="instead of a message: ask this question"
+    )
     audience: Audience = Field(default_factory=Audience)
     location: Location | None = None
     send_at: datetime = Field(description="the (first) run's time (ISO 8601 with an offset)")
@@ -74,8 +79,9 @@ class CampaignSpec(BaseModel):
 
     @field_validator("message")
     @classmethod
-    def _safe_template(cls, text: str) -> str:
-        Template(text)  # raises TemplateError, a ValueError: pydantic reports it
+    def _safe_template(cls, text: str | None) -> str | None:
+        if text is not None:
+            Template(text)  # raises TemplateError, a ValueError: pydantic reports it
         return text
 
     @field_validator("send_at")
@@ -94,6 +100,14 @@ class CampaignSpec(BaseModel):
             except CronSimError as error:
                 raise ValueError(f"not a cron expression: {error}") from error
         return expression
+
+    @model_validator(mode="after")
+    def _message_or_question(self) -> CampaignSpec:
+        if (self.message is None) == (self.prompt_id is None):
+            raise ValueError("give either a message or a prompt_id (a question to ask)")
+        if self.prompt_id is not None and self.purpose != Purpose.CONVERSATIONAL:
+            raise ValueError("a campaign that asks a question has purpose conversational")
+        return self
 
     @model_validator(mode="after")
     def _location_needs_marketing(self) -> CampaignSpec:
@@ -139,16 +153,18 @@ class Campaign(CampaignSpec):
         """When a run would happen, seen from now: the due one, or the next one."""
         return self.due_run(now, zone) or next(self._times(now, zone), None)
 
-    def template(self) -> Template:
-        return Template(self.message)
-
     def intent(self, scheduled_for: datetime) -> Intent:
         return Intent(
             purpose=self.purpose,
             deadline=self.deadline_for(scheduled_for),
             area=self.location.area() if self.location else None,
+            is_prompt=self.prompt_id is not None,
             campaign_paused=self.status == CampaignStatus.PAUSED,
         )
 
     def text_for(self, contact: Contact) -> str:
-        return self.template().render({name: attribute.value for name, attribute in contact.attributes.items()})
+        """The message for this contact (a question campaign's text comes from its prompt)."""
+        if self.message is None:
+            raise ValueError(f"campaign {self.id} asks the question {self.prompt_id!r}: it has no message")
+        values = {name: attribute.value for name, attribute in contact.attributes.items()}
+        return Template(self.message).render(values)

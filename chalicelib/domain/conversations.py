@@ -43,7 +43,7 @@ def reply_intent(contact: Contact, at: datetime) -> Intent:
     texted within the last 24 hours."""
     conversation = _open(contact)
     recent = at - conversation.last_inbound_at <= REPLY_WINDOW
-    return Intent(Purpose.CONVERSATIONAL, is_prompt=not recent)
+    return Intent(Purpose.CONVERSATIONAL, quiet_hours=not recent)
 
 
 def replied(contact: Contact, agent: str, at: datetime) -> Contact:

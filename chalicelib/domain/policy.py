@@ -74,7 +74,8 @@ class Intent:
     purpose: Purpose
     deadline: datetime | None = None  # past this it is no longer relevant
     area: Area | None = None  # a location-tied campaign
-    is_prompt: bool = False  # a question (quiet hours apply)
+    is_prompt: bool = False  # a question: quiet hours apply, and it waits while another one awaits its answer
+    quiet_hours: bool = False  # any other text that keeps quiet hours (an agent's late reply)
     campaign_paused: bool = False
     already_sent_in_run: bool = False
 
@@ -157,7 +158,9 @@ def _first_objection(contact: Contact, intent: Intent, now: datetime, s: PolicyS
         )
         if objection:
             return objection
-    if marketing or intent.is_prompt:
+    elif intent.is_prompt and (waiting := _question_waiting(contact, now, s)):
+        return waiting  # one question at a time, or the answer could be read against the wrong one
+    if marketing or intent.is_prompt or intent.quiet_hours:
         return _quiet_hours(contact, now, s)
     return None
 
@@ -165,6 +168,10 @@ def _first_objection(contact: Contact, intent: Intent, now: datetime, s: PolicyS
 def _in_conversation(contact: Contact, now: datetime, s: PolicySettings) -> Decision | None:
     if contact.conversation is not None:
         return _hold(Reason.IN_CONVERSATION, now + s.recheck_after, "A conversation with an agent is open.")
+    return _question_waiting(contact, now, s)
+
+
+def _question_waiting(contact: Contact, now: datetime, s: PolicySettings) -> Decision | None:
     prompt = contact.pending_prompt
     if prompt is not None and prompt.expires_at > now:
         return _hold(

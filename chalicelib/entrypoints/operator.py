@@ -61,9 +61,16 @@ def _view(campaign: Campaign) -> dict[str, Any]:
     }
 
 
+def _campaign_spec() -> CampaignSpec:
+    spec = body_of(CampaignSpec)
+    if spec.prompt_id is not None and deps().prompts.get(spec.prompt_id) is None:
+        raise BadRequestError(f"prompt_id: no prompt {spec.prompt_id!r} (GET /api/prompts lists them)")
+    return spec
+
+
 @bp.route("/api/campaigns", methods=["POST"])
 def create_campaign() -> Response:
-    spec = body_of(CampaignSpec)
+    spec = _campaign_spec()
     d = deps()
     return answer(lambda: _view(use_cases.create_campaign(spec, d.campaigns, d.clock)), status=201)
 
@@ -80,7 +87,7 @@ def get_campaign(campaign_id: str) -> Response:
 
 @bp.route("/api/campaigns/{campaign_id}", methods=["PUT"])
 def update_campaign(campaign_id: str) -> Response:
-    spec = body_of(CampaignSpec)
+    spec = _campaign_spec()
     d = deps()
     return answer(lambda: _view(use_cases.update_campaign(campaign_id, spec, d.campaigns, d.clock)))
 

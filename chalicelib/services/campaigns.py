@@ -133,6 +133,8 @@ def preview(
                 result.decisions[key] += 1
                 examples = result.samples.setdefault(key, [])
                 if len(examples) < SAMPLES_PER_REASON:
-                    detail = campaign.text_for(contact) if decision.verdict == Verdict.SEND else decision.explanation
+                    detail = decision.explanation
+                    if decision.verdict == Verdict.SEND:
+                        detail = f"asks {campaign.prompt_id}" if campaign.prompt_id else campaign.text_for(contact)
                     examples.append({"phone": contact.phone, "detail": detail})
     return result

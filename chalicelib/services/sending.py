@@ -234,10 +234,12 @@ class Outgoing:
 
 def _outgoing(campaign: Campaign, contact: Contact, decision: Decision, ctx: SendContext) -> Outgoing:
     location = campaign.location.name if campaign.location else None
-    if decision.verdict == Verdict.ASK and decision.prompt is not None:
-        prompt = ctx.prompts.get(decision.prompt)  # an operator's version of the question wins
-        if prompt is not None:
-            return Outgoing(prompt.text(ctx.brand_name, location), prompt, location)
+    asked = decision.prompt if decision.verdict == Verdict.ASK else campaign.prompt_id
+    if asked is not None:
+        prompt = ctx.prompts.get(asked)  # an operator's version of a shipped question wins
+        if prompt is None:
+            raise LookupError(f"no prompt {asked!r}")  # the job fails, and ends in the dead-letter queue
+        return Outgoing(prompt.text(ctx.brand_name, location), prompt, location)
     return Outgoing(campaign.text_for(contact), None, location)
 
 

@@ -181,3 +181,15 @@ def test_a_contact_is_found_however_its_number_is_written_in_the_path(client: Cl
     assert contact["home"]["area"] == "LS61AA" and contact["home"]["region"] == "FL"
     assert call(client, "GET", "/api/contacts/+447700900999")[0] == 404
     assert call(client, "GET", "/api/contacts/not-a-number")[0] == 400
+
+
+def test_a_campaign_has_a_message_or_a_known_question(client: Client) -> None:
+    question = {**CAMPAIGN, "message": None, "location": None, "purpose": "conversational", "prompt_id": "interests"}
+    status, created = call(client, "POST", "/api/campaigns", question)
+    assert status == 201 and created["prompt_id"] == "interests" and created["message"] is None
+    status, body = call(client, "POST", "/api/campaigns", {**question, "prompt_id": "no_such_question"})
+    assert status == 400 and "no prompt 'no_such_question'" in body["Message"]
+    status, body = call(client, "POST", "/api/campaigns", {**question, "message": "Hi"})
+    assert status == 400 and "either a message or a prompt_id" in body["Message"]
+    status, body = call(client, "POST", "/api/campaigns", {**question, "purpose": "marketing"})
+    assert status == 400 and "purpose conversational" in body["Message"]

@@ -138,6 +138,16 @@ def test_questions_keep_quiet_hours_but_order_updates_do_not() -> None:
     question = Intent(purpose=Purpose.CONVERSATIONAL, is_prompt=True)
     assert check(contact(), question, night).reason == Reason.QUIET_HOURS
     assert check(contact(), Intent(purpose=Purpose.TRANSACTIONAL), night).verdict == Verdict.SEND
+    late_reply = Intent(purpose=Purpose.CONVERSATIONAL, quiet_hours=True)
+    assert check(contact(), late_reply, night).reason == Reason.QUIET_HOURS
+
+
+def test_a_question_waits_while_another_awaits_its_answer_but_a_reply_does_not() -> None:
+    pending = PendingPrompt(prompt_id="still_near", asked_at=NOON, expires_at=NOON + timedelta(days=7))
+    asked = contact(pending_prompt=pending)
+    question = check(asked, Intent(purpose=Purpose.CONVERSATIONAL, is_prompt=True), NOON)
+    assert (question.verdict, question.reason) == (Verdict.HOLD, Reason.IN_CONVERSATION)
+    assert check(asked, Intent(purpose=Purpose.CONVERSATIONAL), NOON).verdict == Verdict.SEND
 
 
 # --- consent and deliverability ------------------------------------------------

@@ -88,6 +88,7 @@ def cases(draw: st.DrawFn) -> tuple[Contact, Intent, datetime]:
         deadline=deadline,
         area=draw(st.none() | st.just(Area("Leeds", ("LS",)))),
         is_prompt=draw(st.booleans()),
+        quiet_hours=draw(st.booleans()),
         campaign_paused=draw(st.booleans()),
         already_sent_in_run=draw(st.booleans()),
     )
@@ -113,7 +114,9 @@ def test_marketing_and_questions_are_only_sent_inside_every_possible_local_windo
 ) -> None:
     contact, intent, now = case
     decision = decide(contact, intent, now, SETTINGS)
-    if decision.verdict != Verdict.SEND or not (intent.purpose == Purpose.MARKETING or intent.is_prompt):
+    if decision.verdict != Verdict.SEND or not (
+        intent.purpose == Purpose.MARKETING or intent.is_prompt or intent.quiet_hours
+    ):
         return
     zone = contact.time_zone
     zones = [zone.confirmed] if zone.confirmed else zone.candidates

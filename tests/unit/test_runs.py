@@ -356,3 +356,25 @@ def test_a_receipt_that_arrives_before_the_send_is_recorded_keeps_its_events(wor
     assert world.send() == [Sent.SENT]
     message = world.store.messages[("+447700900001", sid)]
     assert message.run_id and message.body and message.status == DeliveryStatus.SENT
+
+
+def test_a_question_campaign_asks_everyone_once_and_sets_the_pending_question(world: World) -> None:
+    world.campaign(message=None, prompt_id="interests", purpose=Purpose.CONVERSATIONAL, location=None)
+    world.contact("+447700900001", consent=ConsentState.UNKNOWN)  # a question needs no marketing consent
+    world.contact("+447700900002", consent=ConsentState.OPTED_OUT)
+    world.tick()
+    world.plan()
+    assert world.send() == [Sent.SENT]
+    [(to, body, *_)] = world.sender.sent
+    assert to == "+447700900001" and body.startswith("Pizza Co: what would you like to hear about?")
+    contact = world.store.contacts[to]
+    assert contact.pending_prompt is not None and contact.pending_prompt.prompt_id == "interests"
+    assert contact.engagement.marketing_sent_at == []
+
+    world.campaigns.save(
+        world.campaigns.campaigns["cmp_leeds"].model_copy(update={"id": "cmp_second", "last_run_for": None}), None
+    )
+    world.tick()
+    world.plan()  # a second question waits while the first awaits its answer
+    run = world.runs.get_run("cmp_second@20260602T100000+0000")
+    assert run is not None and run.counts == {"hold/in_conversation": 1, "drop/opted_out": 1}
