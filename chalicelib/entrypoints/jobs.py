@@ -80,13 +80,12 @@ def plan(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
 
 @bp.on_sqs_message(queue=SEND_QUEUE, batch_size=10)
 def send(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
-    batch = BatchReads()
+    batch, d = BatchReads(), deps()
+    ctx = SendContext(
+        d.campaigns, d.runs, d.store, d.send_queue, sender(), d.clock, d.policy, d.settings.brand_name, d.prompts
+    )
 
     def handle(job: dict[str, Any]) -> None:
-        d = deps()
-        ctx = SendContext(
-            d.campaigns, d.runs, d.store, d.send_queue, sender(), d.clock, d.policy, d.settings.brand_name, d.prompts
-        )
         outcome = send_one(
             SendJob(job["run_id"], job["campaign_id"], job["phone"], int(job.get("retry", 0))), ctx, batch
         )

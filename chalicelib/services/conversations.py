@@ -15,10 +15,10 @@ from chalicelib.domain.policy import Intent, PolicySettings, Purpose, Reason, Ve
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.runs import after_send
 from chalicelib.domain.timeline import Entry, EntryKind, Event, merge
+from chalicelib.services.inbound import MAX_ATTEMPTS
 from chalicelib.services.ports import Clock, ConversationStore, JobQueue, RunStore, Sender, SendOutcome
 from chalicelib.services.runs import send_job
 
-MAX_ATTEMPTS = 5
 REPLY_VALIDITY_S = 4 * 3600  # a reply that cannot be delivered within 4 hours is stale
 
 
@@ -68,20 +68,16 @@ def reply(
     """Send an agent's reply through the policy (consent, deliverability; quiet hours
     unless the customer texted in the last 24 hours) and record it in the thread.
     A claim routes the conversation; it does not silence a colleague's reply."""
-    contact = _contact(phone, store)
-    now = clock.now()
-    decision = decide(contact, conversations.reply_intent(contact, now), now, policy)
-    if decision.verdict != Verdict.SEND:
-        raise NotSendableError(f"{decision.reason}: {decision.explanation}")
-    message = _send(phone, body, sender, clock)
-    for _ in range(MAX_ATTEMPTS):  # two agents replying at once: both replies are kept
-        try:
-            store.record_message(conversations.replied(contact, agent, message.at), contact.version, message)
-        except ConcurrentUpdateError:
-            contact = _contact(phone, store)
-            continue
-        return message
-    raise ConcurrentUpdateError(f"contact kept changing: {phone}")
+    return _converse(
+        phone,
+        conversations.reply_intent,
+        body,
+        lambda contact, at: conversations.replied(contact, agent, at),
+        store,
+        sender,
+        clock,
+        policy,
+    )
 
 
 def ask(
@@ -96,28 +92,40 @@ def ask(
 ) -> Message:
     """Send one question now, through the policy as a conversational question
     (consent, deliverability and quiet hours hold); the answer is awaited."""
+    return _converse(
+        phone,
+        lambda _contact, _at: Intent(Purpose.CONVERSATIONAL, is_prompt=True),
+        prompt.text(brand, location),
+        lambda contact, at: after_send(contact, Purpose.CONVERSATIONAL, prompt, location, None, at),
+        store,
+        sender,
+        clock,
+        policy,
+    )
+
+
+def _converse(
+    phone: str,
+    intent_for: Callable[[Contact, datetime], Intent],
+    body: str,
+    after: Callable[[Contact, datetime], Contact],
+    store: ConversationStore,
+    sender: Sender,
+    clock: Clock,
+    policy: PolicySettings,
+) -> Message:
+    """One text to one contact now: the policy first, then Twilio, then the
+    thread and the contact (re-read and redone if it changed meanwhile, so two
+    agents writing at once both keep their text)."""
     contact = _contact(phone, store)
     now = clock.now()
-    decision = decide(contact, Intent(Purpose.CONVERSATIONAL, is_prompt=True), now, policy)
+    decision = decide(contact, intent_for(contact, now), now, policy)
     if decision.verdict != Verdict.SEND:
         raise NotSendableError(f"{decision.reason}: {decision.explanation}")
-    message = _send(phone, prompt.text(brand, location), sender, clock)
-    for _ in range(MAX_ATTEMPTS):
-        try:
-            asked = after_send(contact, Purpose.CONVERSATIONAL, prompt, location, None, message.at)
-            store.record_message(asked, contact.version, message)
-        except ConcurrentUpdateError:
-            contact = _contact(phone, store)
-            continue
-        return message
-    raise ConcurrentUpdateError(f"contact kept changing: {phone}")
-
-
-def _send(phone: str, body: str, sender: Sender, clock: Clock) -> Message:
     result = sender.send(phone, body, REPLY_VALIDITY_S)
     if result.outcome != SendOutcome.ACCEPTED or not result.sid:
         raise SendFailedError(f"Twilio did not take it ({result.outcome}): {result.detail}")
-    return Message(
+    message = Message(
         sid=result.sid,
         phone=phone,
         brand_number=result.from_number or "",
@@ -126,6 +134,14 @@ def _send(phone: str, body: str, sender: Sender, clock: Clock) -> Message:
         body=body,
         status=DeliveryStatus.QUEUED,
     )
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            store.record_message(after(contact, message.at), contact.version, message)
+        except ConcurrentUpdateError:
+            contact = _contact(phone, store)
+            continue
+        return message
+    raise ConcurrentUpdateError(f"contact kept changing: {phone}")
 
 
 def add_entry(phone: str, entry: Entry, store: ConversationStore) -> bool:
