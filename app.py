@@ -2,9 +2,14 @@
 
 from chalice.app import Chalice
 
+from chalicelib import bootstrap
 from chalicelib.adapters.observability import observe_http
 from chalicelib.adapters.operator_auth import require_operator
 from chalicelib.entrypoints import agents, health, jobs, operator, webhooks
+
+# Importing this module is the Lambda cold start: settings that cannot work
+# fail it here (logged, every bad variable named), never a request later.
+bootstrap.settings()
 
 # Chalice's own logger is named after the app, as Powertools' is after the service:
 # one JSON, phone-masking handler for both, so Chalice must not add its own.

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from chalicelib.adapters.dynamodb_store import contact_item
+from chalicelib.adapters.dynamodb_contacts import contact_item
 from chalicelib.domain.campaign import Audience, Campaign, Location
 from chalicelib.domain.contact import ConsentEvent, ConsentState, Contact, HomeLocation, TimeZone
 from local.stack import stop_process, wait_for
@@ -39,7 +39,7 @@ def moto_server() -> Iterator[str]:
         port = sock.getsockname()[1]
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "local.aws_emulator", "-H", "127.0.0.1", "-p", str(port), "--exit-with-parent"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -94,7 +94,7 @@ def population(count: int, at: datetime, tags: tuple[str, ...] = ("pizza",)) -> 
             created_at=at - timedelta(days=400),
             tags=list(tags) if n % 5 else ["burgers"],
             home=HomeLocation(area=homes[n % 4], confirmed_at=at - timedelta(days=n % 365)),
-            consent_history=[ConsentEvent(state=ConsentState.OPTED_IN, source="import", at=at - timedelta(days=300))],
+            consent_event=ConsentEvent(state=ConsentState.OPTED_IN, source="import", at=at - timedelta(days=300)),
             time_zone=TimeZone(candidates=["Europe/London", "Europe/Guernsey", "Europe/Isle_of_Man", "Europe/Jersey"]),
         )
 

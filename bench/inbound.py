@@ -8,8 +8,10 @@ once whole, once without the time spent waiting on the emulated DynamoDB.
 
 from __future__ import annotations
 
+import concurrent.futures
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from chalice.app import Chalice, Response
@@ -22,12 +24,13 @@ from chalicelib import bootstrap
 from chalicelib.adapters.clock import SystemClock
 from chalicelib.adapters.webhook import twiml
 from chalicelib.config import Settings
+from chalicelib.domain.inbound import InboundSms
+from chalicelib.services.inbound import handle_inbound
 from local.schema import create_table
 
-# Small on purpose: moto copies every table on each TransactWriteItems (for its
-# rollback), so its cost grows with the table; real DynamoDB's does not.
 CONTACTS = 100
 ROUNDS = 2  # known-contact messages per contact after the first
+BURST, AT_ONCE = 50, 16  # texts from one number arriving together
 TOKEN = "bench-token"
 BASE = "https://bench.example/prod"
 FORM = "application/x-www-form-urlencoded"
@@ -52,6 +55,30 @@ def timed(client: Client, requests: list[tuple[dict[str, str], str]]) -> float:
         response = client.http.post("/twilio/inbound", headers=headers, body=body)
         assert response.status_code == 200, response.body
     return time.perf_counter() - start
+
+
+def burst(deps: bootstrap.Deps, counter: CallCounter) -> tuple[float, float]:
+    """BURST texts from one new number, AT_ONCE at a time, through the inbound use
+    case on threads (the Chalice test client serves one request at a time): the
+    share taken on the first try, and DynamoDB calls per text."""
+    at = datetime.now(UTC)
+    texts = [
+        InboundSms(f"SM{n:032x}", "+447700988888", "+15005550006", f"part {n}", at + timedelta(milliseconds=n))
+        for n in range(BURST)
+    ]
+
+    def take(sms: InboundSms) -> bool:
+        try:
+            handle_inbound(sms, deps.store, deps.settings.replies, deps.runs, deps.prompts)
+        except Exception as error:  # a text not taken is what is counted
+            log(f"inbound burst: {sms.sid} not taken: {error!r}")
+            return False
+        return True
+
+    counter.reset()
+    with concurrent.futures.ThreadPoolExecutor(AT_ONCE) as pool:
+        taken = list(pool.map(take, texts))
+    return sum(taken) / BURST, counter.calls / BURST
 
 
 def run() -> list[Figure]:
@@ -82,6 +109,7 @@ def run() -> list[Figure]:
             counter.reset()
             timed(client, first)  # every one a retried webhook
             duplicate_calls = counter.calls / CONTACTS
+        first_try, burst_calls = burst(bootstrap.deps(), counter)
         bootstrap.use(None)
     with Client(bare, stage_name="dev") as bare_client:
         bare_s = timed(bare_client, known)
@@ -91,6 +119,8 @@ def run() -> list[Figure]:
         ("inbound.ddb_calls_per_message", known_calls, "calls"),
         ("inbound.ddb_calls_first_contact", first_calls, "calls"),
         ("inbound.ddb_calls_retried_webhook", duplicate_calls, "calls"),
+        ("inbound.burst_first_try_ratio", first_try, "x"),
+        ("inbound.ddb_calls_per_message_burst", burst_calls, "calls"),
         ("inbound.route_ratio", known_s / len(known) / bare_per_message, "x"),
         # the same without the time spent waiting on the emulator's DynamoDB calls
         ("inbound.route_ratio_excluding_ddb", (known_s - known_ddb_s) / len(known) / bare_per_message, "x"),

@@ -33,7 +33,7 @@ def mix(rng: random.Random, start: datetime) -> list[tuple[Contact, Intent, date
         contact = Contact(
             phone=f"+4477009{i:05d}",
             created_at=now - timedelta(days=400),
-            consent_history=[ConsentEvent(state=ConsentState.OPTED_IN, source="import", at=now - timedelta(days=300))],
+            consent_event=ConsentEvent(state=ConsentState.OPTED_IN, source="import", at=now - timedelta(days=300)),
             time_zone=TimeZone(
                 confirmed=None if guessed else rng.choice(ZONES),
                 candidates=rng.sample(ZONES, 3) if guessed else [],

@@ -1,11 +1,12 @@
-"""Wiring: builds the adapters once per Lambda container, lazily."""
+"""Wiring: builds the adapters once per Lambda container, lazily; settings
+are read and checked at import of app.py (the cold start), see `settings()`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from chalicelib.config import Settings, parse_hashes
+from chalicelib.config import Settings, SettingsError, parse_hashes
 from chalicelib.domain.policy import PolicySettings
 from chalicelib.services.ports import (
     CampaignStore,
@@ -19,6 +20,8 @@ from chalicelib.services.ports import (
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from chalicelib.adapters.secrets import SecretStore
 
 
 @dataclass(frozen=True)
@@ -34,15 +37,33 @@ class Deps:
     policy: PolicySettings = field(default_factory=PolicySettings)
 
 
+_settings: Settings | None = None
 _current: Deps | None = None
 _sender: Sender | None = None
-_secrets: dict[str, str] = {}  # SSM parameter name -> value, per container
+_sender_token: str | None = None  # the token the cached sender was built with; None: none built, or injected
+_secret_store: SecretStore | None = None
+
+
+def settings() -> Settings:
+    """This container's settings, read from the environment and checked once.
+    app.py calls it at import, so a bad value fails the cold start (logged,
+    every bad variable named) instead of a request with half its work done."""
+    global _settings
+    if _settings is None:
+        from chalicelib.adapters.observability import logger
+
+        try:
+            _settings = Settings.from_env()
+        except SettingsError as error:
+            logger.error("bad settings: this container serves nothing", extra={"problems": list(error.problems)})
+            raise
+    return _settings
 
 
 def deps() -> Deps:
     global _current
     if _current is None:
-        _current = build(Settings.from_env())
+        _current = build(settings())
     return _current
 
 
@@ -86,51 +107,85 @@ def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> D
     )
 
 
-def _secret(parameter: str) -> str:
-    """An SSM SecureString, read the first time a handler needs it (so only the
-    functions that use a secret read it, or are granted it), then kept."""
-    if parameter not in _secrets:
+def _secrets() -> SecretStore:
+    global _secret_store
+    if _secret_store is None:
         import boto3
 
-        from chalicelib.adapters.secrets import read_secret
+        from chalicelib.adapters.secrets import CLIENT_CONFIG, SecretStore
 
-        _secrets[parameter] = read_secret(boto3.client("ssm"), parameter)
-    return _secrets[parameter]
+        _secret_store = SecretStore(boto3.client("ssm", config=CLIENT_CONFIG))
+    return _secret_store
+
+
+def _required_twilio_auth_token() -> str:
+    """Raises SecretUnavailableError when no token can be had now (a later call reads again)."""
+    s = deps().settings
+    if s.twilio_auth_token:
+        return s.twilio_auth_token
+    if not s.twilio_auth_token_param:
+        from chalicelib.adapters.secrets import SecretUnavailableError
+
+        raise SecretUnavailableError("neither TWILIO_AUTH_TOKEN nor TWILIO_AUTH_TOKEN_PARAM is set")
+    return _secrets().get(s.twilio_auth_token_param)
 
 
 def twilio_auth_token() -> str:
-    """Empty when neither set nor readable: webhooks are then refused."""
+    """Empty when neither set nor readable now: this webhook is then refused
+    (fail closed), and the next one reads the secret again."""
     s = deps().settings
-    return s.twilio_auth_token or (_secret(s.twilio_auth_token_param) if s.twilio_auth_token_param else "")
+    if s.twilio_auth_token or not s.twilio_auth_token_param:
+        return s.twilio_auth_token  # no SSM, so no import of its client either
+    from chalicelib.adapters.secrets import SecretUnavailableError
+
+    try:
+        return _secrets().get(s.twilio_auth_token_param)
+    except SecretUnavailableError:
+        return ""
 
 
 def operator_token_hashes() -> frozenset[str]:
+    """Empty (the operator API answers 503) while the SSM parameter cannot be read."""
     s = deps().settings
     if s.operator_token_hashes or not s.operator_tokens_param:
         return s.operator_token_hashes
-    return parse_hashes(_secret(s.operator_tokens_param))
+    from chalicelib.adapters.secrets import SecretUnavailableError
+
+    try:
+        return parse_hashes(_secrets().get(s.operator_tokens_param))
+    except SecretUnavailableError:
+        return frozenset()
 
 
 def sender() -> Sender:
-    """Twilio, built on first use: only the sending Lambda pays for the import."""
-    global _sender
-    if _sender is None:
+    """Twilio, built on first use: only the sending Lambda pays for the import.
+    Without a token it raises SecretUnavailableError (the send job is retried)
+    rather than build a sender whose every send fails; it is rebuilt when the
+    token read from SSM changes (rotation)."""
+    global _sender, _sender_token
+    if _sender is not None and _sender_token is None:
+        return _sender  # injected by use()
+    token = _required_twilio_auth_token()
+    if _sender is None or token != _sender_token:
         from chalicelib.adapters.twilio_sender import TwilioSender
+        from chalicelib.adapters.webhook import CONNECTION_OVERRIDES
 
         s = deps().settings
         _sender = TwilioSender(
             s.twilio_account_sid,
-            twilio_auth_token(),
-            status_callback=f"{s.public_base_url.rstrip('/')}/twilio/status",
+            token,
+            # the overrides make Twilio retry a receipt we could not take (docs/operations.md)
+            status_callback=f"{s.public_base_url.rstrip('/')}/twilio/status#{CONNECTION_OVERRIDES}",
             messaging_service_sid=s.twilio_messaging_service_sid,
             from_number=s.twilio_from_number,
             api_base_url=s.twilio_api_base_url,
         )
+        _sender_token = token
     return _sender
 
 
-def use(replacement: Deps | None, sender: Sender | None = None) -> None:
+def use(replacement: Deps | None, sender: Sender | None = None, secrets: SecretStore | None = None) -> None:
     """Swap the wiring (tests); None rebuilds from the environment on next use."""
-    global _current, _sender
-    _current, _sender = replacement, sender
-    _secrets.clear()
+    global _settings, _current, _sender, _sender_token, _secret_store
+    _settings = replacement.settings if replacement is not None else None
+    _current, _sender, _sender_token, _secret_store = replacement, sender, None, secrets

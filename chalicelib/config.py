@@ -1,14 +1,61 @@
-"""Settings, read from the environment in this one place."""
+"""Settings, read from the environment in this one place and checked whole
+when they are built: a bad value fails the container's start with one
+SettingsError naming every bad variable, never a request later."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from chalicelib.domain.inbound import BrandReplies, BusinessHours
 
+__all__ = ["DEFAULT_TABLE_NAME", "Settings", "SettingsError", "parse_hashes"]
+
 DEFAULT_TABLE_NAME = "rapport"
+MAX_PLAN_SHARDS = 1_000_000  # DynamoDB's limit on a parallel scan's TotalSegments
+MAX_SMS_BODY = 1600  # Twilio's limit on one message body
+
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.\-]{3,255}")  # DynamoDB's rule
+_SSM_NAME = re.compile(r"[A-Za-z0-9_.\-/]{1,2048}")
+_ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
+_SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")  # as infra/resources.json's TwilioFromNumber
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")  # ASCII only: "²".isdigit() is True, int("²") fails
+
+# Each setting's environment variable, for messages that name what to fix.
+_ENV = {
+    "table_name": "TABLE_NAME",
+    "twilio_auth_token_param": "TWILIO_AUTH_TOKEN_PARAM",
+    "public_base_url": "PUBLIC_BASE_URL",
+    "brand_name": "BRAND_NAME",
+    "conversation_ack": "CONVERSATION_AUTO_REPLY",
+    "operator_token_hashes": "OPERATOR_TOKEN_SHA256",
+    "operator_tokens_param": "OPERATOR_TOKENS_PARAM",
+    "brand_time_zone": "BRAND_TIME_ZONE",
+    "business_hours": "BUSINESS_HOURS",
+    "plan_shards": "PLAN_SHARDS",
+    "plan_queue_url": "PLAN_QUEUE_URL",
+    "send_queue_url": "SEND_QUEUE_URL",
+    "twilio_account_sid": "TWILIO_ACCOUNT_SID",
+    "twilio_messaging_service_sid": "TWILIO_MESSAGING_SERVICE_SID",
+    "twilio_from_number": "TWILIO_FROM_NUMBER",
+    "twilio_api_base_url": "TWILIO_API_BASE_URL",
+}
+
+
+class SettingsError(ValueError):
+    """Settings that cannot work. `problems` has one line per bad variable."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        super().__init__(f"{count} bad setting{'s' if count > 1 else ''}: " + "; ".join(self.problems))
 
 
 def parse_hashes(text: str) -> frozenset[str]:
@@ -37,38 +84,132 @@ class Settings:
     twilio_from_number: str = ""  # used when no messaging service is set
     twilio_api_base_url: str = ""  # unset in AWS; the local simulator otherwise
 
+    def __post_init__(self) -> None:
+        """However they were built (environment, tests, `replace`), settings that
+        cannot work are refused here, and what requests use is parsed here once."""
+        problems = self.problems()
+        if problems:
+            raise SettingsError(problems)
+        _ = self.replies  # built now, so the first text finds it ready
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
-        return cls(
-            table_name=env.get("TABLE_NAME", DEFAULT_TABLE_NAME),
-            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
-            twilio_auth_token_param=env.get("TWILIO_AUTH_TOKEN_PARAM", ""),
-            public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
-            brand_name=env.get("BRAND_NAME", "Rapport"),
-            support_contact=env.get("SUPPORT_CONTACT", "reply to this number to reach a person"),
-            conversation_ack=env.get("CONVERSATION_AUTO_REPLY", ""),
-            operator_token_hashes=parse_hashes(env.get("OPERATOR_TOKEN_SHA256", "")),
-            operator_tokens_param=env.get("OPERATOR_TOKENS_PARAM", ""),
-            brand_time_zone=env.get("BRAND_TIME_ZONE", "UTC"),
-            business_hours=env.get("BUSINESS_HOURS", ""),
-            plan_shards=int(env.get("PLAN_SHARDS", "16")),
-            plan_queue_url=env.get("PLAN_QUEUE_URL", ""),
-            send_queue_url=env.get("SEND_QUEUE_URL", ""),
-            twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
-            twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID", ""),
-            twilio_from_number=env.get("TWILIO_FROM_NUMBER", ""),
-            twilio_api_base_url=env.get("TWILIO_API_BASE_URL", ""),
-        )
+        """Raises SettingsError naming every bad variable, not just the first."""
+        problems: list[str] = []
+        shards_text = env.get("PLAN_SHARDS", "16")
+        shards = 16  # stands in for a value that is not a number, so the rest is still checked
+        if _WHOLE_NUMBER.fullmatch(shards_text):
+            shards = int(shards_text)
+        else:
+            problems.append(f"PLAN_SHARDS={shards_text!r}: a whole number from 1 to {MAX_PLAN_SHARDS}")
+        try:
+            settings = cls(
+                table_name=env.get("TABLE_NAME", DEFAULT_TABLE_NAME),
+                twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
+                twilio_auth_token_param=env.get("TWILIO_AUTH_TOKEN_PARAM", ""),
+                public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+                brand_name=env.get("BRAND_NAME", "Rapport"),
+                support_contact=env.get("SUPPORT_CONTACT", "reply to this number to reach a person"),
+                conversation_ack=env.get("CONVERSATION_AUTO_REPLY", ""),
+                operator_token_hashes=parse_hashes(env.get("OPERATOR_TOKEN_SHA256", "")),
+                operator_tokens_param=env.get("OPERATOR_TOKENS_PARAM", ""),
+                brand_time_zone=env.get("BRAND_TIME_ZONE", "UTC"),
+                business_hours=env.get("BUSINESS_HOURS", ""),
+                plan_shards=shards,
+                plan_queue_url=env.get("PLAN_QUEUE_URL", ""),
+                send_queue_url=env.get("SEND_QUEUE_URL", ""),
+                twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
+                twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID", ""),
+                twilio_from_number=env.get("TWILIO_FROM_NUMBER", ""),
+                twilio_api_base_url=env.get("TWILIO_API_BASE_URL", ""),
+            )
+        except SettingsError as error:
+            raise SettingsError([*problems, *error.problems]) from None
+        if problems:
+            raise SettingsError(problems)
+        return settings
+
+    def problems(self) -> list[str]:
+        """One line per setting that cannot work, naming its variable; none when all can."""
+        found: list[str] = []
+
+        def bad(name: str, why: str, show: bool = True) -> None:
+            value = getattr(self, name)
+            found.append(f"{_ENV[name]}={value!r}: {why}" if show else f"{_ENV[name]}: {why}")
+
+        if not _TABLE_NAME.fullmatch(self.table_name):
+            bad("table_name", "a DynamoDB table name: 3 to 255 of A-Z a-z 0-9 _ . -")
+        if not _is_http_url(self.public_base_url):
+            bad("public_base_url", "the http(s) URL Twilio calls, stage prefix included, no query or fragment")
+        if not self.brand_name.strip():
+            bad("brand_name", "must not be empty: STOP, START and HELP answers name the brand")
+        if len(self.conversation_ack) > MAX_SMS_BODY:
+            bad("conversation_ack", f"at most {MAX_SMS_BODY} characters (one Twilio message)", show=False)
+        zone_known = _is_zone(self.brand_time_zone)
+        if not zone_known:
+            bad("brand_time_zone", "an IANA time zone name such as Europe/London or UTC")
+        if self.business_hours:
+            try:  # with an unknown zone, only the hours' format is left to check here
+                BusinessHours.parse(self.business_hours, self.brand_time_zone if zone_known else "UTC")
+            except ValueError as error:
+                bad("business_hours", str(error), show=False)
+        if isinstance(self.plan_shards, bool) or not 1 <= self.plan_shards <= MAX_PLAN_SHARDS:
+            bad("plan_shards", f"a whole number from 1 to {MAX_PLAN_SHARDS}")
+        for name in ("plan_queue_url", "send_queue_url", "twilio_api_base_url"):
+            if getattr(self, name) and not _is_http_url(getattr(self, name)):
+                bad(name, "empty or an http(s) URL")
+        for name in ("twilio_auth_token_param", "operator_tokens_param"):
+            if getattr(self, name) and not _SSM_NAME.fullmatch(getattr(self, name)):
+                bad(name, "empty or an SSM parameter name such as /rapport/prod/twilio-auth-token")
+        if self.twilio_account_sid and not _ACCOUNT_SID.fullmatch(self.twilio_account_sid):
+            bad("twilio_account_sid", "empty or AC and 32 hex digits")
+        if self.twilio_messaging_service_sid and not _SERVICE_SID.fullmatch(self.twilio_messaging_service_sid):
+            bad("twilio_messaging_service_sid", "empty or MG and 32 hex digits")
+        if self.twilio_from_number and not _E164.fullmatch(self.twilio_from_number):
+            bad("twilio_from_number", "empty or an E.164 number such as +15005550006")
+        if not all(_SHA256_HEX.fullmatch(digest) for digest in self.operator_token_hashes):
+            bad("operator_token_hashes", "comma-separated SHA-256 hex digests (64 hex digits each)", show=False)
+        return found
 
     @property
     def replies(self) -> BrandReplies:
-        brand = self.brand_name
-        return BrandReplies(
-            opt_out=f"{brand}: you're unsubscribed and will get no more messages. Reply START to resubscribe.",
-            opt_in=f"{brand}: you're subscribed again. Reply HELP for help, STOP to unsubscribe.",
-            help=f"{brand}: for help, {self.support_contact}. Msg & data rates may apply. Reply STOP to unsubscribe.",
-            conversation_ack=self.conversation_ack,
-            business_hours=BusinessHours.parse(self.business_hours, self.brand_time_zone)
-            if self.business_hours
-            else None,
+        """Built once per distinct set of values, not per text."""
+        return _brand_replies(
+            self.brand_name, self.support_contact, self.conversation_ack, self.business_hours, self.brand_time_zone
         )
+
+
+@lru_cache(maxsize=16)
+def _brand_replies(brand: str, support_contact: str, ack: str, business_hours: str, zone: str) -> BrandReplies:
+    return BrandReplies(
+        opt_out=f"{brand}: you're unsubscribed and will get no more messages. Reply START to resubscribe.",
+        opt_in=f"{brand}: you're subscribed again. Reply HELP for help, STOP to unsubscribe.",
+        help=f"{brand}: for help, {support_contact}. Msg & data rates may apply. Reply STOP to unsubscribe.",
+        conversation_ack=ack,
+        business_hours=BusinessHours.parse(business_hours, zone) if business_hours else None,
+    )
+
+
+def _is_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
+        return False
+    return True
+
+
+def _is_http_url(text: str) -> bool:
+    try:
+        url = urlsplit(text)
+        url.port  # noqa: B018 (raises ValueError for a port that is not a number or out of range)
+    except ValueError:
+        return False
+    return (
+        url.scheme in ("http", "https")
+        and bool(url.hostname)
+        and not url.query
+        and not url.fragment
+        and text.isascii()
+        and text.isprintable()
+        and " " not in text
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from chalicelib.adapters.dynamodb_store import contact_item
+from chalicelib.adapters.dynamodb_contacts import contact_item
 from chalicelib.domain import phone
 from chalicelib.domain.contact import (
     Attribute,
@@ -45,9 +45,9 @@ def demo_contacts(now: datetime) -> list[Contact]:
                 attributes={"first_name": Attribute(value=name, source="import", updated_at=now)},
                 tags=["pizza"],
                 home=home,
-                consent_history=[
-                    ConsentEvent(state=ConsentState.OPTED_IN, source="demo import", at=now - timedelta(days=3 * 365))
-                ],
+                consent_event=ConsentEvent(
+                    state=ConsentState.OPTED_IN, source="demo import", at=now - timedelta(days=3 * 365)
+                ),
                 time_zone=TimeZone(candidates=list(phone.time_zone_candidates(number))),
             )
         )

@@ -4,11 +4,19 @@ moto server (DynamoDB, SQS) on :4566, the Twilio simulator on :4010,
 `chalice local` on :8000, and the runner that plays EventBridge and the SQS
 event sources (local/runner.py), with the table and queues created from
 infra/ and demo contacts. Ctrl-C or SIGTERM stops every process this started.
+
+Stopping: SIGTERM, SIGINT or SIGHUP, to this process or to its whole
+process group (as `timeout`, CI runners and process managers send it, often
+more than once), stops every child within STOP_GRACE_S (+ a kill): each
+child runs in its own session, so the first signal is acted on here, once;
+repeats are ignored while the stop runs. Every child's process group gets
+SIGTERM at the same moment, and SIGKILL whatever is left at the deadline.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -16,7 +24,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +48,8 @@ DEFAULTS = {
     "PLAN_SHARDS": "4",
 }
 LOCAL_STAGE = "local"  # names the queues: rapport-local-plan, rapport-local-send
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+STOP_GRACE_S = 8.0  # then SIGKILL: everything is gone well within 15 s
 
 
 @dataclass(frozen=True)
@@ -63,15 +73,45 @@ def stack_env(ports: Ports, base: Mapping[str, str] = os.environ) -> dict[str, s
     return env
 
 
-def stop_process(process: subprocess.Popen[Any], grace_s: float = 10.0) -> None:
-    """SIGTERM, then SIGKILL if it is still there after `grace_s`."""
-    if process.poll() is None:
-        process.terminate()
+def _leads_group(process: subprocess.Popen[Any]) -> bool:
+    """Started with start_new_session (or process_group=0): its group is its own."""
     try:
-        process.wait(timeout=grace_s)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        return os.getpgid(process.pid) == process.pid
+    except ProcessLookupError:  # already reaped
+        return False
+
+
+def _signal(process: subprocess.Popen[Any], signum: int, group: bool) -> None:
+    if group:
+        with contextlib.suppress(ProcessLookupError):  # the group is empty: all gone
+            os.killpg(process.pid, signum)  # the process and whatever it started
+        return
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signum)
+
+
+def stop_processes(processes: Iterable[subprocess.Popen[Any]], grace_s: float = STOP_GRACE_S) -> None:
+    """SIGTERM every process (its whole process group when it leads one) at
+    once, wait up to `grace_s` for all of them together, then SIGKILL what is
+    left, groups included (grandchildren too), and reap. Safe to call twice."""
+    found = [(process, _leads_group(process)) for process in processes]  # before anything is reaped
+    for process, group in found:
+        _signal(process, signal.SIGTERM, group)
+    deadline = time.monotonic() + grace_s
+    for process, _ in found:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+    for process, group in found:
+        _signal(process, signal.SIGKILL, group)  # a group may outlive its leader
+    for process, _ in found:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=3)
+
+
+def stop_process(process: subprocess.Popen[Any], grace_s: float = STOP_GRACE_S) -> None:
+    """SIGTERM, then SIGKILL if it is still there after `grace_s`."""
+    stop_processes([process], grace_s)
 
 
 def wait_for(url: str, timeout_s: float = 60.0, process: subprocess.Popen[Any] | None = None) -> None:
@@ -89,28 +129,57 @@ def wait_for(url: str, timeout_s: float = 60.0, process: subprocess.Popen[Any] |
     raise TimeoutError(f"{url} did not answer within {timeout_s:.0f}s")
 
 
+class StackStoppedError(BaseException):
+    """A stop signal arrived: leave whatever the stack was doing and stop it.
+    (BaseException, as KeyboardInterrupt: no `except Exception` swallows it.)"""
+
+
 class Stack:
     def __init__(self, ports: Ports, env: dict[str, str]) -> None:
         self.ports = ports
         self.env = env
         self.processes: list[subprocess.Popen[bytes]] = []
+        self._stopping = False  # a stop signal came, or stop() began: later signals change nothing
+        self._spawning = False  # between fork and being listed: a signal must not lose the child
+        self._stopped = False
+
+    def on_signal(self, signum: int, _frame: object) -> None:
+        """The first stop signal interrupts what the stack is doing; repeats
+        (a group-wide signal, `timeout` signalling twice) are ignored."""
+        if self._stopping:
+            return
+        self._stopping = True
+        if not self._spawning:
+            raise StackStoppedError(signal.Signals(signum).name)
 
     def _spawn(self, args: list[str], quiet: bool = False) -> subprocess.Popen[bytes]:
+        """Each child in its own session: a terminal's Ctrl-C or a group-wide
+        SIGTERM reaches this process only, which then stops every child."""
         output = subprocess.DEVNULL if quiet else None
-        process = subprocess.Popen(args, cwd=ROOT, env=self.env, start_new_session=True, stdout=output, stderr=output)
-        self.processes.append(process)
+        self._spawning = True
+        try:
+            process = subprocess.Popen(
+                args, cwd=ROOT, env=self.env, start_new_session=True, stdout=output, stderr=output
+            )
+            self.processes.append(process)
+        finally:
+            self._spawning = False
+        if self._stopping:
+            raise StackStoppedError("signalled while starting a process")
         return process
 
     def start(self, demo: bool = True) -> None:
         import boto3
 
+        from chalicelib.adapters.webhook import CONNECTION_OVERRIDES  # the retries docs/operations.md configures
         from local.demo import seed
         from local.schema import create_queues, create_table
         from local.twilio_sim import TwilioSimulator
 
         if not self.env.get("TWILIO_AUTH_TOKEN"):
             raise SystemExit("TWILIO_AUTH_TOKEN is empty: webhooks would be refused (fail closed)")
-        moto = self._spawn([sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(self.ports.aws)], quiet=True)
+        aws_emulator = [sys.executable, "-m", "local.aws_emulator", "-H", LOOPBACK, "-p", str(self.ports.aws)]
+        moto = self._spawn([*aws_emulator, "--exit-with-parent"], quiet=True)
         wait_for(f"http://{LOOPBACK}:{self.ports.aws}/moto-api/", process=moto)
         session = boto3.Session(
             region_name=self.env["AWS_DEFAULT_REGION"],
@@ -123,21 +192,28 @@ class Stack:
         self.env["PLAN_QUEUE_URL"], self.env["SEND_QUEUE_URL"] = queues["PlanQueue"], queues["SendQueue"]
         self.demo_phones = seed(dynamodb, self.env["TABLE_NAME"]) if demo else []
         self.sim = TwilioSimulator(
-            self.env["TWILIO_ACCOUNT_SID"], self.env["TWILIO_AUTH_TOKEN"], self.env["PUBLIC_BASE_URL"], BRAND_NUMBER
-        )
+            self.env["TWILIO_ACCOUNT_SID"], self.env["TWILIO_AUTH_TOKEN"], self.env["PUBLIC_BASE_URL"], BRAND_NUMBER,
+            inbound_url=f"{self.env['PUBLIC_BASE_URL'].rstrip('/')}/twilio/inbound#{CONNECTION_OVERRIDES}",
+        )  # fmt: skip
         self.sim_server = self.sim.serve(LOOPBACK, self.ports.twilio)
-        chalice = str(Path(sys.executable).parent / "chalice")
         api = self._spawn(
-            [chalice, "local", "--no-autoreload", "--host", LOOPBACK, "--port", str(self.ports.api), "--stage", "dev"]
-        )
+            [sys.executable, "-m", "local.api_server", "local", "--no-autoreload", "--host", LOOPBACK,
+             "--port", str(self.ports.api), "--stage", "dev"]
+        )  # fmt: skip
         wait_for(f"http://{LOOPBACK}:{self.ports.api}/health", process=api)
         self._spawn([sys.executable, "-m", "local.runner", "--tick-seconds", str(self.ports.tick_seconds)])
 
     def stop(self) -> None:
-        for process in reversed(self.processes):
-            stop_process(process)
+        """Every child and its process group, together, within STOP_GRACE_S
+        (+ SIGKILL); then the simulator's port. Idempotent."""
+        self._stopping = True  # signals from here on are ignored: nothing interrupts the stop
+        if self._stopped:
+            return
+        self._stopped = True
+        stop_processes(reversed(self.processes))
         if hasattr(self, "sim_server"):
             self.sim_server.shutdown()
+            self.sim_server.server_close()
 
     def banner(self) -> str:
         env, p = self.env, self.ports
@@ -178,17 +254,22 @@ def main(argv: list[str] | None = None) -> None:
     ports = Ports(api=args.api_port, aws=args.aws_port, twilio=args.twilio_port, tick_seconds=args.tick_seconds)
     stack = Stack(ports, stack_env(ports))
 
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops it as Ctrl-C does
+    for signum in STOP_SIGNALS:  # before any child exists, so none can be left behind
+        signal.signal(signum, stack.on_signal)
     try:
         stack.start(demo=not args.no_demo)
         print(stack.banner(), flush=True)
         while all(process.poll() is None for process in stack.processes):
             time.sleep(0.5)
         print("a stack process exited; stopping the rest", file=sys.stderr)
-    except KeyboardInterrupt:
+    except (StackStoppedError, KeyboardInterrupt):
         pass
     finally:
-        stack.stop()
+        with contextlib.suppress(StackStoppedError):  # a first signal just as the stop began
+            stack.stop()
+        stack.stop()  # nothing to do when the first call ran
+        for signum in STOP_SIGNALS:  # a late repeat must not kill the exit (finalising restores SIG_DFL)
+            signal.signal(signum, signal.SIG_IGN)
         print("stopped", flush=True)
 
 

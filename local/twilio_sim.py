@@ -8,12 +8,22 @@ webhook handlers run unchanged against it:
   {code, message, more_info, status}; then fires signed status callbacks
   queued -> sent -> delivered (or the designated failure below).
 - GET  /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json
-- POST /sim/inbound   JSON {from, to, body, sid?, forged?, advanced_opt_out?}:
-  a handset texts the service; the webhook is signed as Twilio signs it and the
-  TwiML reply is delivered back to the handset.
-- POST /sim/status    JSON {sid, to, from, events: [{status, error_code?}]}:
-  status callbacks in exactly the given order (to replay late or duplicates).
+- POST /sim/inbound   JSON {from, to, body, sid?, forged?, advanced_opt_out?,
+  webhook_url?, proxy?}: a handset texts the service; the webhook is signed as
+  Twilio signs it and the TwiML reply is delivered back to the handset. The
+  answer says how many attempts the webhook took.
+- POST /sim/status    JSON {sid, to, from, events: [{status, error_code?}],
+  webhook_url?, proxy?}: status callbacks in exactly the given order (to replay
+  late or duplicates).
 - GET  /sim/handsets/{phone}: every message a handset has received.
+
+Every webhook is delivered as Twilio delivers it: signed over the URL without
+its #fragment, and retried per the fragment's connection overrides
+(`#rc=3&rp=ct,rt,5xx&ct=3000&rt=5000&tt=15000`); without overrides, Twilio's
+defaults: one retry, only when the connection cannot be made. `webhook_url`
+replaces the configured URL for one request; `proxy` sends it through an HTTP
+proxy (a network between Twilio and the service, for fault injection) while
+signing the URL as Twilio would.
 
 Designated test numbers (Twilio's magic-number style):
 """
@@ -36,6 +46,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import requests
+import urllib3.exceptions
 from twilio.request_validator import RequestValidator
 
 # Twilio's own default keywords are the ones the service recognises.
@@ -82,6 +93,76 @@ def twilio_error(code: int, message: str, status: int) -> tuple[int, dict[str, A
         "more_info": f"https://www.twilio.com/docs/errors/{code}",
         "status": status,
     }
+
+
+RETRY_POLICIES = frozenset({"4xx", "5xx", "ct", "rt", "all"})
+
+
+@dataclass(frozen=True)
+class ConnectionOverrides:
+    """Twilio's webhook connection overrides, read from a URL's #fragment
+    (key=value pairs joined by &); what is not given keeps Twilio's default.
+    https://www.twilio.com/docs/usage/webhooks/webhooks-connection-overrides"""
+
+    connect_timeout_ms: int = 5000  # ct: to establish the TCP connection, 100..10000
+    read_timeout_ms: int = 15000  # rt: to the first byte of the answer (and between bytes), 100..15000
+    total_ms: int = 15000  # tt: for every attempt together, 100..15000
+    retries: int = 1  # rc: attempts after the first, 0..5
+    retry_on: frozenset[str] = frozenset({"ct"})  # rp: 4xx, 5xx, ct, rt or all, comma-separated
+
+    @classmethod
+    def parse(cls, fragment: str) -> ConnectionOverrides:
+        """Refuses a value Twilio refuses (error 11243 for a retry policy)."""
+        given = dict(pair.partition("=")[::2] for pair in fragment.split("&") if pair)
+        limits = {"ct": (100, 10000), "rt": (100, 15000), "tt": (100, 15000), "rc": (0, 5)}
+        numbers: dict[str, int] = {}
+        for key, (low, high) in limits.items():
+            if key in given:
+                if not given[key].isdigit() or not low <= int(given[key]) <= high:
+                    raise ValueError(f"connection override {key}={given[key]!r} is not in {low}..{high}")
+                numbers[key] = int(given[key])
+        policies = frozenset(given["rp"].split(",")) if "rp" in given else cls.retry_on
+        if not policies or not policies <= RETRY_POLICIES:
+            raise ValueError(f"retry policy rp={given.get('rp')!r} is invalid (Twilio error 11243)")
+        return cls(
+            connect_timeout_ms=numbers.get("ct", cls.connect_timeout_ms),
+            read_timeout_ms=numbers.get("rt", cls.read_timeout_ms),
+            total_ms=numbers.get("tt", cls.total_ms),
+            retries=numbers.get("rc", cls.retries),
+            retry_on=RETRY_POLICIES if "all" in policies else policies,
+        )
+
+    def retries_after(self, failure: str) -> bool:
+        return failure in self.retry_on
+
+
+def failure_of(outcome: requests.Response | requests.RequestException) -> str | None:
+    """What Twilio's retry policy calls a failed attempt: ct (no connection),
+    rt (no answer in time), 4xx, 5xx; None for an answer it accepts."""
+    if isinstance(outcome, requests.Response):
+        return f"{outcome.status_code // 100}xx" if outcome.status_code >= 400 else None
+    if isinstance(outcome, requests.ConnectTimeout):
+        return "ct"
+    if isinstance(outcome, requests.ConnectionError):  # refused, unreachable: no connection was made
+        reason = getattr(outcome.args[0], "reason", None) if outcome.args else None
+        return "ct" if isinstance(reason, urllib3.exceptions.NewConnectionError) else "rt"
+    return "rt"  # read time-out, or the answer broke off
+
+
+@dataclass
+class Delivery:
+    """How a webhook went: one outcome per attempt (an HTTP status, ct or rt)."""
+
+    outcomes: list[str]
+    response: requests.Response | None
+    error: requests.RequestException | None = None
+
+    def answer(self) -> requests.Response:
+        """The last answer; the last error when no attempt got one."""
+        if self.response is None:
+            assert self.error is not None
+            raise self.error
+        return self.response
 
 
 @dataclass
@@ -135,10 +216,14 @@ class TwilioSimulator:
         default_sender: str = "+15005550006",
         callback_delay_s: float = 0.05,
         slow_answer_s: float = 2.0,
+        inbound_url: str | None = None,
     ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.webhook_base_url = webhook_base_url.rstrip("/")
+        # The messaging webhook as configured on the number, connection overrides included.
+        self.inbound_url = inbound_url or f"{self.webhook_base_url}/twilio/inbound"
+        ConnectionOverrides.parse(self.inbound_url.partition("#")[2])  # refuse a bad one now
         self.default_sender = default_sender
         self.callback_delay_s = callback_delay_s
         self.slow_answer_s = slow_answer_s
@@ -210,7 +295,7 @@ class TwilioSimulator:
                 except requests.RequestException:
                     return  # as Twilio does: a callback that cannot be delivered is dropped
 
-    def _callback(self, url: str, message: SimMessage, status: str, code: int | None) -> int:
+    def _callback(self, url: str, message: SimMessage, status: str, code: int | None, proxy: str | None = None) -> int:
         form = {
             "AccountSid": self.account_sid,
             "ApiVersion": "2010-04-01",
@@ -225,15 +310,48 @@ class TwilioSimulator:
             form["MessagingServiceSid"] = message.messaging_service_sid
         if code is not None:
             form["ErrorCode"] = str(code)
-        return self.post_signed(url, form).status_code
+        return self.post_signed(url, form, proxy=proxy).status_code
 
-    # --- handsets ----------------------------------------------------------
+    # --- webhooks ----------------------------------------------------------
 
-    def post_signed(self, url: str, form: dict[str, str], forged: bool = False) -> requests.Response:
-        signature = self._validator.compute_signature(url, form)
+    def deliver(self, url: str, form: dict[str, str], forged: bool = False, proxy: str | None = None) -> Delivery:
+        """POST a webhook as Twilio does: signed over the URL without its
+        #fragment, retried as the fragment's connection overrides say."""
+        target, _, fragment = url.partition("#")
+        overrides = ConnectionOverrides.parse(fragment)
+        signature = self._validator.compute_signature(target, form)
         if forged:
             signature = base64.b64encode(secrets.token_bytes(20)).decode()
-        return requests.post(url, data=form, headers={"X-Twilio-Signature": signature}, timeout=30)
+        proxies = {"http": proxy, "https": proxy} if proxy else None
+        deadline = time.monotonic() + overrides.total_ms / 1000
+        outcomes: list[str] = []
+        for attempt in range(overrides.retries + 1):
+            left = deadline - time.monotonic()
+            if attempt and left <= 0:
+                break
+            timeout = (min(overrides.connect_timeout_ms / 1000, left), min(overrides.read_timeout_ms / 1000, left))
+            try:
+                response = requests.post(
+                    target, data=form, headers={"X-Twilio-Signature": signature}, timeout=timeout, proxies=proxies
+                )
+            except requests.RequestException as error:
+                failure = failure_of(error)
+                outcomes.append(str(failure))
+                delivery = Delivery(outcomes, None, error)
+            else:
+                failure = failure_of(response)
+                outcomes.append(str(response.status_code))
+                delivery = Delivery(outcomes, response)
+            if failure is None or not overrides.retries_after(failure):
+                break
+        return delivery
+
+    def post_signed(
+        self, url: str, form: dict[str, str], forged: bool = False, proxy: str | None = None
+    ) -> requests.Response:
+        return self.deliver(url, form, forged=forged, proxy=proxy).answer()
+
+    # --- handsets ----------------------------------------------------------
 
     def text_service(
         self,
@@ -243,8 +361,10 @@ class TwilioSimulator:
         sid: str | None = None,
         forged: bool = False,
         advanced_opt_out: bool = False,
+        webhook_url: str | None = None,
+        proxy: str | None = None,
     ) -> dict[str, Any]:
-        """A handset texts the service; returns the webhook's answer."""
+        """A handset texts the service; returns the webhook's (last) answer."""
         sid = sid or new_sid()
         form = {
             "AccountSid": self.account_sid,
@@ -278,11 +398,19 @@ class TwilioSimulator:
             if kind:
                 form["OptOutType"] = kind
                 answered_by_twilio.append(f"Twilio {kind} auto-reply")
-        response = self.post_signed(f"{self.webhook_base_url}/twilio/inbound", form, forged=forged)
+        delivery = self.deliver(webhook_url or self.inbound_url, form, forged=forged, proxy=proxy)
+        response = delivery.answer()
         replies = twiml_messages(response.text) if response.status_code == 200 else []
         for text in answered_by_twilio + replies:
             self._deliver(from_, to, text, new_sid())
-        return {"sid": sid, "status": response.status_code, "replies": replies, "response": response.text}
+        return {
+            "sid": sid,
+            "status": response.status_code,
+            "replies": replies,
+            "response": response.text,
+            "attempts": len(delivery.outcomes),
+            "outcomes": delivery.outcomes,
+        }
 
     def _deliver(self, handset: str, sender: str, body: str, sid: str) -> None:
         with self._lock:
@@ -294,7 +422,15 @@ class TwilioSimulator:
         with self._lock:
             return list(self.handsets.get(handset, []))
 
-    def replay_status(self, sid: str, to: str, from_: str, events: list[dict[str, Any]]) -> list[int]:
+    def replay_status(
+        self,
+        sid: str,
+        to: str,
+        from_: str,
+        events: list[dict[str, Any]],
+        webhook_url: str | None = None,
+        proxy: str | None = None,
+    ) -> list[int]:
         message = self.messages.get(sid) or SimMessage(
             sid=sid,
             account_sid=self.account_sid,
@@ -304,8 +440,8 @@ class TwilioSimulator:
             messaging_service_sid=None,
             status_callback=None,
         )
-        url = f"{self.webhook_base_url}/twilio/status"
-        return [self._callback(url, message, e["status"], e.get("error_code")) for e in events]
+        url = webhook_url or f"{self.webhook_base_url}/twilio/status"
+        return [self._callback(url, message, e["status"], e.get("error_code"), proxy) for e in events]
 
     # --- HTTP ---------------------------------------------------------------
 
@@ -386,8 +522,17 @@ def _handler_for(sim: TwilioSimulator) -> type[BaseHTTPRequestHandler]:
                     sid=request.get("sid"),
                     forged=bool(request.get("forged")),
                     advanced_opt_out=bool(request.get("advanced_opt_out")),
+                    webhook_url=request.get("webhook_url"),
+                    proxy=request.get("proxy"),
                 )
-            events = request["events"]
-            return {"statuses": sim.replay_status(request["sid"], request["to"], request["from"], events)}
+            statuses = sim.replay_status(
+                request["sid"],
+                request["to"],
+                request["from"],
+                request["events"],
+                webhook_url=request.get("webhook_url"),
+                proxy=request.get("proxy"),
+            )
+            return {"statuses": statuses}
 
     return Handler

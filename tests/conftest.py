@@ -45,7 +45,7 @@ def _aws_test_credentials() -> None:
 def moto_endpoint() -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "local.aws_emulator", "-H", "127.0.0.1", "-p", str(port), "--exit-with-parent"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

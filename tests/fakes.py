@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from chalicelib.adapters.dynamodb_contacts import MARKERS_KEPT
 from chalicelib.domain.campaign import Campaign
-from chalicelib.domain.contact import Contact
-from chalicelib.domain.errors import ConcurrentUpdateError
+from chalicelib.domain.contact import ConsentEvent, Contact, DeliverabilityState, FieldChange
+from chalicelib.domain.errors import ConcurrentUpdateError, ProfileNeededError, TextAlreadyAppliedError
+from chalicelib.domain.inbound import InboundChange, apply_change
 from chalicelib.domain.messages import Message
 from chalicelib.domain.prompts import Prompt, default_prompts
 from chalicelib.domain.runs import OUT, DecisionRecord, Hold, Run
-from chalicelib.domain.timeline import Entry
+from chalicelib.domain.timeline import ContactHistory, Entry
 from chalicelib.services.ports import LedgerState, SendOutcome, SendResult
 
 
 class InMemoryConversationStore:
+    """Holds the DynamoDB store's rules: texts applied without a read never
+    conflict; whole-profile writes fail if a write or a text came since the read."""
+
     def __init__(self) -> None:
         self.contacts: dict[str, Contact] = {}
         self.messages: dict[tuple[str, str], Message] = {}
         self.notes: dict[tuple[str, str], Entry] = {}
+        self.trails: dict[str, dict[tuple[datetime, str], ConsentEvent | FieldChange]] = {}
+        self.applied: dict[str, dict[str, datetime]] = {}  # phone -> sid -> when, the markers
+        self._lock = threading.Lock()  # one item's writes are atomic in DynamoDB
 
     def get_contact(self, phone: str) -> Contact | None:
         return self.contacts.get(phone)
@@ -29,14 +38,72 @@ class InMemoryConversationStore:
         if (current.version if current else None) != expected_version:
             raise ConcurrentUpdateError(what)
 
-    def record_message(self, contact: Contact, expected_version: int | None, message: Message) -> Message | None:
-        earlier = self.messages.get((message.phone, message.sid))
-        if earlier is not None:
+    def _check_contact(self, contact: Contact, expected_version: int | None, counted: int = 0) -> None:
+        current = self.contacts.get(contact.phone)
+        self._check(current, expected_version, contact.phone)
+        seen = contact.engagement.inbound_count - counted
+        if current is not None and current.engagement.inbound_count != seen:
+            raise ConcurrentUpdateError(contact.phone)  # a text was applied since the read
+
+    def _mark(self, phone: str, sid: str, at: datetime) -> None:
+        markers = self.applied.setdefault(phone, {})
+        if sid in markers:
+            raise TextAlreadyAppliedError(sid)
+        markers[sid] = at
+        for old in sorted(markers, key=markers.__getitem__)[: max(0, len(markers) - MARKERS_KEPT)]:
+            del markers[old]
+
+    def apply_text(self, change: InboundChange, created: Contact) -> Contact | None:
+        sms = change.sms
+        with self._lock:
+            before = self.contacts.get(sms.phone)
+            if sms.sid in self.applied.get(sms.phone, {}):
+                raise TextAlreadyAppliedError(sms.sid)
+            pending = before.pending_prompt if before else None
+            live_question = pending is not None and pending.expires_at > sms.at and change.reads_question
+            if before is not None and (live_question or before.deliverability.state != DeliverabilityState.OK):
+                raise ProfileNeededError(sms.phone)
+            self._mark(sms.phone, sms.sid, sms.at)
+            after = apply_change(before or created, change)
+            self.contacts[sms.phone] = after.model_copy(update={"version": before.version if before else 0})
+            return before
+
+    def put_message(self, message: Message) -> Message | None:
+        with self._lock:
+            earlier = self.messages.get((message.phone, message.sid))
+            if earlier is None:
+                self.messages[(message.phone, message.sid)] = message.model_copy(update={"version": 1})
             return earlier
-        self._check(self.contacts.get(contact.phone), expected_version, contact.phone)
-        self.messages[(message.phone, message.sid)] = message.model_copy(update={"version": 1})
-        self.contacts[contact.phone] = contact.model_copy(update={"version": (expected_version or 0) + 1})
-        return None
+
+    def add_trail(self, phone: str, consents: list[ConsentEvent], fields: list[FieldChange]) -> None:
+        kept = self.trails.setdefault(phone, {})
+        for event in consents:
+            kept[(event.at, f"K#{event.message_sid or event.source}")] = event
+        for change in fields:
+            kept[(change.at, f"F#{change.field}#{change.message_sid}")] = change
+
+    def trail(self, phone: str) -> ContactHistory:
+        kept = [event for _, event in sorted(self.trails.get(phone, {}).items())]
+        return ContactHistory(
+            consents=[e for e in kept if isinstance(e, ConsentEvent)],
+            fields=[e for e in kept if isinstance(e, FieldChange)],
+        )
+
+    def history(self, phone: str) -> ContactHistory:
+        found = self.trail(phone)
+        found.messages = [m for (p, _), m in self.messages.items() if p == phone]
+        found.entries = self.entries(phone)
+        return found
+
+    def record_message(self, contact: Contact, expected_version: int | None, message: Message) -> Message | None:
+        with self._lock:
+            earlier = self.messages.get((message.phone, message.sid))
+            if earlier is not None:
+                return earlier
+            self._check_contact(contact, expected_version)
+            self.messages[(message.phone, message.sid)] = message.model_copy(update={"version": 1})
+            self.contacts[contact.phone] = contact.model_copy(update={"version": (expected_version or 0) + 1})
+            return None
 
     def get_message_and_contact(self, phone: str, sid: str) -> tuple[Message | None, Contact | None]:
         return self.messages.get((phone, sid)), self.contacts.get(phone)
@@ -49,15 +116,25 @@ class InMemoryConversationStore:
         expected_contact_version: int | None,
     ) -> None:
         key = (message.phone, message.sid)
-        self._check(self.messages.get(key), expected_message_version, message.sid)
-        if contact is not None:
-            self._check(self.contacts.get(contact.phone), expected_contact_version, contact.phone)
-            self.contacts[contact.phone] = contact.model_copy(update={"version": (expected_contact_version or 0) + 1})
-        self.messages[key] = message.model_copy(update={"version": (expected_message_version or 0) + 1})
+        with self._lock:
+            self._check(self.messages.get(key), expected_message_version, message.sid)
+            if contact is not None:
+                self._check_contact(contact, expected_contact_version)
+                self.contacts[contact.phone] = contact.model_copy(
+                    update={"version": (expected_contact_version or 0) + 1}
+                )
+            self.messages[key] = message.model_copy(update={"version": (expected_message_version or 0) + 1})
 
-    def save_contact(self, contact: Contact, expected_version: int | None) -> None:
-        self._check(self.contacts.get(contact.phone), expected_version, contact.phone)
-        self.contacts[contact.phone] = contact.model_copy(update={"version": (expected_version or 0) + 1})
+    def save_contact(
+        self, contact: Contact, expected_version: int | None, applied_sid: str = "", applied_at: datetime | None = None
+    ) -> None:
+        with self._lock:
+            if applied_sid and applied_sid in self.applied.get(contact.phone, {}):
+                raise TextAlreadyAppliedError(applied_sid)
+            self._check_contact(contact, expected_version, counted=1 if applied_sid else 0)
+            if applied_sid:
+                self._mark(contact.phone, applied_sid, applied_at or contact.created_at)
+            self.contacts[contact.phone] = contact.model_copy(update={"version": (expected_version or 0) + 1})
 
     def scan_contacts(self, segment: int, total_segments: int) -> Iterator[list[Contact]]:
         yield [c for i, c in enumerate(self.contacts.values()) if i % total_segments == segment]

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.adapters.dynamodb_contacts import contact_update
 from chalicelib.adapters.dynamodb_store import (
     all_pages,
     as_conflict,
-    contact_item,
     doc_item,
     from_item,
     load_doc,
@@ -311,9 +311,7 @@ class DynamoRunStore:
             versioned_put(
                 self._table, message_item(message, next_version(expected_message_version)), expected_message_version
             ),
-            versioned_put(
-                self._table, contact_item(contact, next_version(expected_contact_version)), expected_contact_version
-            ),
+            contact_update(self._table, contact, expected_contact_version),
             {
                 "Update": {
                     "TableName": self._table,

@@ -1,14 +1,16 @@
 """ConversationStore on one DynamoDB table (schema in infra/resources.json).
 
 Items, all under the contact's partition so one contact is one partition:
-  pk = "C#<e164>", sk = "PROFILE"      the contact
+  pk = "C#<e164>", sk = "PROFILE"      the contact (layout: dynamodb_contacts.py)
   pk = "C#<e164>", sk = "M#<sid>"      a message; keyed by sid so a retried
                                         webhook collides instead of duplicating
+  pk = "C#<e164>", sk = "K#..." "F#..." consent changes and answered fields
+  pk = "C#<e164>", sk = "E#<id>"       notes and interactions
 Messages carry `ts` for the `by_time` local index that orders a thread;
 contacts carry `contact` for the sparse `contacts` index that planning scans
 (so it never reads messages or decisions).
 
-Contacts, messages, campaigns and decisions are documents: the model as one
+Messages, campaigns and decisions are documents: the model as one
 JSON string in `doc`, beside the key, `version` and what indexes, conditions
 and TTL need. Reading one is a single pydantic parse instead of a walk over
 dozens of typed attributes. Items updated in place (runs, ledger) stay typed.
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -26,18 +28,31 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
+from chalicelib.adapters.dynamodb_contacts import (
+    PROFILE,
+    applied_before,
+    consent_item,
+    contact_key,
+    contact_update,
+    field_item,
+    load_contact,
+    markers_to_trim,
+    needs_profile,
+    sortable,
+    text_update,
+)
 from chalicelib.domain.campaign import Campaign
-from chalicelib.domain.contact import Contact
-from chalicelib.domain.errors import ConcurrentUpdateError
+from chalicelib.domain.contact import ConsentEvent, Contact, FieldChange
+from chalicelib.domain.errors import ConcurrentUpdateError, ProfileNeededError, TextAlreadyAppliedError
+from chalicelib.domain.inbound import InboundChange
 from chalicelib.domain.messages import Message
 from chalicelib.domain.prompts import Prompt, default_prompts
-from chalicelib.domain.timeline import Entry
+from chalicelib.domain.timeline import ContactHistory, Entry
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
-PROFILE = "PROFILE"
 THREAD_INDEX = "by_time"
 CONTACTS_INDEX = "contacts"
 INBOX_INDEX = "inbox"
@@ -45,10 +60,6 @@ DOC = "doc"
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 DocumentT = TypeVar("DocumentT", bound=BaseModel)
-
-
-def contact_key(phone: str) -> dict[str, Any]:
-    return {"pk": {"S": f"C#{phone}"}, "sk": {"S": PROFILE}}
 
 
 def message_key(phone: str, sid: str) -> dict[str, Any]:
@@ -82,22 +93,8 @@ def load_doc(model: type[DocumentT], item: dict[str, Any]) -> DocumentT:
     return loaded
 
 
-def contact_item(contact: Contact, version: int) -> dict[str, Any]:
-    inbox: dict[str, str] = {}
-    if (conversation := contact.conversation) is not None:  # in the sparse inbox index while open
-        waiting = conversation.waiting_since
-        # waiting ones first, longest waiting first; then the answered ones
-        order = f"0#{_sortable(waiting)}" if waiting else f"1#{_sortable(conversation.last_inbound_at)}"
-        inbox = {"inbox": "open", "inbox_order": order}
-    return doc_item(contact, contact_key(contact.phone), version, contact=contact.phone, **inbox)
-
-
-def _sortable(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def message_item(message: Message, version: int) -> dict[str, Any]:
-    ts = _sortable(message.at)
+    ts = sortable(message.at)
     return doc_item(message, message_key(message.phone, message.sid), version, ts=f"{ts}#{message.sid}")
 
 
@@ -144,7 +141,51 @@ class DynamoConversationStore:
     def get_contact(self, phone: str) -> Contact | None:
         response = self._client.get_item(TableName=self._table, Key=contact_key(phone), ConsistentRead=True)
         item = response.get("Item")
-        return load_doc(Contact, item) if item else None
+        return load_contact(item) if item else None
+
+    def apply_text(self, change: InboundChange, created: Contact) -> Contact | None:
+        with_consent = True
+        while True:
+            request = text_update(self._table, change, created, with_consent)
+            try:
+                response = self._client.update_item(**request)
+                break
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+                current: Any = error.response.get("Item", {})
+                if applied_before(current, change.sms.sid):
+                    raise TextAlreadyAppliedError(change.sms.sid) from None
+                if needs_profile(current, change) or not with_consent:
+                    raise ProfileNeededError(change.sms.phone) from None
+                with_consent = False  # a later consent stands
+        before: dict[str, Any] = dict(response.get("Attributes", {}))
+        if stale := markers_to_trim(before):
+            names = {f"#m{i}": name for i, name in enumerate(stale)}
+            self._client.update_item(
+                TableName=self._table,
+                Key=contact_key(change.sms.phone),
+                UpdateExpression="REMOVE " + ", ".join(names),
+                ExpressionAttributeNames=names,
+            )
+        return load_contact(before) if "doc" in before else None
+
+    def put_message(self, message: Message) -> Message | None:
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=message_item(message, version=1),
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            stored: Any = error.response.get("Item") or self._client.get_item(
+                TableName=self._table, Key=message_key(message.phone, message.sid), ConsistentRead=True
+            ).get("Item")
+            return load_doc(Message, stored)
+        return None
 
     def record_message(self, contact: Contact, expected_version: int | None, message: Message) -> Message | None:
         new_message: TransactWriteItemTypeDef = {
@@ -156,11 +197,10 @@ class DynamoConversationStore:
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         }
-        contact_put = versioned_put(
-            self._table, contact_item(contact, next_version(expected_version)), expected_version
-        )
         try:
-            self._client.transact_write_items(TransactItems=[new_message, contact_put])
+            self._client.transact_write_items(
+                TransactItems=[new_message, contact_update(self._table, contact, expected_version)]
+            )
         except ClientError as error:
             reasons = _cancellation_reasons(error)
             if reasons[0].get("Code") == "ConditionalCheckFailed":
@@ -184,7 +224,7 @@ class DynamoConversationStore:
         contact: Contact | None = None
         for item in found:
             if item["sk"]["S"] == PROFILE:
-                contact = load_doc(Contact, item)
+                contact = load_contact(item)
             else:
                 message = load_doc(Message, item)
         return message, contact
@@ -202,17 +242,60 @@ class DynamoConversationStore:
         if contact is None:
             _put(self._client, message_put, message.sid)
             return
-        contact_put = versioned_put(
-            self._table, contact_item(contact, next_version(expected_contact_version)), expected_contact_version
-        )
         try:
-            self._client.transact_write_items(TransactItems=[message_put, contact_put])
+            self._client.transact_write_items(
+                TransactItems=[message_put, contact_update(self._table, contact, expected_contact_version)]
+            )
         except ClientError as error:
             raise as_conflict(error, message.sid) from error
 
-    def save_contact(self, contact: Contact, expected_version: int | None) -> None:
-        put = versioned_put(self._table, contact_item(contact, next_version(expected_version)), expected_version)
-        _put(self._client, put, contact.phone)
+    def save_contact(
+        self, contact: Contact, expected_version: int | None, applied_sid: str = "", applied_at: datetime | None = None
+    ) -> None:
+        at = sortable(applied_at) if applied_at else ""
+        update = contact_update(self._table, contact, expected_version, applied_sid, at)["Update"]
+        try:
+            self._client.update_item(**update)
+        except ClientError as error:
+            current: Any = error.response.get("Item", {})
+            if applied_sid and applied_before(current, applied_sid):
+                raise TextAlreadyAppliedError(applied_sid) from None
+            raise as_conflict(error, contact.phone) from error
+
+    def add_trail(self, phone: str, consents: list[ConsentEvent], fields: list[FieldChange]) -> None:
+        items = [consent_item(phone, event) for event in consents] + [field_item(phone, f) for f in fields]
+        for start in range(0, len(items), 25):
+            requests: Any = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+            while requests:
+                response = self._client.batch_write_item(RequestItems={self._table: requests})
+                requests = response.get("UnprocessedItems", {}).get(self._table, [])
+
+    def trail(self, phone: str) -> ContactHistory:
+        return self.history(phone, sk_range=("F#", "K#~"))  # F# and K#: nothing sorts between them
+
+    def history(self, phone: str, sk_range: tuple[str, str] | None = None) -> ContactHistory:
+        """Everything kept under the contact (one partition), every page of it."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"C#{phone}"}},
+        }
+        if sk_range:
+            request["KeyConditionExpression"] += " AND sk BETWEEN :low AND :high"
+            request["ExpressionAttributeValues"].update({":low": {"S": sk_range[0]}, ":high": {"S": sk_range[1]}})
+        found = ContactHistory()
+        for page in all_pages(self._client.query, request):
+            for item in page:
+                kind = item["sk"]["S"][:2]
+                if kind == "M#":
+                    found.messages.append(load_doc(Message, item))
+                elif kind == "E#":
+                    found.entries.append(load_doc(Entry, item))
+                elif kind == "K#":
+                    found.consents.append(load_doc(ConsentEvent, item))
+                elif kind == "F#":
+                    found.fields.append(load_doc(FieldChange, item))
+        return found
 
     def scan_contacts(self, segment: int, total_segments: int) -> Iterator[list[Contact]]:
         request = {
@@ -222,7 +305,7 @@ class DynamoConversationStore:
             "TotalSegments": total_segments,
         }
         for page in all_pages(self._client.scan, request):
-            yield [load_doc(Contact, item) for item in page]
+            yield [load_contact(item) for item in page]
 
     def open_conversations(self, limit: int = 50) -> list[Contact]:
         response = self._client.query(
@@ -232,7 +315,7 @@ class DynamoConversationStore:
             ExpressionAttributeValues={":open": {"S": "open"}},
             Limit=limit,
         )
-        return [load_doc(Contact, item) for item in response.get("Items", [])]
+        return [load_contact(item) for item in response.get("Items", [])]
 
     def add_entry(self, phone: str, entry: Entry) -> bool:
         item = doc_item(entry, {"pk": {"S": f"C#{phone}"}, "sk": {"S": f"E#{entry.id}"}}, 1)
@@ -245,12 +328,7 @@ class DynamoConversationStore:
         return True
 
     def entries(self, phone: str) -> list[Entry]:
-        request = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :e)",
-            "ExpressionAttributeValues": {":pk": {"S": f"C#{phone}"}, ":e": {"S": "E#"}},
-        }
-        return [load_doc(Entry, item) for page in all_pages(self._client.query, request) for item in page]
+        return self.history(phone, sk_range=("E#", "E#~")).entries
 
     def thread(self, phone: str, limit: int = 50) -> list[Message]:
         response = self._client.query(

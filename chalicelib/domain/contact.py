@@ -7,6 +7,18 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from chalicelib.domain.errors import RapportError
+
+# A profile stays one small item: these bound what imports may add to it.
+MAX_TAGS = 50
+MAX_ATTRIBUTES = 50
+MAX_NAME_LENGTH = 40  # a tag or an attribute's name
+MAX_VALUE_LENGTH = 256  # an attribute's value
+
+
+class ProfileLimitError(RapportError, ValueError):
+    """A change would grow a profile past its bounds."""
+
 
 class ConsentState(StrEnum):
     UNKNOWN = "unknown"
@@ -15,8 +27,8 @@ class ConsentState(StrEnum):
 
 
 class ConsentEvent(BaseModel):
-    """One change of consent. The history is brand-wide: one per contact,
-    whichever of the brand's numbers it arrived on."""
+    """One change of consent, brand-wide: whichever of the brand's numbers it
+    arrived on. The profile holds the latest; every one is kept as its own item."""
 
     state: ConsentState
     source: str  # keyword | natural_language | twilio_advanced_opt_out | carrier_error | import
@@ -113,19 +125,29 @@ class Contact(BaseModel):
     created_at: datetime
     attributes: dict[str, Attribute] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
-    consent_history: list[ConsentEvent] = Field(default_factory=list)
+    consent_event: ConsentEvent | None = None  # the latest change: the current state
     engagement: Engagement = Field(default_factory=Engagement)
     deliverability: Deliverability = Field(default_factory=Deliverability)
     time_zone: TimeZone = Field(default_factory=TimeZone)
     home: HomeLocation | None = None
     conversation: Conversation | None = None
     pending_prompt: PendingPrompt | None = None
-    history: list[FieldChange] = Field(default_factory=list)  # the latest profile changes from answers
-    version: int = 0  # optimistic concurrency: bumped on every save
+    version: int = 0  # optimistic concurrency for whole-profile writes: bumped on each one
 
     @property
     def consent(self) -> ConsentState:
-        return self.consent_history[-1].state if self.consent_history else ConsentState.UNKNOWN
+        return self.consent_event.state if self.consent_event else ConsentState.UNKNOWN
 
     def with_consent(self, event: ConsentEvent) -> Contact:
-        return self.model_copy(update={"consent_history": [*self.consent_history, event]})
+        """The contact with this consent, unless a later one is recorded (texts can
+        be applied out of order: the latest instruction stands, by its time)."""
+        current = self.consent_event
+        if current is not None and current.at > event.at:
+            return self
+        return self.model_copy(update={"consent_event": event})
+
+
+def consent_added(before: Contact | None, after: Contact) -> list[ConsentEvent]:
+    """The consent change a write of `after` over `before` makes, for the trail."""
+    event = after.consent_event
+    return [event] if event is not None and event != (before.consent_event if before else None) else []

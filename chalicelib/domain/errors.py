@@ -11,3 +11,12 @@ class InvalidPhoneError(RapportError, ValueError):
 
 class ConcurrentUpdateError(RapportError):
     """Someone else changed the record between our read and our write."""
+
+
+class TextAlreadyAppliedError(RapportError):
+    """This inbound text (its MessageSid) has changed the contact before: a retried webhook."""
+
+
+class ProfileNeededError(RapportError):
+    """The text's effect depends on the profile (a question awaits its answer, or
+    the number must be marked reachable again): read the contact, then write."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -15,10 +15,11 @@ from chalicelib.domain.contact import (
     Deliverability,
     DeliverabilityState,
     Engagement,
+    FieldChange,
     PendingPrompt,
     TimeZone,
 )
-from chalicelib.domain.keywords import NATURAL_LANGUAGE, KeywordKind, classify, normalise_text
+from chalicelib.domain.keywords import NATURAL_LANGUAGE, PROMPT_SENSITIVE_WORDS, KeywordKind, classify, normalise_text
 from chalicelib.domain.messages import Direction, InboundKind, Message
 from chalicelib.domain.prompts import Prompt, apply, match
 
@@ -64,11 +65,24 @@ class BusinessHours:
 
     @classmethod
     def parse(cls, text: str, zone: str) -> BusinessHours:
-        start, _, end = text.partition("-")
+        """Strictly "HH:MM-HH:MM" (24-hour clock, opening before closing) in a
+        real IANA zone: anything looser (ISO forms with an offset, "9", "0900")
+        would parse here and then fail, or never match, on every text."""
+        start, _, end = (part.strip() for part in text.partition("-"))
+        clocks = (start, end)
+        if not all(len(c) == 5 and c[2] == ":" and c.isascii() and (c[:2] + c[3:]).isdecimal() for c in clocks):
+            raise ValueError(f"business hours {text!r}: write them as HH:MM-HH:MM, e.g. 09:00-17:30")
         try:
-            return cls(time.fromisoformat(start.strip()), time.fromisoformat(end.strip()), zone)
+            opens, closes = time.fromisoformat(start), time.fromisoformat(end)
         except ValueError:
-            raise ValueError(f"business hours {text!r}: write them as HH:MM-HH:MM") from None
+            raise ValueError(f"business hours {text!r}: hours run 00-23, minutes 00-59") from None
+        if opens >= closes:
+            raise ValueError(f"business hours {text!r}: they must open before they close, within one day")
+        try:
+            ZoneInfo(zone)
+        except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
+            raise ValueError(f"business hours: unknown time zone {zone!r} (an IANA name: Europe/London)") from None
+        return cls(opens, closes, zone)
 
     def open_at(self, at: datetime) -> bool:
         local = at.astimezone(ZoneInfo(self.zone)).time()
@@ -76,9 +90,93 @@ class BusinessHours:
 
 
 @dataclass(frozen=True)
+class InboundChange:
+    """What one text does to its contact, read from the text alone. Its effects
+    commute with other texts' (counters, latest-wins times, consent by event
+    time), so a store can apply it without reading the contact first, and
+    texts from one number arriving together do not invalidate each other."""
+
+    sms: InboundSms
+    kind: InboundKind
+    consent: ConsentEvent | None = None  # the consent it sets, unless a later one is recorded
+    reads_question: bool = False  # it would answer a pending question instead (YES, free text)
+    answered_by_twilio: bool = False  # Advanced Opt-Out replied already: we stay silent
+
+    @property
+    def converses(self) -> bool:
+        return self.kind == InboundKind.CONVERSATION
+
+
+@dataclass(frozen=True)
 class InboundOutcome:
     contact: Contact
     message: Message  # carries the reply text, empty for none
+    field_changes: list[FieldChange] = field(default_factory=list)  # what an answer changed
+
+
+def read_text(sms: InboundSms) -> InboundChange:
+    """Keywords and consent from the text alone (YES is an opt-in here; the
+    store refuses the change when a question awaits an answer)."""
+    answered_by_twilio = ADVANCED_OPT_OUT_KINDS.get((sms.opt_out_type or "").upper())
+    keyword = None if answered_by_twilio else classify(sms.body)
+    if answered_by_twilio:
+        kind, source, word = answered_by_twilio, "twilio_advanced_opt_out", normalise_text(sms.body).upper()
+    elif keyword is not None:
+        kind = _KEYWORD_KINDS[keyword.kind]
+        source = NATURAL_LANGUAGE if keyword.word == NATURAL_LANGUAGE else "keyword"
+        word = keyword.word
+    else:
+        kind, source, word = InboundKind.CONVERSATION, "", ""
+    consent = None
+    if kind in (InboundKind.OPT_OUT, InboundKind.OPT_IN):
+        consent = ConsentEvent(
+            state=ConsentState.OPTED_OUT if kind == InboundKind.OPT_OUT else ConsentState.OPTED_IN,
+            source=source,
+            keyword=word,
+            at=sms.at,
+            brand_number=sms.brand_number,
+            message_sid=sms.sid,
+        )
+    reads_question = keyword is None or keyword.word in PROMPT_SENSITIVE_WORDS
+    return InboundChange(sms, kind, consent, reads_question and not answered_by_twilio, bool(answered_by_twilio))
+
+
+def new_contact(sms: InboundSms, zones_for: Callable[[str], tuple[str, ...]]) -> Contact:
+    """The contact a first text from a number creates."""
+    return Contact(phone=sms.phone, created_at=sms.at, time_zone=TimeZone(candidates=list(zones_for(sms.phone))))
+
+
+def apply_change(contact: Contact, change: InboundChange) -> Contact:
+    """The contact once this text is applied (the same rules a store applies
+    with atomic updates)."""
+    changed = _heard_from(contact, change.sms.at)
+    if change.consent is not None:
+        changed = changed.with_consent(change.consent)
+    if change.converses:
+        changed = changed.model_copy(update={"conversation": _continue(changed.conversation, change.sms.at)})
+    return changed
+
+
+def reply_to(change: InboundChange, before: Contact | None, replies: BrandReplies) -> str:
+    """The answer to this text, given the contact as the text found it: a
+    consent confirmation only when it changed the state, the conversation
+    acknowledgement only when it opened one."""
+    if change.answered_by_twilio:
+        return ""  # Twilio already replied; a second answer would be noise (or fail 21610)
+    if change.consent is not None:
+        previous = before.consent_event if before else None
+        changed = previous is None or (previous.at <= change.consent.at and previous.state != change.consent.state)
+        if not changed:
+            return ""
+        return replies.opt_out if change.kind == InboundKind.OPT_OUT else replies.opt_in
+    if change.kind == InboundKind.HELP:
+        return replies.help
+    opened = before is None or before.conversation is None
+    consent = before.consent if before else ConsentState.UNKNOWN
+    hours = replies.business_hours
+    if opened and consent != ConsentState.OPTED_OUT and (hours is None or hours.open_at(change.sms.at)):
+        return replies.conversation_ack  # once per conversation: only when it opens
+    return ""
 
 
 def receive(
@@ -88,66 +186,41 @@ def receive(
     zones_for: Callable[[str], tuple[str, ...]],
     prompt: Prompt | None = None,
 ) -> InboundOutcome:
-    """`prompt`: the question the contact has pending, if any. Keywords still win
-    over answers (STOP is STOP), but YES is then an answer, not an opt-in."""
-    base = contact or Contact(
-        phone=sms.phone,
-        created_at=sms.at,
-        time_zone=TimeZone(candidates=list(zones_for(sms.phone))),
-    )
+    """The text applied to the contact as read. `prompt`: the question the
+    contact has pending, if any. Keywords still win over answers (STOP is
+    STOP), but YES is then an answer, not an opt-in."""
+    base = contact or new_contact(sms, zones_for)
     pending = base.pending_prompt
     if pending is None or prompt is None or pending.prompt_id != prompt.id or pending.expires_at <= sms.at:
         pending = None
-    base = _heard_from(base, sms.at)
-    answered_by_twilio = ADVANCED_OPT_OUT_KINDS.get((sms.opt_out_type or "").upper())
-    keyword = None if answered_by_twilio else classify(sms.body, awaiting_answer=pending is not None)
-    if answered_by_twilio:
-        kind, source, word = answered_by_twilio, "twilio_advanced_opt_out", normalise_text(sms.body).upper()
-    elif keyword is not None:
-        kind = _KEYWORD_KINDS[keyword.kind]
-        source = NATURAL_LANGUAGE if keyword.word == NATURAL_LANGUAGE else "keyword"
-        word = keyword.word
-    elif pending is not None and prompt is not None:
-        return _answer(base, sms, prompt, pending)
-    else:
-        kind, source, word = InboundKind.CONVERSATION, "", ""
+    change = read_text(sms)
+    if pending is not None and prompt is not None and change.reads_question:
+        return _answer(_heard_from(base, sms.at), sms, prompt, pending)
+    return applied(change, contact, base, replies)
 
-    reply = ""
-    if kind in (InboundKind.OPT_OUT, InboundKind.OPT_IN):
-        target = ConsentState.OPTED_OUT if kind == InboundKind.OPT_OUT else ConsentState.OPTED_IN
-        if base.consent != target:
-            base = base.with_consent(
-                ConsentEvent(
-                    state=target,
-                    source=source,
-                    keyword=word,
-                    at=sms.at,
-                    brand_number=sms.brand_number,
-                    message_sid=sms.sid,
-                )
-            )
-            reply = replies.opt_out if kind == InboundKind.OPT_OUT else replies.opt_in
-    elif kind == InboundKind.HELP:
-        reply = replies.help
-    else:
-        opened = base.conversation is None
-        base = base.model_copy(update={"conversation": _continue(base.conversation, sms.at)})
-        hours = replies.business_hours
-        if opened and base.consent != ConsentState.OPTED_OUT and (hours is None or hours.open_at(sms.at)):
-            reply = replies.conversation_ack  # once per conversation: only when it opens
-    if answered_by_twilio:
-        reply = ""  # Twilio already replied; a second answer would be noise (or fail 21610)
 
-    return InboundOutcome(contact=base, message=_message(sms, kind, reply))
+def applied(change: InboundChange, before: Contact | None, created: Contact, replies: BrandReplies) -> InboundOutcome:
+    """The text's outcome, given the contact as it found it (`created` when none)."""
+    after = apply_change(before or created, change)
+    return InboundOutcome(contact=after, message=_message(change.sms, change.kind, reply_to(change, before, replies)))
+
+
+def replayed(change: InboundChange, replies: BrandReplies) -> Message:
+    """The message of a text whose effects were stored but whose message was not
+    (a crash between the two writes): consent is confirmed again rather than never."""
+    answers = {InboundKind.OPT_OUT: replies.opt_out, InboundKind.OPT_IN: replies.opt_in, InboundKind.HELP: replies.help}
+    reply = "" if change.answered_by_twilio else answers.get(change.kind, "")
+    return _message(change.sms, change.kind, reply)
 
 
 def _answer(contact: Contact, sms: InboundSms, prompt: Prompt, pending: PendingPrompt) -> InboundOutcome:
     """Read the text as the pending question's answer; ask once more when it
     cannot be read; after that it is a conversation for a person."""
     found = match(prompt, sms.body)
+    changes: list[FieldChange] = []
     if found is not None:
         kind, reply = InboundKind.ANSWER, found.answer.reply
-        contact = apply(contact, prompt, found, sms.sid, sms.at)
+        contact, changes = apply(contact, prompt, found, sms.sid, sms.at)
     elif not pending.reasked:
         kind, reply = InboundKind.REASKED, prompt.reask
         contact = contact.model_copy(update={"pending_prompt": pending.model_copy(update={"reasked": True})})
@@ -155,7 +228,7 @@ def _answer(contact: Contact, sms: InboundSms, prompt: Prompt, pending: PendingP
         kind, reply = InboundKind.CONVERSATION, ""
         conversation = _continue(contact.conversation, sms.at)
         contact = contact.model_copy(update={"pending_prompt": None, "conversation": conversation})
-    return InboundOutcome(contact=contact, message=_message(sms, kind, reply))
+    return InboundOutcome(contact=contact, message=_message(sms, kind, reply), field_changes=changes)
 
 
 def _message(sms: InboundSms, kind: InboundKind, reply: str) -> Message:

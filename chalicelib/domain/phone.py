@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 from chalicelib.domain.errors import InvalidPhoneError
@@ -31,6 +33,7 @@ def normalise(raw: str, default_region: str | None = None) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@lru_cache(maxsize=4096)  # every text from a number may create its contact: look it up once
 def time_zone_candidates(e164: str) -> tuple[str, ...]:
     """Every IANA zone the number could be in, narrowest data first.
 

@@ -123,9 +123,9 @@ def match(prompt: Prompt, body: str) -> Match | None:
     return None  # none, or two answers at once ("yes no")
 
 
-def apply(contact: Contact, prompt: Prompt, found: Match, sid: str, at: datetime) -> Contact:
-    """The contact once this answer is applied; every field set records where it
-    came from, and its previous value stays in the history."""
+def apply(contact: Contact, prompt: Prompt, found: Match, sid: str, at: datetime) -> tuple[Contact, list[FieldChange]]:
+    """The contact once this answer is applied, and the changes it made: every
+    field set records where it came from, and each change keeps the value before."""
     source = f"prompt:{prompt.id}"
     attributes = dict(contact.attributes)
     changes: list[FieldChange] = []
@@ -154,18 +154,12 @@ def apply(contact: Contact, prompt: Prompt, found: Match, sid: str, at: datetime
         elif effect == Effect.KEEP_TEXTS:
             engagement = engagement.model_copy(update={"reengagement_asked_at": None, "unanswered_marketing": 0})
             change("engagement.sunset", "asked", "kept")
-    return contact.model_copy(
-        update={
-            "attributes": attributes,
-            "home": home,
-            "engagement": engagement,
-            "pending_prompt": None,
-            "history": [*contact.history, *changes][-HISTORY_KEPT:],
-        }
+    answered = contact.model_copy(
+        update={"attributes": attributes, "home": home, "engagement": engagement, "pending_prompt": None}
     )
+    return answered, changes
 
 
-HISTORY_KEPT = 50
 YES = ["yes", "y", "yep", "yeah", "yup", "sure", "ok", "okay", "still here", "👍", "✅"]
 NO = ["no", "n", "nope", "nah", "not any more", "not anymore", "moved", "👎"]
 

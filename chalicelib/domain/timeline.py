@@ -4,12 +4,16 @@ orders), merged in time order."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.domain.contact import Contact
+from chalicelib.domain.contact import ConsentEvent, FieldChange
 from chalicelib.domain.messages import Message
 from chalicelib.domain.runs import DecisionRecord
 
@@ -32,49 +36,110 @@ class Entry(BaseModel):
     author: str | None = Field(default=None, max_length=80)
 
 
+@dataclass
+class ContactHistory:
+    """Everything kept about one contact besides its profile."""
+
+    messages: list[Message] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
+    consents: list[ConsentEvent] = field(default_factory=list)
+    fields: list[FieldChange] = field(default_factory=list)
+
+
 class Event(BaseModel):
-    """One line of the timeline."""
+    """One line of the timeline; `id` is unique within the contact's timeline."""
 
     model_config = ConfigDict(defer_build=True)  # built on first use: the webhooks never need it
 
     at: datetime
+    id: str
     type: str  # message_in | message_out | consent | answer | decision | note | interaction
     summary: str
     detail: dict[str, object] = Field(default_factory=dict)
 
+    @property
+    def position(self) -> tuple[datetime, str]:
+        """Where it stands, newest first; ties in time are ordered by id."""
+        return self.at, self.id
 
-def merge(
-    contact: Contact, messages: list[Message], entries: list[Entry], decisions: list[DecisionRecord]
-) -> list[Event]:
+
+def merge(history: ContactHistory, decisions: list[DecisionRecord]) -> list[Event]:
     """Everything known about the contact as events, newest first."""
     events = [
         Event(
             at=m.at,
+            id=f"m:{m.sid}",
             type=f"message_{'in' if m.direction == 'inbound' else 'out'}",
             summary=m.body,
             detail={"sid": m.sid, "kind": m.kind, "status": m.status, "error_code": m.error_code, "run_id": m.run_id},
         )
-        for m in messages
+        for m in history.messages
     ]
     events += [
-        Event(at=c.at, type="consent", summary=f"{c.state} ({c.source})", detail=c.model_dump(mode="json"))
-        for c in contact.consent_history
+        Event(
+            at=c.at,
+            id=f"k:{c.at.isoformat()}:{c.message_sid or c.source}",
+            type="consent",
+            summary=f"{c.state} ({c.source})",
+            detail=c.model_dump(mode="json"),
+        )
+        for c in history.consents
     ]
     events += [
-        Event(at=h.at, type="answer", summary=f"{h.field}: {h.old} -> {h.new}", detail=h.model_dump(mode="json"))
-        for h in contact.history
+        Event(
+            at=h.at,
+            id=f"f:{h.at.isoformat()}:{h.field}:{h.message_sid or ''}",
+            type="answer",
+            summary=f"{h.field}: {h.old} -> {h.new}",
+            detail=h.model_dump(mode="json"),
+        )
+        for h in history.fields
     ]
     events += [
-        Event(at=e.at, type=e.kind, summary=e.summary, detail={"id": e.id, "channel": e.channel, "author": e.author})
-        for e in entries
+        Event(
+            at=e.at,
+            id=f"e:{e.id}",
+            type=e.kind,
+            summary=e.summary,
+            detail={"id": e.id, "channel": e.channel, "author": e.author},
+        )
+        for e in history.entries
     ]
     events += [
         Event(
             at=d.at,
+            id=f"d:{d.run_id}",
             type="decision",
             summary=f"{d.verdict}/{d.reason}: {d.explanation}",
             detail={"run_id": d.run_id, "stage": d.stage, "outcome": d.outcome},
         )
         for d in decisions
     ]
-    return sorted(events, key=lambda event: event.at, reverse=True)
+    return sorted(events, key=lambda event: event.position, reverse=True)
+
+
+def page(events: list[Event], before: tuple[datetime, str] | None, limit: int) -> tuple[list[Event], str | None]:
+    """The `limit` events after the cursor (newest first) and the cursor of the
+    next page: pages of any size, read one after another, hold every event once."""
+    if before is not None:
+        events = [event for event in events if event.position < before]
+    shown = events[:limit]
+    return shown, cursor_of(shown[-1]) if len(events) > limit else None
+
+
+def cursor_of(event: Event) -> str:
+    """An opaque, URL-safe mark of the event's position."""
+    raw = json.dumps([event.at.isoformat(), event.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def parse_cursor(text: str) -> tuple[datetime, str]:
+    """The position a cursor marks; ValueError when it is not one of ours."""
+    try:
+        at, event_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        moment = datetime.fromisoformat(at)
+    except (ValueError, TypeError, binascii.Error) as error:
+        raise ValueError(f"not a timeline cursor: {error}") from None
+    if moment.tzinfo is None or not isinstance(event_id, str):
+        raise ValueError("not a timeline cursor")
+    return moment, event_id

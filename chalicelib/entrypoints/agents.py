@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from chalice.app import BadRequestError, Blueprint, NotFoundError, Response
@@ -13,8 +13,9 @@ from chalicelib.bootstrap import deps, sender
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.conversations import NoConversationError
 from chalicelib.domain.prompts import Prompt
-from chalicelib.domain.timeline import Entry, EntryKind
+from chalicelib.domain.timeline import Entry, EntryKind, parse_cursor
 from chalicelib.entrypoints.operator import answer, body_of, phone_in_path
+from chalicelib.entrypoints.params import query_int
 from chalicelib.services import conversations as use_cases
 
 bp = Blueprint(__name__)
@@ -50,10 +51,7 @@ class InteractionIn(BaseModel):
 
 
 def _query_int(name: str, default: int, highest: int) -> int:
-    raw = _params().get(name) or str(default)
-    if not raw.isdigit() or not 1 <= int(raw) <= highest:
-        raise BadRequestError(f"{name}: a whole number from 1 to {highest}")
-    return int(raw)
+    return query_int(bp.current_request, name, default, 1, highest)
 
 
 def _params() -> dict[str, str]:
@@ -139,20 +137,13 @@ def timeline(number: str) -> Response:
     limit = _query_int("limit", 50, 200)
     raw = _params().get("before")
     try:
-        before = datetime.fromisoformat(raw) if raw else None
+        before = parse_cursor(raw) if raw is not None else None
     except ValueError:
-        before = None
-        raw = raw or "?"
-    if raw and (before is None or before.tzinfo is None):
-        raise BadRequestError("before: an ISO 8601 time with its offset, as given in `next`")
+        raise BadRequestError("before: the `next` cursor of the previous page, as given") from None
 
     def run() -> dict[str, Any]:
         events, cursor = use_cases.timeline(phone, d.store, d.runs, before, limit)
-        return {
-            "phone": phone,
-            "events": [event.model_dump(mode="json") for event in events],
-            "next": cursor.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if cursor else None,  # URL-safe
-        }
+        return {"phone": phone, "events": [event.model_dump(mode="json") for event in events], "next": cursor}
 
     return answer(run)
 

@@ -4,17 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import unquote
 from zoneinfo import available_timezones
 
 from chalice.app import BadRequestError, Blueprint, ConflictError, NotFoundError, Response
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, StringConstraints, ValidationError, field_validator
 
+from chalicelib.adapters.secrets import SecretUnavailableError
 from chalicelib.bootstrap import deps
 from chalicelib.domain import phone
 from chalicelib.domain.campaign import Campaign, CampaignSpec, CampaignStatus
-from chalicelib.domain.contact import ConsentEvent, ConsentState, HomeLocation
+from chalicelib.domain.contact import (
+    MAX_ATTRIBUTES,
+    MAX_NAME_LENGTH,
+    MAX_TAGS,
+    MAX_VALUE_LENGTH,
+    ConsentEvent,
+    ConsentState,
+    HomeLocation,
+    ProfileLimitError,
+)
 from chalicelib.domain.conversations import ClaimedError, NoConversationError
 from chalicelib.domain.errors import ConcurrentUpdateError, InvalidPhoneError
 from chalicelib.domain.policy import normalise_area
@@ -44,8 +54,12 @@ def answer(work: Callable[[], Any], status: int = 200) -> Response:
         raise ConflictError(f"changed by someone else meanwhile, try again: {error}") from None
     except (ClaimedError, NotSendableError) as error:
         raise ConflictError(str(error)) from None
+    except ProfileLimitError as error:
+        raise BadRequestError(str(error)) from None
     except SendFailedError as error:
         return Response(body={"Code": "BadGateway", "Message": str(error)}, status_code=502)
+    except SecretUnavailableError as error:  # nothing was sent; the next call reads the secret again
+        return Response(body={"Code": "ServiceUnavailable", "Message": str(error)}, status_code=503)
     if isinstance(result, Response):  # the use case chose its own status
         return result
     body = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
@@ -149,10 +163,14 @@ class ConsentIn(BaseModel):
     at: datetime
 
 
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH, pattern=r"^[\w.\- ]+$")]
+Value = Annotated[str, StringConstraints(max_length=MAX_VALUE_LENGTH)]
+
+
 class ContactIn(BaseModel):
     phone: str
-    attributes: dict[str, str] = Field(default_factory=dict, max_length=50)
-    tags: list[str] = Field(default_factory=list, max_length=50)
+    attributes: dict[Name, Value] = Field(default_factory=dict, max_length=MAX_ATTRIBUTES)
+    tags: list[Name] = Field(default_factory=list, max_length=MAX_TAGS)
     home: HomeIn | None = None
     consent: ConsentIn | None = None
     time_zone: str | None = Field(default=None, description="a confirmed IANA zone: Europe/London")
@@ -196,9 +214,7 @@ def import_contacts() -> Response:
             raise BadRequestError(f"contacts.{index}.phone: {error}") from None
 
     def run() -> dict[str, Any]:
-        for record in records:
-            use_cases.import_contact(record, d.store, d.clock, phone.time_zone_candidates)
-        return {"imported": len(records)}
+        return {"imported": use_cases.import_contacts(records, d.store, d.clock, phone.time_zone_candidates)}
 
     return answer(run)
 
@@ -218,7 +234,14 @@ def get_contact(number: str) -> Response:
     if contact is None:
         raise NotFoundError(f"no contact {e164}")
     decisions = [record.model_dump(mode="json") for record in d.runs.decisions_for(e164, limit=5)]
-    return answer(lambda: {**contact.model_dump(mode="json"), "consent": contact.consent, "decisions": decisions})
+    trail = d.store.trail(e164)
+    view = {
+        **contact.model_dump(mode="json"),
+        "consent": contact.consent,
+        "consent_history": [event.model_dump(mode="json") for event in trail.consents],
+        "history": [change.model_dump(mode="json") for change in trail.fields],
+    }
+    return answer(lambda: {**view, "decisions": decisions})
 
 
 @bp.route("/api/contacts/{number}/decisions", methods=["GET"])

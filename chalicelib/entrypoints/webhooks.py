@@ -12,10 +12,8 @@ from chalicelib.adapters.webhook import (
     ForgedWebhookError,
     MalformedFormError,
     WebhooksDisabledError,
-    decode_form,
-    signed_url,
     twiml,
-    verify_signature,
+    verified_form,
 )
 from chalicelib.bootstrap import deps, twilio_auth_token
 from chalicelib.domain.errors import ConcurrentUpdateError, InvalidPhoneError
@@ -28,13 +26,17 @@ FORM = ["application/x-www-form-urlencoded"]
 
 
 def _verified_form() -> dict[str, str]:
-    """The request's form, once Twilio's signature over it checks out."""
+    """The request's form, once Twilio's signature over it checks out: over the
+    URL Twilio called (the query as the operator wrote it) and every posted value."""
     request = bp.current_request
-    settings = deps().settings
-    form = decode_form(request.raw_body)
-    url = signed_url(settings.public_base_url, request.path, request.query_params)
-    verify_signature(twilio_auth_token(), url, form, request.headers.get(SIGNATURE_HEADER))
-    return form
+    return verified_form(
+        twilio_auth_token,
+        deps().settings.public_base_url,
+        request.path,
+        request.query_params,
+        request.raw_body,
+        request.headers.get(SIGNATURE_HEADER),
+    )
 
 
 def _answer(handle: Callable[[dict[str, str]], Response]) -> Response:

@@ -9,10 +9,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from chalicelib.domain.campaign import Campaign, CampaignSpec, CampaignStatus
-from chalicelib.domain.contact import Attribute, ConsentEvent, Contact, HomeLocation, TimeZone
-from chalicelib.domain.errors import ConcurrentUpdateError, RapportError
+from chalicelib.domain.contact import (
+    MAX_ATTRIBUTES,
+    MAX_TAGS,
+    Attribute,
+    ConsentEvent,
+    Contact,
+    HomeLocation,
+    ProfileLimitError,
+    TimeZone,
+    consent_added,
+)
+from chalicelib.domain.errors import RapportError
 from chalicelib.domain.policy import PolicySettings, Verdict
 from chalicelib.services.ports import CampaignStore, Clock, ConversationStore
+from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.runs import decisions_for_audience
 
 SCAN_SEGMENTS = 4
@@ -71,8 +82,10 @@ def import_contact(
     """Create or update one contact. A consent event older than the latest one
     recorded is kept out: an import never overrides a newer STOP."""
     now = clock.now()
-    for _ in range(5):
+
+    def attempt() -> Contact:
         current = store.get_contact(record.phone)
+        check_limits(record, current)
         base = current or Contact(
             phone=record.phone, created_at=now, time_zone=TimeZone(candidates=list(zones_for(record.phone)))
         )
@@ -88,15 +101,39 @@ def import_contact(
         if record.time_zone is not None:
             update["time_zone"] = base.time_zone.model_copy(update={"confirmed": record.time_zone})
         contact = base.model_copy(update=update)
-        latest = base.consent_history[-1].at if base.consent_history else None
-        if record.consent is not None and (latest is None or record.consent.at > latest):
-            contact = contact.with_consent(record.consent)
-        try:
-            store.save_contact(contact, current.version if current else None)
-        except ConcurrentUpdateError:
-            continue
+        if record.consent is not None:
+            contact = contact.with_consent(record.consent)  # never over a newer STOP
+        store.save_contact(contact, current.version if current else None)
+        if added := consent_added(current, contact):
+            store.add_trail(record.phone, added, [])
         return contact
-    raise ConcurrentUpdateError(f"contact kept changing: {record.phone}")
+
+    return retry_on_conflict(attempt)
+
+
+def check_limits(record: ContactRecord, current: Contact | None) -> None:
+    """ProfileLimitError when the record would grow the profile past its bounds."""
+    tags = {*record.tags, *(current.tags if current else ())}
+    attributes = {*record.attributes, *(current.attributes if current else ())}
+    if len(tags) > MAX_TAGS:
+        raise ProfileLimitError(f"{record.phone} would have {len(tags)} tags; at most {MAX_TAGS}")
+    if len(attributes) > MAX_ATTRIBUTES:
+        raise ProfileLimitError(f"{record.phone} would have {len(attributes)} attributes; at most {MAX_ATTRIBUTES}")
+
+
+def import_contacts(
+    records: list[ContactRecord],
+    store: ConversationStore,
+    clock: Clock,
+    zones_for: Callable[[str], tuple[str, ...]],
+) -> int:
+    """Import every record, once all are known to fit their profiles (a race with
+    another import can still refuse one later, with nothing of it stored)."""
+    for record in records:
+        check_limits(record, store.get_contact(record.phone))
+    for record in records:
+        import_contact(record, store, clock, zones_for)
+    return len(records)
 
 
 @dataclass

@@ -9,16 +9,17 @@ from datetime import datetime, timedelta
 
 from chalicelib.domain import conversations
 from chalicelib.domain.contact import Contact
-from chalicelib.domain.errors import ConcurrentUpdateError, RapportError
+from chalicelib.domain.errors import RapportError
 from chalicelib.domain.messages import DeliveryStatus, Direction, Message
 from chalicelib.domain.policy import Intent, PolicySettings, Purpose, Reason, Verdict, decide
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.runs import after_send
-from chalicelib.domain.timeline import Entry, EntryKind, Event, merge
-from chalicelib.services.inbound import MAX_ATTEMPTS
+from chalicelib.domain.timeline import Entry, EntryKind, Event, merge, page
 from chalicelib.services.ports import Clock, ConversationStore, JobQueue, RunStore, Sender, SendOutcome
+from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.runs import send_job
 
+DECISIONS_SHOWN = 10_000  # decisions expire (TTL), so this is all of them
 REPLY_VALIDITY_S = 4 * 3600  # a reply that cannot be delivered within 4 hours is stale
 
 
@@ -43,17 +44,16 @@ def _contact(phone: str, store: ConversationStore) -> Contact:
 
 def _update(phone: str, store: ConversationStore, change: Callable[[Contact], Contact]) -> Contact:
     """Apply a change to the contact, again on a fresh read if it moved meanwhile."""
-    for _ in range(MAX_ATTEMPTS):
+
+    def attempt() -> Contact:
         contact = _contact(phone, store)
         changed = change(contact)
         if changed is contact:
             return contact
-        try:
-            store.save_contact(changed, contact.version)
-        except ConcurrentUpdateError:
-            continue
+        store.save_contact(changed, contact.version)
         return changed.model_copy(update={"version": contact.version + 1})
-    raise ConcurrentUpdateError(f"contact kept changing: {phone}")
+
+    return retry_on_conflict(attempt)
 
 
 def claim(phone: str, agent: str, reassign: bool, store: ConversationStore, clock: Clock) -> Contact:
@@ -134,14 +134,14 @@ def _converse(
         body=body,
         status=DeliveryStatus.QUEUED,
     )
-    for _ in range(MAX_ATTEMPTS):
-        try:
-            store.record_message(after(contact, message.at), contact.version, message)
-        except ConcurrentUpdateError:
-            contact = _contact(phone, store)
-            continue
+    first_read = [contact]
+
+    def record() -> Message:
+        current = first_read.pop() if first_read else _contact(phone, store)
+        store.record_message(after(current, message.at), current.version, message)
         return message
-    raise ConcurrentUpdateError(f"contact kept changing: {phone}")
+
+    return retry_on_conflict(record)
 
 
 def add_entry(phone: str, entry: Entry, store: ConversationStore) -> bool:
@@ -174,12 +174,8 @@ def close(
 
 
 def timeline(
-    phone: str, store: ConversationStore, runs: RunStore, before: datetime | None, limit: int
-) -> tuple[list[Event], datetime | None]:
+    phone: str, store: ConversationStore, runs: RunStore, before: tuple[datetime, str] | None, limit: int
+) -> tuple[list[Event], str | None]:
     """A page of the timeline, newest first, and the cursor for the next page."""
-    contact = _contact(phone, store)
-    events = merge(contact, store.thread(phone, limit=1000), store.entries(phone), runs.decisions_for(phone, 1000))
-    if before is not None:
-        events = [event for event in events if event.at < before]
-    page = events[:limit]
-    return page, page[-1].at if len(events) > limit else None
+    _contact(phone, store)
+    return page(merge(store.history(phone), runs.decisions_for(phone, DECISIONS_SHOWN)), before, limit)

@@ -6,14 +6,25 @@ from datetime import timedelta
 
 from chalicelib.domain import phone
 from chalicelib.domain.contact import ConsentState, Contact
-from chalicelib.domain.errors import ConcurrentUpdateError
-from chalicelib.domain.inbound import BrandReplies, InboundSms, receive
-from chalicelib.domain.messages import Message
+from chalicelib.domain.errors import ProfileNeededError, TextAlreadyAppliedError
+from chalicelib.domain.inbound import (
+    BrandReplies,
+    InboundChange,
+    InboundOutcome,
+    InboundSms,
+    applied,
+    new_contact,
+    read_text,
+    receive,
+    replayed,
+)
+from chalicelib.domain.messages import InboundKind, Message
 from chalicelib.domain.runs import OPTED_OUT
 from chalicelib.services.ports import ConversationStore, PromptBook, RunStore
+from chalicelib.services.retry import retry_on_conflict
 
-MAX_ATTEMPTS = 5
 OPT_OUT_ATTRIBUTION = timedelta(days=3)  # an opt-out this soon after a run's text counts against the run
+CONSENT_KINDS = frozenset({InboundKind.OPT_OUT, InboundKind.OPT_IN})
 
 
 def handle_inbound(
@@ -21,34 +32,63 @@ def handle_inbound(
 ) -> Message:
     """Record the text; the stored message carries the reply (empty for none).
 
-    A retried webhook (same MessageSid) changes nothing and gets the reply the
-    first delivery got. Two texts racing for one contact retry on the version
-    check, so neither update is lost.
+    The contact is changed first, in one write that needs no read and that
+    texts arriving together do not invalidate, so a consent change is kept
+    before anything else can fail; then the consent trail, then the message.
+    A retried webhook (same MessageSid) changes nothing more and gets the
+    reply the first delivery got; one that finds the contact changed but its
+    message missing (a crash between the writes) stores the message now.
     """
-    for _ in range(MAX_ATTEMPTS):
-        contact = store.get_contact(sms.phone)
-        pending = contact.pending_prompt if contact else None
-        prompt = prompts.get(pending.prompt_id) if pending else None
-        outcome = receive(contact, sms, replies, phone.time_zone_candidates, prompt)
+    change = read_text(sms)
+    created = new_contact(sms, phone.time_zone_candidates)
+    try:
         try:
-            earlier = store.record_message(
-                outcome.contact,
-                expected_version=contact.version if contact else None,
-                message=outcome.message,
-            )
-        except ConcurrentUpdateError:
-            continue
-        if earlier is None:
-            _attribute_opt_out(contact, outcome.contact, runs)
-        return earlier or outcome.message
-    raise ConcurrentUpdateError(f"contact kept changing after {MAX_ATTEMPTS} attempts")
+            before = store.apply_text(change, created)
+            outcome = applied(change, before, created, replies)
+        except ProfileNeededError:
+            before, outcome = retry_on_conflict(lambda: _apply_reading(sms, store, replies, prompts))
+    except TextAlreadyAppliedError:
+        return _finish_replayed(change, store, replies)
+    message = outcome.message
+    consents = [change.consent] if change.consent and message.kind in CONSENT_KINDS else []
+    if consents or outcome.field_changes:  # every instruction, in time order, whatever it changed
+        store.add_trail(sms.phone, consents, outcome.field_changes)
+    earlier = store.put_message(message)
+    if earlier is not None:
+        return earlier
+    _attribute_opt_out(before, outcome.contact, runs)
+    return message
+
+
+def _apply_reading(
+    sms: InboundSms, store: ConversationStore, replies: BrandReplies, prompts: PromptBook
+) -> tuple[Contact | None, InboundOutcome]:
+    """The text read against the profile (a pending question, a number to mark
+    reachable again): one whole-profile write, which counts the text once."""
+    contact = store.get_contact(sms.phone)
+    pending = contact.pending_prompt if contact else None
+    prompt = prompts.get(pending.prompt_id) if pending else None
+    outcome = receive(contact, sms, replies, phone.time_zone_candidates, prompt)
+    store.save_contact(outcome.contact, contact.version if contact else None, applied_sid=sms.sid, applied_at=sms.at)
+    return contact, outcome
+
+
+def _finish_replayed(change: InboundChange, store: ConversationStore, replies: BrandReplies) -> Message:
+    message = replayed(change, replies)
+    earlier = store.put_message(message)
+    if earlier is not None:
+        return earlier
+    if change.consent is not None:  # its trail may not have been written either (idempotent)
+        store.add_trail(change.sms.phone, [change.consent], [])
+    return message
 
 
 def _attribute_opt_out(before: Contact | None, after: Contact, runs: RunStore) -> None:
     """Feed the circuit breaker: this opt-out follows that run's text."""
     engagement = after.engagement
-    if before is None or before.consent == ConsentState.OPTED_OUT or after.consent != ConsentState.OPTED_OUT:
+    event = after.consent_event
+    if before is None or before.consent == ConsentState.OPTED_OUT or event is None:
         return
     sent, last_run = engagement.last_outbound_at, engagement.last_run_id
-    if last_run and sent and after.consent_history[-1].at - sent <= OPT_OUT_ATTRIBUTION:
+    if event.state == ConsentState.OPTED_OUT and last_run and sent and event.at - sent <= OPT_OUT_ATTRIBUTION:
         runs.add_counts(last_run, {OPTED_OUT: 1})

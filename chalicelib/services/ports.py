@@ -9,17 +9,45 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from chalicelib.domain.campaign import Campaign
-from chalicelib.domain.contact import Contact
+from chalicelib.domain.contact import ConsentEvent, Contact, FieldChange
+from chalicelib.domain.inbound import InboundChange
 from chalicelib.domain.messages import Message
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.runs import DecisionRecord, Hold, Run
-from chalicelib.domain.timeline import Entry
+from chalicelib.domain.timeline import ContactHistory, Entry
 
 
 class ConversationStore(Protocol):
     """Contacts and their message threads, with atomic multi-record writes."""
 
     def get_contact(self, phone: str) -> Contact | None: ...
+
+    def apply_text(self, change: InboundChange, created: Contact) -> Contact | None:
+        """Apply one inbound text to its contact in one write, without reading it
+        first (`created`: the contact when none exists yet). Texts applied together
+        never invalidate each other; a consent older than the recorded one is
+        left out (the latest instruction stands). Returns the contact as the text found it (None:
+        it created it). Raises TextAlreadyAppliedError for a text applied before,
+        ProfileNeededError when its effect depends on the profile (a live question
+        would read it as an answer; a number to mark reachable again)."""
+        ...
+
+    def put_message(self, message: Message) -> Message | None:
+        """Store a new message on its own; returns the one already stored under
+        its sid (nothing written), or None."""
+        ...
+
+    def add_trail(self, phone: str, consents: list[ConsentEvent], fields: list[FieldChange]) -> None:
+        """Keep consent changes and answered fields, each as its own record (idempotent)."""
+        ...
+
+    def trail(self, phone: str) -> ContactHistory:
+        """Consent changes and answered fields only, each oldest first."""
+        ...
+
+    def history(self, phone: str) -> ContactHistory:
+        """Messages, notes and interactions, consent changes and answered fields: all of them."""
+        ...
 
     def record_message(self, contact: Contact, expected_version: int | None, message: Message) -> Message | None:
         """Store a new message (a text in, or an agent's reply) and the contact it changed, atomically.
@@ -48,9 +76,13 @@ class ConversationStore(Protocol):
         """The contact's messages, newest first."""
         ...
 
-    def save_contact(self, contact: Contact, expected_version: int | None) -> None:
+    def save_contact(
+        self, contact: Contact, expected_version: int | None, applied_sid: str = "", applied_at: datetime | None = None
+    ) -> None:
         """Create (expected_version None) or replace the contact; ConcurrentUpdateError
-        when its version is not the expected one."""
+        when its version is not the expected one or a text was applied since the read.
+        `applied_sid`: the inbound text this write applies (counted once; a second
+        time raises TextAlreadyAppliedError)."""
         ...
 
     def scan_contacts(self, segment: int, total_segments: int) -> Iterator[list[Contact]]:

@@ -53,7 +53,7 @@ def test_an_unknown_contact_is_none(store: ConversationStore) -> None:
 
 def test_a_first_inbound_stores_contact_and_message(store: ConversationStore) -> None:
     opted_in = contact(
-        consent_history=[ConsentEvent(state=ConsentState.OPTED_IN, source="keyword", keyword="START", at=AT)]
+        consent_event=ConsentEvent(state=ConsentState.OPTED_IN, source="keyword", keyword="START", at=AT)
     )
     assert store.record_message(opted_in, None, inbound("SM1", reply="hello")) is None
     saved = store.get_contact(PHONE)
@@ -67,7 +67,7 @@ def test_a_first_inbound_stores_contact_and_message(store: ConversationStore) ->
 
 def test_a_retried_message_returns_the_first_and_writes_nothing(store: ConversationStore) -> None:
     store.record_message(contact(), None, inbound("SM1", reply="first answer"))
-    changed = contact(consent_history=[ConsentEvent(state=ConsentState.OPTED_OUT, source="keyword", at=AT)])
+    changed = contact(consent_event=ConsentEvent(state=ConsentState.OPTED_OUT, source="keyword", at=AT))
     earlier = store.record_message(changed, 1, inbound("SM1", minutes=3, reply="second answer"))
     assert earlier is not None and earlier.reply == "first answer"
     saved = store.get_contact(PHONE)

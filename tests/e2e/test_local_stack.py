@@ -68,7 +68,7 @@ def test_stop_then_help_then_start(stack: RunningStack) -> None:
     assert handset(stack, phone) == stop + help_ + start
     contact = stack.store.get_contact(phone)
     assert contact is not None and contact.consent == ConsentState.OPTED_IN
-    assert [(e.state, e.keyword) for e in contact.consent_history] == [
+    assert [(e.state, e.keyword) for e in stack.store.trail(phone).consents] == [
         (ConsentState.OPTED_OUT, "STOP"),
         (ConsentState.OPTED_IN, "START"),
     ]
@@ -80,7 +80,8 @@ def test_advanced_opt_out_is_recorded_without_a_second_reply(stack: RunningStack
     assert result["replies"] == []
     assert handset(stack, phone) == ["Twilio STOP auto-reply"]  # only Twilio's own answer
     contact = stack.store.get_contact(phone)
-    assert contact is not None and contact.consent_history[-1].source == "twilio_advanced_opt_out"
+    assert contact is not None and contact.consent_event is not None
+    assert contact.consent_event.source == "twilio_advanced_opt_out"
 
 
 def test_a_duplicated_webhook_is_answered_the_same_and_stored_once(stack: RunningStack) -> None:
@@ -90,7 +91,7 @@ def test_a_duplicated_webhook_is_answered_the_same_and_stored_once(stack: Runnin
     assert first["response"] == second["response"] and "unsubscribed" in first["response"]
     assert [m.sid for m in stack.store.thread(phone)] == [sid]
     contact = stack.store.get_contact(phone)
-    assert contact is not None and contact.version == 1
+    assert contact is not None and contact.engagement.inbound_count == 1
 
 
 def test_a_forged_webhook_is_refused_and_stores_nothing(stack: RunningStack) -> None:

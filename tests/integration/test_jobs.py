@@ -80,7 +80,7 @@ def world(dynamodb: DynamoDBClient, table: str, moto_endpoint: str) -> Iterator[
             phone=PHONE,
             created_at=created,
             tags=["pizza"],
-            consent_history=[ConsentEvent(state=ConsentState.OPTED_IN, source="form", at=created)],
+            consent_event=ConsentEvent(state=ConsentState.OPTED_IN, source="form", at=created),
             time_zone=TimeZone(confirmed="Europe/London"),
         ),
         None,

@@ -193,3 +193,23 @@ def test_a_campaign_has_a_message_or_a_known_question(client: Client) -> None:
     assert status == 400 and "either a message or a prompt_id" in body["Message"]
     status, body = call(client, "POST", "/api/campaigns", {**question, "purpose": "marketing"})
     assert status == 400 and "purpose conversational" in body["Message"]
+
+
+def test_imports_are_bounded_with_a_clear_reason_and_nothing_half_stored(
+    client: Client, store: DynamoConversationStore
+) -> None:
+    def post(*contacts: dict[str, Any]) -> tuple[int, Any]:
+        return call(client, "POST", "/api/contacts", {"contacts": list(contacts)})
+
+    assert post({"phone": "+447700900801", "attributes": {"note": "x" * 257}})[0] == 400
+    assert post({"phone": "+447700900801", "attributes": {"bad name!": "x"}})[0] == 400
+    assert post({"phone": "+447700900801", "tags": ["t" * 41]})[0] == 400
+    assert post({"phone": "+447700900801", "tags": [f"t{n}" for n in range(51)]})[0] == 400
+    assert post({"phone": "+447700900801", "tags": [f"a{n}" for n in range(30)]}) == (200, {"imported": 1})
+    status, body = post(
+        {"phone": "+447700900802", "tags": ["new"]}, {"phone": "+447700900801", "tags": [f"b{n}" for n in range(30)]}
+    )
+    assert status == 400 and "+447700900801 would have 60 tags; at most 50" in body["Message"]
+    assert store.get_contact("+447700900802") is None  # the whole import was refused
+    contact = store.get_contact("+447700900801")
+    assert contact is not None and len(contact.tags) == 30

@@ -50,7 +50,9 @@ def test_stop_is_confirmed_once_and_recorded_brand_wide(client: Client, store: D
     assert "<Message>Pizza Co: you're unsubscribed" in response.body.decode()
     contact = store.get_contact(CUSTOMER)
     assert contact is not None and contact.consent == ConsentState.OPTED_OUT
-    event = contact.consent_history[-1]
+    event = contact.consent_event
+    assert event is not None
+    assert store.trail(CUSTOMER).consents == [event]
     assert (event.keyword, event.brand_number, event.message_sid) == ("STOP", BRAND, SID)
 
 

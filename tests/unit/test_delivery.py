@@ -62,7 +62,8 @@ def test_permanent_errors_make_the_number_undeliverable_at_once(code: int) -> No
 def test_21610_means_the_recipient_opted_out() -> None:
     _, contact = apply_all(receipt("failed", code=21610))
     assert contact is not None and contact.consent == ConsentState.OPTED_OUT
-    event = contact.consent_history[-1]
+    event = contact.consent_event
+    assert event is not None
     assert (event.source, event.error_code, event.message_sid) == ("carrier_error", 21610, "SM1")
 
 

@@ -36,8 +36,8 @@ def test_a_first_text_creates_the_contact_with_zone_candidates_and_engagement() 
 
 def test_stop_records_consent_history_and_confirms_once() -> None:
     stopped = run(None, text("STOP"))
-    event = stopped.contact.consent_history[-1]
-    assert stopped.contact.consent == ConsentState.OPTED_OUT
+    event = stopped.contact.consent_event
+    assert event is not None and stopped.contact.consent == ConsentState.OPTED_OUT
     assert (event.source, event.keyword, event.brand_number, event.message_sid, event.at) == (
         "keyword",
         "STOP",
@@ -48,33 +48,35 @@ def test_stop_records_consent_history_and_confirms_once() -> None:
     assert stopped.message.reply == "bye"
     again = run(stopped.contact, text("stop", sid="SM2"))
     assert again.message.reply == ""
-    assert len(again.contact.consent_history) == 1
+    assert again.contact.consent == ConsentState.OPTED_OUT and again.contact.consent_event is not None
+    assert again.contact.consent_event.message_sid == "SM2"  # the latest instruction
 
 
-def test_start_resubscribes_and_history_keeps_every_change() -> None:
+def test_start_resubscribes() -> None:
     stopped = run(None, text("STOP")).contact
     started = run(stopped, text("START", sid="SM2"))
     assert started.contact.consent == ConsentState.OPTED_IN
-    assert [e.state for e in started.contact.consent_history] == [ConsentState.OPTED_OUT, ConsentState.OPTED_IN]
+    assert started.contact.consent_event is not None and started.contact.consent_event.message_sid == "SM2"
     assert started.message.reply == "welcome back"
 
 
 def test_natural_language_opt_out_is_recorded_as_such() -> None:
     outcome = run(None, text("please remove me from your list"))
     assert outcome.contact.consent == ConsentState.OPTED_OUT
-    assert outcome.contact.consent_history[-1].source == "natural_language"
+    assert outcome.contact.consent_event is not None and outcome.contact.consent_event.source == "natural_language"
 
 
 def test_help_answers_without_touching_consent() -> None:
     outcome = run(None, text("HELP"))
     assert outcome.message.reply == "help text" and outcome.message.kind == InboundKind.HELP
-    assert outcome.contact.consent_history == []
+    assert outcome.contact.consent_event is None
 
 
 def test_twilio_advanced_opt_out_is_recorded_and_not_answered_again() -> None:
     outcome = run(None, text("Stop", opt_out_type="STOP"))
     assert outcome.contact.consent == ConsentState.OPTED_OUT
-    assert outcome.contact.consent_history[-1].source == "twilio_advanced_opt_out"
+    assert outcome.contact.consent_event is not None
+    assert outcome.contact.consent_event.source == "twilio_advanced_opt_out"
     assert outcome.message.reply == ""
     helped = run(outcome.contact, text("help", sid="SM2", opt_out_type="HELP"))
     assert helped.message.reply == "" and helped.message.kind == InboundKind.HELP

@@ -49,11 +49,11 @@ def contact(
     created: datetime = NEW_YEAR,
     **changes: object,
 ) -> Contact:
-    history = [ConsentEvent(state=consent, source="import", at=created)] if consent != ConsentState.UNKNOWN else []
+    event = ConsentEvent(state=consent, source="import", at=created) if consent != ConsentState.UNKNOWN else None
     base = Contact(
         phone="+447700900123",
         created_at=created,
-        consent_history=history,
+        consent_event=event,
         time_zone=TimeZone(confirmed=tz, candidates=list(candidates)),
         engagement=Engagement(last_inbound_at=created + timedelta(days=100)),
     )

@@ -50,7 +50,7 @@ def contacts(draw: st.DrawFn, now: datetime) -> Contact:
     return Contact(
         phone="+447700900123",
         created_at=now - timedelta(days=500),
-        consent_history=[] if consent == ConsentState.UNKNOWN else [ConsentEvent(state=consent, source="t", at=ago())],
+        consent_event=None if consent == ConsentState.UNKNOWN else ConsentEvent(state=consent, source="t", at=ago()),
         deliverability=Deliverability(state=draw(st.sampled_from(list(DeliverabilityState)))),
         time_zone=TimeZone(confirmed=confirmed, candidates=candidates),
         engagement=Engagement(

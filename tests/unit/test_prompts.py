@@ -71,14 +71,14 @@ def test_numbered_options_set_the_attribute_with_its_provenance_and_keep_the_old
     )
     found = match(INTERESTS, "2")
     assert found is not None
-    updated = apply(contact, INTERESTS, found, "SM1", AT)
+    updated, changes = apply(contact, INTERESTS, found, "SM1", AT)
     assert updated.attributes["interest"].model_dump() == {
         "value": "menu",
         "source": "prompt:interests",
         "updated_at": AT,
         "message_sid": "SM1",
     }
-    [change] = updated.history
+    [change] = changes
     assert (change.field, change.old, change.new, change.message_sid) == (
         "attributes.interest",
         "events",
@@ -97,7 +97,7 @@ def test_a_custom_prompt_can_store_the_matched_text() -> None:
     found = match(zip_prompt, "it is 33101-1234")
     assert (
         found is not None
-        and apply(Contact(phone="+13055550100", created_at=AT), zip_prompt, found, "SM2", AT).attributes["zip"].value
+        and apply(Contact(phone="+13055550100", created_at=AT), zip_prompt, found, "SM2", AT)[0].attributes["zip"].value
         == "33101"
     )
 
@@ -114,7 +114,7 @@ def asked(prompt: str = "still_near", **changes: object) -> Contact:
     return Contact(
         phone="+447700900123",
         created_at=AT - timedelta(days=400),
-        consent_history=[ConsentEvent(state=ConsentState.OPTED_IN, source="import", at=AT - timedelta(days=400))],
+        consent_event=ConsentEvent(state=ConsentState.OPTED_IN, source="import", at=AT - timedelta(days=400)),
         home=HomeLocation(area="LS61AA", confirmed_at=AT - timedelta(days=300)),
         pending_prompt=pending,
     ).model_copy(update=changes)
@@ -129,7 +129,7 @@ def test_yes_to_still_near_confirms_the_home_and_is_not_an_opt_in() -> None:
     assert outcome.message.kind == InboundKind.ANSWER and outcome.message.reply == "Thanks! We'll keep offers local."
     contact = outcome.contact
     assert contact.home is not None and contact.home.confirmed_at == AT + timedelta(minutes=5)
-    assert contact.pending_prompt is None and len(contact.consent_history) == 1
+    assert contact.pending_prompt is None and contact.consent == ConsentState.OPTED_IN
 
 
 def test_a_postcode_moves_the_home_and_no_marks_them_away() -> None:

@@ -55,7 +55,7 @@ class World:
             phone=phone,
             created_at=created,
             tags=["pizza"],
-            consent_history=[ConsentEvent(state=consent, source="import", at=created)],
+            consent_event=ConsentEvent(state=consent, source="import", at=created),
             time_zone=TimeZone(confirmed="Europe/London"),
             engagement=Engagement(last_inbound_at=created),
             home=HomeLocation(area="LS61AA", confirmed_at=created),

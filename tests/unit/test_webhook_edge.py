@@ -3,16 +3,21 @@
 import pytest
 
 from chalicelib.adapters.webhook import (
+    CONNECTION_OVERRIDES,
     ForgedWebhookError,
     MalformedFormError,
     WebhooksDisabledError,
+    decode_fields,
     decode_form,
     signed_url,
+    signed_urls,
     twiml,
+    verified_form,
     verify_signature,
 )
 
-# Twilio's published request-validation example.
+# Twilio's published request-validation example, and the fixed vectors of
+# twilio-python's tests/unit/test_request_validator.py.
 VECTOR_TOKEN = "12345"
 VECTOR_URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
 VECTOR_PARAMS = {
@@ -23,6 +28,8 @@ VECTOR_PARAMS = {
     "To": "+18005551212",
 }
 VECTOR_SIGNATURE = "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+DUPLICATE_PARAMS = {"Sid": ["CA123"], "SidAccount": ["AC123"], "Digits": ["5678", "1234"]}
+DUPLICATE_SIGNATURE = "IK+Dwps556ElfBT0I3Rgjkr1wJU="
 
 
 def test_the_signed_url_is_the_public_base_plus_path_and_query() -> None:
@@ -34,6 +41,45 @@ def test_the_signed_url_is_the_public_base_plus_path_and_query() -> None:
 
 def test_twilios_published_vector_verifies() -> None:
     verify_signature(VECTOR_TOKEN, VECTOR_URL, VECTOR_PARAMS, VECTOR_SIGNATURE)
+
+
+def test_every_value_of_a_repeated_field_is_signed() -> None:
+    verify_signature(VECTOR_TOKEN, VECTOR_URL, DUPLICATE_PARAMS, DUPLICATE_SIGNATURE)
+    body = "Sid=CA123&SidAccount=AC123&Digits=5678&Digits=1234"
+    assert decode_fields(body) == DUPLICATE_PARAMS
+    form = verified_form(
+        lambda: VECTOR_TOKEN, "https://mycompany.com", "/myapp.php", {"foo": "1", "bar": "2"}, body, DUPLICATE_SIGNATURE
+    )
+    assert form == {"Sid": "CA123", "SidAccount": "AC123", "Digits": "1234"}
+    with pytest.raises(ForgedWebhookError):  # one value dropped is a different request
+        verify_signature(VECTOR_TOKEN, VECTOR_URL, {**DUPLICATE_PARAMS, "Digits": ["1234"]}, DUPLICATE_SIGNATURE)
+
+
+@pytest.mark.parametrize(
+    ("public_base_url", "signature"),
+    [
+        ("https://mycompany.com:1234", VECTOR_SIGNATURE),  # removes the port on https
+        ("http://mycompany.com:1234", "Zmvh+3yNM1Phv2jhDCwEM3q5ebU="),  # http: signed with its port 1234
+        ("https://mycompany.com", "kvajT1Ptam85bY51eRf/AJRuM3w="),  # adds :443 on https
+        ("http://mycompany.com", "0ZXoZLH/DfblKGATFgpif+LLRf4="),  # adds :80 on http
+        ("https://mycompany.com:443", VECTOR_SIGNATURE),  # a port in PUBLIC_BASE_URL, none in Twilio's URL
+    ],
+)
+def test_twilios_port_vectors_verify_whatever_port_the_public_base_carries(
+    public_base_url: str, signature: str
+) -> None:
+    urls = signed_urls(public_base_url, "/myapp.php", {"foo": "1", "bar": "2"})
+    verify_signature(VECTOR_TOKEN, urls, VECTOR_PARAMS, signature)
+
+
+def test_a_signature_over_the_url_with_the_overrides_fragment_verifies_too() -> None:
+    from twilio.request_validator import RequestValidator
+
+    signed = RequestValidator(VECTOR_TOKEN).compute_signature(f"{VECTOR_URL}#{CONNECTION_OVERRIDES}", VECTOR_PARAMS)
+    verify_signature(VECTOR_TOKEN, VECTOR_URL, VECTOR_PARAMS, signed)
+    other = RequestValidator(VECTOR_TOKEN).compute_signature(f"{VECTOR_URL}#rc=5&rp=all", VECTOR_PARAMS)
+    with pytest.raises(ForgedWebhookError):
+        verify_signature(VECTOR_TOKEN, VECTOR_URL, VECTOR_PARAMS, other)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,292 @@
+"""How a contact is laid out in its DynamoDB item, so that texts arriving
+together from one number never invalidate each other.
+
+The profile is two parts in one item (`pk = C#<e164>, sk = PROFILE`):
+
+- `doc`, the slow-moving profile as JSON (attributes, tags, home, zones,
+  deliverability, prompts ...), replaced only by whole-profile writes that
+  check `version` (and `in_n`, so no text is overwritten by them);
+- top-level attributes for what every inbound text changes, updated by one
+  UpdateItem per text with atomic operations: counters (`ADD`), first-set
+  times (`if_not_exists`), the latest consent conditioned on its event time.
+
+Each applied text leaves a marker `m_<MessageSid>` (its time), so a retried
+webhook is recognised without a read; only the latest markers are kept.
+Consent changes and answered fields are kept as items of their own
+(`K#<time>#<id>`, `F#<time>#<field>#<sid>`), so the profile stays small
+however long the history.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.domain.contact import ConsentEvent, Contact, Conversation, DeliverabilityState, FieldChange
+from chalicelib.domain.inbound import InboundChange
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+PROFILE = "PROFILE"
+DOC = "doc"
+MARKER_PREFIX = "m_"
+MARKERS_KEPT = 32  # retried webhooks arrive within minutes; a burst of more than this is trimmed
+MARKERS_TRIM_AT = 48  # trim in batches, so most texts cost no extra call
+WAITING = "0#"  # inbox order: waiting ones first, longest waiting first
+ANSWERED = "1#"
+# The profile's fields that live outside `doc` (engagement's inbound-side counters,
+# consent, the conversation) are left out of it.
+_OUTSIDE_DOC: Any = {
+    "version": True,
+    "consent_event": True,
+    "conversation": True,
+    "engagement": {"inbound_count", "last_inbound_at", "unanswered_marketing"},
+}
+
+
+def contact_key(phone: str) -> dict[str, Any]:
+    return {"pk": {"S": f"C#{phone}"}, "sk": {"S": PROFILE}}
+
+
+def sortable(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: int) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+def _profile_attributes(contact: Contact) -> dict[str, dict[str, str] | None]:
+    """Every attribute a whole-profile write sets; None: it removes it."""
+    engagement = contact.engagement
+    consent = contact.consent_event
+    conversation = contact.conversation
+    prompt = contact.pending_prompt
+    attributes: dict[str, dict[str, str] | None] = {
+        DOC: _s(contact.model_dump_json(exclude=_OUTSIDE_DOC)),
+        "contact": _s(contact.phone),  # the sparse index planning scans
+        "unanswered": _n(engagement.unanswered_marketing),
+        "in_at": _s(sortable(engagement.last_inbound_at)) if engagement.last_inbound_at else None,
+        "consent": _s(consent.model_dump_json()) if consent else None,
+        "consent_state": _s(consent.state) if consent else None,
+        "consent_at": _s(sortable(consent.at)) if consent else None,
+        "undeliverable": _s("1") if contact.deliverability.state != DeliverabilityState.OK else None,
+        "prompt_until": _s(sortable(prompt.expires_at)) if prompt else None,
+    }
+    conversation_attributes: dict[str, dict[str, str] | None] = dict.fromkeys(
+        ("conv_opened", "conv_in_at", "conv_n", "conv_meta", "conv_waiting", "inbox", "inbox_order")
+    )
+    if conversation is not None:
+        waiting = conversation.waiting_since
+        order = WAITING + sortable(waiting) if waiting else ANSWERED + sortable(conversation.last_inbound_at)
+        meta = conversation.model_dump_json(include={"agent", "claimed_at", "last_reply_at"})
+        conversation_attributes = {
+            "conv_opened": _s(sortable(conversation.opened_at)),
+            "conv_in_at": _s(sortable(conversation.last_inbound_at)),
+            "conv_n": _n(conversation.message_count),
+            "conv_meta": _s(meta),
+            "conv_waiting": _s(order) if waiting else None,
+            "inbox": _s("open"),  # in the sparse inbox index while open
+            "inbox_order": _s(order),
+        }
+    return {**attributes, **conversation_attributes}
+
+
+def contact_item(contact: Contact, version: int) -> dict[str, Any]:
+    """The whole item, for a first write of a contact (imports, demo data)."""
+    present = {name: value for name, value in _profile_attributes(contact).items() if value is not None}
+    return {
+        **contact_key(contact.phone),
+        **present,
+        "in_n": _n(contact.engagement.inbound_count),
+        "version": _n(version),
+    }
+
+
+def contact_update(
+    table: str, contact: Contact, expected_version: int | None, applied_sid: str = "", applied_at: str = ""
+) -> TransactWriteItemTypeDef:
+    """A whole-profile write: it succeeds only if neither another whole-profile
+    write (`version`) nor an inbound text (`in_n`) came since the read. Only
+    texts change `in_n`: `applied_sid` names the text this write applies (it is
+    counted, and its marker set, once)."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {":v": _n(1 if expected_version is None else expected_version + 1)}
+    sets, removes, adds = ["version = :v"], [], []
+    inbound = contact.engagement.inbound_count
+    for index, (name, value) in enumerate(_profile_attributes(contact).items()):
+        names[f"#a{index}"] = name
+        if value is None:
+            removes.append(f"#a{index}")
+        else:
+            sets.append(f"#a{index} = :a{index}")
+            values[f":a{index}"] = value
+    conditions = []
+    if applied_sid:
+        names["#mark"] = MARKER_PREFIX + applied_sid
+        sets.append("#mark = :mark")
+        adds.append("in_n :one")
+        values.update({":mark": _s(applied_at), ":one": _n(1)})
+        conditions.append("attribute_not_exists(#mark)")
+        inbound -= 1  # what the read saw
+    if expected_version is None:
+        conditions.append("attribute_not_exists(pk)")
+        if not applied_sid:
+            sets.append("in_n = :seen")
+            values[":seen"] = _n(inbound)
+    else:
+        conditions += ["version = :expected", "in_n = :seen"]
+        values.update({":expected": _n(expected_version), ":seen": _n(inbound)})
+    expression = "SET " + ", ".join(sets)
+    expression += " REMOVE " + ", ".join(removes) if removes else ""
+    expression += " ADD " + ", ".join(adds) if adds else ""
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": contact_key(contact.phone),
+            "UpdateExpression": expression,
+            "ConditionExpression": " AND ".join(conditions),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
+
+
+def text_update(table: str, change: InboundChange, created: Contact, with_consent: bool) -> dict[str, Any]:
+    """UpdateItem arguments applying one inbound text without reading the contact.
+
+    Refused (the condition) when the text was applied before (its marker), when
+    the number must be marked reachable again, when a live question would read
+    the text as its answer, or (with the consent) when a later consent is recorded."""
+    sms = change.sms
+    at = sortable(sms.at)
+    names = {"#mark": MARKER_PREFIX + sms.sid, "#doc": DOC}
+    values: dict[str, Any] = {
+        ":at": _s(at),
+        ":zero": _n(0),
+        ":one": _n(1),
+        ":phone": _s(sms.phone),
+        ":doc": _s(created.model_dump_json(exclude=_OUTSIDE_DOC)),
+    }
+    sets = [
+        "#mark = :at",
+        "#doc = if_not_exists(#doc, :doc)",
+        "version = if_not_exists(version, :zero)",
+        "contact = :phone",
+        "in_at = :at",
+        "unanswered = :zero",
+    ]
+    adds = ["in_n :one"]
+    conditions = ["attribute_not_exists(#mark)", "attribute_not_exists(undeliverable)"]
+    if change.reads_question:
+        conditions.append("(attribute_not_exists(prompt_until) OR prompt_until <= :at)")
+    consent = change.consent
+    if consent is not None and with_consent:
+        sets += ["consent = :consent", "consent_state = :state", "consent_at = :at"]
+        values.update({":consent": _s(consent.model_dump_json()), ":state": _s(consent.state)})
+        conditions.append("(attribute_not_exists(consent_at) OR consent_at < :at)")
+    if change.converses:
+        values[":waiting"] = _s(WAITING + at)
+        values[":open"] = _s("open")
+        sets += [
+            "conv_opened = if_not_exists(conv_opened, :at)",
+            "conv_in_at = :at",
+            "conv_waiting = if_not_exists(conv_waiting, :waiting)",
+            "inbox_order = if_not_exists(conv_waiting, :waiting)",
+            "inbox = :open",
+        ]
+        adds.append("conv_n :one")
+    return {
+        "TableName": table,
+        "Key": contact_key(sms.phone),
+        "UpdateExpression": "SET " + ", ".join(sets) + " ADD " + ", ".join(adds),
+        "ConditionExpression": " AND ".join(conditions),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+        "ReturnValues": "ALL_OLD",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+
+
+def needs_profile(item: dict[str, Any], change: InboundChange) -> bool:
+    """Why `text_update` was refused, when it was not a retry: the profile matters."""
+    if "undeliverable" in item:
+        return True
+    until = item.get("prompt_until", {}).get("S")
+    return change.reads_question and until is not None and until > sortable(change.sms.at)
+
+
+def applied_before(item: dict[str, Any], sid: str) -> bool:
+    return MARKER_PREFIX + sid in item
+
+
+def markers_to_trim(item: dict[str, Any]) -> list[str]:
+    """The oldest markers, once (with the one just added) there are too many."""
+    markers = sorted((value["S"], name) for name, value in item.items() if name.startswith(MARKER_PREFIX))
+    if len(markers) + 1 < MARKERS_TRIM_AT:
+        return []
+    return [name for _, name in markers[: len(markers) + 1 - MARKERS_KEPT]]
+
+
+def load_contact(item: dict[str, Any]) -> Contact:
+    """The profile: `doc` with the attributes texts update laid over it."""
+    contact = Contact.model_validate_json(item[DOC]["S"])
+
+    def text(name: str) -> str | None:
+        value = item.get(name)
+        return str(value["S"]) if value else None
+
+    def number(name: str) -> int:
+        value = item.get(name)
+        return int(value["N"]) if value else 0
+
+    def moment(name: str) -> datetime | None:
+        value = text(name)
+        return datetime.fromisoformat(value) if value else None
+
+    engagement = contact.engagement.model_copy(
+        update={
+            "inbound_count": number("in_n"),
+            "last_inbound_at": moment("in_at"),
+            "unanswered_marketing": number("unanswered"),
+        }
+    )
+    consent = text("consent")
+    conversation = None
+    opened, last_inbound, waiting = text("conv_opened"), text("conv_in_at"), text("conv_waiting")
+    if opened is not None and last_inbound is not None:
+        conversation = Conversation.model_validate(
+            {
+                **json.loads(text("conv_meta") or "{}"),
+                "opened_at": opened,
+                "last_inbound_at": last_inbound,
+                "message_count": number("conv_n"),
+                "waiting_since": waiting.removeprefix(WAITING) if waiting else None,
+            }
+        )
+    return contact.model_copy(
+        update={
+            "engagement": engagement,
+            "consent_event": ConsentEvent.model_validate_json(consent) if consent else None,
+            "conversation": conversation,
+            "version": number("version"),
+        }
+    )
+
+
+def consent_item(phone: str, event: ConsentEvent) -> dict[str, Any]:
+    who = event.message_sid or event.source
+    key = f"K#{sortable(event.at)}#{who}"
+    return {"pk": _s(f"C#{phone}"), "sk": _s(key), DOC: _s(event.model_dump_json())}
+
+
+def field_item(phone: str, change: FieldChange) -> dict[str, Any]:
+    key = f"F#{sortable(change.at)}#{change.field}#{change.message_sid or ''}"
+    return {"pk": _s(f"C#{phone}"), "sk": _s(key), DOC: _s(change.model_dump_json())}

@@ -1,0 +1,70 @@
+"""End to end on the running stack: bursts of texts from one number, a STOP
+among them, and one number's long consent history."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from typing import Any
+
+import requests
+
+from chalicelib.adapters.dynamodb_contacts import contact_key
+from chalicelib.domain.contact import ConsentState
+from tests.e2e.conftest import RunningStack
+from tests.e2e.test_local_stack import BRAND, handset
+
+BURST = 50
+AT_ONCE = 16
+
+
+def post(stack: RunningStack, sender: str, body: str) -> dict[str, Any]:
+    response = requests.post(f"{stack.sim}/sim/inbound", json={"from": sender, "to": BRAND, "body": body}, timeout=60)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def burst(stack: RunningStack, sender: str, bodies: list[str]) -> list[dict[str, Any]]:
+    with concurrent.futures.ThreadPoolExecutor(AT_ONCE) as pool:
+        return list(pool.map(lambda body: post(stack, sender, body), bodies))
+
+
+def test_fifty_texts_at_once_from_one_number_are_all_taken_and_counted(stack: RunningStack) -> None:
+    phone = "+447700900301"
+    results = burst(stack, phone, [f"part {n} of my long question" for n in range(BURST)])
+    assert [r["status"] for r in results] == [200] * BURST  # each on its first try
+    history = stack.store.history(phone)
+    assert sorted(m.body for m in history.messages) == sorted(f"part {n} of my long question" for n in range(BURST))
+    contact = stack.store.get_contact(phone)
+    assert contact is not None and contact.engagement.inbound_count == BURST
+    assert contact.conversation is not None and contact.conversation.message_count == BURST
+
+
+def test_a_stop_in_the_middle_of_a_burst_is_honoured_and_confirmed_once(stack: RunningStack) -> None:
+    phone = "+447700900302"
+    bodies = [f"text {n}" for n in range(30)]
+    bodies[15] = "Stop pls"
+    results = burst(stack, phone, bodies)
+    assert all(r["status"] == 200 for r in results)
+    contact = stack.store.get_contact(phone)
+    assert contact is not None and contact.consent == ConsentState.OPTED_OUT
+    assert [e.state for e in stack.store.trail(phone).consents] == [ConsentState.OPTED_OUT]
+    assert sum("unsubscribed" in body for body in handset(stack, phone)) == 1
+    assert len(stack.store.history(phone).messages) == 30
+
+
+def test_thousands_of_stop_start_flips_keep_the_profile_small_and_the_last_stop_wins(stack: RunningStack) -> None:
+    phone = "+447700900303"
+    flips = 5000
+    for start in range(0, flips, 500):  # in order, a few at a time: each round's texts race each other
+        round_ = ["STOP" if n % 2 == 0 else "START" for n in range(start, start + 500)]
+        assert all(r["status"] == 200 for r in burst(stack, phone, round_))
+    assert post(stack, phone, "STOP")["status"] == 200
+    contact = stack.store.get_contact(phone)
+    assert contact is not None and contact.consent == ConsentState.OPTED_OUT
+    assert contact.engagement.inbound_count == flips + 1
+    assert len(stack.store.trail(phone).consents) == flips + 1
+    client = stack.store._client
+    item = client.get_item(TableName="rapport-e2e", Key=contact_key(phone))["Item"]
+    size = sum(len(name) + len(str(value)) for name, value in item.items())
+    assert size < 16 * 1024, f"the profile item is {size} bytes"
