@@ -7,27 +7,17 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from chalicelib.adapters.dynamodb_store import DynamoConversationStore
 from chalicelib.domain.contact import ConsentEvent, ConsentState, Contact, Conversation
 from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.messages import DeliveryStatus, Direction, InboundKind, Message, StatusEvent
 from chalicelib.domain.timeline import Entry, EntryKind
 from chalicelib.services.ports import ConversationStore
-from tests.fakes import InMemoryConversationStore
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    pass
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PHONE = "+447700900123"
-
-
-@pytest.fixture(params=["memory", "dynamodb"])
-def store(request: pytest.FixtureRequest) -> ConversationStore:
-    if request.param == "memory":
-        return InMemoryConversationStore()
-    client: DynamoDBClient = request.getfixturevalue("dynamodb")
-    return DynamoConversationStore(client, request.getfixturevalue("table"))
 
 
 def contact(**changes: object) -> Contact:

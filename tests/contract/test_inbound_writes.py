@@ -25,22 +25,13 @@ from chalicelib.domain.errors import ConcurrentUpdateError, ProfileNeededError, 
 from chalicelib.domain.inbound import InboundChange, InboundSms, new_contact, read_text
 from chalicelib.domain.messages import Direction, InboundKind, Message
 from chalicelib.services.ports import ConversationStore
-from tests.fakes import InMemoryConversationStore
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    pass
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PHONE = "+447700900123"
 BRAND = "+15005550006"
-
-
-@pytest.fixture(params=["memory", "dynamodb"])
-def store(request: pytest.FixtureRequest) -> ConversationStore:
-    if request.param == "memory":
-        return InMemoryConversationStore()
-    client: DynamoDBClient = request.getfixturevalue("dynamodb")
-    return DynamoConversationStore(client, request.getfixturevalue("table"))
 
 
 def text(body: str, n: int, seconds: float | None = None) -> InboundChange:

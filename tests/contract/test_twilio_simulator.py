@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -17,7 +16,7 @@ from twilio.rest import Client
 
 from chalicelib.adapters.webhook import CONNECTION_OVERRIDES
 from local.twilio_sim import ConnectionOverrides, TwilioSimulator
-from tests.conftest import free_port
+from tests.conftest import LoopbackServer, free_port
 
 ACCOUNT_SID = "AC" + "5" * 32
 TOKEN = "sim-contract-token"
@@ -114,8 +113,6 @@ class Service:
     def __init__(self, *script: int | float) -> None:
         self.script = list(script)
         self.seen: list[tuple[str, bool, dict[str, str]]] = []
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         validator = RequestValidator(TOKEN)
         service = self
 
@@ -137,13 +134,11 @@ class Service:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.http = LoopbackServer(Handler)
+        self.url = self.http.url
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.close()
 
 
 @pytest.fixture

@@ -10,15 +10,14 @@ service never saw it).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 import requests
 
-from tests.conftest import free_port
+from tests.conftest import LoopbackServer
 from tests.e2e.conftest import RunningStack
 
 BRAND = "+15005550006"
@@ -30,8 +29,6 @@ class FlakyNetwork:
     def __init__(self, status: int, after_forwarding: bool) -> None:
         self.status, self.after_forwarding = status, after_forwarding
         self.attempts: list[str] = []
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         upstream = requests.Session()
         upstream.trust_env = False  # straight to the service, whatever the environment's proxies
         network = self
@@ -59,13 +56,11 @@ class FlakyNetwork:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.http = LoopbackServer(Handler)
+        self.url = self.http.url
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.close()
 
 
 @pytest.fixture
