@@ -118,9 +118,10 @@ def read_text(sms: InboundSms) -> InboundChange:
     """Keywords and consent from the text alone (YES is an opt-in here; the
     store refuses the change when a question awaits an answer)."""
     answered_by_twilio = ADVANCED_OPT_OUT_KINDS.get((sms.opt_out_type or "").upper())
-    keyword = None if answered_by_twilio else classify(sms.body)
+    keyword = classify(sms.body)
     if answered_by_twilio:
-        kind, source, word = answered_by_twilio, "twilio_advanced_opt_out", normalise_text(sms.body).upper()
+        word = keyword.word if keyword else normalise_text(sms.body).upper()
+        kind, source, keyword = answered_by_twilio, "twilio_advanced_opt_out", None
     elif keyword is not None:
         kind = _KEYWORD_KINDS[keyword.kind]
         source = NATURAL_LANGUAGE if keyword.word == NATURAL_LANGUAGE else "keyword"
