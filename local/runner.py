@@ -16,6 +16,7 @@ import argparse
 import os
 import signal
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -28,12 +29,18 @@ if TYPE_CHECKING:
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
+FUNCTION_TIMEOUT_S = 120  # the send function's timeout in .chalice/config.json
+
+
 def context(function: str) -> SimpleNamespace:
+    """Lambda's context object, with its clock: handlers see their time running out as in AWS."""
+    deadline = time.monotonic() + FUNCTION_TIMEOUT_S
     return SimpleNamespace(
         function_name=f"rapport-local-{function}",
         aws_request_id=str(uuid.uuid4()),
         memory_limit_in_mb=128,
         invoked_function_arn=f"arn:aws:lambda:local:000000000000:function:rapport-local-{function}",
+        get_remaining_time_in_millis=lambda: int((deadline - time.monotonic()) * 1000),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,13 +11,21 @@ from typing import Any
 from chalicelib.adapters.dynamodb_contacts import MARKERS_KEPT
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import ConsentEvent, Contact, DeliverabilityState, FieldChange
-from chalicelib.domain.errors import ConcurrentUpdateError, ProfileNeededError, TextAlreadyAppliedError
+from chalicelib.domain.errors import (
+    ConcurrentUpdateError,
+    LookupUnavailableError,
+    LostLeaseError,
+    MarketingTakenError,
+    ProfileNeededError,
+    TextAlreadyAppliedError,
+)
 from chalicelib.domain.inbound import InboundChange, apply_change
+from chalicelib.domain.ledger import Claim, ClaimStatus, LedgerState, Outcome, claimable, settlement
 from chalicelib.domain.messages import Message
 from chalicelib.domain.prompts import Prompt, default_prompts
-from chalicelib.domain.runs import OUT, DecisionRecord, Hold, Run
+from chalicelib.domain.runs import DecisionRecord, Hold, Run
 from chalicelib.domain.timeline import ContactHistory, Entry
-from chalicelib.services.ports import LedgerState, SendOutcome, SendResult
+from chalicelib.services.ports import SendOutcome, SendResult
 
 
 class InMemoryConversationStore:
@@ -205,7 +214,9 @@ class InMemoryRunStore:
         self.decisions: dict[tuple[str, str], DecisionRecord] = {}
         self.holds: dict[tuple[datetime, int, str, str], Hold] = {}
         self.ledger: dict[tuple[str, str], dict[str, Any]] = {}
+        self.marketing: dict[str, datetime] = {}  # phone -> when its marketing slot was reserved
         self.cursor: datetime | None = None
+        self._lock = threading.RLock()
 
     def start_run(self, run: Run) -> bool:
         if run.id in self.runs:
@@ -245,12 +256,19 @@ class InMemoryRunStore:
         self.runs[run_id] = run.model_copy(update={"breaker": reason})
         return True
 
-    def take_slot(self, run_id: str, interval_s: float, earliest: float, count: bool = True) -> tuple[float, Run]:
+    def clear_breaker(self, run_id: str) -> bool:
+        run = self.runs.get(run_id)
+        if run is None or not run.breaker:
+            return False
+        self.runs[run_id] = run.model_copy(update={"breaker": None})
+        return True
+
+    def take_slot(self, run_id: str, interval_s: float, earliest: float) -> tuple[float, Run]:
         if run_id not in self.runs:
             raise LookupError(run_id)
         slot = max(earliest, self.next_slot.get(run_id, earliest))
         self.next_slot[run_id] = slot + interval_s
-        return slot, self._add(self.runs[run_id], {OUT: 1 if count else 0})
+        return slot, self.runs[run_id]
 
     def record_decisions(self, records: list[DecisionRecord], holds: list[Hold]) -> None:
         for record in records:
@@ -269,17 +287,74 @@ class InMemoryRunStore:
         for hold in holds:
             self.holds.pop((hold.minute, hold.shard, hold.run_id, hold.phone), None)
 
-    def claim(self, run_id: str, phone: str, at: datetime, expires: datetime) -> int | None:
-        entry = self.ledger.get((run_id, phone))
-        if entry is not None and entry["state"] != LedgerState.RELEASED:
-            return None
-        attempts = (entry["attempts"] if entry else 0) + 1
-        entry = {"state": LedgerState.CLAIMED, "attempts": attempts, "at": at, "expires": expires}
-        self.ledger[(run_id, phone)] = entry
-        return attempts
+    def claim(
+        self,
+        run_id: str,
+        phone: str,
+        now: datetime,
+        lease_until: datetime,
+        marketing_since: datetime | None = None,
+        take_over: str | None = None,
+    ) -> Claim:
+        with self._lock:
+            entry = self.ledger.get((run_id, phone))
+            state = entry["state"] if entry else None
+            if take_over is not None:
+                taken = state == LedgerState.SENDING and entry is not None and entry["attempt"] == take_over
+            else:
+                taken = state in (None, LedgerState.RELEASED)
+            if not taken:
+                status = claimable(state, entry["lease_until"] if entry else None, now)
+                if status == ClaimStatus.STALE_SENDING and entry is not None:
+                    return Claim(status, attempt=entry["attempt"], sending_since=entry["sending_at"])
+                return Claim(ClaimStatus.BUSY)
+            if marketing_since is not None:
+                reserved = self.marketing.get(phone)
+                if phone not in self.conversations.contacts or (reserved is not None and reserved >= marketing_since):
+                    raise MarketingTakenError(phone)
+                self.marketing[phone] = now
+            token = uuid.uuid4().hex
+            self.ledger[(run_id, phone)] = {
+                "state": LedgerState.SENDING,
+                "attempt": token,
+                "sending_at": now,
+                "lease_until": lease_until,
+            }
+            return Claim(ClaimStatus.TAKEN, attempt=token)
 
-    def settle(self, run_id: str, phone: str, state: LedgerState, detail: str = "") -> None:
-        self.ledger.setdefault((run_id, phone), {"attempts": 0}).update(state=state, detail=detail)
+    def _own(self, run_id: str, phone: str, attempt: str | None) -> bool:
+        entry = self.ledger.get((run_id, phone))
+        if attempt is None:
+            return entry is None or entry["state"] == LedgerState.RELEASED
+        return entry is not None and entry["state"] == LedgerState.SENDING and entry["attempt"] == attempt
+
+    def settle(
+        self,
+        run_id: str,
+        phone: str,
+        attempt: str | None,
+        outcome: Outcome,
+        record: DecisionRecord | None = None,
+        detail: str = "",
+    ) -> bool:
+        result = settlement(outcome)
+        with self._lock:
+            if not self._own(run_id, phone, attempt):
+                return False
+            entry = self.ledger.setdefault((run_id, phone), {"attempt": ""})
+            entry.update(state=result.state, detail=detail, lease_until=None)
+            if run_id in self.runs:
+                self._add(self.runs[run_id], result.counts)
+            if record is not None:
+                self.decisions[(record.phone, record.run_id)] = record.model_copy(
+                    update={"outcome": result.decision_outcome}
+                )
+            return True
+
+    def release_marketing(self, phone: str, reserved_at: datetime) -> None:
+        with self._lock:
+            if self.marketing.get(phone) == reserved_at:
+                del self.marketing[phone]
 
     def record_sent(
         self,
@@ -288,16 +363,21 @@ class InMemoryRunStore:
         message: Message,
         expected_message_version: int | None,
         decision: DecisionRecord,
+        attempt: str,
     ) -> None:
         store = self.conversations
-        store._check(store.contacts.get(contact.phone), expected_contact_version, contact.phone)
-        store._check(store.messages.get((message.phone, message.sid)), expected_message_version, message.sid)
-        store.contacts[contact.phone] = contact.model_copy(update={"version": expected_contact_version + 1})
-        store.messages[(message.phone, message.sid)] = message.model_copy(
-            update={"version": (expected_message_version or 0) + 1}
-        )
-        self.settle(decision.run_id, contact.phone, LedgerState.SENT)
-        self.decisions[(decision.phone, decision.run_id)] = decision
+        with self._lock, store._lock:
+            if not self._own(decision.run_id, contact.phone, attempt):
+                raise LostLeaseError(f"{decision.run_id} {contact.phone}")
+            store._check_contact(contact, expected_contact_version)
+            store._check(store.messages.get((message.phone, message.sid)), expected_message_version, message.sid)
+            store.contacts[contact.phone] = contact.model_copy(update={"version": expected_contact_version + 1})
+            store.messages[(message.phone, message.sid)] = message.model_copy(
+                update={"version": (expected_message_version or 0) + 1}
+            )
+            self.ledger[(decision.run_id, contact.phone)].update(state=LedgerState.SENT, sid=message.sid)
+            self._add(self.runs[decision.run_id], settlement(Outcome.SENT).counts)
+            self.decisions[(decision.phone, decision.run_id)] = decision
 
     def tick_cursor(self) -> datetime | None:
         return self.cursor
@@ -328,12 +408,24 @@ class FakeSender:
         self.clock = clock
         self.answers = list(answers or [])
         self.sent: list[tuple[str, str, int, datetime]] = []
+        self.accepted: list[tuple[str, str, datetime, str]] = []  # what Twilio would list: to, body, when, sid
+        self.lookup_fails = False
 
     def send(self, to: str, body: str, valid_for_s: int) -> SendResult:
         self.sent.append((to, body, valid_for_s, self.clock.current))
-        if self.answers:
-            return self.answers.pop(0)
-        return SendResult(SendOutcome.ACCEPTED, sid=f"SM{len(self.sent):032x}", from_number="+15005550006")
+        result = self.answers.pop(0) if self.answers else None
+        if result is None:
+            result = SendResult(SendOutcome.ACCEPTED, sid=f"SM{len(self.sent):032x}", from_number="+15005550006")
+        went = result.outcome == SendOutcome.ACCEPTED or (result.outcome == SendOutcome.UNKNOWN and result.sid)
+        if went:
+            self.accepted.append((to, body, self.clock.current, result.sid or f"SM{len(self.sent):032x}"))
+        return result
+
+    def find_sent(self, to: str, body: str, since: datetime) -> str | None:
+        if self.lookup_fails:
+            raise LookupUnavailableError("Twilio did not answer the lookup")
+        found = [sid for phone, text, at, sid in self.accepted if (phone, text) == (to, body) and at >= since]
+        return found[-1] if found else None
 
 
 class InMemoryPromptBook:

@@ -1,8 +1,11 @@
 """RunStore on the same DynamoDB table as contacts (schema in infra/resources.json).
 
   pk = "RUNS#<campaign id>", sk = "R#<run id>"   a run: counts, shards done, pace
+  pk = "RUNS#<campaign id>", sk = "R#<run id>#N<k>"  the run's settled counts, spread over
+                                                 COUNTER_SHARDS items (no hot item for the
+                                                 settling transactions to conflict on)
   pk = "C#<e164>",           sk = "D#<run id>"   the contact's decision in that run
-  pk = "C#<e164>",           sk = "L#<run id>"   the ledger entry: one text per run
+  pk = "C#<e164>",           sk = "L#<run id>"   the ledger entry (domain/ledger.py): one text per run
   pk = "H#<minute>#<shard>", sk = "<run id>#<e164>"  a held message, filed by due minute
   pk = "TICK",               sk = "CURSOR"       the last minute released
 Decisions, ledger entries and holds expire (TTL `expires_at`).
@@ -11,13 +14,16 @@ Decisions, ledger entries and holds expire (TTL `expires_at`).
 from __future__ import annotations
 
 import time
+import uuid
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from zlib import crc32
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamodb_contacts import contact_update
+from chalicelib.adapters.dynamodb_contacts import contact_key, contact_update, sortable
 from chalicelib.adapters.dynamodb_store import (
     all_pages,
     as_conflict,
@@ -30,9 +36,10 @@ from chalicelib.adapters.dynamodb_store import (
     versioned_put,
 )
 from chalicelib.domain.contact import Contact
+from chalicelib.domain.errors import LostLeaseError, MarketingTakenError
+from chalicelib.domain.ledger import LEDGER_KEPT, Claim, ClaimStatus, LedgerState, Outcome, claimable, settlement
 from chalicelib.domain.messages import Message
 from chalicelib.domain.runs import DecisionRecord, Hold, Run
-from chalicelib.services.ports import LedgerState
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -42,6 +49,8 @@ BATCH = 25  # BatchWriteItem's limit
 DECISIONS_KEPT = timedelta(days=90)
 HOLDS_KEPT = timedelta(days=2)  # past their minute; released long before
 CURSOR_KEY = {"pk": {"S": "TICK"}, "sk": {"S": "CURSOR"}}
+COUNTER_SHARDS = 8
+COUNTER_MARK = "#N"
 
 
 def _s(value: str) -> dict[str, str]:
@@ -77,6 +86,37 @@ def _condition_failed(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+def _failed_conditions(error: ClientError, count: int) -> dict[int, dict[str, Any]] | None:
+    """Which writes' conditions failed (index -> the item as it was), or None when
+    the error is something else (and must be raised)."""
+    code = error.response.get("Error", {}).get("Code")
+    if code == "ConditionalCheckFailedException" and count == 1:
+        old: Any = error.response.get("Item", {})
+        return {0: dict(old)}
+    if code != "TransactionCanceledException":
+        return None
+    reasons: list[Any] = list(error.response.get("CancellationReasons", []))
+    failed = {i: dict(r.get("Item", {})) for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"}
+    return failed or None
+
+
+def _runs_from(items: Iterable[dict[str, Any]]) -> list[Run]:
+    """Runs with their settled counts added from their counter items, in query order."""
+    runs: dict[str, Run] = {}
+    settled: dict[str, Counter[str]] = {}
+    for item in items:
+        sk = item["sk"]["S"]
+        if COUNTER_MARK in sk:
+            counts = settled.setdefault(sk.split(COUNTER_MARK)[0], Counter())
+            counts.update({k: int(v["N"]) for k, v in item.items() if k not in ("pk", "sk")})
+        else:
+            runs[sk] = Run.model_validate(from_item(item))
+    return [
+        run.model_copy(update={"counts": dict(Counter(run.counts) + settled.get(sk, Counter()))})
+        for sk, run in runs.items()
+    ]
+
+
 class DynamoRunStore:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
@@ -96,8 +136,15 @@ class DynamoRunStore:
         return True
 
     def get_run(self, run_id: str) -> Run | None:
-        item = self._client.get_item(TableName=self._table, Key=run_key(run_id), ConsistentRead=True).get("Item")
-        return Run.model_validate(from_item(item)) if item else None
+        key = run_key(run_id)
+        request = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :run)",
+            "ExpressionAttributeValues": {":pk": key["pk"], ":run": key["sk"]},
+            "ConsistentRead": True,
+        }
+        runs = _runs_from(item for page in all_pages(self._client.query, request) for item in page)
+        return runs[0] if runs else None
 
     def list_runs(self, campaign_id: str) -> list[Run]:
         request = {
@@ -106,7 +153,7 @@ class DynamoRunStore:
             "ExpressionAttributeValues": {":pk": _s(f"RUNS#{campaign_id}")},
             "ScanIndexForward": False,
         }
-        return [Run.model_validate(from_item(item)) for page in all_pages(self._client.query, request) for item in page]
+        return _runs_from(item for page in all_pages(self._client.query, request) for item in page)
 
     @staticmethod
     def _count_updates(counts: Mapping[str, int]) -> tuple[list[str], dict[str, str], dict[str, Any]]:
@@ -170,21 +217,35 @@ class DynamoRunStore:
             raise
         return True
 
-    def take_slot(self, run_id: str, interval_s: float, earliest: float, count: bool = True) -> tuple[float, Run]:
+    def clear_breaker(self, run_id: str) -> bool:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=run_key(run_id),
+                UpdateExpression="REMOVE breaker",
+                ConditionExpression="attribute_exists(breaker) AND breaker <> :null",
+                ExpressionAttributeValues={":null": {"NULL": True}},
+            )
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
+    def take_slot(self, run_id: str, interval_s: float, earliest: float) -> tuple[float, Run]:
         seen = self._next_slot.get(run_id)
         while True:
             slot = max(earliest, seen or earliest)
             condition = "attribute_not_exists(next_slot)" if seen is None else "next_slot = :seen"
-            values: dict[str, Any] = {":next": _n(slot + interval_s), ":zero": _n(0), ":one": _n(1 if count else 0)}
+            values: dict[str, Any] = {":next": _n(slot + interval_s)}
             if seen is not None:
                 values[":seen"] = _n(seen)
             try:
                 response = self._client.update_item(
                     TableName=self._table,
                     Key=run_key(run_id),
-                    UpdateExpression="SET next_slot = :next, counts.#out = if_not_exists(counts.#out, :zero) + :one",
+                    UpdateExpression="SET next_slot = :next",
                     ConditionExpression=f"attribute_exists(pk) AND ({condition})",
-                    ExpressionAttributeNames={"#out": "out"},
                     ExpressionAttributeValues=values,
                     ReturnValues="ALL_NEW",
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -264,38 +325,129 @@ class DynamoRunStore:
 
     # --- the ledger ------------------------------------------------------------
 
-    def claim(self, run_id: str, phone: str, at: datetime, expires: datetime) -> int | None:
+    def claim(
+        self,
+        run_id: str,
+        phone: str,
+        now: datetime,
+        lease_until: datetime,
+        marketing_since: datetime | None = None,
+        take_over: str | None = None,
+    ) -> Claim:
+        token = uuid.uuid4().hex
+        condition = "attribute_not_exists(pk) OR #state = :released"
+        values: dict[str, Any] = {
+            ":sending": _s(LedgerState.SENDING),
+            ":at": _s(now.isoformat()),
+            ":lease": _s(lease_until.isoformat()),
+            ":token": _s(token),
+            ":expires": _epoch(lease_until + LEDGER_KEPT),
+        }
+        if take_over is None:
+            values[":released"] = _s(LedgerState.RELEASED)
+        else:
+            condition = "#state = :sending AND attempt = :seen"
+            values[":seen"] = _s(take_over)
+        ledger: TransactWriteItemTypeDef = {
+            "Update": {
+                "TableName": self._table,
+                "Key": ledger_key(phone, run_id),
+                "UpdateExpression": "SET #state = :sending, attempt = :token, sending_at = :at, "
+                "lease_until = :lease, expires_at = :expires",
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": {"#state": "state"},
+                "ExpressionAttributeValues": values,
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+        items = [ledger]
+        if marketing_since is not None:  # one marketing text per window, even with two runs at once
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": contact_key(phone),
+                        "UpdateExpression": "SET marketing_at = :at",
+                        "ConditionExpression": "attribute_exists(pk) AND "
+                        "(attribute_not_exists(marketing_at) OR marketing_at < :since)",
+                        "ExpressionAttributeValues": {
+                            ":at": _s(sortable(now)),
+                            ":since": _s(sortable(marketing_since)),
+                        },
+                    }
+                }
+            )
         try:
-            response = self._client.update_item(
+            self._write(items)
+        except ClientError as error:
+            failed = _failed_conditions(error, len(items))
+            if failed is None:
+                raise
+            if 0 in failed:
+                old = failed[0]
+                state = LedgerState(old["state"]["S"]) if "state" in old else None
+                lease = datetime.fromisoformat(old["lease_until"]["S"]) if "lease_until" in old else None
+                status = claimable(state, lease, now)
+                if status == ClaimStatus.STALE_SENDING:
+                    since = datetime.fromisoformat(old["sending_at"]["S"])
+                    return Claim(status, attempt=str(old["attempt"]["S"]), sending_since=since)
+                return Claim(ClaimStatus.BUSY)
+            raise MarketingTakenError(phone) from None
+        return Claim(ClaimStatus.TAKEN, attempt=token)
+
+    def settle(
+        self,
+        run_id: str,
+        phone: str,
+        attempt: str | None,
+        outcome: Outcome,
+        record: DecisionRecord | None = None,
+        detail: str = "",
+    ) -> bool:
+        result = settlement(outcome)
+        names = {"#state": "state"}
+        values: dict[str, Any] = {":state": _s(result.state), ":detail": _s(detail)}
+        if attempt is None:
+            condition = "attribute_not_exists(pk) OR #state = :released"
+            values[":released"] = _s(LedgerState.RELEASED)
+        else:
+            condition = "attempt = :token AND #state = :sending"
+            values.update({":token": _s(attempt), ":sending": _s(LedgerState.SENDING)})
+        items: list[TransactWriteItemTypeDef] = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": ledger_key(phone, run_id),
+                    "UpdateExpression": "SET #state = :state, detail = :detail REMOVE lease_until",
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": values,
+                }
+            }
+        ]
+        items += self._settled_counts(run_id, phone, result.counts)
+        if record is not None:
+            items.append(self._decision_put(record.model_copy(update={"outcome": result.decision_outcome})))
+        try:
+            self._write(items)
+        except ClientError as error:
+            if _failed_conditions(error, len(items)) is None:
+                raise
+            return False
+        return True
+
+    def release_marketing(self, phone: str, reserved_at: datetime) -> None:
+        try:
+            self._client.update_item(
                 TableName=self._table,
-                Key=ledger_key(phone, run_id),
-                UpdateExpression="SET #state = :claimed, claimed_at = :at, expires_at = :expires ADD attempts :one",
-                ConditionExpression="attribute_not_exists(pk) OR #state = :released",
-                ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues={
-                    ":claimed": _s(LedgerState.CLAIMED),
-                    ":released": _s(LedgerState.RELEASED),
-                    ":at": _s(at.isoformat()),
-                    ":expires": _epoch(expires + timedelta(days=30)),
-                    ":one": _n(1),
-                },
-                ReturnValues="UPDATED_NEW",
+                Key=contact_key(phone),
+                UpdateExpression="REMOVE marketing_at",
+                ConditionExpression="marketing_at = :at",
+                ExpressionAttributeValues={":at": _s(sortable(reserved_at))},
             )
         except ClientError as error:
-            if _condition_failed(error):
-                return None
-            raise
-        attempts: Any = response["Attributes"]["attempts"]
-        return int(attempts["N"])
-
-    def settle(self, run_id: str, phone: str, state: LedgerState, detail: str = "") -> None:
-        self._client.update_item(
-            TableName=self._table,
-            Key=ledger_key(phone, run_id),
-            UpdateExpression="SET #state = :state, detail = :detail",
-            ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues={":state": _s(state), ":detail": _s(detail)},
-        )
+            if not _condition_failed(error):  # someone else's reservation since: theirs stands
+                raise
 
     def record_sent(
         self,
@@ -304,29 +456,74 @@ class DynamoRunStore:
         message: Message,
         expected_message_version: int | None,
         decision: DecisionRecord,
+        attempt: str,
     ) -> None:
-        decision_item = doc_item(decision, decision_key(decision.phone, decision.run_id), 1)
-        decision_item["expires_at"] = _epoch(decision.at + DECISIONS_KEPT)
         items: list[TransactWriteItemTypeDef] = [
-            versioned_put(
-                self._table, message_item(message, next_version(expected_message_version)), expected_message_version
-            ),
-            contact_update(self._table, contact, expected_contact_version),
             {
                 "Update": {
                     "TableName": self._table,
                     "Key": ledger_key(contact.phone, decision.run_id),
-                    "UpdateExpression": "SET #state = :sent, sid = :sid",
+                    "UpdateExpression": "SET #state = :sent, sid = :sid REMOVE lease_until",
+                    "ConditionExpression": "attempt = :token AND #state = :sending",
                     "ExpressionAttributeNames": {"#state": "state"},
-                    "ExpressionAttributeValues": {":sent": _s(LedgerState.SENT), ":sid": _s(message.sid)},
+                    "ExpressionAttributeValues": {
+                        ":sent": _s(LedgerState.SENT),
+                        ":sid": _s(message.sid),
+                        ":token": _s(attempt),
+                        ":sending": _s(LedgerState.SENDING),
+                    },
                 }
             },
-            {"Put": {"TableName": self._table, "Item": decision_item}},
+            versioned_put(
+                self._table, message_item(message, next_version(expected_message_version)), expected_message_version
+            ),
+            contact_update(self._table, contact, expected_contact_version),
+            self._decision_put(decision),
+            *self._settled_counts(decision.run_id, contact.phone, settlement(Outcome.SENT).counts),
         ]
         try:
-            self._client.transact_write_items(TransactItems=items)
+            self._write(items)
         except ClientError as error:
+            failed = _failed_conditions(error, len(items))
+            if failed is not None and 0 in failed:
+                raise LostLeaseError(f"{decision.run_id} {contact.phone}") from None
             raise as_conflict(error, message.sid) from error
+
+    def _write(self, items: list[TransactWriteItemTypeDef]) -> None:
+        """One item: a plain write (cheaper, and its condition failure carries the old item)."""
+        if len(items) > 1:
+            self._client.transact_write_items(TransactItems=items)
+            return
+        op = items[0]
+        if "Update" in op:
+            self._client.update_item(**op["Update"])
+        else:
+            self._client.put_item(**op["Put"])
+
+    def _decision_put(self, record: DecisionRecord) -> TransactWriteItemTypeDef:
+        item = doc_item(record, decision_key(record.phone, record.run_id), 1)
+        item["expires_at"] = _epoch(record.at + DECISIONS_KEPT)
+        return {"Put": {"TableName": self._table, "Item": item}}
+
+    def _settled_counts(self, run_id: str, phone: str, counts: Mapping[str, int]) -> list[TransactWriteItemTypeDef]:
+        if not counts:
+            return []
+        key = run_key(run_id)
+        shard = crc32(phone.encode()) % COUNTER_SHARDS
+        ordered = sorted(counts)
+        names = {f"#c{i}": name for i, name in enumerate(ordered)}
+        values = {f":c{i}": _n(counts[name]) for i, name in enumerate(ordered)}
+        return [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": {"pk": key["pk"], "sk": _s(f"{key['sk']['S']}{COUNTER_MARK}{shard}")},
+                    "UpdateExpression": "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(ordered))),
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": values,
+                }
+            }
+        ]
 
     # --- the tick's cursor -------------------------------------------------------
 

@@ -5,12 +5,15 @@ unknown outcome (the text may have gone), other 4xx are refusals."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import requests
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from urllib3.exceptions import NewConnectionError
 
+from chalicelib.domain.errors import LookupUnavailableError
 from chalicelib.services.ports import SendOutcome, SendResult
 
 TIMEOUT_S = 10
@@ -58,3 +61,16 @@ class TwilioSender:
         except requests.RequestException as error:  # sent, but the answer could not be read
             return SendResult(SendOutcome.UNKNOWN, detail=f"unreadable answer: {type(error).__name__}")
         return SendResult(SendOutcome.ACCEPTED, sid=message.sid, from_number=message.from_)
+
+    def find_sent(self, to: str, body: str, since: datetime) -> str | None:
+        """Twilio's own record: its messages to `to` created since then, with this body
+        (DateSent filters by day; the time is checked here)."""
+        try:
+            found = self._messages.list(to=to, date_sent_after=since, limit=50)
+        except (TwilioRestException, requests.RequestException) as error:
+            raise LookupUnavailableError(f"Twilio's message list: {error}") from None
+        for message in found:
+            created = message.date_created
+            if message.body == body and (created is None or created >= since.replace(microsecond=0)):
+                return str(message.sid)
+        return None

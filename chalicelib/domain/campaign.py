@@ -125,6 +125,18 @@ class Campaign(CampaignSpec):
     updated_at: datetime
     version: int = 0
 
+    def paused(self, reason: str | None, at: datetime) -> Campaign:
+        """Paused by an operator (no reason) or the circuit breaker (why)."""
+        if self.status == CampaignStatus.PAUSED:
+            return self
+        return self.model_copy(update={"status": CampaignStatus.PAUSED, "paused_reason": reason, "updated_at": at})
+
+    def resumed(self, at: datetime) -> Campaign:
+        """Active again, whoever paused it: the breaker's reason goes with the pause."""
+        if self.status == CampaignStatus.ACTIVE:
+            return self
+        return self.model_copy(update={"status": CampaignStatus.ACTIVE, "paused_reason": None, "updated_at": at})
+
     def deadline_for(self, scheduled_for: datetime) -> datetime:
         return scheduled_for + timedelta(hours=self.relevance_hours)
 

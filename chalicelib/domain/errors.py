@@ -20,3 +20,15 @@ class TextAlreadyAppliedError(RapportError):
 class ProfileNeededError(RapportError):
     """The text's effect depends on the profile (a question awaits its answer, or
     the number must be marked reachable again): read the contact, then write."""
+
+
+class LostLeaseError(RapportError):
+    """Another sender took over this text's ledger entry: this one must not write its outcome."""
+
+
+class MarketingTakenError(RapportError):
+    """Another text took the contact's marketing slot first (two runs at once)."""
+
+
+class LookupUnavailableError(RapportError):
+    """Twilio could not be asked what it sent."""

@@ -16,14 +16,9 @@ from zlib import crc32
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.contact import Contact, PendingPrompt
+from chalicelib.domain.ledger import FAILED, OPTED_OUT, OUT, UNDELIVERED
 from chalicelib.domain.policy import Decision, PromptId, Purpose
 from chalicelib.domain.prompts import Prompt
-
-# Counters a run keeps besides its decisions (keys of Run.counts).
-OUT = "out"  # handed to Twilio
-FAILED = "failed"  # refused by Twilio, or reported failed/undelivered
-OPTED_OUT = "opted_out"  # recipients who opted out after this run's text
-UNKNOWN = "unknown"  # Twilio did not answer: may or may not have gone
 
 HOLD_SHARDS = 8  # held messages due in one minute spread over this many partitions
 MARKETING_HISTORY = timedelta(days=90)  # the longest window a policy looks back
@@ -118,7 +113,7 @@ def breaker_reason(counts: dict[str, int], s: BreakerSettings) -> str | None:
     out = counts.get(OUT, 0)
     if out < s.minimum_out:
         return None
-    opt_outs, failures = counts.get(OPTED_OUT, 0), counts.get(FAILED, 0)
+    opt_outs, failures = counts.get(OPTED_OUT, 0), counts.get(FAILED, 0) + counts.get(UNDELIVERED, 0)
     if opt_outs / out > s.max_opt_out_rate:
         return f"circuit breaker: {opt_outs} opt-outs in {out} texts ({opt_outs / out:.1%} > {s.max_opt_out_rate:.0%})"
     if failures / out > s.max_failure_rate:

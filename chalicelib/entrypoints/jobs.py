@@ -7,6 +7,7 @@ is retried (and ends in the dead-letter queue) without its batch-mates.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,14 @@ def _each(event: SQSEvent, queue: str, handle: Callable[[dict[str, Any]], None])
     return {"batchItemFailures": failures}
 
 
+def _time_left(context: Any) -> Callable[[], float]:
+    """Seconds the invocation has left (Lambda's context; tests may pass none)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return lambda: math.inf
+    return lambda: float(remaining()) / 1000
+
+
 @bp.schedule(Rate(1, unit=Rate.MINUTES))
 def tick(event: CloudWatchEvent) -> None:  # noqa: ARG001 (the time comes from the clock)
     d = deps()
@@ -44,6 +53,11 @@ def tick(event: CloudWatchEvent) -> None:  # noqa: ARG001 (the time comes from t
     for run in report.started:
         count("RunsStarted")
         logger.info("run started", extra={"run_id": run})
+    for campaign_id, error in report.failed.items():
+        count("JobErrors", queue="tick")
+        logger.error(
+            "campaign run not started; tried again next minute", extra={"campaign_id": campaign_id, "error": error}
+        )
     logger.debug("tick", extra={"runs_started": len(report.started), "minutes_released": report.released_minutes})
 
 
@@ -82,8 +96,9 @@ def plan(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
 def send(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
     batch, d = BatchReads(), deps()
     ctx = SendContext(
-        d.campaigns, d.runs, d.store, d.send_queue, sender(), d.clock, d.policy, d.settings.brand_name, d.prompts
-    )
+        d.campaigns, d.runs, d.store, d.send_queue, sender(), d.clock, d.policy, d.settings.brand_name, d.prompts,
+        remaining_s=_time_left(event.context),
+    )  # fmt: skip
 
     def handle(job: dict[str, Any]) -> None:
         outcome = send_one(

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, StringConstraints, ValidationError, field
 from chalicelib.adapters.secrets import SecretUnavailableError
 from chalicelib.bootstrap import deps
 from chalicelib.domain import phone
-from chalicelib.domain.campaign import Campaign, CampaignSpec, CampaignStatus
+from chalicelib.domain.campaign import Campaign, CampaignSpec
 from chalicelib.domain.contact import (
     MAX_ATTRIBUTES,
     MAX_NAME_LENGTH,
@@ -109,13 +109,13 @@ def update_campaign(campaign_id: str) -> Response:
 @bp.route("/api/campaigns/{campaign_id}/pause", methods=["POST"])
 def pause_campaign(campaign_id: str) -> Response:
     d = deps()
-    return answer(lambda: _view(use_cases.set_status(campaign_id, CampaignStatus.PAUSED, d.campaigns, d.clock)))
+    return answer(lambda: _view(use_cases.pause_campaign(campaign_id, None, d.campaigns, d.clock)))
 
 
 @bp.route("/api/campaigns/{campaign_id}/resume", methods=["POST"])
 def resume_campaign(campaign_id: str) -> Response:
     d = deps()
-    return answer(lambda: _view(use_cases.set_status(campaign_id, CampaignStatus.ACTIVE, d.campaigns, d.clock)))
+    return answer(lambda: _view(use_cases.resume_campaign(campaign_id, d.campaigns, d.runs, d.clock)))
 
 
 @bp.route("/api/campaigns/{campaign_id}/preview", methods=["POST"])

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from chalicelib.domain.campaign import Campaign, CampaignSpec, CampaignStatus
+from chalicelib.domain.campaign import Campaign, CampaignSpec
 from chalicelib.domain.contact import (
     MAX_ATTRIBUTES,
     MAX_TAGS,
@@ -22,7 +22,7 @@ from chalicelib.domain.contact import (
 )
 from chalicelib.domain.errors import RapportError
 from chalicelib.domain.policy import PolicySettings, Verdict
-from chalicelib.services.ports import CampaignStore, Clock, ConversationStore
+from chalicelib.services.ports import CampaignStore, Clock, ConversationStore, RunStore
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.runs import decisions_for_audience
 
@@ -55,13 +55,34 @@ def update_campaign(campaign_id: str, spec: CampaignSpec, campaigns: CampaignSto
     return updated.model_copy(update={"version": current.version + 1})
 
 
-def set_status(campaign_id: str, status: CampaignStatus, campaigns: CampaignStore, clock: Clock) -> Campaign:
-    current = get_campaign(campaign_id, campaigns)
-    if current.status == status:
-        return current
-    updated = current.model_copy(update={"status": status, "updated_at": clock.now()})
-    campaigns.save(updated, current.version)
-    return updated.model_copy(update={"version": current.version + 1})
+def pause_campaign(campaign_id: str, reason: str | None, campaigns: CampaignStore, clock: Clock) -> Campaign:
+    """Pause it: an operator (no reason) or the circuit breaker (its reason)."""
+
+    def attempt() -> Campaign:
+        current = get_campaign(campaign_id, campaigns)
+        paused = current.paused(reason, clock.now())
+        if paused is not current:
+            campaigns.save(paused, current.version)
+        return paused.model_copy(update={"version": current.version + (paused is not current)})
+
+    return retry_on_conflict(attempt)
+
+
+def resume_campaign(campaign_id: str, campaigns: CampaignStore, runs: RunStore, clock: Clock) -> Campaign:
+    """Resume it, and let its runs that the breaker stopped go on: the rest of their texts are sent."""
+
+    def attempt() -> Campaign:
+        current = get_campaign(campaign_id, campaigns)
+        resumed = current.resumed(clock.now())
+        if resumed is not current:
+            campaigns.save(resumed, current.version)
+        return resumed.model_copy(update={"version": current.version + (resumed is not current)})
+
+    campaign = retry_on_conflict(attempt)
+    for run in runs.list_runs(campaign_id):
+        if run.breaker:
+            runs.clear_breaker(run.id)
+    return campaign
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from chalicelib.domain.inbound import (
     receive,
     replayed,
 )
+from chalicelib.domain.ledger import OPTED_OUT
 from chalicelib.domain.messages import InboundKind, Message
-from chalicelib.domain.runs import OPTED_OUT
 from chalicelib.services.ports import ConversationStore, PromptBook, RunStore
 from chalicelib.services.retry import retry_on_conflict
 

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import ConsentEvent, Contact, FieldChange
 from chalicelib.domain.inbound import InboundChange
+from chalicelib.domain.ledger import Claim, Outcome
 from chalicelib.domain.messages import Message
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.runs import DecisionRecord, Hold, Run
@@ -110,15 +111,6 @@ class CampaignStore(Protocol):
     def list(self) -> list[Campaign]: ...
 
 
-class LedgerState(StrEnum):
-    CLAIMED = "claimed"  # a sender is on it
-    SENT = "sent"
-    FAILED = "failed"
-    UNKNOWN = "unknown"  # Twilio did not answer: never resent
-    DROPPED = "dropped"  # the policy said no at send time: final for this run
-    RELEASED = "released"  # given back (retry later, or held): the next claim may take it
-
-
 class RunStore(Protocol):
     """Runs, their recorded decisions, held messages and the one-per-run ledger."""
 
@@ -140,9 +132,13 @@ class RunStore(Protocol):
         """Record why the breaker paused the run; False when it had already tripped."""
         ...
 
-    def take_slot(self, run_id: str, interval_s: float, earliest: float, count: bool = True) -> tuple[float, Run]:
+    def clear_breaker(self, run_id: str) -> bool:
+        """Forget why the breaker paused the run (an operator resumed it); False when it had not tripped."""
+        ...
+
+    def take_slot(self, run_id: str, interval_s: float, earliest: float) -> tuple[float, Run]:
         """Reserve the next send time (epoch seconds, >= earliest, `interval_s` after the
-        previous one across all senders) and, with `count`, count the text as out."""
+        previous one across all senders); the run as it stands (its breaker)."""
         ...
 
     def record_decisions(self, records: list[DecisionRecord], holds: list[Hold]) -> None:
@@ -159,12 +155,40 @@ class RunStore(Protocol):
         """Forget held messages (they have been queued again)."""
         ...
 
-    def claim(self, run_id: str, phone: str, at: datetime, expires: datetime) -> int | None:
-        """Take the contact's ledger entry for the run: the attempt number it is on,
-        or None when someone already sent, is sending, or gave up."""
+    def claim(
+        self,
+        run_id: str,
+        phone: str,
+        now: datetime,
+        lease_until: datetime,
+        marketing_since: datetime | None = None,
+        take_over: str | None = None,
+    ) -> Claim:
+        """Mark the contact's entry for the run `sending`, with a lease, just before
+        the Twilio call: taken when there is none, it was released, or (with
+        `take_over`, the attempt found stale and reconciled) a dead sender's.
+        `marketing_since`: also reserve the contact's marketing slot, refused
+        (MarketingTakenError) when another text took it after that time."""
         ...
 
-    def settle(self, run_id: str, phone: str, state: LedgerState, detail: str = "") -> None: ...
+    def settle(
+        self,
+        run_id: str,
+        phone: str,
+        attempt: str | None,
+        outcome: Outcome,
+        record: DecisionRecord | None = None,
+        detail: str = "",
+    ) -> bool:
+        """End (or give back) one attempt, in one write: the entry's state, the run's
+        counts and the recorded decision. `attempt`: the claim this sender holds
+        (None: it holds none, and the entry is settled only if nobody is sending).
+        False when that no longer holds: nothing is written."""
+        ...
+
+    def release_marketing(self, phone: str, reserved_at: datetime) -> None:
+        """Give back a marketing slot this sender reserved and did not use."""
+        ...
 
     def record_sent(
         self,
@@ -173,10 +197,12 @@ class RunStore(Protocol):
         message: Message,
         expected_message_version: int | None,
         decision: DecisionRecord,
+        attempt: str,
     ) -> None:
         """Atomically: the outbound message, the contact's engagement, the ledger
-        entry as sent and the decision with its outcome. ConcurrentUpdateError when
-        the contact or message changed meanwhile."""
+        entry as sent (if this sender still holds `attempt`), the decision with its
+        outcome and the run's count. ConcurrentUpdateError when the contact or
+        message changed meanwhile; LostLeaseError when the attempt is no longer ours."""
         ...
 
     def tick_cursor(self) -> datetime | None:
@@ -218,6 +244,11 @@ class SendResult:
 
 class Sender(Protocol):
     def send(self, to: str, body: str, valid_for_s: int) -> SendResult: ...
+
+    def find_sent(self, to: str, body: str, since: datetime) -> str | None:
+        """The sid of a message with this body Twilio took for `to` since then, or None.
+        Raises LookupUnavailableError when Twilio cannot be asked."""
+        ...
 
 
 class Clock(Protocol):

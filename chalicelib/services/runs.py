@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from chalicelib.domain.campaign import Campaign, CampaignStatus
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.errors import ConcurrentUpdateError
+from chalicelib.domain.ledger import PLANNED
 from chalicelib.domain.policy import Decision, Intent, PolicySettings, Verdict, decide
 from chalicelib.domain.runs import HOLD_SHARDS, DecisionRecord, Hold, Run, minute_of, run_id
 from chalicelib.services.ports import CampaignStore, Clock, ConversationStore, JobQueue, RunStore
@@ -37,6 +38,7 @@ def decisions_for_audience(
 class TickReport:
     started: list[str]
     released_minutes: int
+    failed: dict[str, str] = field(default_factory=dict)  # campaign id -> what went wrong starting its run
 
 
 def tick(
@@ -47,32 +49,68 @@ def tick(
     brand_zone: str,
     shards: int,
 ) -> TickReport:
+    """Start every due run, each campaign on its own (one that fails does not
+    stop the others, and is tried again next minute), then release due holds
+    whatever the campaigns did."""
     now = clock.now()
-    started = [run.id for run in _start_due_runs(campaigns, runs, plan_queue, now, brand_zone, shards)]
-    return TickReport(started=started, released_minutes=_release_due_minutes(runs, plan_queue, now))
+    started: list[str] = []
+    failed: dict[str, str] = {}
+    try:
+        for campaign in campaigns.list():
+            try:
+                run = _start_due_run(campaign, campaigns, runs, plan_queue, now, brand_zone, shards)
+            except Exception as error:  # isolated: reported, and retried on the next tick
+                failed[campaign.id] = f"{type(error).__name__}: {error}"
+                continue
+            if run is not None:
+                started.append(run.id)
+    finally:
+        released = _release_due_minutes(runs, plan_queue, now)
+    return TickReport(started=started, released_minutes=released, failed=failed)
 
 
-def _start_due_runs(
-    campaigns: CampaignStore, runs: RunStore, plan_queue: JobQueue, now: datetime, zone: str, shards: int
-) -> Iterator[Run]:
-    for campaign in campaigns.list():
-        scheduled = campaign.due_run(now, zone) if campaign.status == CampaignStatus.ACTIVE else None
-        if scheduled is None:
-            continue
-        try:  # a concurrent tick loses here, so one run starts per schedule time
-            campaigns.save(campaign.model_copy(update={"last_run_for": scheduled}), campaign.version)
-        except ConcurrentUpdateError:
-            continue
-        run = Run(
-            id=run_id(campaign.id, scheduled),
-            campaign_id=campaign.id,
-            scheduled_for=scheduled,
-            started_at=now,
-            shards=shards,
-        )
-        if runs.start_run(run):
-            plan_queue.enqueue([{"kind": PLAN, "run_id": run.id, "shard": shard} for shard in range(shards)])
-            yield run
+def _start_due_run(
+    campaign: Campaign,
+    campaigns: CampaignStore,
+    runs: RunStore,
+    plan_queue: JobQueue,
+    now: datetime,
+    zone: str,
+    shards: int,
+) -> Run | None:
+    """The run and its plan jobs exist before the campaign records it, so a
+    crash in between repeats the start (planning is idempotent) instead of
+    losing the run; two ticks at once start it once."""
+    scheduled = campaign.due_run(now, zone) if campaign.status == CampaignStatus.ACTIVE else None
+    if scheduled is None:
+        return None
+    run = Run(
+        id=run_id(campaign.id, scheduled),
+        campaign_id=campaign.id,
+        scheduled_for=scheduled,
+        started_at=now,
+        shards=shards,
+    )
+    created = runs.start_run(run)
+    plan_queue.enqueue([{"kind": PLAN, "run_id": run.id, "shard": shard} for shard in range(shards)])
+    try:
+        campaigns.save(campaign.model_copy(update={"last_run_for": scheduled}), campaign.version)
+    except ConcurrentUpdateError:
+        return None  # another tick (or an operator) wrote it first; the plan jobs it queued are replays
+    return run if created else None
+
+
+def file_holds(holds: list[Hold], runs: RunStore, send_queue: JobQueue) -> None:
+    """File held texts under their minute; one whose minute the tick has already
+    released (a slow planner, a clock behind) is queued now instead: the send
+    decides again and holds it anew if it is still too early."""
+    if not holds:
+        return
+    runs.record_decisions([], holds)
+    released = runs.tick_cursor()
+    late = [hold for hold in holds if released is not None and hold.minute <= released]
+    send_queue.enqueue([send_job(hold.run_id, hold.campaign_id, hold.phone) for hold in late])
+    runs.release(late)
 
 
 def _release_due_minutes(runs: RunStore, plan_queue: JobQueue, now: datetime) -> int:
@@ -136,13 +174,14 @@ def plan_shard(
             counts[f"{decision.verdict}/{decision.reason}"] += 1
             records.append(DecisionRecord.of(contact.phone, run, decision, now, "planned"))
             if decision.verdict == Verdict.HOLD and decision.until is not None:
-                holds.append(Hold.filed(run.id, campaign.id, contact.phone, decision.until, now))
+                holds.append(Hold.filed(run.id, campaign.id, contact.phone, decision.until, clock.now()))
             elif decision.verdict in (Verdict.SEND, Verdict.ASK):
                 sends.append(send_job(run.id, campaign.id, contact.phone))
-        runs.record_decisions(records, holds)
+        runs.record_decisions(records, [])
+        file_holds(holds, runs, send_queue)
         send_queue.enqueue(sends)
         queued, held = queued + len(sends), held + len(holds)
-    replay = not runs.finish_shard(run.id, shard, counts)
+    replay = not runs.finish_shard(run.id, shard, {**counts, PLANNED: queued + held})
     return ShardReport(run.id, shard, counts, queued, held, replay)
 
 

@@ -3,62 +3,71 @@ to one contact, decided again at send time, claimed once, paced, recorded."""
 
 from __future__ import annotations
 
+import math
+import random
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from chalicelib.domain.campaign import Campaign, CampaignStatus
-from chalicelib.domain.contact import Contact
+from chalicelib.domain.campaign import Campaign
+from chalicelib.domain.contact import Contact, consent_added
 from chalicelib.domain.delivery import Receipt, reachability
-from chalicelib.domain.errors import ConcurrentUpdateError
-from chalicelib.domain.messages import FINAL_STATUSES, DeliveryStatus, Direction, Message
-from chalicelib.domain.policy import Decision, Intent, PolicySettings, Purpose, Verdict, decide
-from chalicelib.domain.prompts import Prompt
-from chalicelib.domain.runs import (
-    FAILED,
-    OUT,
-    UNKNOWN,
-    BreakerSettings,
-    DecisionRecord,
-    Hold,
-    Run,
-    after_send,
-    breaker_reason,
+from chalicelib.domain.errors import (
+    ConcurrentUpdateError,
+    LookupUnavailableError,
+    LostLeaseError,
+    MarketingTakenError,
 )
+from chalicelib.domain.ledger import LEASE, LEDGER_KEPT, UNDELIVERED, Claim, ClaimStatus, Outcome
+from chalicelib.domain.messages import FINAL_STATUSES, DeliveryStatus, Direction, Message
+from chalicelib.domain.policy import Decision, Intent, PolicySettings, Purpose, Reason, Verdict, decide
+from chalicelib.domain.prompts import Prompt
+from chalicelib.domain.runs import BreakerSettings, DecisionRecord, Hold, Run, after_send, breaker_reason
+from chalicelib.services.campaigns import pause_campaign
 from chalicelib.services.ports import (
     CampaignStore,
     Clock,
     ConversationStore,
     JobQueue,
-    LedgerState,
     PromptBook,
     RunStore,
     Sender,
     SendOutcome,
     SendResult,
 )
-from chalicelib.services.runs import send_job
+from chalicelib.services.retry import retry_on_conflict
+from chalicelib.services.runs import file_holds, send_job
 
-MAX_ATTEMPTS = 5  # Twilio 429/5xx: retried through the queue this many times
-LEDGER_KEPT = timedelta(days=30)  # past the deadline, so "once per run" holds for good
 PACE_MARGIN = 1.02  # spacing a little wider than 1/MPS absorbs timing jitter
 READ_LEAD_S = 0.05  # the contact is read this long before its slot, so the read's latency never delays the send
 SLOT_TOLERANCE_S = 0.02  # a text later than this for its slot takes a new one (PACE_MARGIN leaves 0.02 s a second)
 MAX_VALIDITY_S = 36_000  # Twilio's longest ValidityPeriod
+TIME_KEPT_S = 10.0  # of a sender's remaining time: for the Twilio call and the record after its slot
+RETRY_FIRST_S, RETRY_MAX_S = 15, 900  # SQS delays a message at most 15 minutes
+SLOT_RETAKES = 5  # a text late for its slot takes a new one at most this often
+# Twilio's refusals that say something about the number; platform errors (20xxx) never do.
+NUMBER_ERRORS = frozenset({21610, 21614, 30003, 30005, 30006})
 
 
 class Sent(StrEnum):
     """What handling one send job did (a metric dimension)."""
 
     SENT = "sent"
+    RECONCILED = "reconciled"  # a dead sender's text: Twilio had taken it, now recorded
     HELD = "held"
     DROPPED = "dropped"
     DUPLICATE = "duplicate"
     RETRY = "retry"
+    DEFERRED = "deferred"  # its slot lay beyond this sender's time: queued again
     FAILED = "failed"
     UNKNOWN = "unknown"
     PAUSED = "paused"
     GONE = "gone"  # the contact, run or campaign no longer exists
+
+
+def _forever() -> float:
+    return math.inf
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,7 @@ class SendContext:
     brand_name: str
     prompts: PromptBook
     breaker: BreakerSettings = field(default_factory=BreakerSettings)
+    remaining_s: Callable[[], float] = _forever  # the Lambda's time left (context.get_remaining_time_in_millis)
 
 
 @dataclass(frozen=True)
@@ -86,8 +96,11 @@ class SendJob:
         return {**send_job(self.run_id, self.campaign_id, self.phone), "retry": self.retry}
 
 
-def backoff_s(retry: int) -> int:
-    return min(900, 15 << retry)  # 15 s, 30 s, 1 min ...; SQS delays at most 15 minutes
+def backoff_s(retry: int, rng: random.Random | None = None) -> int:
+    """15 s, 30 s, 1 min ... capped at 15 minutes, jittered over the upper half
+    so that texts held back by one outage do not all come back at once."""
+    cap = min(RETRY_MAX_S, RETRY_FIRST_S << min(retry, 10))
+    return int((rng or random).uniform(cap / 2, cap))
 
 
 @dataclass
@@ -110,6 +123,8 @@ class BatchReads:
 
 
 def send_one(job: SendJob, ctx: SendContext, batch: BatchReads | None = None) -> Sent:
+    """One text through its ledger entry (domain/ledger.py): decided again at
+    its slot, claimed just before the Twilio call, settled once."""
     reads = batch or BatchReads()
     campaign, run = reads.campaign(job.campaign_id, ctx), reads.run(job.run_id, ctx)
     if campaign is None or run is None:
@@ -118,65 +133,127 @@ def send_one(job: SendJob, ctx: SendContext, batch: BatchReads | None = None) ->
     intent = campaign.intent(run.scheduled_for)
     if run.breaker:
         intent = replace(intent, campaign_paused=True)
-    # claimed first: a redelivered job stops here and leaves the recorded decision alone
-    if ctx.runs.claim(run.id, job.phone, now, intent.deadline or now + LEDGER_KEPT) is None:
-        return Sent.DUPLICATE
     paced = not intent.campaign_paused
     send_at = now.timestamp()
     if paced:
         send_at, current = ctx.runs.take_slot(run.id, PACE_MARGIN / campaign.messages_per_second, send_at)
-        if current.breaker or _trip(current, campaign, ctx):
+        if current.breaker or _trip(run, campaign, ctx):
             intent = replace(intent, campaign_paused=True)
-        else:  # wake just early enough to read the contact before the slot
-            ctx.clock.sleep(send_at - READ_LEAD_S - ctx.clock.now().timestamp())
+        else:
+            wait = send_at - ctx.clock.now().timestamp()
+            if wait > 0 and wait > ctx.remaining_s() - TIME_KEPT_S:  # never sleep past the handler's time
+                ctx.send_queue.enqueue([job.body()], delay_s=min(RETRY_MAX_S, math.ceil(wait)))
+                return Sent.DEFERRED
+            ctx.clock.sleep(wait - READ_LEAD_S)  # wake just early enough to read the contact before the slot
         now = ctx.clock.now()
     # read just before sending: a STOP that arrived while this text waited for its slot wins
     contact = ctx.store.get_contact(job.phone)
     decision = _decide_now(contact, intent, now, ctx.policy) if contact else None
     if contact is None or decision is None or decision.verdict in (Verdict.HOLD, Verdict.DROP):
-        if paced:
-            ctx.runs.add_counts(run.id, {OUT: -1})  # the slot was taken, but nothing goes out
         return _not_now(job.phone, run, decision, now, ctx)
+    outgoing = _outgoing(campaign, contact, decision, ctx)
+    record = DecisionRecord.of(contact.phone, run, decision, now, "at_send")
+    marketing = campaign.purpose == Purpose.MARKETING and decision.verdict == Verdict.SEND
+    try:
+        claim = ctx.runs.claim(
+            run.id,
+            contact.phone,
+            now,
+            now + LEASE,
+            marketing_since=now - ctx.policy.smart_sending if marketing else None,
+        )
+    except MarketingTakenError:
+        taken = Decision(
+            Verdict.DROP, Reason.SMART_SENDING, "Another campaign's text took this contact's slot just now."
+        )
+        ctx.runs.settle(
+            run.id, contact.phone, None, Outcome.DROPPED, DecisionRecord.of(contact.phone, run, taken, now, "at_send")
+        )
+        return Sent.DROPPED
+    if claim.status == ClaimStatus.STALE_SENDING:
+        claim, found = _reconcile(contact, run, outgoing, record, claim, now, ctx)
+        if found is not None:
+            return found
+    if claim.status != ClaimStatus.TAKEN:
+        return Sent.DUPLICATE  # another sender has it, or it is settled
     if paced:
         _keep_slot(run.id, send_at, PACE_MARGIN / campaign.messages_per_second, ctx)
-    outgoing = _outgoing(campaign, contact, decision, ctx)
-    deadline = intent.deadline or now + timedelta(seconds=MAX_VALIDITY_S)
+    deadline = intent.deadline or run.scheduled_for + LEDGER_KEPT
     valid_for = int(min(MAX_VALIDITY_S, max(1, (deadline - ctx.clock.now()).total_seconds())))
     result = ctx.sender.send(contact.phone, outgoing.text, valid_for)
-    record = DecisionRecord.of(contact.phone, run, decision, now, "at_send")
     if result.outcome == SendOutcome.ACCEPTED and result.sid:
-        _record_sent(contact, campaign, run, outgoing, result, record, ctx)
+        _record_sent(contact, campaign, run, outgoing, result, record, claim.attempt, ctx)
         return Sent.SENT
+    if marketing:
+        ctx.runs.release_marketing(contact.phone, now)  # nothing went: the slot is free again
+    return _not_sent(job, run, deadline, result, record, claim.attempt, ctx)
+
+
+def _not_sent(
+    job: SendJob,
+    run: Run,
+    deadline: datetime,
+    result: SendResult,
+    record: DecisionRecord,
+    attempt: str,
+    ctx: SendContext,
+) -> Sent:
+    """Twilio did not take it (busy, down, refused) or cannot say whether it did."""
+    phone = job.phone
     if result.outcome == SendOutcome.RETRY:
-        if job.retry + 1 < MAX_ATTEMPTS:
-            ctx.runs.settle(run.id, contact.phone, LedgerState.RELEASED, result.detail)
-            retry = replace(job, retry=job.retry + 1)
-            ctx.send_queue.enqueue([retry.body()], delay_s=backoff_s(job.retry))
+        delay = backoff_s(job.retry)
+        if ctx.clock.now() + timedelta(seconds=delay) < deadline:  # outages end; texts are kept until their deadline
+            if ctx.runs.settle(run.id, phone, attempt, Outcome.RETRY, detail=result.detail):
+                ctx.send_queue.enqueue([replace(job, retry=job.retry + 1).body()], delay_s=delay)
             return Sent.RETRY
-        result = SendResult(SendOutcome.REJECTED, detail=f"gave up after {MAX_ATTEMPTS} attempts: {result.detail}")
-    if result.outcome == SendOutcome.UNKNOWN:
-        ctx.runs.settle(run.id, contact.phone, LedgerState.UNKNOWN, result.detail)
-        ctx.runs.add_counts(run.id, {UNKNOWN: 1})
-        ctx.runs.record_decisions([record.model_copy(update={"outcome": "unknown"})], [])
+        result = SendResult(SendOutcome.REJECTED, detail=f"Twilio still unavailable at the deadline: {result.detail}")
+    if result.outcome == SendOutcome.UNKNOWN:  # it may have gone: never sent again
+        ctx.runs.settle(run.id, phone, attempt, Outcome.UNKNOWN, record, result.detail)
         return Sent.UNKNOWN
-    ctx.runs.settle(run.id, contact.phone, LedgerState.FAILED, result.detail)
-    ctx.runs.add_counts(run.id, {FAILED: 1})
-    ctx.runs.record_decisions([record.model_copy(update={"outcome": "failed", "error_code": result.error_code})], [])
-    if result.error_code is not None:
-        _refused(contact, result.error_code, now, ctx)
+    failed = record.model_copy(update={"error_code": result.error_code})
+    ctx.runs.settle(run.id, phone, attempt, Outcome.FAILED, failed, result.detail)
+    if result.error_code in NUMBER_ERRORS:
+        _refused(phone, result.error_code, ctx.clock.now(), ctx)
     return Sent.FAILED
+
+
+def _reconcile(
+    contact: Contact,
+    run: Run,
+    outgoing: Outgoing,
+    record: DecisionRecord,
+    stale: Claim,
+    now: datetime,
+    ctx: SendContext,
+) -> tuple[Claim, Sent | None]:
+    """A sender died while its entry was `sending`: ask Twilio whether the text
+    went. It did: record it. It did not: take the entry over and send. Twilio
+    cannot say: settle as unknown (counted, and alarmed on), never resend."""
+    since = stale.sending_since or now - LEASE
+    try:
+        sid = ctx.sender.find_sent(contact.phone, outgoing.text, since - timedelta(seconds=5))
+    except LookupUnavailableError as error:
+        ctx.runs.settle(run.id, contact.phone, stale.attempt, Outcome.UNKNOWN, record, f"reconcile: {error}")
+        return stale, Sent.UNKNOWN
+    if sid is not None:
+        found = SendResult(SendOutcome.ACCEPTED, sid=sid)
+        campaign = ctx.campaigns.get(run.campaign_id)
+        if campaign is not None:
+            _record_sent(contact, campaign, run, outgoing, found, record, stale.attempt, ctx)
+        return stale, Sent.RECONCILED
+    return ctx.runs.claim(run.id, contact.phone, now, now + LEASE, take_over=stale.attempt), None
 
 
 def _keep_slot(run_id: str, send_at: float, interval: float, ctx: SendContext) -> None:
     """Wait for the slot; a text that missed its slot by more than the pace's
     slack (a slow read, a stalled container) takes a fresh one instead, so a
     late text never ends up closer than the pace to the next one."""
-    for _ in range(MAX_ATTEMPTS):
+    for _ in range(SLOT_RETAKES):
         late = ctx.clock.now().timestamp() - send_at
         if late <= SLOT_TOLERANCE_S:
             ctx.clock.sleep(-late)
             return
-        send_at, _ = ctx.runs.take_slot(run_id, interval, ctx.clock.now().timestamp(), count=False)
+        send_at, _ = ctx.runs.take_slot(run_id, interval, ctx.clock.now().timestamp())
 
 
 def _decide_now(contact: Contact, intent: Intent, now: datetime, policy: PolicySettings) -> Decision:
@@ -190,38 +267,28 @@ def _decide_now(contact: Contact, intent: Intent, now: datetime, policy: PolicyS
 
 
 def _not_now(phone: str, run: Run, decision: Decision | None, now: datetime, ctx: SendContext) -> Sent:
-    """Held: give the claim back for when the tick releases it. Dropped (or the
-    contact is gone): final for this run."""
+    """Held: filed for when the tick releases it, the entry left free. Dropped
+    (or the contact is gone): final for this run. Either way nothing was claimed."""
     if decision is None:
-        ctx.runs.settle(run.id, phone, LedgerState.DROPPED, "no such contact")
-        return Sent.GONE
+        settled = ctx.runs.settle(run.id, phone, None, Outcome.DROPPED, detail="no such contact")
+        return Sent.GONE if settled else Sent.DUPLICATE
     record = DecisionRecord.of(phone, run, decision, now, "at_send")
     if decision.verdict == Verdict.HOLD and decision.until is not None:
-        hold = Hold.filed(run.id, run.campaign_id, phone, decision.until, now)
-        ctx.runs.record_decisions([record], [hold])
-        ctx.runs.settle(run.id, phone, LedgerState.RELEASED, decision.reason)
-        return Sent.PAUSED if decision.reason == "campaign_paused" else Sent.HELD
-    ctx.runs.record_decisions([record], [])
-    ctx.runs.settle(run.id, phone, LedgerState.DROPPED, decision.reason)
-    return Sent.DROPPED
+        # filed first: a crash in between leaves a spare hold (its send finds the entry settled), never none
+        file_holds([Hold.filed(run.id, run.campaign_id, phone, decision.until, now)], ctx.runs, ctx.send_queue)
+        if not ctx.runs.settle(run.id, phone, None, Outcome.HELD, record, decision.reason):
+            return Sent.DUPLICATE  # sent, settled or being sent by another job for the same text
+        return Sent.PAUSED if decision.reason == Reason.CAMPAIGN_PAUSED else Sent.HELD
+    settled = ctx.runs.settle(run.id, phone, None, Outcome.DROPPED, record, decision.reason)
+    return Sent.DROPPED if settled else Sent.DUPLICATE
 
 
 def _trip(run: Run, campaign: Campaign, ctx: SendContext) -> bool:
+    """Pause the campaign when this run's texts hurt (counts as of this batch)."""
     reason = breaker_reason(run.counts, ctx.breaker)
     if reason is None or not ctx.runs.trip_breaker(run.id, reason):
         return False
-    for _ in range(MAX_ATTEMPTS):
-        current = ctx.campaigns.get(campaign.id) or campaign
-        if current.status == CampaignStatus.PAUSED:
-            break
-        paused = current.model_copy(
-            update={"status": CampaignStatus.PAUSED, "paused_reason": reason, "updated_at": ctx.clock.now()}
-        )
-        try:
-            ctx.campaigns.save(paused, current.version)
-            break
-        except ConcurrentUpdateError:
-            continue
+    pause_campaign(campaign.id, reason, ctx.campaigns, ctx.clock)
     return True
 
 
@@ -250,10 +317,13 @@ def _record_sent(
     outgoing: Outgoing,
     result: SendResult,
     record: DecisionRecord,
+    attempt: str,
     ctx: SendContext,
 ) -> None:
     """Store what went out. A status callback may have arrived first and created
-    the message: its events are kept. A concurrent inbound text: re-read, redo."""
+    the message: its events are kept. A concurrent inbound text: re-read, redo.
+    Another sender took the entry over (this one outlived its lease): it found
+    this text at Twilio and records it; nothing more here."""
     sid = result.sid or ""
     at = ctx.clock.now()
     sent = Message(
@@ -267,8 +337,10 @@ def _record_sent(
         run_id=run.id,
     )
     outcome = record.model_copy(update={"outcome": "sent", "sid": sid})
-    current, stored = contact, None
-    for _ in range(MAX_ATTEMPTS):
+    seen: list[tuple[Message | None, Contact]] = [(None, contact)]
+
+    def attempt_record() -> Message | None:
+        stored, current = seen[-1]
         message = sent
         if stored is not None:  # keep what the callbacks already said
             message = stored.model_copy(
@@ -276,31 +348,34 @@ def _record_sent(
             )
         updated = after_send(current, campaign.purpose, outgoing.prompt, outgoing.location, run.id, at)
         try:
-            ctx.runs.record_sent(updated, current.version, message, stored.version if stored else None, outcome)
+            ctx.runs.record_sent(
+                updated, current.version, message, stored.version if stored else None, outcome, attempt
+            )
         except ConcurrentUpdateError:
-            stored, latest = ctx.store.get_message_and_contact(contact.phone, sid)
-            current = latest or current
-            continue
-        if stored is not None and stored.status in FINAL_STATUSES and stored.error_code is not None:
-            ctx.runs.add_counts(run.id, {FAILED: 1})  # its failure receipt came before the run was known
+            again, latest = ctx.store.get_message_and_contact(contact.phone, sid)
+            seen.append((again, latest or current))
+            raise
+        return stored
+
+    try:
+        stored = retry_on_conflict(attempt_record)
+    except LostLeaseError:
         return
-    raise ConcurrentUpdateError(f"could not record {sid} after {MAX_ATTEMPTS} attempts")
+    if stored is not None and stored.status in FINAL_STATUSES and stored.error_code is not None:
+        ctx.runs.add_counts(run.id, {UNDELIVERED: 1})  # its failure receipt came before the run was known
 
 
-def _refused(contact: Contact, code: int, at: datetime, ctx: SendContext) -> None:
+def _refused(phone: str, code: int, at: datetime, ctx: SendContext) -> None:
     """Twilio's refusal says something about the number (21610 opted out, 21614 not mobile)."""
-    receipt = Receipt(
-        sid="", status=DeliveryStatus.FAILED, phone=contact.phone, brand_number="", at=at, error_code=code
-    )
-    current: Contact | None = contact
-    for _ in range(MAX_ATTEMPTS):
-        if current is None:
+    receipt = Receipt(sid="", status=DeliveryStatus.FAILED, phone=phone, brand_number="", at=at, error_code=code)
+
+    def attempt() -> None:
+        current = ctx.store.get_contact(phone)
+        changed = reachability(current, receipt) if current else None
+        if current is None or changed is None:
             return
-        changed = reachability(current, receipt)
-        if changed is None:
-            return
-        try:
-            ctx.store.save_contact(changed, current.version)
-            return
-        except ConcurrentUpdateError:
-            current = ctx.store.get_contact(contact.phone)
+        ctx.store.save_contact(changed, current.version)
+        if added := consent_added(current, changed):
+            ctx.store.add_trail(phone, added, [])
+
+    retry_on_conflict(attempt)

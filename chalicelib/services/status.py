@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from chalicelib.domain.contact import consent_added
 from chalicelib.domain.delivery import Receipt, apply_receipt
+from chalicelib.domain.ledger import UNDELIVERED
 from chalicelib.domain.messages import FINAL_STATUSES, DeliveryStatus
-from chalicelib.domain.runs import FAILED
 from chalicelib.services.ports import ConversationStore, RunStore
 from chalicelib.services.retry import retry_on_conflict
 
@@ -31,7 +31,7 @@ def record_status(receipt: Receipt, store: ConversationStore, runs: RunStore) ->
         first_final = message is None or message.status not in FINAL_STATUSES
         run = outcome.message.run_id
         if run and first_final and outcome.message.status in FAILURES:
-            runs.add_counts(run, {FAILED: 1})  # feeds the run's circuit breaker
+            runs.add_counts(run, {UNDELIVERED: 1})  # feeds the run's circuit breaker
         return True
 
     return retry_on_conflict(attempt)

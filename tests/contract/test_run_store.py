@@ -10,11 +10,12 @@ import pytest
 from chalicelib.adapters.dynamodb_runs import DynamoRunStore
 from chalicelib.adapters.dynamodb_store import DynamoConversationStore
 from chalicelib.domain.contact import Contact
-from chalicelib.domain.errors import ConcurrentUpdateError
+from chalicelib.domain.errors import ConcurrentUpdateError, LostLeaseError, MarketingTakenError
+from chalicelib.domain.ledger import FAILED, OUT, UNKNOWN, ClaimStatus, Outcome
 from chalicelib.domain.messages import DeliveryStatus, Direction, Message
 from chalicelib.domain.policy import Decision, Reason, Verdict
-from chalicelib.domain.runs import OUT, DecisionRecord, Hold, Run
-from chalicelib.services.ports import ConversationStore, LedgerState, RunStore
+from chalicelib.domain.runs import DecisionRecord, Hold, Run
+from chalicelib.services.ports import ConversationStore, RunStore
 from tests.fakes import InMemoryConversationStore, InMemoryRunStore
 
 AT = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
@@ -79,9 +80,14 @@ def test_the_breaker_trips_once(stores: Stores) -> None:
     assert not stores.runs.trip_breaker(RUN, "again")
     stored = stores.runs.get_run(RUN)
     assert stored is not None and stored.breaker == "too many opt-outs"
+    assert stores.runs.clear_breaker(RUN)  # resumed
+    assert not stores.runs.clear_breaker(RUN)
+    cleared = stores.runs.get_run(RUN)
+    assert cleared is not None and cleared.breaker is None
+    assert stores.runs.trip_breaker(RUN, "again, after the resume")
 
 
-def test_slots_are_spaced_and_counted_across_senders(stores: Stores, request: pytest.FixtureRequest) -> None:
+def test_slots_are_spaced_across_senders(stores: Stores, request: pytest.FixtureRequest) -> None:
     stores.runs.start_run(run())
     first, _ = stores.runs.take_slot(RUN, 0.5, 1000.0)
     second, _ = stores.runs.take_slot(RUN, 0.5, 1000.0)
@@ -91,7 +97,7 @@ def test_slots_are_spaced_and_counted_across_senders(stores: Stores, request: py
     third, after = other.take_slot(RUN, 0.5, 1000.2)
     late, _ = stores.runs.take_slot(RUN, 0.5, 2000.0)
     assert (first, second, third, late) == (1000.0, 1000.5, 1001.0, 2000.0)
-    assert after.counts[OUT] == 3
+    assert after.breaker is None and OUT not in after.counts  # a slot is not a text out
 
 
 def test_decisions_read_back_newest_first_and_replays_overwrite(stores: Stores) -> None:
@@ -117,17 +123,66 @@ def test_holds_are_filed_by_minute_and_released(stores: Stores) -> None:
 
 
 def test_the_ledger_lets_one_claim_through_until_released(stores: Stores) -> None:
-    expires = AT + timedelta(days=1)
-    assert stores.runs.claim(RUN, PHONE, AT, expires) == 1
-    assert stores.runs.claim(RUN, PHONE, AT, expires) is None  # a redelivered job
-    stores.runs.settle(RUN, PHONE, LedgerState.RELEASED, "HTTP 429")
-    assert stores.runs.claim(RUN, PHONE, AT, expires) == 2
-    stores.runs.settle(RUN, PHONE, LedgerState.UNKNOWN, "no answer in time")
-    assert stores.runs.claim(RUN, PHONE, AT, expires) is None  # unknown outcomes are never resent
-    assert stores.runs.claim(RUN, "+447700900999", AT, expires) == 1
+    stores.runs.start_run(run())
+    lease = AT + timedelta(minutes=4)
+    first = stores.runs.claim(RUN, PHONE, AT, lease)
+    assert first.status == ClaimStatus.TAKEN and first.attempt
+    assert stores.runs.claim(RUN, PHONE, AT, lease).status == ClaimStatus.BUSY  # a redelivered job
+    assert stores.runs.settle(RUN, PHONE, first.attempt, Outcome.RETRY, detail="HTTP 429")
+    assert not stores.runs.settle(RUN, PHONE, first.attempt, Outcome.FAILED)  # given back: no longer ours
+    second = stores.runs.claim(RUN, PHONE, AT, lease)
+    assert second.status == ClaimStatus.TAKEN and second.attempt != first.attempt
+    assert stores.runs.settle(RUN, PHONE, second.attempt, Outcome.UNKNOWN, record(), "no answer in time")
+    assert stores.runs.claim(RUN, PHONE, AT + timedelta(days=2), lease).status == ClaimStatus.BUSY  # never resent
+    assert stores.runs.claim(RUN, "+447700900999", AT, lease).status == ClaimStatus.TAKEN
+    counts = stores.runs.get_run(RUN)
+    assert counts is not None and counts.counts == {UNKNOWN: 1}
+    assert stores.runs.decisions_for(PHONE)[0].outcome == "unknown"
+
+
+def test_a_dead_senders_entry_is_found_stale_after_its_lease_and_taken_over_once(stores: Stores) -> None:
+    stores.runs.start_run(run())
+    dead = stores.runs.claim(RUN, PHONE, AT, AT + timedelta(minutes=4))
+    assert stores.runs.claim(RUN, PHONE, AT + timedelta(minutes=3), AT).status == ClaimStatus.BUSY
+    later = AT + timedelta(minutes=5)
+    stale = stores.runs.claim(RUN, PHONE, later, later + timedelta(minutes=4))
+    assert stale.status == ClaimStatus.STALE_SENDING and stale.attempt == dead.attempt and stale.sending_since == AT
+    taken = stores.runs.claim(RUN, PHONE, later, later + timedelta(minutes=4), take_over=stale.attempt)
+    assert taken.status == ClaimStatus.TAKEN
+    again = stores.runs.claim(RUN, PHONE, later, later + timedelta(minutes=4), take_over=stale.attempt)
+    assert again.status == ClaimStatus.BUSY  # a second reconciler loses
+    assert not stores.runs.settle(RUN, PHONE, dead.attempt, Outcome.FAILED)  # the dead sender's word counts no more
+    assert stores.runs.settle(RUN, PHONE, taken.attempt, Outcome.DROPPED, record())
+
+
+def test_settling_without_a_claim_is_refused_while_someone_sends(stores: Stores) -> None:
+    stores.runs.start_run(run())
+    assert stores.runs.settle(RUN, PHONE, None, Outcome.HELD, record())  # held before any claim
+    claim = stores.runs.claim(RUN, PHONE, AT, AT + timedelta(minutes=4))
+    assert not stores.runs.settle(RUN, PHONE, None, Outcome.DROPPED, record())
+    assert stores.runs.settle(RUN, PHONE, claim.attempt, Outcome.FAILED, record())
+    assert not stores.runs.settle(RUN, PHONE, None, Outcome.DROPPED, record())  # settled: once
+    stored = stores.runs.get_run(RUN)
+    assert stored is not None and stored.counts == {FAILED: 1}
+
+
+def test_one_marketing_text_per_window_even_from_two_runs_at_once(stores: Stores) -> None:
+    stores.contacts.save_contact(Contact(phone=PHONE, created_at=AT), None)
+    window = AT - timedelta(hours=24)
+    stores.runs.claim(RUN, PHONE, AT, AT + timedelta(minutes=4), marketing_since=window)
+    with pytest.raises(MarketingTakenError):
+        stores.runs.claim(
+            "cmp_other@20260601T090000+0000", PHONE, AT, AT + timedelta(minutes=4), marketing_since=window
+        )
+    stores.runs.release_marketing(PHONE, AT)  # the first one did not go
+    other = stores.runs.claim(
+        "cmp_other@20260601T090000+0000", PHONE, AT, AT + timedelta(minutes=4), marketing_since=window
+    )
+    assert other.status == ClaimStatus.TAKEN
 
 
 def test_a_sent_text_is_recorded_with_its_contact_atomically(stores: Stores) -> None:
+    stores.runs.start_run(run())
     contact = Contact(phone=PHONE, created_at=AT)
     stores.contacts.save_contact(contact, None)
     stored = stores.contacts.get_contact(PHONE)
@@ -142,19 +197,22 @@ def test_a_sent_text_is_recorded_with_its_contact_atomically(stores: Stores) -> 
         status=DeliveryStatus.QUEUED,
         run_id=RUN,
     )
-    stores.runs.claim(RUN, PHONE, AT, AT + timedelta(days=1))
+    claim = stores.runs.claim(RUN, PHONE, AT, AT + timedelta(minutes=4))
     sent = record().model_copy(update={"outcome": "sent", "sid": message.sid})
     with pytest.raises(ConcurrentUpdateError):  # the contact changed since it was read
-        stores.runs.record_sent(stored, stored.version + 1, message, None, sent)
+        stores.runs.record_sent(stored, stored.version + 1, message, None, sent, claim.attempt)
     assert stores.contacts.thread(PHONE) == []
-    stores.runs.record_sent(stored, stored.version, message, None, sent)
+    with pytest.raises(LostLeaseError):
+        stores.runs.record_sent(stored, stored.version, message, None, sent, "someone else's")
+    stores.runs.record_sent(stored, stored.version, message, None, sent, claim.attempt)
     saved, after = stores.contacts.get_message_and_contact(PHONE, message.sid)
     assert saved is not None and saved.run_id == RUN and saved.body == "Hi"
     assert after is not None and after.version == stored.version + 1
     assert stores.runs.decisions_for(PHONE) == [sent]
-    assert stores.runs.claim(RUN, PHONE, AT, AT + timedelta(days=1)) is None
-    with pytest.raises(ConcurrentUpdateError):  # the message now exists: a second record collides
-        stores.runs.record_sent(after, after.version, message, None, sent)
+    assert stores.runs.claim(RUN, PHONE, AT, AT + timedelta(days=1)).status == ClaimStatus.BUSY
+    settled = stores.runs.get_run(RUN)
+    assert settled is not None and settled.counts == {OUT: 1}
+    assert stores.runs.list_runs("cmp_leeds") == [settled]
 
 
 def test_the_tick_cursor_moves_forward_once(stores: Stores) -> None:

@@ -13,13 +13,14 @@ from chalicelib.domain.campaign import Audience, Campaign, CampaignStatus, Locat
 from chalicelib.domain.contact import ConsentEvent, ConsentState, Contact, Engagement, HomeLocation, TimeZone
 from chalicelib.domain.delivery import Receipt
 from chalicelib.domain.inbound import BrandReplies, InboundSms
+from chalicelib.domain.ledger import OPTED_OUT, OUT, UNDELIVERED, LedgerState
 from chalicelib.domain.messages import DeliveryStatus
 from chalicelib.domain.policy import PolicySettings, Purpose
-from chalicelib.domain.runs import FAILED, OPTED_OUT, OUT, BreakerSettings
+from chalicelib.domain.runs import BreakerSettings
 from chalicelib.services import runs
 from chalicelib.services.inbound import handle_inbound
-from chalicelib.services.ports import LedgerState, SendOutcome, SendResult
-from chalicelib.services.sending import MAX_ATTEMPTS, SendContext, SendJob, Sent, send_one
+from chalicelib.services.ports import SendOutcome, SendResult
+from chalicelib.services.sending import RETRY_FIRST_S, RETRY_MAX_S, SendContext, SendJob, Sent, send_one
 from chalicelib.services.status import record_status
 from tests.fakes import (
     FakeSender,
@@ -166,7 +167,7 @@ def test_planning_records_every_decision_and_queues_only_sends(world: World) -> 
     world.plan()
     assert [job["phone"] for job, _ in world.send_queue.jobs] == ["+447700900001"]
     run = world.runs.get_run("cmp_leeds@20260602T100000+0000")
-    assert run is not None and run.counts == {"send/clear": 1, "drop/opted_out": 1, "drop/out_of_area": 1}
+    assert run is not None and run.counts == {"send/clear": 1, "drop/opted_out": 1, "drop/out_of_area": 1, "planned": 1}
     assert world.runs.decisions_for("+447700900003")[0].reason == "out_of_area"
     assert world.runs.decisions_for("+447700900004") == []
 
@@ -257,21 +258,29 @@ def test_quiet_hours_at_send_time_hold_until_the_window_opens_then_the_tick_rele
     assert world.runs.decisions_for("+447700900001")[0].outcome == "sent"
 
 
-def test_twilio_busy_is_retried_through_the_queue_with_backoff_then_given_up(world: World) -> None:
-    world.campaign()
-    world.contact("+447700900001")
-    busy = SendResult(SendOutcome.RETRY, error_code=20429, detail="HTTP 429")
-    world.sender.answers = [busy] * MAX_ATTEMPTS
+def test_twilio_down_is_retried_with_capped_jittered_backoff_until_the_deadline(world: World) -> None:
+    campaign = world.campaign(relevance_hours=4)  # 11:00 to 15:00 in London: quiet hours never decide
+    world.contact("+447700900001", engagement=Engagement(last_inbound_at=SEND_AT))
+    busy = SendResult(SendOutcome.RETRY, error_code=20500, detail="HTTP 500")
+    world.sender.answers = [busy] * 1000
     world.tick()
     world.plan()
-    outcomes = []
-    delays = []
+    outcomes, delays = [], []
     while world.send_queue.jobs:
-        delays += [delay for _, delay in world.send_queue.jobs]
+        [(_, delay)] = world.send_queue.jobs
+        delays.append(delay)
+        world.clock.current += timedelta(seconds=delay)  # SQS hands it back after its delay
         outcomes += world.send()
-    assert outcomes == [Sent.RETRY] * (MAX_ATTEMPTS - 1) + [Sent.FAILED]
-    assert delays == [0, 15, 30, 60, 120]
+    assert outcomes == [Sent.RETRY] * (len(outcomes) - 1) + [Sent.FAILED]
+    caps = [min(RETRY_MAX_S, RETRY_FIRST_S << n) for n in range(len(delays) - 1)]
+    assert all(cap / 2 <= delay <= cap for delay, cap in zip(delays[1:], caps, strict=True))
+    assert world.clock.current <= SEND_AT + timedelta(hours=campaign.relevance_hours)
+    assert world.clock.current >= SEND_AT + timedelta(hours=campaign.relevance_hours) - timedelta(seconds=RETRY_MAX_S)
     assert world.runs.ledger[("cmp_leeds@20260602T100000+0000", "+447700900001")]["state"] == LedgerState.FAILED
+    run = world.runs.get_run("cmp_leeds@20260602T100000+0000")
+    assert run is not None and run.counts.get(OUT, 0) == 0 and run.counts["failed"] == 1  # retries are not texts out
+    contact = world.store.contacts["+447700900001"]
+    assert contact.deliverability.state == "ok"  # a platform error says nothing about the number
 
 
 def test_an_unknown_outcome_is_recorded_and_never_resent(world: World) -> None:
@@ -341,7 +350,7 @@ def test_failure_receipts_count_against_the_run_once(world: World) -> None:
         receipt = Receipt(str(sid), DeliveryStatus(status), "+447700900001", "+15005550006", world.clock.now(), 30007)
         record_status(receipt, world.store, world.runs)
     run = world.runs.get_run("cmp_leeds@20260602T100000+0000")
-    assert run is not None and run.counts[FAILED] == 1
+    assert run is not None and run.counts[UNDELIVERED] == 1
 
 
 def test_a_receipt_that_arrives_before_the_send_is_recorded_keeps_its_events(world: World) -> None:
@@ -377,4 +386,4 @@ def test_a_question_campaign_asks_everyone_once_and_sets_the_pending_question(wo
     world.tick()
     world.plan()  # a second question waits while the first awaits its answer
     run = world.runs.get_run("cmp_second@20260602T100000+0000")
-    assert run is not None and run.counts == {"hold/in_conversation": 1, "drop/opted_out": 1}
+    assert run is not None and run.counts == {"hold/in_conversation": 1, "drop/opted_out": 1, "planned": 1}

@@ -1,0 +1,111 @@
+"""One text of one run to one contact: the states it goes through, and what
+each way it can end does to the run's counts and the recorded decision.
+
+    (planned) -> sending (claimed, with a lease) -> sent | failed | unknown
+        |            \\-> lease expired: reconciled with Twilio -> sent, or claimed again
+        |-> dropped (the policy said no at send time)
+        \\-> released (held, retried later, deferred) -> sending ...
+
+The claim is taken at the last moment, just before the Twilio call, in the
+same write that marks the entry `sending` (and reserves the contact's
+marketing slot): until then a sender has nothing to give back if it dies, and
+one write fewer per text. A claim is a lease: an entry still `sending` after
+its lease may have gone, so it is reconciled against Twilio's own record of
+what it sent, never sent again blindly. Every planned text ends in a terminal
+state or is still pending, so for each run:
+
+    planned = out + failed + unknown + dropped + pending
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class LedgerState(StrEnum):
+    SENDING = "sending"  # claimed: the Twilio call is (or was) in flight, under a lease
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"  # sent, but nobody can tell whether it went: never resent
+    DROPPED = "dropped"  # the policy said no at send time: final for this run
+    RELEASED = "released"  # given back (held, retry later, deferred): the next claim takes it
+
+
+TERMINAL = frozenset({LedgerState.SENT, LedgerState.FAILED, LedgerState.UNKNOWN, LedgerState.DROPPED})
+LEASE = timedelta(minutes=4)  # longer than a send function may run (its timeout is 120 s)
+LEDGER_KEPT = timedelta(days=30)  # past any deadline, so "once per run" holds for good
+
+# Run counters (keys of Run.counts besides "<verdict>/<reason>").
+PLANNED = "planned"  # texts planning queued or held
+OUT = "out"  # handed to Twilio, accepted
+FAILED = "failed"  # refused by Twilio, or given up at the deadline
+UNKNOWN = "unknown"
+DROPPED = "dropped"  # the policy said no at send time
+UNDELIVERED = "undelivered"  # accepted, then reported failed/undelivered by a receipt
+OPTED_OUT = "opted_out"  # recipients who opted out after this run's text
+SETTLED_COUNTS = (OUT, FAILED, UNKNOWN, DROPPED)
+
+
+class Outcome(StrEnum):
+    """How one attempt at one text ended."""
+
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    DROPPED = "dropped"
+    RETRY = "retry"  # Twilio busy or down: again later, until the deadline
+    HELD = "held"  # not now (quiet hours, a conversation, a paused campaign): the tick brings it back
+    DEFERRED = "deferred"  # its slot is beyond this sender's remaining time: queued again
+
+
+@dataclass(frozen=True)
+class Settlement:
+    state: LedgerState
+    counts: Mapping[str, int] = field(default_factory=dict)
+    decision_outcome: str | None = None  # written on the recorded decision
+
+
+SETTLEMENTS = {
+    Outcome.SENT: Settlement(LedgerState.SENT, {OUT: 1}, "sent"),
+    Outcome.FAILED: Settlement(LedgerState.FAILED, {FAILED: 1}, "failed"),
+    Outcome.UNKNOWN: Settlement(LedgerState.UNKNOWN, {UNKNOWN: 1}, "unknown"),
+    Outcome.DROPPED: Settlement(LedgerState.DROPPED, {DROPPED: 1}, None),
+    Outcome.RETRY: Settlement(LedgerState.RELEASED),
+    Outcome.HELD: Settlement(LedgerState.RELEASED),
+    Outcome.DEFERRED: Settlement(LedgerState.RELEASED),
+}
+
+
+def settlement(outcome: Outcome) -> Settlement:
+    return SETTLEMENTS[outcome]
+
+
+def pending(counts: Mapping[str, int]) -> int:
+    """Planned texts not yet in a terminal state."""
+    return counts.get(PLANNED, 0) - sum(counts.get(name, 0) for name in SETTLED_COUNTS)
+
+
+class ClaimStatus(StrEnum):
+    TAKEN = "taken"  # this sender holds the lease now
+    BUSY = "busy"  # another sender holds a live lease, or the text is settled
+
+    STALE_SENDING = "stale_sending"  # a sender died during (or around) the Twilio call
+
+
+@dataclass(frozen=True)
+class Claim:
+    status: ClaimStatus
+    attempt: str = ""  # the claim's token: its outcome is written only while the entry still holds it
+    sending_since: datetime | None = None  # STALE_SENDING: when the dead sender called Twilio
+
+
+def claimable(state: LedgerState | None, lease_until: datetime | None, now: datetime) -> ClaimStatus:
+    """Whether a claim at `now` takes an entry in this state."""
+    if state is None or state == LedgerState.RELEASED:
+        return ClaimStatus.TAKEN
+    if state == LedgerState.SENDING and lease_until is not None and lease_until <= now:
+        return ClaimStatus.STALE_SENDING
+    return ClaimStatus.BUSY
