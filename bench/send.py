@@ -64,6 +64,7 @@ def sender(
             break
         done.append(send_one(SendJob(job["run_id"], job["campaign_id"], job["phone"]), ctx, batch).value)
     client.close()
+    log(f"send: calls by operation {dict(counter.by_operation)}")
     results.put((done, counter.calls))
 
 

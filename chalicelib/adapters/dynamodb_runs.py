@@ -233,35 +233,40 @@ class DynamoRunStore:
         return True
 
     def take_slot(self, run_id: str, interval_s: float, earliest: float) -> tuple[float, Run]:
-        seen = self._next_slot.get(run_id)
-        while True:
-            slot = max(earliest, seen or earliest)
-            condition = "attribute_not_exists(next_slot)" if seen is None else "next_slot = :seen"
-            values: dict[str, Any] = {":next": _n(slot + interval_s)}
-            if seen is not None:
-                values[":seen"] = _n(seen)
+        """One conditional update, rarely two: while texts queue up (the pace is
+        ahead of `earliest`) the next slot is the pace's, moved on by `interval_s`;
+        once the pace has fallen behind, `earliest` itself. Which one to try first
+        comes from the pace as this container last saw it."""
+        behind = (self._next_slot.get(run_id) or 0.0) < earliest
+        for catch_up in (behind, not behind):
+            if catch_up:
+                expression, condition = (
+                    "SET next_slot = :next",
+                    "attribute_not_exists(next_slot) OR next_slot < :earliest",
+                )
+                values = {":next": _n(earliest + interval_s), ":earliest": _n(earliest)}
+            else:
+                expression = "SET next_slot = next_slot + :interval"
+                condition = "next_slot >= :earliest"
+                values = {":interval": _n(interval_s), ":earliest": _n(earliest)}
             try:
                 response = self._client.update_item(
                     TableName=self._table,
                     Key=run_key(run_id),
-                    UpdateExpression="SET next_slot = :next",
+                    UpdateExpression=expression,
                     ConditionExpression=f"attribute_exists(pk) AND ({condition})",
                     ExpressionAttributeValues=values,
                     ReturnValues="ALL_NEW",
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
             except ClientError as error:
                 if not _condition_failed(error):
                     raise
-                old: Any = error.response.get("Item") or self._client.get_item(
-                    TableName=self._table, Key=run_key(run_id), ConsistentRead=True
-                ).get("Item")
-                if not old:
-                    raise LookupError(f"no run {run_id!r}") from error
-                seen = float(old["next_slot"]["N"]) if "next_slot" in old else None
                 continue
-            self._next_slot[run_id] = slot + interval_s
-            return slot, Run.model_validate(from_item(response["Attributes"]))
+            run = Run.model_validate(from_item(response["Attributes"]))
+            following = float(response["Attributes"]["next_slot"]["N"])
+            self._next_slot[run_id] = following
+            return following - interval_s, run
+        raise LookupError(f"no run {run_id!r}")  # neither condition held: there is no such run
 
     # --- decisions and holds ------------------------------------------------
 

@@ -1,0 +1,130 @@
+"""Fault injection for the send path: wrap the stores and the sender so that
+a chosen call fails before it happens (a throttle, a timeout with nothing
+done) or crashes the handler after it happened (a process killed between two
+steps), then drive jobs the way SQS and Lambda would: a failed job comes back
+after its visibility timeout, a delayed one after its delay, any job may be
+delivered twice."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from chalicelib.domain.ledger import LEASE
+from chalicelib.services.ports import SendOutcome, SendResult
+from chalicelib.services.sending import SendContext, SendJob, Sent, send_one
+from tests.fakes import FakeSender, StepClock
+
+VISIBILITY = LEASE + timedelta(seconds=30)  # SQS hands a failed job back after the lease has run out
+
+
+class Fault(StrEnum):
+    BEFORE = "before"  # the call fails and does nothing (a throttle, a 500, a timeout before the write)
+    AFTER = "after"  # the call happened, then the handler dies (killed, timed out)
+
+
+class InjectedFaultError(Exception):
+    """A fault this harness raised."""
+
+
+@dataclass
+class Faults:
+    """Which calls fail: (operation, nth call of it) -> fault, counted across the
+    whole run; or, with `rate`, any call at random."""
+
+    plan: dict[tuple[str, int], Fault] = field(default_factory=dict)
+    rate: float = 0.0
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+    calls: dict[str, int] = field(default_factory=dict)
+    fired: list[tuple[str, int, Fault]] = field(default_factory=list)
+
+    def around(self, name: str, call: Callable[[], Any]) -> Any:
+        n = self.calls[name] = self.calls.get(name, 0) + 1
+        fault = self.plan.get((name, n))
+        if fault is None and self.rate and self.rng.random() < self.rate:
+            fault = self.rng.choice(list(Fault))
+        if fault == Fault.BEFORE:
+            self.fired.append((name, n, fault))
+            raise InjectedFaultError(f"{name} #{n} failed")
+        result = call()
+        if fault == Fault.AFTER:
+            self.fired.append((name, n, fault))
+            raise InjectedFaultError(f"died after {name} #{n}")
+        return result
+
+
+class Faulty:
+    """Every public method of `inner` goes through `faults` under `prefix.method`."""
+
+    def __init__(self, inner: Any, prefix: str, faults: Faults) -> None:
+        self._inner, self._prefix, self._faults = inner, prefix, faults
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._inner, name)
+        if name.startswith("_") or not callable(target):
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self._faults.around(f"{self._prefix}.{name}", lambda: target(*args, **kwargs))
+
+        return call
+
+
+class FlakyTwilio(FakeSender):
+    """Twilio that is down (429/5xx) for the first `down` sends, or answers
+    `unknown` on chosen sends after taking them."""
+
+    def __init__(self, clock: StepClock, down: int = 0, lost_answers: frozenset[int] = frozenset()) -> None:
+        super().__init__(clock)
+        self.down, self.lost_answers, self.calls = down, lost_answers, 0
+
+    def send(self, to: str, body: str, valid_for_s: int) -> SendResult:
+        self.calls += 1
+        if self.calls <= self.down:
+            return SendResult(SendOutcome.RETRY, error_code=20503, detail="HTTP 503")
+        result = super().send(to, body, valid_for_s)
+        if self.calls in self.lost_answers:  # it went, but the answer was lost
+            return SendResult(SendOutcome.UNKNOWN, sid=result.sid, detail="no answer in time")
+        return result
+
+
+def drive(
+    jobs: list[dict[str, Any]],
+    ctx: SendContext,
+    clock: StepClock,
+    rng: random.Random,
+    duplicates: float = 0.1,
+    max_steps: int = 20_000,
+) -> list[Sent]:
+    """Deliver jobs until none is left, as SQS would: in any order, some twice,
+    a failed one again after its visibility timeout, a delayed one after its delay."""
+    waiting: list[tuple[float, dict[str, Any]]] = [(clock.current.timestamp(), job) for job in jobs]
+    outcomes: list[Sent] = []
+    for _ in range(max_steps):
+        if not waiting:
+            return outcomes
+        due = [entry for entry in waiting if entry[0] <= clock.current.timestamp()]
+        if not due:  # nothing visible yet: time passes
+            clock.current += timedelta(seconds=min(e[0] for e in waiting) - clock.current.timestamp())
+            continue
+        entry = rng.choice(due)
+        waiting.remove(entry)
+        job = entry[1]
+        if rng.random() < duplicates:
+            waiting.append((clock.current.timestamp(), job))
+        queue = ctx.send_queue
+        before = len(getattr(queue, "jobs", []))
+        try:
+            send = SendJob(job["run_id"], job["campaign_id"], job["phone"], job.get("retry", 0))
+            outcomes.append(send_one(send, ctx))
+        except InjectedFaultError:
+            waiting.append(((clock.current + VISIBILITY).timestamp(), job))
+        queued = getattr(queue, "jobs", [])
+        for body, delay in queued[before:]:
+            waiting.append((clock.current.timestamp() + delay, body))
+        del queued[before:]
+    raise AssertionError(f"jobs still waiting after {max_steps} deliveries: {len(waiting)}")

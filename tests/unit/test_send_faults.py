@@ -1,0 +1,185 @@
+"""Whole runs through injected faults: any store or Twilio call failing before
+it happens or crashing the sender after it, jobs redelivered in any order and
+twice, Twilio down for a while or losing its answers. Invariants: nobody gets
+two texts from one run, nobody opted out or undeliverable gets one, every
+planned text ends settled, and the run's counts add up."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import replace
+from typing import Any
+
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from chalicelib.domain.contact import ConsentState, Deliverability, DeliverabilityState
+from chalicelib.domain.ledger import OUT, PLANNED, SETTLED_COUNTS, TERMINAL, UNKNOWN, LedgerState
+from chalicelib.domain.policy import PolicySettings
+from chalicelib.services.sending import SendContext, Sent
+from tests.fakes import InMemoryPromptBook
+from tests.faults import Fault, Faults, Faulty, FlakyTwilio, drive
+from tests.unit.test_runs import World
+
+RUN = "cmp_leeds@20260602T100000+0000"
+OPERATIONS = [
+    "runs.get_run",
+    "runs.take_slot",
+    "runs.claim",
+    "runs.settle",
+    "runs.record_sent",
+    "store.get_contact",
+    "store.get_message_and_contact",
+    "twilio.send",
+    "twilio.find_sent",
+]
+
+people = st.lists(  # mostly people a text may go to, so that most examples send
+    st.tuples(
+        st.sampled_from([ConsentState.OPTED_IN] * 4 + [ConsentState.OPTED_OUT, ConsentState.UNKNOWN]),
+        st.sampled_from([DeliverabilityState.OK] * 4 + [DeliverabilityState.UNDELIVERABLE]),
+    ),
+    min_size=1,
+    max_size=10,
+)
+fault_plans = st.dictionaries(
+    st.tuples(st.sampled_from(OPERATIONS), st.integers(1, 5)), st.sampled_from(list(Fault)), max_size=8
+)
+
+
+def faulty_context(world: World, faults: Faults, twilio: FlakyTwilio) -> SendContext:
+    return SendContext(
+        Faulty(world.campaigns, "campaigns", faults),
+        Faulty(world.runs, "runs", faults),
+        Faulty(world.store, "store", faults),
+        world.send_queue,
+        Faulty(twilio, "twilio", faults),
+        world.clock,
+        PolicySettings(),
+        "Pizza Co",
+        InMemoryPromptBook(),
+    )
+
+
+def check_run(world: World, twilio: FlakyTwilio, phones: list[str], eligible: set[str]) -> None:
+    texts = Counter(to for to, *_ in twilio.accepted)
+    assert all(n == 1 for n in texts.values()), f"two texts to one contact: {texts}"
+    assert set(texts) <= eligible, "a text to someone opted out or undeliverable"
+    entries = {phone: entry for phone in phones if (entry := world.runs.ledger.get((RUN, phone)))}
+    assert all(entry["state"] in TERMINAL for entry in entries.values()), entries
+    run = world.runs.get_run(RUN)
+    assert run is not None
+    settled = sum(run.counts.get(name, 0) for name in SETTLED_COUNTS)
+    assert run.counts.get(PLANNED, 0) == settled, run.counts  # nothing pending once the queue is empty
+    sent = {phone for phone, entry in entries.items() if entry["state"] == LedgerState.SENT}
+    assert run.counts.get(OUT, 0) == len(sent)
+    assert all(world.store.thread(phone) for phone in sent), "a sent text without its message"
+    assert run.counts.get(OUT, 0) <= len(texts) <= run.counts.get(OUT, 0) + run.counts.get(UNKNOWN, 0)
+
+
+@settings(max_examples=250, deadline=None)
+@given(
+    people=people,
+    plan=fault_plans,
+    down=st.integers(0, 4),
+    lost=st.frozensets(st.integers(1, 12), max_size=2),
+    seed=st.integers(0, 2**16),
+)
+def test_faults_in_any_step_lose_no_text_and_send_none_twice(
+    people: list[tuple[ConsentState, DeliverabilityState]],
+    plan: dict[tuple[str, int], Fault],
+    down: int,
+    lost: frozenset[int],
+    seed: int,
+) -> None:
+    world = World()
+    world.campaign(messages_per_second=50)
+    phones = [f"+4477009004{i:02d}" for i in range(len(people))]
+    for phone, (consent, deliverable) in zip(phones, people, strict=True):
+        world.contact(phone, consent=consent, deliverability=Deliverability(state=deliverable))
+    eligible = {
+        phone
+        for phone, (consent, deliverable) in zip(phones, people, strict=True)
+        if consent == ConsentState.OPTED_IN and deliverable == DeliverabilityState.OK
+    }
+    world.tick()
+    world.plan()
+    faults = Faults(plan=dict(plan))
+    twilio = FlakyTwilio(world.clock, down=down, lost_answers=lost)
+    outcomes = drive(world.send_queue.take(), faulty_context(world, faults, twilio), world.clock, random.Random(seed))
+    event(f"faults fired: {min(len(faults.fired), 3)}+")
+    event(f"reconciled: {Sent.RECONCILED in outcomes}")
+    check_run(world, twilio, phones, eligible)
+
+
+def test_a_sender_killed_after_twilio_took_the_text_is_reconciled_not_resent() -> None:
+    world = World()
+    world.campaign(messages_per_second=50)
+    world.contact("+447700900401")
+    world.tick()
+    world.plan()
+    faults = Faults(plan={("twilio.send", 1): Fault.AFTER})
+    twilio = FlakyTwilio(world.clock)
+    outcomes = drive(world.send_queue.take(), faulty_context(world, faults, twilio), world.clock, random.Random(1), 0)
+    assert outcomes == [Sent.RECONCILED] and len(twilio.sent) == 1
+    check_run(world, twilio, ["+447700900401"], {"+447700900401"})
+
+
+def test_a_sender_killed_before_the_twilio_call_is_taken_over_and_sends_once() -> None:
+    world = World()
+    world.campaign(messages_per_second=50)
+    world.contact("+447700900402")
+    world.tick()
+    world.plan()
+    faults = Faults(plan={("runs.claim", 1): Fault.AFTER})  # claimed `sending`, then killed
+    twilio = FlakyTwilio(world.clock)
+    outcomes = drive(world.send_queue.take(), faulty_context(world, faults, twilio), world.clock, random.Random(2), 0)
+    assert outcomes == [Sent.SENT] and len(twilio.sent) == 1
+    check_run(world, twilio, ["+447700900402"], {"+447700900402"})
+
+
+def test_when_twilio_cannot_be_asked_the_text_is_settled_unknown_never_resent() -> None:
+    world = World()
+    world.campaign(messages_per_second=50)
+    world.contact("+447700900403")
+    world.tick()
+    world.plan()
+    twilio = FlakyTwilio(world.clock)
+    twilio.lookup_fails = True
+    faults = Faults(plan={("runs.claim", 1): Fault.AFTER})
+    outcomes = drive(world.send_queue.take(), faulty_context(world, faults, twilio), world.clock, random.Random(3), 0)
+    assert outcomes == [Sent.UNKNOWN] and twilio.sent == []
+    run = world.runs.get_run(RUN)
+    assert run is not None and run.counts[UNKNOWN] == 1
+
+
+class StaleReads:
+    """Contacts as they were before either run sent: two senders that read at the same moment."""
+
+    def __init__(self, world: World) -> None:
+        self._store, self._seen = world.store, dict(world.store.contacts)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "get_contact":
+            return self._seen.get
+        return getattr(self._store, name)
+
+
+def test_two_campaigns_to_one_audience_at_the_same_minute_send_one_text_each() -> None:
+    world = World()
+    world.campaign(messages_per_second=50)
+    world.campaigns.save(
+        world.campaigns.campaigns["cmp_leeds"].model_copy(update={"id": "cmp_other", "version": 0}), None
+    )
+    phones = [f"+4477009005{i:02d}" for i in range(6)]
+    for phone in phones:
+        world.contact(phone)
+    world.tick()
+    world.plan()
+    twilio = FlakyTwilio(world.clock)
+    racing = replace(faulty_context(world, Faults(), twilio), store=StaleReads(world))  # both pass the policy
+    drive(world.send_queue.take(), racing, world.clock, random.Random(4), 0.2)
+    assert sorted(to for to, *_ in twilio.accepted) == phones  # one each, from whichever run came first
+    dropped = [d for phone in phones for d in world.runs.decisions_for(phone) if d.reason == "smart_sending"]
+    assert len(dropped) == len(phones)  # the other run's text: refused by the marketing slot
