@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.config import Settings, SettingsError, parse_hashes
 from chalicelib.domain.policy import PolicySettings
+from chalicelib.services.idempotency import IdempotencyStore
 from chalicelib.services.ports import (
     CampaignStore,
     Clock,
@@ -34,6 +35,7 @@ class Deps:
     prompts: PromptBook
     plan_queue: JobQueue
     send_queue: JobQueue
+    idempotency: IdempotencyStore  # Idempotency-Key records of the routes that send a text
     policy: PolicySettings = field(default_factory=PolicySettings)
 
 
@@ -92,6 +94,7 @@ class _NoQueue:
 def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> Deps:
     """The stores on one DynamoDB client; tests and benchmarks wire through here too
     (queues to be swapped in with dataclasses.replace)."""
+    from chalicelib.adapters.dynamodb_idempotency import DynamoIdempotencyStore
     from chalicelib.adapters.dynamodb_runs import DynamoRunStore
     from chalicelib.adapters.dynamodb_store import DynamoCampaignStore, DynamoConversationStore, DynamoPromptBook
 
@@ -104,6 +107,7 @@ def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> D
         prompts=DynamoPromptBook(dynamodb, settings.table_name),
         plan_queue=_NoQueue(),
         send_queue=_NoQueue(),
+        idempotency=DynamoIdempotencyStore(dynamodb, settings.table_name),
     )
 
 

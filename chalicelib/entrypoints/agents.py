@@ -3,20 +3,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from chalice.app import BadRequestError, Blueprint, NotFoundError, Response
+from chalice.app import BadRequestError, Blueprint, ConflictError, NotFoundError, Response, UnprocessableEntityError
 from pydantic import BaseModel, Field
 
 from chalicelib.bootstrap import deps, sender
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.conversations import NoConversationError
+from chalicelib.domain.messages import Message
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.timeline import Entry, EntryKind, parse_cursor
 from chalicelib.entrypoints.operator import answer, body_of, phone_in_path
 from chalicelib.entrypoints.params import query_int
 from chalicelib.services import conversations as use_cases
+from chalicelib.services.conversations import RequestInProgressError, SendUnknownError
+from chalicelib.services.idempotency import IdempotencyKeyMismatchError, InvalidIdempotencyKeyError, valid_key
 
 bp = Blueprint(__name__)
 AGENT = Field(min_length=1, max_length=80, description="who is acting: an agent's name or id")
@@ -91,11 +95,40 @@ def claim(number: str) -> Response:
     )
 
 
+IDEMPOTENCY_KEY = "Idempotency-Key"
+
+
+def _idempotency_key() -> str | None:
+    """The request's Idempotency-Key header, checked (400), or None without one."""
+    raw: str | None = bp.current_request.headers.get(IDEMPOTENCY_KEY)
+    if raw is None:
+        return None
+    try:
+        return valid_key(raw)
+    except InvalidIdempotencyKeyError as error:
+        raise BadRequestError(str(error)) from None
+
+
+def _sent(work: Callable[[], Message]) -> Response:
+    """`answer` for a route that sends a text (201 with the message), and what
+    sending once per Idempotency-Key adds to it."""
+    try:
+        return answer(work, status=201)
+    except IdempotencyKeyMismatchError:
+        raise UnprocessableEntityError(f"{IDEMPOTENCY_KEY} was used with another request") from None
+    except RequestInProgressError as error:
+        raise ConflictError(str(error)) from None
+    except SendUnknownError as error:
+        body = {"Code": "SendOutcomeUnknown", "Message": f"unknown: {error}"}
+        return Response(body=body, status_code=502, headers={"Content-Type": "application/json"})
+
+
 @bp.route("/api/conversations/{number}/reply", methods=["POST"])
 def reply(number: str) -> Response:
-    phone, body, d = phone_in_path(number), body_of(ReplyIn), deps()
-    return answer(
-        lambda: use_cases.reply(phone, body.agent, body.body, d.store, sender(), d.clock, d.policy), status=201
+    """Send an agent's reply; once per Idempotency-Key (use_cases.reply)."""
+    phone, body, key, d = phone_in_path(number), body_of(ReplyIn), _idempotency_key(), deps()
+    return _sent(
+        lambda: use_cases.reply(phone, body.agent, body.body, d.store, sender(), d.clock, d.policy, d.idempotency, key)
     )
 
 
@@ -155,14 +188,17 @@ class AskIn(BaseModel):
 
 @bp.route("/api/contacts/{number}/ask", methods=["POST"])
 def ask(number: str) -> Response:
-    """Ask one contact a question now; their next text is read as its answer."""
-    phone, body, d = phone_in_path(number), body_of(AskIn), deps()
+    """Ask one contact a question now; their next text is read as its answer.
+    Once per Idempotency-Key (use_cases.ask)."""
+    phone, body, key, d = phone_in_path(number), body_of(AskIn), _idempotency_key(), deps()
     prompt = d.prompts.get(body.prompt_id)
     if prompt is None:
         raise NotFoundError(f"no prompt {body.prompt_id!r}")
     brand = d.settings.brand_name
-    return answer(
-        lambda: use_cases.ask(phone, prompt, body.location, d.store, sender(), d.clock, d.policy, brand), status=201
+    return _sent(
+        lambda: use_cases.ask(
+            phone, prompt, body.location, d.store, sender(), d.clock, d.policy, brand, d.idempotency, key
+        )
     )
 
 

@@ -4,21 +4,32 @@ the timeline and prompts."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import threading
+import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from chalice.test import Client
 
 from app import app
 from chalicelib import bootstrap
+from chalicelib.adapters.dynamodb_idempotency import DynamoIdempotencyStore
+from chalicelib.adapters.dynamodb_store import DynamoConversationStore
+from chalicelib.domain.contact import Contact
+from chalicelib.domain.delivery import Receipt
+from chalicelib.domain.messages import DeliveryStatus, Message
 from chalicelib.domain.policy import Decision, Reason, Verdict
 from chalicelib.domain.runs import DecisionRecord, Run
+from chalicelib.services import conversations as use_cases
 from chalicelib.services.ports import SendOutcome, SendResult
+from chalicelib.services.status import record_status
 from tests.fakes import FakeSender, InMemoryQueue, StepClock
 from tests.integration.conftest import post_signed, settings_for
-from tests.integration.test_operator_api import call
+from tests.integration.test_operator_api import AUTH, call
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -168,3 +179,244 @@ def test_a_contact_is_asked_a_question_and_its_answer_sets_the_field(agents: Age
     agents.text(ANNA, "STOP", "SMa3")
     status, refused = call(agents.client, "POST", f"/api/contacts/{ANNA}/ask", {"prompt_id": "interests"})
     assert status == 409 and refused["Message"].startswith("opted_out")
+
+
+# --- Idempotency-Key: a text sent once per key, recorded however the first call ended ----------------------------
+
+REPLY = {"agent": "alice", "body": "We do!"}
+
+
+def keyed(key: str) -> dict[str, str]:
+    return {**AUTH, "Idempotency-Key": key}
+
+
+def reply_path(phone: str) -> str:
+    return f"/api/conversations/{phone}/reply"
+
+
+def wire_again(agents: Agents, **changes: object) -> None:
+    """The same wiring with some parts swapped (a flaky store)."""
+    bootstrap.use(replace(agents.deps, **changes), agents.sender)  # type: ignore[arg-type]
+
+
+class RecordFailsOnce(DynamoConversationStore):
+    """DynamoDB goes away once, just after Twilio took the text."""
+
+    failed = False
+
+    def record_message(self, contact: Contact, expected_version: int | None, message: Message) -> Message | None:
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("DynamoDB is not answering")
+        return super().record_message(contact, expected_version, message)
+
+
+class CompleteFailsOnce(DynamoIdempotencyStore):
+    """The write that keeps Twilio's answer fails once (the process might as well have died there)."""
+
+    failed = False
+
+    def complete(self, key: str, response: Mapping[str, Any]) -> None:
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("DynamoDB is not answering")
+        super().complete(key, response)
+
+
+class CallbackFirstSender(FakeSender):
+    """Twilio's status callbacks for the text land before the API has recorded it."""
+
+    def __init__(self, clock: StepClock, deps: bootstrap.Deps) -> None:
+        super().__init__(clock)
+        self.deps = deps
+
+    def send(self, to: str, body: str, valid_for_s: int) -> SendResult:
+        result = super().send(to, body, valid_for_s)
+        for status in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED):
+            receipt = Receipt(sid=result.sid or "", status=status, phone=to, brand_number="+15005550006",
+                              at=self.clock.now())  # fmt: skip
+            assert record_status(receipt, self.deps.store, self.deps.runs)
+        return result
+
+
+class SlowSender(FakeSender):
+    def send(self, to: str, body: str, valid_for_s: int) -> SendResult:
+        time.sleep(0.3)  # the other requests arrive while Twilio is being asked
+        return super().send(to, body, valid_for_s)
+
+
+def test_the_same_key_sends_once_and_answers_the_same_and_another_body_is_refused(agents: Agents) -> None:
+    agents.text(ANNA, "Do you do gluten free?", "SMa1")
+    agents.text(BEN, "Open today?", "SMb1")
+    first = agents.client.http.post(reply_path(ANNA), headers=keyed("reply-1"), body=json.dumps(REPLY))
+    again = agents.client.http.post(reply_path(ANNA), headers=keyed("reply-1"), body=json.dumps(REPLY))
+    assert (first.status_code, again.status_code) == (201, 201) and again.body == first.body
+    status, refused = call(agents.client, "POST", reply_path(ANNA), {**REPLY, "body": "No."}, keyed("reply-1"))
+    assert status == 422 and "Idempotency-Key was used with another request" in refused["Message"]
+    assert call(agents.client, "POST", reply_path(BEN), REPLY, keyed("reply-1"))[0] == 422  # another contact
+    asked = [call(agents.client, "POST", f"/api/contacts/{ANNA}/ask", {"prompt_id": "interests"}, keyed("reply-1"))
+             for _ in range(2)]  # fmt: skip
+    assert asked[0] == asked[1] and asked[0][0] == 201  # each route keeps its own keys
+    assert [text for _, text, *_ in agents.sender.sent] == ["We do!", asked[0][1]["body"]]
+    assert [m.body for m in agents.deps.store.thread(ANNA)].count("We do!") == 1
+    contact = agents.deps.store.get_contact(ANNA)
+    assert contact is not None and contact.engagement.outbound_count == 2
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "tab\tin it", "naïve"], ids=["empty", "too-long", "control", "unicode"])
+def test_a_malformed_key_is_refused_before_anything_is_sent(agents: Agents, key: str) -> None:
+    agents.text(ANNA, "hi", "SMa1")
+    status, refused = call(agents.client, "POST", reply_path(ANNA), REPLY, keyed(key))
+    assert status == 400 and "Idempotency-Key" in refused["Message"]
+    assert agents.sender.sent == []
+    assert call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("k" * 255))[0] == 201
+
+
+def test_a_crash_after_twilio_took_the_text_is_recorded_by_the_retry_without_a_second_send(
+    agents: Agents, dynamodb: DynamoDBClient, table: str
+) -> None:
+    agents.text(ANNA, "Do you do gluten free?", "SMa1")
+    wire_again(agents, store=RecordFailsOnce(dynamodb, table))
+    status, first = call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("crash-1"))
+    assert status == 201 and first["body"] == "We do!"  # it went: never "try again"
+    assert [m.body for m in agents.deps.store.thread(ANNA)] == ["Do you do gluten free?"]  # not recorded yet
+    status, again = call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("crash-1"))
+    assert (status, again) == (201, first)
+    assert len(agents.sender.sent) == 1
+    assert [m.body for m in reversed(agents.deps.store.thread(ANNA))] == ["Do you do gluten free?", "We do!"]
+    contact = agents.deps.store.get_contact(ANNA)
+    assert contact is not None and contact.engagement.outbound_count == 1
+    assert contact.conversation is not None and contact.conversation.waiting_since is None
+    assert call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("crash-1"))[1] == first  # still once
+    assert agents.deps.store.get_contact(ANNA) == contact
+
+
+def test_a_lost_outcome_keeps_the_key_in_progress_then_unknown_and_the_text_is_never_resent(
+    agents: Agents, dynamodb: DynamoDBClient, table: str
+) -> None:
+    agents.text(ANNA, "hello?", "SMa1")
+    wire_again(agents, idempotency=CompleteFailsOnce(dynamodb, table))
+    assert call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("lost-1"))[0] == 201  # it went
+    assert agents.deps.store.thread(ANNA)[0].body == "We do!"  # and is recorded
+    status, busy = call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("lost-1"))
+    assert status == 409 and busy["Message"].startswith("in progress")
+    agents.clock.current += timedelta(minutes=2)  # the first request's lease has run out
+    status, unknown = call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("lost-1"))
+    assert status == 502 and unknown["Code"] == "SendOutcomeUnknown" and "not sent again" in unknown["Message"]
+    assert len(agents.sender.sent) == 1
+
+
+def test_twilio_s_lost_answer_is_kept_for_the_key_and_a_refusal_gives_the_key_back(agents: Agents) -> None:
+    agents.text(ANNA, "hi", "SMa1")
+    agents.sender.answers = [
+        SendResult(SendOutcome.UNKNOWN, detail="no answer in time: it may have gone"),
+        SendResult(SendOutcome.REJECTED, error_code=21211, detail="not a valid number"),
+        SendResult(SendOutcome.RETRY, detail="HTTP 503"),
+    ]
+    lost = [call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("timeout-1")) for _ in range(2)]
+    assert lost[0] == lost[1] and lost[0][0] == 502 and lost[0][1]["Code"] == "SendOutcomeUnknown"
+    assert len(agents.sender.sent) == 1
+    for answer in ("rejected", "retry"):  # nothing went: the same key tries again
+        status, failed = call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("refused-1"))
+        assert status == 502 and failed["Code"] == "BadGateway" and f"({answer})" in failed["Message"]
+    status, sent = call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("refused-1"))
+    assert status == 201 and len(agents.sender.sent) == 4
+    agents.text(ANNA, "STOP", "SMa2")
+    assert call(agents.client, "POST", reply_path(ANNA), {**REPLY, "body": "Sorry"}, keyed("stop-1"))[0] == 409
+    assert call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("refused-1")) == (201, sent)  # replayed
+
+
+def test_a_status_callback_before_the_record_keeps_its_events_and_the_contact_still_changes(agents: Agents) -> None:
+    agents.text(ANNA, "Do you do gluten free?", "SMa1")
+    sender = CallbackFirstSender(agents.clock, agents.deps)
+    bootstrap.use(agents.deps, sender)
+    status, sent = call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("callback-1"))
+    assert status == 201
+    message, contact = agents.deps.store.get_message_and_contact(ANNA, sent["sid"])
+    assert message is not None and message.body == "We do!" and message.status == DeliveryStatus.DELIVERED
+    assert [event.status for event in message.status_events] == [DeliveryStatus.SENT, DeliveryStatus.DELIVERED]
+    assert contact is not None and contact.engagement.outbound_count == 1
+    assert contact.engagement.last_outbound_at is not None
+    assert contact.conversation is not None and contact.conversation.waiting_since is None
+    assert contact.conversation.agent == "alice"
+    status, asked = call(agents.client, "POST", f"/api/contacts/{ANNA}/ask", {"prompt_id": "interests"})
+    assert status == 201  # without a key too
+    message, contact = agents.deps.store.get_message_and_contact(ANNA, asked["sid"])
+    assert message is not None and message.body == asked["body"] and len(message.status_events) == 2
+    assert contact is not None and contact.pending_prompt is not None and contact.engagement.outbound_count == 2
+    assert len(sender.sent) == 2 and len(agents.deps.store.thread(ANNA)) == 3
+
+
+def test_concurrent_requests_with_one_key_send_one_text(agents: Agents) -> None:
+    agents.text(ANNA, "anyone there?", "SMa1")
+    sender = SlowSender(agents.clock)
+    d = agents.deps
+    answers: list[object] = []
+    barrier = threading.Barrier(6)
+
+    def one() -> None:
+        barrier.wait()
+        try:
+            answers.append(use_cases.reply(ANNA, "alice", "Yes!", d.store, sender, d.clock, d.policy, d.idempotency,
+                                           "race-1"))  # fmt: skip
+        except use_cases.RequestInProgressError as error:
+            answers.append(error)
+
+    threads = [threading.Thread(target=one) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(sender.sent) == 1
+    sent = [answer for answer in answers if isinstance(answer, Message)]
+    assert len(answers) == 6 and len(sent) >= 1 and all(message == sent[0] for message in sent)
+    assert (
+        use_cases.reply(ANNA, "alice", "Yes!", d.store, sender, d.clock, d.policy, d.idempotency, "race-1") == sent[0]
+    )
+    assert len(sender.sent) == 1 and [m.body for m in d.store.thread(ANNA)].count("Yes!") == 1
+
+
+def test_without_a_key_the_intent_is_still_written_before_the_send(
+    agents: Agents, dynamodb: DynamoDBClient, table: str
+) -> None:
+    agents.text(ANNA, "hi", "SMa1")
+    seen: list[list[dict[str, Any]]] = []
+
+    class Watching(FakeSender):
+        def send(self, to: str, body: str, valid_for_s: int) -> SendResult:
+            seen.append(idempotency_records(dynamodb, table))
+            return super().send(to, body, valid_for_s)
+
+    bootstrap.use(agents.deps, Watching(agents.clock))
+    assert call(agents.client, "POST", reply_path(ANNA), REPLY)[0] == 201
+    [[before]] = seen
+    assert before["status"]["S"] == "in_progress" and json.loads(before["intent"]["S"]) == {
+        "phone": ANNA,
+        "body": "We do!",
+    }
+    [after] = idempotency_records(dynamodb, table)
+    assert after["status"]["S"] == "completed" and json.loads(after["response"]["S"])["outcome"] == "sent"
+
+
+def idempotency_records(dynamodb: DynamoDBClient, table: str) -> list[dict[str, Any]]:
+    found = dynamodb.scan(
+        TableName=table, FilterExpression="sk = :sk", ExpressionAttributeValues={":sk": {"S": "IDEM"}}
+    )
+    return list(found["Items"])  # tests only: never on a request path
+
+
+def test_a_conversation_closed_while_the_reply_went_still_keeps_the_reply(agents: Agents) -> None:
+    agents.text(ANNA, "thanks, bye", "SMa1")
+    d = agents.deps
+
+    class ClosedMeanwhile(FakeSender):
+        def send(self, to: str, body: str, valid_for_s: int) -> SendResult:
+            use_cases.close(to, "bob", d.store, d.runs, agents.queue, agents.clock)
+            return super().send(to, body, valid_for_s)
+
+    bootstrap.use(d, ClosedMeanwhile(agents.clock))
+    status, sent = call(agents.client, "POST", reply_path(ANNA), {**REPLY, "body": "Bye!"}, keyed("late-1"))
+    assert status == 201
+    message, contact = d.store.get_message_and_contact(ANNA, sent["sid"])
+    assert message is not None and message.body == "Bye!"
+    assert contact is not None and contact.conversation is None  # the close stands
