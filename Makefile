@@ -7,7 +7,13 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 STAGE ?= dev
 
-.PHONY: install run test lint package bench text phone clean
+# checkov pins boto3 (3.3.30: boto3==1.35.49), which the app's pin cannot meet, so it
+# is not in requirements-dev.txt: it gets a venv of its own, inside .venv.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV := $(VENV)/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+
+.PHONY: install run test lint package checkov bench text phone clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,9 +37,19 @@ package: install ## make package STAGE=prod: build/<stage>/sam.json + deployment
 	$(BIN)/chalice package --stage $(STAGE) --merge-template infra/resources.json build/$(STAGE)
 	$(BIN)/cfn-lint build/$(STAGE)/sam.json
 
-test: lint ## ruff, mypy, both stages packaged and linted, then the whole suite
+$(CHECKOV_STAMP):
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'checkov==$(CHECKOV_VERSION)'
+	rm -f $(CHECKOV_VENV)/.installed-*
+	touch $@
+
+checkov: $(CHECKOV_STAMP) ## checkov on build/prod/sam.json (after make package STAGE=prod); findings fixed or skipped, with a reason, in infra/
+	$(CHECKOV_VENV)/bin/checkov -f build/prod/sam.json --framework cloudformation --skip-download --quiet --compact
+
+test: lint ## ruff, mypy, both stages packaged and linted, checkov on prod, then the whole suite
 	$(MAKE) --no-print-directory package STAGE=dev
 	$(MAKE) --no-print-directory package STAGE=prod
+	$(MAKE) --no-print-directory checkov
 	$(BIN)/python -m pytest
 
 bench: package ## every benchmark in bench/, one `name: value unit` line per figure

@@ -1,11 +1,19 @@
 """infra/ and .chalice/ against the code: least privilege, alarms on real metrics,
-one schema for deploy and tests."""
+one schema for deploy and tests; and the packaged template (what CloudFormation gets)
+against what operations need: alarms that reach a person, a watched and dead-lettered
+tick, encrypted queues, access logs without phone numbers, tracing."""
 
 from __future__ import annotations
 
 import ast
+import fnmatch
+import functools
 import json
+import os
 import re
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +38,27 @@ TRANSACT_ITEM_ACTIONS = {
 def template() -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads(TEMPLATE.read_text())
     return loaded
+
+
+@functools.cache
+def packaged(stage: str) -> dict[str, Any]:
+    """`chalice package` of the stage with infra/ merged in, as `make package` builds it
+    (quick once .chalice/deployments holds the dependency zip)."""
+    chalice = Path(sys.executable).with_name("chalice")
+    with tempfile.TemporaryDirectory() as out:
+        subprocess.run(
+            [str(chalice), "package", "--stage", stage, "--merge-template", str(TEMPLATE), out],
+            cwd=ROOT,
+            env={**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")},
+            check=True,
+            capture_output=True,
+        )
+        loaded: dict[str, Any] = json.loads((Path(out) / "sam.json").read_text())
+    return loaded
+
+
+def of_type(resources: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in resources.items() if r.get("Type") == kind}
 
 
 def policy_files(stage: str) -> dict[str, str]:
@@ -98,11 +127,18 @@ def metrics_emitted_by_code() -> set[str]:
     return names
 
 
+# X-Ray has no resource-level permissions: these are granted on "*" or not at all.
+UNSCOPED_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+
 @pytest.mark.parametrize("stage", STAGES)
 def test_no_wildcard_actions_or_resources(stage: str) -> None:
     for action, resources in granted(stage).items():
         assert "*" not in action, action
-        assert "*" not in resources, f"{action} on every resource"
+        if action in UNSCOPED_ACTIONS:
+            assert resources == ["*"], action
+        else:
+            assert "*" not in resources, f"{action} on every resource"
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -127,7 +163,9 @@ def test_the_consumers_may_read_exactly_their_stages_queues(stage: str) -> None:
     for function in ("plan", "send"):
         for action in CONSUMER_ACTIONS:
             assert granted(stage, function)[action] == [queue[function]]
-    assert granted(stage, "tick")["sqs:SendMessage"] == [queue["plan"]]  # it queues planning
+    # it queues planning; Lambda dead-letters its failed invocations with its role
+    tick_dead_letters = f"arn:aws:sqs:*:*:{tick_dead_letter_queue_name(stage)}"
+    assert granted(stage, "tick")["sqs:SendMessage"] == [queue["plan"], tick_dead_letters]
     assert granted(stage, "plan")["sqs:SendMessage"] == [queue["send"]]  # which queues sends
     api_queues = {a: r for a, r in granted(stage, "api_handler").items() if a.startswith("sqs:")}
     assert api_queues == {"sqs:SendMessage": [queue["send"]]}  # closing a conversation releases held texts
@@ -144,6 +182,13 @@ def test_every_consumed_queue_dead_letters_and_outlasts_its_function() -> None:
         for stage in STAGES:
             timeout = config["stages"][stage]["lambda_functions"][function]["lambda_timeout"]
             assert properties["VisibilityTimeout"] >= 6 * timeout  # AWS's advice for SQS event sources
+
+
+def tick_dead_letter_queue_name(stage: str) -> str:
+    resources = template()["Resources"]
+    target = resources["Tick"]["Properties"]["DeadLetterQueue"]["TargetArn"]["Fn::GetAtt"]
+    name: str = resources[target[0]]["Properties"]["QueueName"]["Fn::Sub"]
+    return name.replace("${Stage}", stage)
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -242,3 +287,148 @@ def test_every_alarm_points_at_a_runbook_section_that_exists() -> None:
         if description:
             anchor = re.search(r"docs/operations\.md(#[\w-]+)", description)
             assert anchor is not None and anchor.group(1) in anchors, description
+
+
+def test_checkov_skips_each_say_why_in_one_line() -> None:
+    for name, resource in template()["Resources"].items():
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert re.fullmatch(r"CKV2?_AWS_\d+", skip["id"]), name
+            reason = skip["comment"].strip()
+            assert reason and "\n" not in reason, f"{name} skips {skip['id']} without a one-line reason"
+
+
+def grants_of(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return [actions] if isinstance(actions, str) else list(actions)
+
+
+def allows(statement: dict[str, Any], action: str) -> bool:
+    return statement["Effect"] == "Allow" and any(fnmatch.fnmatchcase(action, a) for a in grants_of(statement))
+
+
+def test_alarms_can_publish_to_their_topic() -> None:
+    """CloudWatch cannot use the AWS-managed key alias/aws/sns: the topic's key must be a
+    customer-managed one whose policy lets CloudWatch encrypt for it."""
+    resources = packaged("prod")["Resources"]
+    key_ref = resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"]
+    assert key_ref != "alias/aws/sns"
+    key_name = key_ref["Fn::GetAtt"][0] if "Fn::GetAtt" in key_ref else key_ref["Ref"]
+    key = resources[key_name]
+    assert key["Type"] == "AWS::KMS::Key"
+    assert key["Properties"]["EnableKeyRotation"] is True
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    cloudwatch = [s for s in statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    for action in ("kms:Decrypt", "kms:GenerateDataKey"):
+        assert any(allows(s, action) for s in cloudwatch), f"CloudWatch may not {action}"
+    root = {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+    assert any(s["Principal"] == root and allows(s, "kms:*") for s in statements), "the account must keep the key"
+    assert all(s["Principal"] not in ("*", {"AWS": "*"}) for s in statements)
+    for name, alarm in of_type(resources, "AWS::CloudWatch::Alarm").items():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+
+
+API_GATEWAY_TIMEOUT_S = 29  # API Gateway answers 504 after this, however long the function may run
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_function_alarms_on_errors_throttles_and_running_out_of_time(stage: str) -> None:
+    resources = packaged(stage)["Resources"]
+    functions = of_type(resources, "AWS::Serverless::Function")
+    assert {"APIHandler", "Tick", "Plan", "Send"} <= set(functions)
+    alarms = [a["Properties"] for a in of_type(resources, "AWS::CloudWatch::Alarm").values()]
+    for name, function in functions.items():
+        dimensions = [{"Name": "FunctionName", "Value": {"Ref": name}}]
+        on_it = {
+            a["MetricName"]: a for a in alarms if a.get("Namespace") == "AWS/Lambda" and a["Dimensions"] == dimensions
+        }
+        assert {"Errors", "Throttles", "Duration"} <= set(on_it), name
+        for metric in ("Errors", "Throttles"):
+            assert on_it[metric]["Statistic"] == "Sum" and on_it[metric]["Threshold"] == 1, (name, metric)
+            assert on_it[metric]["ComparisonOperator"] == "GreaterThanOrEqualToThreshold", (name, metric)
+        timeout_s = function["Properties"]["Timeout"]
+        if name == "APIHandler":
+            timeout_s = min(timeout_s, API_GATEWAY_TIMEOUT_S)
+        duration = on_it["Duration"]
+        assert duration["Statistic"] == "Maximum" and duration["ComparisonOperator"] == "GreaterThanThreshold"
+        assert 0.5 * timeout_s * 1000 <= duration["Threshold"] <= 0.8 * timeout_s * 1000, name
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_tick_runs_alone_and_its_failures_are_kept_and_alarmed(stage: str) -> None:
+    resources = packaged(stage)["Resources"]
+    tick = resources["Tick"]["Properties"]
+    assert [e["Type"] for e in tick["Events"].values()] == ["Schedule"]  # invoked asynchronously
+    assert tick["ReservedConcurrentExecutions"] == 1
+    dead_letters = tick["DeadLetterQueue"]
+    assert dead_letters["Type"] == "SQS"
+    queue = dead_letters["TargetArn"]["Fn::GetAtt"][0]
+    assert resources[queue]["Type"] == "AWS::SQS::Queue"
+    watched = [
+        a["Properties"]
+        for a in of_type(resources, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("Namespace") == "AWS/SQS"
+        and a["Properties"]["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]
+    ]
+    assert [a["MetricName"] for a in watched] == ["ApproximateNumberOfMessagesVisible"]
+    assert watched[0]["Threshold"] == 1
+
+
+def test_every_queue_is_encrypted_at_rest() -> None:
+    queues = of_type(template()["Resources"], "AWS::SQS::Queue")
+    assert len(queues) >= 5
+    for name, queue in queues.items():
+        properties = queue["Properties"]
+        assert properties.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in properties, name
+
+
+# What an access log line may say. Not $context.path (the phone number is in it:
+# /api/contacts/+447700900123), no query string, headers, bodies or caller identities.
+ACCESS_LOG_FIELDS = {
+    "$context.requestId",
+    "$context.requestTime",
+    "$context.identity.sourceIp",
+    "$context.httpMethod",
+    "$context.resourcePath",  # the route template: /api/contacts/{number}
+    "$context.status",
+    "$context.protocol",
+    "$context.responseLength",
+    "$context.responseLatency",
+    "$context.integrationLatency",
+    "$context.integration.status",
+    "$context.error.responseType",
+}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_api_access_logs_carry_no_phone_numbers(stage: str) -> None:
+    resources = packaged(stage)["Resources"]
+    api = resources["RestAPI"]
+    assert any("{number}" in path for path in api["Properties"]["DefinitionBody"]["paths"])
+    setting = api["Properties"]["AccessLogSetting"]
+    fields = json.loads(setting["Format"])
+    assert all(isinstance(v, str) and re.fullmatch(r"\$context\.[\w.]+", v) for v in fields.values()), fields
+    assert set(fields.values()) <= ACCESS_LOG_FIELDS, set(fields.values()) - ACCESS_LOG_FIELDS
+    assert "$context.resourcePath" in fields.values() and "$context.path" not in setting["Format"]
+    log_group = resources[setting["DestinationArn"]["Fn::GetAtt"][0]]
+    assert log_group["Type"] == "AWS::Logs::LogGroup"
+    assert 0 < log_group["Properties"]["RetentionInDays"] <= 400
+    # encrypted with a key whose policy lets CloudWatch Logs use it for exactly this group
+    key = resources[log_group["Properties"]["KmsKeyId"]["Fn::GetAtt"][0]]
+    logs = [s for s in key["Properties"]["KeyPolicy"]["Statement"] if "logs." in json.dumps(s["Principal"])]
+    assert any(allows(s, "kms:GenerateDataKey") and allows(s, "kms:Decrypt") for s in logs)
+    context = [s["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]["Fn::Sub"] for s in logs]
+    assert all(c.endswith(":log-group:" + log_group["Properties"]["LogGroupName"]["Fn::Sub"]) for c in context)
+    # API Gateway writes access logs with the region's account-level role: the stack sets it first
+    account = list(of_type(resources, "AWS::ApiGateway::Account"))
+    assert account and account[0] in api["DependsOn"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_function_traces_and_may_write_its_traces(stage: str) -> None:
+    resources = packaged(stage)["Resources"]
+    # Not the API stage: API Gateway's segments record the full URL, /api/contacts/+447700900123 included.
+    assert resources["RestAPI"]["Properties"]["TracingEnabled"] is False
+    for name, function in of_type(resources, "AWS::Serverless::Function").items():
+        assert function["Properties"]["Tracing"] == "Active", name
+    for role in policy_files(stage):
+        assert granted(stage, role).keys() >= UNSCOPED_ACTIONS, f"{role} cannot write its traces"
