@@ -1,4 +1,4 @@
-"""Phone numbers: E.164 normalisation and the time zones a number may be in."""
+"""Phone numbers: E.164 normalisation, and the time zones and places a number may be in."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from functools import lru_cache
 import phonenumbers
 
 from chalicelib.domain.errors import InvalidPhoneError
+from chalicelib.domain.jurisdictions import NANP_PLACES
 
 UNKNOWN_ZONE = "Etc/Unknown"
 
@@ -48,6 +49,34 @@ def time_zone_candidates(e164: str) -> tuple[str, ...]:
     if zones:
         return zones
     return tuple(TIMEZONE_DATA.get(str(number.country_code), ()))
+
+
+def places_for_number(e164: str) -> tuple[str, ...]:
+    """Where the number says its holder is: ("US-CT",) from a Connecticut area
+    code, ("CA-ON",) from a Toronto one; otherwise the country alone ("US" for a
+    toll-free or other non-geographic US number, "GB", "AU"); () if unknown.
+
+    Cheap and table-driven (the NANP area-code map in `jurisdictions`, built from
+    phonenumbers' geocoder data): the geocoder itself costs ~0.4 s and ~100 MB
+    to load, too much for a Lambda's first text.
+    """
+    if e164.startswith("+1"):
+        return NANP_PLACES.get(e164[2:5]) or _nanp_country(e164)
+    for length in (1, 2, 3):  # country calling codes are prefix-free: the first one known is the one
+        digits = e164[1 : 1 + length]
+        regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(digits)) if digits.isdigit() else None
+        if regions:
+            return (regions[0],) if regions[0] != "001" else ()  # "001": non-geographic (satellite, UIFN)
+    return ()
+
+
+@lru_cache(maxsize=1024)  # toll-free and Caribbean numbers only: rare, and parsing costs
+def _nanp_country(e164: str) -> tuple[str, ...]:
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(e164))
+    except phonenumbers.NumberParseException:
+        return ()
+    return (region,) if region else ()
 
 
 def sender_address(raw: str) -> str:

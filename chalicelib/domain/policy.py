@@ -9,12 +9,13 @@ is the one that matters most.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 
+from chalicelib.domain import jurisdictions, phone
 from chalicelib.domain.contact import ConsentState, Contact, DeliverabilityState
-from chalicelib.domain.quiet_hours import next_open
+from chalicelib.domain.quiet_hours import Closure, closed_by, next_open, schedule
 
 
 class Purpose(StrEnum):
@@ -82,10 +83,8 @@ class Intent:
 
 @dataclass(frozen=True)
 class PolicySettings:
-    opens: time = time(8)
+    opens: time = time(8)  # Rapport's own daily window, everywhere; jurisdictions' rules narrow it
     closes: time = time(21)
-    strict_closes: time = time(20)
-    strict_regions: frozenset[str] = field(default_factory=lambda: frozenset({"FL", "OK", "WA", "MD", "CT"}))
     frequency_cap: int = 3
     frequency_window: timedelta = timedelta(days=7)
     smart_sending: timedelta = timedelta(hours=24)
@@ -237,14 +236,40 @@ def _smart_sending(contact: Contact, now: datetime, s: PolicySettings) -> Decisi
     return _hold(Reason.SMART_SENDING, last + s.smart_sending, f"They were texted less than {hours} hours ago.")
 
 
+def applicable_rules(contact: Contact) -> tuple[jurisdictions.Jurisdiction, ...]:
+    """The jurisdictions whose texting hours apply: a confirmed home region alone,
+    else the imported region and the number's area code together."""
+    home = contact.home
+    region = home.region if home is not None else None
+    confirmed = home is not None and home.confirmed_at is not None
+    return jurisdictions.applicable(phone.places_for_number(contact.phone), region, confirmed)
+
+
 def _quiet_hours(contact: Contact, now: datetime, s: PolicySettings) -> Decision | None:
     zone = contact.time_zone
     zones = (zone.confirmed,) if zone.confirmed else tuple(zone.candidates) or ("UTC",)
-    strict = contact.home is not None and contact.home.region in s.strict_regions
-    closes = s.strict_closes if strict else s.closes
-    opens_at = next_open(now, zones, s.opens, closes)
+    rules = applicable_rules(contact)
+    opens_at = next_open(now, zones, schedule(rules, s.opens, s.closes))
     if opens_at <= now:
         return None
-    where = zones[0] if len(zones) == 1 else f"all of {len(zones)} possible time zones"
-    window = f"{s.opens:%H:%M}-{closes:%H:%M}"
-    return _hold(Reason.QUIET_HOURS, opens_at, f"Outside {window} local time in {where}.")
+    closure = closed_by(now, zones, rules, s.opens, s.closes)
+    return _hold(Reason.QUIET_HOURS, opens_at, _closed_because(closure, zones, s))
+
+
+def _closed_because(closure: Closure | None, zones: tuple[str, ...], s: PolicySettings) -> str:
+    """Name the rule: "Connecticut: 09:00-20:00 local; it is 08:30 in America/New_York." """
+    if closure is None or closure.rule is None:
+        where = zones[0] if len(zones) == 1 else f"all of {len(zones)} possible time zones"
+        return f"Outside {s.opens:%H:%M}-{s.closes:%H:%M} local time in {where}."
+    rule, local = closure.rule, closure.local
+    day = jurisdictions.WEEKDAYS[local.weekday()]
+    uniform = rule.week is not None and len(set(rule.week)) == 1
+    it_is = f"it is {local:%H:%M}" if uniform else f"it is {day} {local:%H:%M}"
+    where = closure.zone if len(zones) == 1 else f"{closure.zone} (one of {len(zones)} possible time zones)"
+    if closure.holiday:
+        it_is = f"it is {day} {local:%Y-%m-%d %H:%M}"
+        return f"{rule.name}: no marketing on legal holidays ({closure.holiday}); {it_is} in {where}."
+    if closure.hours is None:
+        return f"{rule.name}: no marketing on {day}s; {it_is} in {where}."
+    hours = f"{closure.hours[0]:%H:%M}-{closure.hours[1]:%H:%M} local" + ("" if uniform else f" on {day}s")
+    return f"{rule.name}: {hours}; {it_is} in {where}."

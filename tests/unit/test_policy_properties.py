@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -20,7 +20,9 @@ from chalicelib.domain.contact import (
     PendingPrompt,
     TimeZone,
 )
-from chalicelib.domain.policy import Area, Intent, PolicySettings, Purpose, Verdict, decide
+from chalicelib.domain.jurisdictions import BY_CODE, STATES, barred_holiday, place_of
+from chalicelib.domain.phone import places_for_number
+from chalicelib.domain.policy import Area, Intent, PolicySettings, Purpose, Verdict, applicable_rules, decide
 
 SETTINGS = PolicySettings()
 ZONES = [
@@ -34,6 +36,21 @@ ZONES = [
     "Asia/Shanghai",
     "America/St_Johns",
 ]
+PHONES = [
+    "+447700900123",  # UK: no hours rule
+    "+12035550123",  # Connecticut
+    "+13055550123",  # Florida
+    "+12055550123",  # Alabama: no Sundays, no state holidays
+    "+15045550123",  # Louisiana: the same
+    "+15025550123",  # Kentucky: from 10:00
+    "+12145550123",  # Texas: Sundays from noon
+    "+14015550123",  # Rhode Island: short Saturdays, no Sundays or holidays
+    "+12125550123",  # New York: the federal floor
+    "+18005550123",  # toll-free: any state
+    "+14165550123",  # Toronto
+    "+61412345678",  # Australia
+]
+REGIONS = [None, "FL", "CA", "CT", "AL", "TX", "KY", "RI", "UT", "ON"]
 START = datetime(2026, 1, 1, tzinfo=UTC)
 times = st.integers(min_value=0, max_value=2 * 365 * 24 * 60).map(lambda m: START + timedelta(minutes=m))
 offsets = st.integers(min_value=-400 * 24 * 60, max_value=0).map(lambda m: timedelta(minutes=m))
@@ -48,7 +65,7 @@ def contacts(draw: st.DrawFn, now: datetime) -> Contact:
     candidates = draw(st.lists(st.sampled_from(ZONES), min_size=0 if confirmed else 1, max_size=4, unique=True))
     consent = draw(st.sampled_from(list(ConsentState)))
     return Contact(
-        phone="+447700900123",
+        phone=draw(st.sampled_from(PHONES)),
         created_at=now - timedelta(days=500),
         consent_event=None if consent == ConsentState.UNKNOWN else ConsentEvent(state=consent, source="t", at=ago()),
         deliverability=Deliverability(state=draw(st.sampled_from(list(DeliverabilityState)))),
@@ -65,7 +82,7 @@ def contacts(draw: st.DrawFn, now: datetime) -> Contact:
             | st.builds(
                 HomeLocation,
                 area=st.sampled_from(["LS1 1AA", "SW1A 1AA", "33101"]),
-                region=st.sampled_from([None, "FL", "CA"]),
+                region=st.sampled_from(REGIONS),
                 confirmed_at=st.none() | st.just(ago()),
             )
         ),
@@ -107,24 +124,75 @@ def test_nothing_is_ever_sent_to_an_opted_out_or_undeliverable_number(case: tupl
         assert decision.verdict != Verdict.SEND
 
 
+def keeps_quiet_hours(intent: Intent) -> bool:
+    return intent.purpose == Purpose.MARKETING or intent.is_prompt or intent.quiet_hours
+
+
 @CHECKS
 @given(cases())
-def test_marketing_and_questions_are_only_sent_inside_every_possible_local_window(
+def test_marketing_and_questions_are_only_sent_inside_every_applicable_window(
     case: tuple[Contact, Intent, datetime],
 ) -> None:
     contact, intent, now = case
     decision = decide(contact, intent, now, SETTINGS)
-    if decision.verdict != Verdict.SEND or not (
-        intent.purpose == Purpose.MARKETING or intent.is_prompt or intent.quiet_hours
-    ):
+    if decision.verdict != Verdict.SEND or not keeps_quiet_hours(intent):
         return
     zone = contact.time_zone
     zones = [zone.confirmed] if zone.confirmed else zone.candidates
-    strict = contact.home is not None and contact.home.region in SETTINGS.strict_regions
-    closes = time(20) if strict else time(21)
     for name in zones:
-        local = now.astimezone(ZoneInfo(name)).time()
-        assert time(8) <= local < closes, f"{local} in {name}"
+        local = now.astimezone(ZoneInfo(name))
+        assert SETTINGS.opens <= local.time() < SETTINGS.closes, f"{local} in {name}"
+        for rule in applicable_rules(contact):
+            if rule.week is None:
+                continue
+            hours = rule.week[local.weekday()]
+            assert hours is not None, f"{rule.name} bars {local:%A}s, and it is {local} in {name}"
+            assert hours[0] <= local.time() < hours[1], f"{rule.name}: {hours}, and it is {local} in {name}"
+
+
+@CHECKS
+@given(cases())
+def test_nothing_that_keeps_quiet_hours_goes_on_a_barred_day(case: tuple[Contact, Intent, datetime]) -> None:
+    contact, intent, now = case
+    decision = decide(contact, intent, now, SETTINGS)
+    if decision.verdict != Verdict.SEND or not keeps_quiet_hours(intent):
+        return
+    zone = contact.time_zone
+    for name in [zone.confirmed] if zone.confirmed else zone.candidates:
+        local = now.astimezone(ZoneInfo(name)).date()
+        for rule in applicable_rules(contact):
+            assert not barred_holiday(rule, local), f"{rule.name}: {barred_holiday(rule, local)} on {local} in {name}"
+
+
+@CHECKS
+@given(cases())
+def test_the_rules_cover_every_place_the_person_could_be(case: tuple[Contact, Intent, datetime]) -> None:
+    contact, _, _ = case
+    rules = set(applicable_rules(contact))
+    home = contact.home
+    given = place_of(home.region) if home is not None else None
+    places = {given} if given and home is not None and home.confirmed_at else {*places_for_number(contact.phone), given}
+    for place in places - {None}:
+        assert place is not None
+        if place in BY_CODE:
+            assert BY_CODE[place] in rules, place
+        if place == "US":  # a US number whose area code names no state
+            assert set(STATES) <= rules
+        assert place.split("-")[0] not in BY_CODE or BY_CODE[place.split("-")[0]] in rules, place
+
+
+@CHECKS
+@given(cases())
+def test_held_for_quiet_hours_means_the_explanation_names_a_rule_or_the_window(
+    case: tuple[Contact, Intent, datetime],
+) -> None:
+    contact, intent, now = case
+    decision = decide(contact, intent, now, SETTINGS)
+    if decision.reason.value != "quiet_hours":
+        return
+    names = [rule.name for rule in applicable_rules(contact)]
+    assert decision.explanation.startswith(("Outside 08:00-21:00 local time in ", *(f"{n}: " for n in names)))
+    assert decision.until is not None and decision.until > now
 
 
 @CHECKS

@@ -1,0 +1,1 @@
+"""Maintenance scripts: generators whose output is committed (see each module)."""
