@@ -251,7 +251,7 @@ class InMemoryRunStore:
 
     def trip_breaker(self, run_id: str, reason: str) -> bool:
         run = self.runs.get(run_id)
-        if run is None or run.breaker:
+        if run is None or run.breaker or run.resumed:
             return False
         self.runs[run_id] = run.model_copy(update={"breaker": reason})
         return True
@@ -260,7 +260,7 @@ class InMemoryRunStore:
         run = self.runs.get(run_id)
         if run is None or not run.breaker:
             return False
-        self.runs[run_id] = run.model_copy(update={"breaker": None})
+        self.runs[run_id] = run.model_copy(update={"breaker": None, "resumed": True})
         return True
 
     def take_slot(self, run_id: str, interval_s: float, earliest: float) -> tuple[float, Run]:

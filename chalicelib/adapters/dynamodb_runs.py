@@ -208,8 +208,9 @@ class DynamoRunStore:
                 TableName=self._table,
                 Key=run_key(run_id),
                 UpdateExpression="SET breaker = :reason",
-                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(breaker) OR breaker = :null)",
-                ExpressionAttributeValues={":reason": _s(reason), ":null": {"NULL": True}},
+                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(breaker) OR breaker = :null) "
+                "AND (attribute_not_exists(resumed) OR resumed = :false)",
+                ExpressionAttributeValues={":reason": _s(reason), ":null": {"NULL": True}, ":false": {"BOOL": False}},
             )
         except ClientError as error:
             if _condition_failed(error):
@@ -222,9 +223,9 @@ class DynamoRunStore:
             self._client.update_item(
                 TableName=self._table,
                 Key=run_key(run_id),
-                UpdateExpression="REMOVE breaker",
+                UpdateExpression="REMOVE breaker SET resumed = :true",
                 ConditionExpression="attribute_exists(breaker) AND breaker <> :null",
-                ExpressionAttributeValues={":null": {"NULL": True}},
+                ExpressionAttributeValues={":null": {"NULL": True}, ":true": {"BOOL": True}},
             )
         except ClientError as error:
             if _condition_failed(error):

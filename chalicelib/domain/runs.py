@@ -39,6 +39,7 @@ class Run(BaseModel):
     shards_done: list[int] = Field(default_factory=list)
     counts: dict[str, int] = Field(default_factory=dict)  # "<verdict>/<reason>" and the counters above
     breaker: str | None = None  # why the circuit breaker paused it, once it has
+    resumed: bool = False  # an operator resumed it after the breaker: the breaker leaves it alone from then on
 
 
 class DecisionRecord(BaseModel):

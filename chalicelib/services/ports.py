@@ -133,7 +133,8 @@ class RunStore(Protocol):
         ...
 
     def clear_breaker(self, run_id: str) -> bool:
-        """Forget why the breaker paused the run (an operator resumed it); False when it had not tripped."""
+        """Forget why the breaker paused the run: an operator resumed it, and the breaker
+        leaves this run alone from then on. False when it had not tripped."""
         ...
 
     def take_slot(self, run_id: str, interval_s: float, earliest: float) -> tuple[float, Run]:

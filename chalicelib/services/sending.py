@@ -100,7 +100,7 @@ def backoff_s(retry: int, rng: random.Random | None = None) -> int:
     """15 s, 30 s, 1 min ... capped at 15 minutes, jittered over the upper half
     so that texts held back by one outage do not all come back at once."""
     cap = min(RETRY_MAX_S, RETRY_FIRST_S << min(retry, 10))
-    return int((rng or random).uniform(cap / 2, cap))
+    return math.ceil((rng or random).uniform(cap / 2, cap))
 
 
 @dataclass

@@ -83,8 +83,8 @@ def test_the_breaker_trips_once(stores: Stores) -> None:
     assert stores.runs.clear_breaker(RUN)  # resumed
     assert not stores.runs.clear_breaker(RUN)
     cleared = stores.runs.get_run(RUN)
-    assert cleared is not None and cleared.breaker is None
-    assert stores.runs.trip_breaker(RUN, "again, after the resume")
+    assert cleared is not None and cleared.breaker is None and cleared.resumed
+    assert not stores.runs.trip_breaker(RUN, "again")  # an operator's resume stands for this run
 
 
 def test_slots_are_spaced_across_senders(stores: Stores, request: pytest.FixtureRequest) -> None:

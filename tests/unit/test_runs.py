@@ -3,7 +3,7 @@ sender re-decides, claims once, paces and records."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
@@ -16,8 +16,9 @@ from chalicelib.domain.inbound import BrandReplies, InboundSms
 from chalicelib.domain.ledger import OPTED_OUT, OUT, UNDELIVERED, LedgerState
 from chalicelib.domain.messages import DeliveryStatus
 from chalicelib.domain.policy import PolicySettings, Purpose
-from chalicelib.domain.runs import BreakerSettings
+from chalicelib.domain.runs import BreakerSettings, Hold
 from chalicelib.services import runs
+from chalicelib.services.campaigns import resume_campaign
 from chalicelib.services.inbound import handle_inbound
 from chalicelib.services.ports import SendOutcome, SendResult
 from chalicelib.services.sending import RETRY_FIRST_S, RETRY_MAX_S, SendContext, SendJob, Sent, send_one
@@ -387,3 +388,82 @@ def test_a_question_campaign_asks_everyone_once_and_sets_the_pending_question(wo
     world.plan()  # a second question waits while the first awaits its answer
     run = world.runs.get_run("cmp_second@20260602T100000+0000")
     assert run is not None and run.counts == {"hold/in_conversation": 1, "drop/opted_out": 1, "planned": 1}
+
+
+class BrokenCampaigns(InMemoryCampaignStore):
+    """Saving one campaign fails, as a throttled or broken write would."""
+
+    def __init__(self, broken: str) -> None:
+        super().__init__()
+        self.broken = broken
+
+    def save(self, campaign: Campaign, expected_version: int | None) -> None:
+        if campaign.id == self.broken and campaign.last_run_for is not None:
+            raise RuntimeError("DynamoDB said no")
+        super().save(campaign, expected_version)
+
+
+def test_one_campaign_failing_does_not_stop_the_others_or_the_hold_releases(world: World) -> None:
+    world.campaigns = BrokenCampaigns("cmp_broken")
+    world.campaign()
+    world.campaigns.save(world.campaigns.campaigns["cmp_leeds"].model_copy(update={"id": "cmp_broken"}), None)
+    world.runs.cursor = SEND_AT - timedelta(minutes=5)
+    report = world.tick()
+    assert report.started == ["cmp_leeds@20260602T100000+0000"]
+    assert list(report.failed) == ["cmp_broken"] and "DynamoDB said no" in report.failed["cmp_broken"]
+    assert report.released_minutes > 0  # hold releases went on
+    # the broken one's run exists with its plan jobs: the next tick repeats the start, a replay
+    assert world.runs.get_run("cmp_broken@20260602T100000+0000") is not None
+    world.campaigns.broken = ""
+    assert world.tick().started == []  # recorded now; its run was created (and queued) by the first tick
+    shards = [
+        job["shard"] for job, _ in world.plan_queue.jobs if job.get("run_id") == "cmp_broken@20260602T100000+0000"
+    ]
+    assert sorted(set(shards)) == [0, 1]
+
+
+def test_a_hold_filed_at_a_minute_already_released_is_queued_at_once(world: World) -> None:
+    world.runs.cursor = SEND_AT + timedelta(minutes=10)  # the tick is ahead of this planner's clock
+    hold = Hold.filed("cmp_leeds@20260602T100000+0000", "cmp_leeds", "+447700900001", SEND_AT, SEND_AT)
+    runs.file_holds([hold], world.runs, world.send_queue)
+    assert [job["phone"] for job, _ in world.send_queue.jobs] == ["+447700900001"]
+    assert world.runs.holds == {}
+
+
+def test_resume_after_the_breaker_lets_the_rest_of_the_run_go(world: World) -> None:
+    world.breaker = BreakerSettings(minimum_out=2, max_opt_out_rate=0.2)
+    world.campaign(messages_per_second=100)
+    phones = [f"+4477009007{i:02d}" for i in range(6)]
+    for phone in phones:
+        world.contact(phone)
+    world.tick()
+    world.plan()
+    jobs = world.send_queue.take()
+    assert world.send(jobs[:2]) == [Sent.SENT] * 2
+    for n, phone in enumerate(world.received()):  # both opt out: the breaker trips
+        sms = InboundSms(f"SMstop{n}", phone, "+15005550006", "STOP", world.clock.now())
+        handle_inbound(sms, world.store, REPLIES, world.runs, InMemoryPromptBook())
+    assert world.send(jobs[2:]) == [Sent.PAUSED] * 4
+    resume_campaign("cmp_leeds", world.campaigns, world.runs, world.clock)
+    run = world.runs.get_run("cmp_leeds@20260602T100000+0000")
+    assert run is not None and run.breaker is None
+    assert world.campaigns.campaigns["cmp_leeds"].paused_reason is None
+    world.send_queue.jobs.clear()
+    assert world.send(jobs[2:]) == [Sent.SENT] * 4  # the held ones go, once each
+    assert sorted(world.received()) == phones
+
+
+def test_a_slot_beyond_the_senders_time_is_queued_again_with_a_delay(world: World) -> None:
+    world.campaign(messages_per_second=0.1)  # one every ten seconds
+    for i in range(3):
+        world.contact(f"+4477009008{i:02d}")
+    world.tick()
+    world.plan()
+    jobs = world.send_queue.take()
+    started = world.clock.current
+    ctx = replace(world.ctx(), remaining_s=lambda: 25.0 - (world.clock.current - started).total_seconds())
+    outcomes = [send_one(SendJob(str(j["run_id"]), str(j["campaign_id"]), str(j["phone"])), ctx) for j in jobs]
+    assert outcomes == [Sent.SENT, Sent.SENT, Sent.DEFERRED]  # the third slot: 10 s away, 15 s left, 10 kept back
+    [(deferred, delay)] = world.send_queue.jobs
+    assert deferred["phone"] == jobs[2]["phone"] and 9 <= delay <= 11
+    assert world.clock.current - started < timedelta(seconds=25)  # never slept past its time
