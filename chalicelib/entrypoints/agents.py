@@ -3,24 +3,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from chalice.app import BadRequestError, Blueprint, ConflictError, NotFoundError, Response, UnprocessableEntityError
+from chalice.app import BadRequestError, Blueprint, NotFoundError, Response
 from pydantic import BaseModel, Field
 
 from chalicelib.bootstrap import deps, sender
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.conversations import NoConversationError
-from chalicelib.domain.messages import Message
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.timeline import Entry, EntryKind, parse_cursor
-from chalicelib.entrypoints.operator import answer, body_of, phone_in_path
+from chalicelib.entrypoints.http import answer, body_of, phone_in_path
 from chalicelib.entrypoints.params import query_int
 from chalicelib.services import conversations as use_cases
-from chalicelib.services.conversations import RequestInProgressError, SendUnknownError
-from chalicelib.services.idempotency import IdempotencyKeyMismatchError, InvalidIdempotencyKeyError, valid_key
+from chalicelib.services.idempotency import InvalidIdempotencyKeyError, valid_key
 
 bp = Blueprint(__name__)
 AGENT = Field(min_length=1, max_length=80, description="who is acting: an agent's name or id")
@@ -89,7 +86,7 @@ def inbox() -> Response:
 
 @bp.route("/api/conversations/{number}/claim", methods=["POST"])
 def claim(number: str) -> Response:
-    phone, body, d = phone_in_path(number), body_of(ClaimIn), deps()
+    phone, body, d = phone_in_path(number), body_of(bp, ClaimIn), deps()
     return answer(
         lambda: _inbox_view(use_cases.claim(phone, body.agent, body.reassign, d.store, d.clock), d.clock.now())
     )
@@ -109,38 +106,25 @@ def _idempotency_key() -> str | None:
         raise BadRequestError(str(error)) from None
 
 
-def _sent(work: Callable[[], Message]) -> Response:
-    """`answer` for a route that sends a text (201 with the message), and what
-    sending once per Idempotency-Key adds to it."""
-    try:
-        return answer(work, status=201)
-    except IdempotencyKeyMismatchError:
-        raise UnprocessableEntityError(f"{IDEMPOTENCY_KEY} was used with another request") from None
-    except RequestInProgressError as error:
-        raise ConflictError(str(error)) from None
-    except SendUnknownError as error:
-        body = {"Code": "SendOutcomeUnknown", "Message": f"unknown: {error}"}
-        return Response(body=body, status_code=502, headers={"Content-Type": "application/json"})
-
-
 @bp.route("/api/conversations/{number}/reply", methods=["POST"])
 def reply(number: str) -> Response:
     """Send an agent's reply; once per Idempotency-Key (use_cases.reply)."""
-    phone, body, key, d = phone_in_path(number), body_of(ReplyIn), _idempotency_key(), deps()
-    return _sent(
-        lambda: use_cases.reply(phone, body.agent, body.body, d.store, sender(), d.clock, d.policy, d.idempotency, key)
+    phone, body, key, d = phone_in_path(number), body_of(bp, ReplyIn), _idempotency_key(), deps()
+    return answer(
+        lambda: use_cases.reply(phone, body.agent, body.body, d.store, sender(), d.clock, d.policy, d.idempotency, key),
+        status=201,
     )
 
 
 @bp.route("/api/conversations/{number}/notes", methods=["POST"])
 def add_note(number: str) -> Response:
-    phone, body, d = phone_in_path(number), body_of(NoteIn), deps()
+    phone, body, d = phone_in_path(number), body_of(bp, NoteIn), deps()
     return answer(lambda: use_cases.note(phone, body.agent, body.text, d.store, d.clock), status=201)
 
 
 @bp.route("/api/conversations/{number}/close", methods=["POST"])
 def close(number: str) -> Response:
-    phone, body, d = phone_in_path(number), body_of(CloseIn), deps()
+    phone, body, d = phone_in_path(number), body_of(bp, CloseIn), deps()
 
     def run() -> dict[str, Any]:
         contact, released = use_cases.close(phone, body.agent, d.store, d.runs, d.send_queue, d.clock)
@@ -152,7 +136,7 @@ def close(number: str) -> Response:
 @bp.route("/api/contacts/{number}/interactions", methods=["POST"])
 def post_interaction(number: str) -> Response:
     """What another system did with this customer; idempotent on its id."""
-    phone, body, d = phone_in_path(number), body_of(InteractionIn), deps()
+    phone, body, d = phone_in_path(number), body_of(bp, InteractionIn), deps()
     entry = Entry(id=body.id, kind=EntryKind.INTERACTION, at=body.at, summary=body.summary, channel=body.channel)
 
     def run() -> Response:
@@ -190,15 +174,16 @@ class AskIn(BaseModel):
 def ask(number: str) -> Response:
     """Ask one contact a question now; their next text is read as its answer.
     Once per Idempotency-Key (use_cases.ask)."""
-    phone, body, key, d = phone_in_path(number), body_of(AskIn), _idempotency_key(), deps()
+    phone, body, key, d = phone_in_path(number), body_of(bp, AskIn), _idempotency_key(), deps()
     prompt = d.prompts.get(body.prompt_id)
     if prompt is None:
         raise NotFoundError(f"no prompt {body.prompt_id!r}")
     brand = d.settings.brand_name
-    return _sent(
+    return answer(
         lambda: use_cases.ask(
             phone, prompt, body.location, d.store, sender(), d.clock, d.policy, brand, d.idempotency, key
-        )
+        ),
+        status=201,
     )
 
 
@@ -210,6 +195,6 @@ def list_prompts() -> Response:
 @bp.route("/api/prompts", methods=["POST"])
 def save_prompt() -> Response:
     """Create or replace a prompt (an id of a shipped default replaces that default)."""
-    prompt = body_of(Prompt)
+    prompt = body_of(bp, Prompt)
     deps().prompts.save(prompt)
     return answer(lambda: prompt, status=201)

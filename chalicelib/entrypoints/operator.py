@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
-from urllib.parse import unquote
 from zoneinfo import available_timezones
 
-from chalice.app import BadRequestError, Blueprint, ConflictError, NotFoundError, Response
-from pydantic import BaseModel, Field, StringConstraints, ValidationError, field_validator
+from chalice.app import BadRequestError, Blueprint, NotFoundError, Response
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-from chalicelib.adapters.secrets import SecretUnavailableError
 from chalicelib.bootstrap import deps
 from chalicelib.domain import phone
 from chalicelib.domain.campaign import Campaign, CampaignSpec
@@ -23,47 +20,15 @@ from chalicelib.domain.contact import (
     ConsentEvent,
     ConsentState,
     HomeLocation,
-    ProfileLimitError,
 )
-from chalicelib.domain.conversations import ClaimedError, NoConversationError
-from chalicelib.domain.errors import ConcurrentUpdateError, InvalidPhoneError
+from chalicelib.domain.errors import InvalidPhoneError
 from chalicelib.domain.policy import normalise_area
-from chalicelib.entrypoints.forms import reasons
+from chalicelib.entrypoints.http import answer, body_of, phone_in_path
 from chalicelib.services import campaigns as use_cases
-from chalicelib.services.conversations import NotSendableError, SendFailedError, UnknownContactError
 
 bp = Blueprint(__name__)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 MAX_IMPORT = 500
-
-
-def body_of(model: type[ModelT]) -> ModelT:
-    try:
-        return model.model_validate(bp.current_request.json_body or {})
-    except ValidationError as error:
-        raise BadRequestError(reasons(error)) from None
-
-
-def answer(work: Callable[[], Any], status: int = 200) -> Response:
-    """Run a use case and map its errors onto status codes."""
-    try:
-        result = work()
-    except (use_cases.UnknownCampaignError, UnknownContactError, NoConversationError) as error:
-        raise NotFoundError(str(error)) from None
-    except ConcurrentUpdateError as error:
-        raise ConflictError(f"changed by someone else meanwhile, try again: {error}") from None
-    except (ClaimedError, NotSendableError) as error:
-        raise ConflictError(str(error)) from None
-    except ProfileLimitError as error:
-        raise BadRequestError(str(error)) from None
-    except SendFailedError as error:
-        return Response(body={"Code": "BadGateway", "Message": str(error)}, status_code=502)
-    except SecretUnavailableError as error:  # nothing was sent; the next call reads the secret again
-        return Response(body={"Code": "ServiceUnavailable", "Message": str(error)}, status_code=503)
-    if isinstance(result, Response):  # the use case chose its own status
-        return result
-    body = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
-    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
 
 
 def _view(campaign: Campaign) -> dict[str, Any]:
@@ -76,7 +41,7 @@ def _view(campaign: Campaign) -> dict[str, Any]:
 
 
 def _campaign_spec() -> CampaignSpec:
-    spec = body_of(CampaignSpec)
+    spec = body_of(bp, CampaignSpec)
     if spec.prompt_id is not None and deps().prompts.get(spec.prompt_id) is None:
         raise BadRequestError(f"prompt_id: no prompt {spec.prompt_id!r} (GET /api/prompts lists them)")
     return spec
@@ -204,7 +169,7 @@ class ContactsIn(BaseModel):
 
 @bp.route("/api/contacts", methods=["POST"])
 def import_contacts() -> Response:
-    body = body_of(ContactsIn)
+    body = body_of(bp, ContactsIn)
     d = deps()
     records = []
     for index, item in enumerate(body.contacts):  # all validated before any is stored
@@ -217,13 +182,6 @@ def import_contacts() -> Response:
         return {"imported": use_cases.import_contacts(records, d.store, d.clock, phone.time_zone_candidates)}
 
     return answer(run)
-
-
-def phone_in_path(number: str) -> str:
-    try:
-        return phone.normalise(unquote(number))  # "%2B44…" arrives still encoded
-    except InvalidPhoneError as error:
-        raise BadRequestError(str(error)) from None
 
 
 @bp.route("/api/contacts/{number}", methods=["GET"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import concurrent.futures
 from typing import Any
 
+import pytest
 import requests
 
 from chalicelib.adapters.dynamodb_contacts import contact_key
@@ -68,3 +69,31 @@ def test_thousands_of_stop_start_flips_keep_the_profile_small_and_the_last_stop_
     item = client.get_item(TableName="rapport-e2e", Key=contact_key(phone))["Item"]
     size = sum(len(name) + len(str(value)) for name, value in item.items())
     assert size < 16 * 1024, f"the profile item is {size} bytes"
+
+
+QUERIES = ["store=Leeds%20Central", "store=Leeds+Central", "city=M%C3%BCnchen", "a=1&b=2&a=3", "next=%2Fpath%3Fx%3D1"]
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=["space-as-%20", "space-as-plus", "utf-8", "repeated-keys", "reserved"])
+def test_a_webhook_url_with_a_query_is_verified_as_twilio_signed_it(stack: RunningStack, query: str) -> None:
+    phone = f"+4477009003{50 + QUERIES.index(query)}"
+    url = f"{stack.api}/twilio/inbound?{query}"
+    response = requests.post(
+        f"{stack.sim}/sim/inbound", json={"from": phone, "to": BRAND, "body": "hi", "webhook_url": url}, timeout=60
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["status"] == 200
+    assert [m.sid for m in stack.store.thread(phone)] == [result["sid"]]  # stored once
+
+
+def test_a_query_twilio_did_not_sign_is_refused_and_nothing_is_stored(stack: RunningStack) -> None:
+    phone = "+447700900399"
+    signed = f"{stack.api}/twilio/inbound?store=Leeds%20Central"
+    response = requests.post(
+        f"{stack.sim}/sim/inbound",
+        json={"from": phone, "to": BRAND, "body": "hi", "webhook_url": signed, "forged": True},
+        timeout=60,
+    )
+    assert response.json()["status"] == 403
+    assert stack.store.get_contact(phone) is None

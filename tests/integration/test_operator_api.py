@@ -76,6 +76,8 @@ def test_a_campaign_is_created_listed_updated_paused_and_resumed(client: Client)
         ({"message": "Hi {first_name}, deals!"}, "message"),
         ({"send_at": "2026-06-10T12:00:00"}, "send_at"),
         ({"messages_per_second": 0}, "messages_per_second"),
+        ({"messages_per_second": 0.05}, "messages_per_second"),
+        ({"messages_per_second": 1001}, "messages_per_second"),
         ({"purpose": "spam"}, "purpose"),
         ({"purpose": "transactional"}, "only marketing campaigns are tied to a location"),
         ({"location": {"name": "Leeds", "prefixes": []}}, "location.prefixes"),
