@@ -50,6 +50,7 @@ DECISIONS_KEPT = timedelta(days=90)
 HOLDS_KEPT = timedelta(days=2)  # past their minute; released long before
 CURSOR_KEY = {"pk": {"S": "TICK"}, "sk": {"S": "CURSOR"}}
 COUNTER_SHARDS = 8
+CATCH_UP_S = 1.0  # a pace this far behind `earliest`, as last seen, is tried as fallen behind first
 COUNTER_MARK = "#N"
 
 
@@ -236,9 +237,11 @@ class DynamoRunStore:
     def take_slot(self, run_id: str, interval_s: float, earliest: float) -> tuple[float, Run]:
         """One conditional update, rarely two: while texts queue up (the pace is
         ahead of `earliest`) the next slot is the pace's, moved on by `interval_s`;
-        once the pace has fallen behind, `earliest` itself. Which one to try first
-        comes from the pace as this container last saw it."""
-        behind = (self._next_slot.get(run_id) or 0.0) < earliest
+        once the pace has fallen behind, `earliest` itself. Paced senders keep the
+        pace ahead, so that is tried first, unless this container last saw it
+        well behind (an idle run)."""
+        seen = self._next_slot.get(run_id)
+        behind = seen is not None and seen < earliest - CATCH_UP_S  # clearly idle since: catch up first
         for catch_up in (behind, not behind):
             if catch_up:
                 expression, condition = (
