@@ -13,7 +13,7 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := $(VENV)/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: install run test lint package checkov bench text phone clean
+.PHONY: install run test lint package checkov bench text phone key clean browser
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,10 +46,18 @@ $(CHECKOV_STAMP):
 checkov: $(CHECKOV_STAMP) ## checkov on build/prod/sam.json (after make package STAGE=prod); findings fixed or skipped, with a reason, in infra/
 	$(CHECKOV_VENV)/bin/checkov -f build/prod/sam.json --framework cloudformation --skip-download --quiet --compact
 
+# The console's browser tests drive Debian's headless Chromium through its WebDriver
+# (chromium-driver): packages from the distribution, nothing downloaded at test time.
+browser: ## chromium + chromium-driver for tests/e2e/test_console.py, installed once (apt, as root)
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium chromium-driver; }
+
 test: lint ## ruff, mypy, both stages packaged and linted, checkov on prod, then the whole suite
 	$(MAKE) --no-print-directory package STAGE=dev
 	$(MAKE) --no-print-directory package STAGE=prod
 	$(MAKE) --no-print-directory checkov
+	$(MAKE) --no-print-directory browser
 	$(BIN)/python -m pytest
 
 bench: package ## every benchmark in bench/, one `name: value unit` line per figure
@@ -60,6 +68,9 @@ text: install ## make text FROM=+447700900123 BODY="hello"
 
 phone: install ## make phone FROM=+447700900123
 	$(BIN)/python -m local.phone --from '$(FROM)'
+
+key: install ## make key NAME=alice ROLE=agent (admin, operator, agent): a key on make run's stack, printed once
+	$(BIN)/python -m local.keys create '$(NAME)' '$(ROLE)'
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -4,8 +4,8 @@ from chalice.app import Chalice
 
 from chalicelib import bootstrap
 from chalicelib.adapters.observability import observe_http
-from chalicelib.adapters.operator_auth import require_operator
-from chalicelib.entrypoints import agents, health, jobs, operator, webhooks
+from chalicelib.adapters.operator_auth import require_api_key
+from chalicelib.entrypoints import agents, console, health, jobs, keys, openapi, operator, webhooks
 
 # Importing this module is the Lambda cold start: settings that cannot work
 # fail it here (logged, every bad variable named), never a request later.
@@ -15,9 +15,12 @@ bootstrap.settings()
 # one JSON, phone-masking handler for both, so Chalice must not add its own.
 app = Chalice(app_name="rapport", configure_logs=False)
 app.register_middleware(observe_http, "http")
-app.register_middleware(require_operator, "http")
+app.register_middleware(require_api_key(app.routes), "http")  # roles: @allow on each /api/ route
 app.register_blueprint(health.bp)
 app.register_blueprint(operator.bp)
 app.register_blueprint(agents.bp)
+app.register_blueprint(keys.bp)
+app.register_blueprint(openapi.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(jobs.bp)
+app.register_blueprint(console.bp)  # GET /console: the web console, static files

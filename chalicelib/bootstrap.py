@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from chalicelib.config import Settings, SettingsError, parse_hashes
 from chalicelib.domain.policy import PolicySettings
 from chalicelib.services.idempotency import IdempotencyStore
+from chalicelib.services.keys import KeyLookup, KeyStore
 from chalicelib.services.ports import (
     CampaignStore,
     Clock,
@@ -36,6 +37,7 @@ class Deps:
     plan_queue: JobQueue
     send_queue: JobQueue
     idempotency: IdempotencyStore  # Idempotency-Key records of the routes that send a text
+    keys: KeyStore  # the API keys (hashes), named, each with a role
     policy: PolicySettings = field(default_factory=PolicySettings)
 
 
@@ -44,6 +46,7 @@ _current: Deps | None = None
 _sender: Sender | None = None
 _sender_token: str | None = None  # the token the cached sender was built with; None: none built, or injected
 _secret_store: SecretStore | None = None
+_key_lookup: KeyLookup | None = None
 
 
 def settings() -> Settings:
@@ -95,6 +98,7 @@ def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> D
     """The stores on one DynamoDB client; tests and benchmarks wire through here too
     (queues to be swapped in with dataclasses.replace)."""
     from chalicelib.adapters.dynamodb_idempotency import DynamoIdempotencyStore
+    from chalicelib.adapters.dynamodb_keys import DynamoKeyStore
     from chalicelib.adapters.dynamodb_runs import DynamoRunStore
     from chalicelib.adapters.dynamodb_store import DynamoCampaignStore, DynamoConversationStore, DynamoPromptBook
 
@@ -108,6 +112,7 @@ def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> D
         plan_queue=_NoQueue(),
         send_queue=_NoQueue(),
         idempotency=DynamoIdempotencyStore(dynamodb, settings.table_name),
+        keys=DynamoKeyStore(dynamodb, settings.table_name),
     )
 
 
@@ -161,6 +166,14 @@ def operator_token_hashes() -> frozenset[str]:
         return frozenset()
 
 
+def key_lookup() -> KeyLookup:
+    """This container's key lookups (kept LOOKUP_TTL_S), on the current wiring's key store."""
+    global _key_lookup
+    if _key_lookup is None:
+        _key_lookup = KeyLookup(lambda: deps().keys)
+    return _key_lookup
+
+
 def sender() -> Sender:
     """Twilio, built on first use: only the sending Lambda pays for the import.
     Without a token it raises SecretUnavailableError (the send job is retried)
@@ -188,8 +201,14 @@ def sender() -> Sender:
     return _sender
 
 
-def use(replacement: Deps | None, sender: Sender | None = None, secrets: SecretStore | None = None) -> None:
+def use(
+    replacement: Deps | None,
+    sender: Sender | None = None,
+    secrets: SecretStore | None = None,
+    lookup: KeyLookup | None = None,
+) -> None:
     """Swap the wiring (tests); None rebuilds from the environment on next use."""
-    global _settings, _current, _sender, _sender_token, _secret_store
+    global _settings, _current, _sender, _sender_token, _secret_store, _key_lookup
     _settings = replacement.settings if replacement is not None else None
     _current, _sender, _sender_token, _secret_store = replacement, sender, None, secrets
+    _key_lookup = lookup

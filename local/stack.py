@@ -168,11 +168,12 @@ class Stack:
             raise StackStoppedError("signalled while starting a process")
         return process
 
-    def start(self, demo: bool = True) -> None:
+    def start(self, demo: bool = True, runner: bool = True) -> None:
         import boto3
 
         from chalicelib.adapters.webhook import CONNECTION_OVERRIDES  # the retries docs/operations.md configures
         from local.demo import seed
+        from local.keys import role_keys
         from local.schema import create_queues, create_table
         from local.twilio_sim import TwilioSimulator
 
@@ -191,6 +192,7 @@ class Stack:
         queues = create_queues(session.client("sqs", endpoint_url=self.env["AWS_ENDPOINT_URL"]), LOCAL_STAGE)
         self.env["PLAN_QUEUE_URL"], self.env["SEND_QUEUE_URL"] = queues["PlanQueue"], queues["SendQueue"]
         self.demo_phones = seed(dynamodb, self.env["TABLE_NAME"]) if demo else []
+        self.role_keys = role_keys(dynamodb, self.env["TABLE_NAME"])  # one API key per role, printed by banner()
         self.sim = TwilioSimulator(
             self.env["TWILIO_ACCOUNT_SID"], self.env["TWILIO_AUTH_TOKEN"], self.env["PUBLIC_BASE_URL"], BRAND_NUMBER,
             inbound_url=f"{self.env['PUBLIC_BASE_URL'].rstrip('/')}/twilio/inbound#{CONNECTION_OVERRIDES}",
@@ -201,7 +203,8 @@ class Stack:
              "--port", str(self.ports.api), "--stage", "dev"]
         )  # fmt: skip
         wait_for(f"http://{LOOPBACK}:{self.ports.api}/health", process=api)
-        self._spawn([sys.executable, "-m", "local.runner", "--tick-seconds", str(self.ports.tick_seconds)])
+        if runner:
+            self._spawn([sys.executable, "-m", "local.runner", "--tick-seconds", str(self.ports.tick_seconds)])
 
     def stop(self) -> None:
         """Every child and its process group, together, within STOP_GRACE_S
@@ -218,7 +221,12 @@ class Stack:
     def banner(self) -> str:
         env, p = self.env, self.ports
         token_note = "(default)" if env["TWILIO_AUTH_TOKEN"] == DEFAULTS["TWILIO_AUTH_TOKEN"] else "(from environment)"
-        pids = {name: proc.pid for name, proc in zip(("moto", "chalice", "runner"), self.processes, strict=True)}
+        pids = {name: proc.pid for name, proc in zip(("moto", "chalice", "runner"), self.processes, strict=False)}
+        runner = (
+            f"tick every {p.tick_seconds:g} s, SQS consumers (pid {pids['runner']})"
+            if "runner" in pids
+            else "not started (--no-runner): run `python -m local.runner` with the stack's environment"
+        )
         example = self.demo_phones[0] if self.demo_phones else "+447700900123"
         return "\n".join(
             [
@@ -226,12 +234,17 @@ class Stack:
                 f"  API             http://{LOOPBACK}:{p.api}  chalice local (pid {pids['chalice']})",
                 f"  AWS emulator    http://{LOOPBACK}:{p.aws}  moto server (pid {pids['moto']}),"
                 f" table {env['TABLE_NAME']!r}, queues rapport-{LOCAL_STAGE}-plan and -send",
-                f"  Lambda runner   tick every {p.tick_seconds:g} s, SQS consumers (pid {pids['runner']})",
+                f"  Lambda runner   {runner}",
                 f"  Twilio sim      http://{LOOPBACK}:{p.twilio}  account {env['TWILIO_ACCOUNT_SID']},"
                 f" brand number {BRAND_NUMBER}",
                 f"  PUBLIC_BASE_URL {env['PUBLIC_BASE_URL']}",
                 f"  TWILIO_AUTH_TOKEN {env['TWILIO_AUTH_TOKEN']} {token_note}",
-                f"  OPERATOR_TOKEN  {env['OPERATOR_TOKEN']} (the operator API's bearer token; docs/api.md)",
+                f"  OPERATOR_TOKEN  {env['OPERATOR_TOKEN']} (an admin token for scripts; docs/api.md)",
+                "API keys (one per role; `make key NAME=… ROLE=…` makes more; docs/api.md, Keys and roles):",
+                *(
+                    f"  {role.value:<15} {key}  ({name})"
+                    for role, (name, key) in getattr(self, "role_keys", {}).items()
+                ),
                 f"  demo contacts   {', '.join(self.demo_phones) or 'none'}",
                 "Text the service (signed as Twilio signs it):",
                 f'  make text FROM={example} BODY="hello"',
@@ -250,6 +263,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--twilio-port", type=int, default=Ports.twilio)
     parser.add_argument("--tick-seconds", type=float, default=Ports.tick_seconds, help="the schedule's period")
     parser.add_argument("--no-demo", action="store_true", help="start with an empty table")
+    parser.add_argument(
+        "--no-runner",
+        action="store_true",
+        help="start no Lambda runner (tests that kill and restart senders run their own: `python -m local.runner`"
+        " with the stack's environment, PLAN_QUEUE_URL and SEND_QUEUE_URL included)",
+    )
     args = parser.parse_args(argv)
     ports = Ports(api=args.api_port, aws=args.aws_port, twilio=args.twilio_port, tick_seconds=args.tick_seconds)
     stack = Stack(ports, stack_env(ports))
@@ -257,7 +276,7 @@ def main(argv: list[str] | None = None) -> None:
     for signum in STOP_SIGNALS:  # before any child exists, so none can be left behind
         signal.signal(signum, stack.on_signal)
     try:
-        stack.start(demo=not args.no_demo)
+        stack.start(demo=not args.no_demo, runner=not args.no_runner)
         print(stack.banner(), flush=True)
         while all(process.poll() is None for process in stack.processes):
             time.sleep(0.5)

@@ -1,39 +1,149 @@
-"""Bearer tokens for the operator API, kept only as SHA-256 hashes."""
+"""Who may call the operator and agent API (/api/*), and as whom.
+
+A bearer token is either a named API key with a role (services/keys.py, kept
+as a SHA-256 hash in DynamoDB) or one of the scripts' tokens, whose hashes come
+from OPERATOR_TOKEN_SHA256 or SSM: those act as admins named `token:<hash
+prefix>`. Each route says which roles may call it with `@allow(...)` above its
+`@bp.route`; admins may call every route, and a route that says nothing is
+theirs alone. No valid key: 401. A key outside the route's roles: 403 naming
+the roles that may. The caller's identity is `caller()` while the route runs.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
-from chalice.app import Request, Response
+from botocore.exceptions import BotoCoreError, ClientError
+from chalice.app import Request, Response, RouteEntry
 
-from chalicelib.bootstrap import operator_token_hashes
+from chalicelib.bootstrap import key_lookup, operator_token_hashes
+from chalicelib.services.keys import Identity, Role, key_hash
 
 API_PREFIX = "/api/"
+TOKEN_NAME_PREFIX = "token:"  # noqa: S105 (a name, not a secret); a script's token acts as `token:<first 8 hex of its hash>`
+ROLES_ATTRIBUTE = "allowed_roles"
+FuncT = TypeVar("FuncT", bound=Callable[..., Any])
+
+_caller: ContextVar[Identity | None] = ContextVar("rapport_caller", default=None)
 
 
 def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return key_hash(token)
 
 
-def token_allowed(authorization: str | None, hashes: frozenset[str]) -> bool:
+def allow(*roles: Role) -> Callable[[FuncT], FuncT]:
+    """Mark a route with the roles that may call it (admins always may)."""
+
+    def mark(view: FuncT) -> FuncT:
+        setattr(view, ROLES_ATTRIBUTE, frozenset({Role.ADMIN, *roles}))
+        return view
+
+    return mark
+
+
+def roles_of(view: Callable[..., Any]) -> frozenset[Role]:
+    roles: frozenset[Role] = getattr(view, ROLES_ATTRIBUTE, frozenset({Role.ADMIN}))
+    return roles
+
+
+def route_roles(routes: Mapping[str, Mapping[str, RouteEntry]]) -> dict[tuple[str, str], frozenset[Role]]:
+    """(method, path template) -> the roles that may call it, for every /api/ route."""
+    return {
+        (method, path): roles_of(entry.view_function)
+        for path, methods in routes.items()
+        if path.startswith(API_PREFIX)
+        for method, entry in methods.items()
+    }
+
+
+def caller() -> Identity:
+    """Who is calling this route (set by the middleware for every /api/ route)."""
+    identity = _caller.get()
+    if identity is None:
+        raise RuntimeError("no caller: the API key middleware did not run for this request")
+    return identity
+
+
+def bearer(authorization: str | None) -> str | None:
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        return False
-    offered = token_hash(token.strip())
-    return any(hmac.compare_digest(offered, known) for known in hashes)
+        return None
+    return token.strip()
 
 
-def require_operator(request: Request, get_response: Callable[[Request], Response]) -> Response:
-    """Chalice middleware: every /api/ route needs a valid bearer token."""
-    if not request.path.startswith(API_PREFIX):
-        return get_response(request)
-    hashes = operator_token_hashes()
-    if not hashes:
-        body = {"Code": "ServiceUnavailable", "Message": "no operator tokens configured (OPERATOR_TOKEN_SHA256)"}
-        return Response(body=body, status_code=503)
-    if not token_allowed(request.headers.get("authorization"), hashes):
-        body = {"Code": "Unauthorized", "Message": "a valid 'Authorization: Bearer <token>' header is required"}
-        return Response(body=body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
-    return get_response(request)
+def script_identity(offered: str, hashes: frozenset[str]) -> Identity | None:
+    for known in hashes:
+        if hmac.compare_digest(offered, known):
+            return Identity(f"{TOKEN_NAME_PREFIX}{known[:8]}", Role.ADMIN)
+    return None
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str | list[str]] | None = None) -> Response:
+    return Response(body={"Code": code, "Message": message}, status_code=status, headers=headers or {})
+
+
+def _unauthorised() -> Response:
+    return _error(
+        401,
+        "Unauthorized",
+        "a valid 'Authorization: Bearer <key>' header is required (the key may be wrong or revoked)",
+        {"WWW-Authenticate": "Bearer"},
+    )
+
+
+def identify(authorization: str | None) -> Identity | Response:
+    """The caller, or the answer to give instead (401, or 503 when we cannot tell)."""
+    token = bearer(authorization)
+    if token is None:
+        return _unauthorised()
+    offered = token_hash(token)
+    script_hashes = operator_token_hashes()
+    identity = script_identity(offered, script_hashes)
+    if identity is not None:
+        return identity
+    try:
+        identity = key_lookup().identity(offered)
+    except (BotoCoreError, ClientError):
+        return _error(503, "ServiceUnavailable", "API keys cannot be read now: try again")
+    if identity is not None:
+        return identity
+    if not script_hashes and _script_tokens_expected():
+        return _error(503, "ServiceUnavailable", "the operator tokens cannot be read now (OPERATOR_TOKENS_PARAM)")
+    return _unauthorised()
+
+
+def _script_tokens_expected() -> bool:
+    from chalicelib.bootstrap import deps
+
+    return bool(deps().settings.operator_tokens_param)
+
+
+def require_api_key(routes: Mapping[str, Mapping[str, RouteEntry]]) -> Callable[..., Response]:
+    """Chalice middleware over the app's routes (read per request: blueprints register after it)."""
+
+    def middleware(request: Request, get_response: Callable[[Request], Response]) -> Response:
+        if not request.path.startswith(API_PREFIX):
+            return get_response(request)
+        found = identify(request.headers.get("authorization"))
+        if isinstance(found, Response):
+            return found
+        template = (request.context or {}).get("resourcePath") or request.path
+        entry = routes.get(template, {}).get(request.method)
+        allowed = roles_of(entry.view_function) if entry is not None else frozenset({Role.ADMIN})
+        if found.role not in allowed:
+            may = ", ".join(sorted(role.value for role in allowed))
+            return _error(
+                403,
+                "Forbidden",
+                f"{found.name} has the role {found.role.value}; {request.method} {template} is for: {may}",
+            )
+        reset = _caller.set(found)
+        try:
+            return get_response(request)
+        finally:
+            _caller.reset(reset)
+
+    return middleware

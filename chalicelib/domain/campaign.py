@@ -125,6 +125,8 @@ class Campaign(CampaignSpec):
     last_run_for: datetime | None = None  # the schedule time of the latest run started
     created_at: datetime
     updated_at: datetime
+    created_by: str | None = None  # the API key's name that created it
+    updated_by: str | None = None  # who changed it last: a key's name, or `breaker` when the breaker paused it
     version: int = 0
 
     def paused(self, reason: str | None, at: datetime) -> Campaign:

@@ -107,6 +107,7 @@ class Attribute(BaseModel):
     source: str  # import | prompt:<id> | api
     updated_at: datetime
     message_sid: str | None = None  # the text that answered, for prompt answers
+    by: str | None = None  # the API key's name that set it (imports)
 
 
 class FieldChange(BaseModel):

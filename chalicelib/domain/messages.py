@@ -71,6 +71,7 @@ class Message(BaseModel):
     error_code: int | None = None
     status_events: list[StatusEvent] = Field(default_factory=list)
     run_id: str | None = None  # outbound: the campaign run it belongs to
+    sent_by: str | None = None  # outbound: the API key's name that sent it (an agent's reply, a question)
     version: int = 0
 
     def has_seen(self, status: DeliveryStatus) -> bool:

@@ -71,7 +71,14 @@ def merge(history: ContactHistory, decisions: list[DecisionRecord]) -> list[Even
             id=f"m:{m.sid}",
             type=f"message_{'in' if m.direction == 'inbound' else 'out'}",
             summary=m.body,
-            detail={"sid": m.sid, "kind": m.kind, "status": m.status, "error_code": m.error_code, "run_id": m.run_id},
+            detail={
+                "sid": m.sid,
+                "kind": m.kind,
+                "status": m.status,
+                "error_code": m.error_code,
+                "run_id": m.run_id,
+                "sent_by": m.sent_by,
+            },
         )
         for m in history.messages
     ]

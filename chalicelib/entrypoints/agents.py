@@ -7,39 +7,49 @@ from datetime import datetime
 from typing import Any
 
 from chalice.app import BadRequestError, Blueprint, NotFoundError, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
+from chalicelib.adapters.operator_auth import allow, caller
 from chalicelib.bootstrap import deps, sender
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.conversations import NoConversationError
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.timeline import Entry, EntryKind, parse_cursor
+from chalicelib.entrypoints import openapi
 from chalicelib.entrypoints.http import answer, body_of, phone_in_path
-from chalicelib.entrypoints.params import query_int
 from chalicelib.services import conversations as use_cases
 from chalicelib.services.idempotency import InvalidIdempotencyKeyError, valid_key
+from chalicelib.services.keys import Role
 
 bp = Blueprint(__name__)
-AGENT = Field(min_length=1, max_length=80, description="who is acting: an agent's name or id")
+AGENT, OPERATOR = Role.AGENT, Role.OPERATOR
 
 
-class ClaimIn(BaseModel):
-    agent: str = AGENT
-    reassign: bool = False  # take it from whoever has it (a supervisor assigning)
+class _ActingIn(BaseModel):
+    """A body of a route that records who acted: the caller's key name, never a field."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_agent_field(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "agent" in data:
+            raise ValueError("agent: not accepted: the acting agent is the API key's name (docs/api.md)")
+        return data
 
 
-class ReplyIn(BaseModel):
-    agent: str = AGENT
+class ClaimIn(_ActingIn):
+    reassign: bool = False  # take it from whoever has it (a supervisor taking over)
+
+
+class ReplyIn(_ActingIn):
     body: str = Field(min_length=1, max_length=1600)
 
 
-class NoteIn(BaseModel):
-    agent: str = AGENT
+class NoteIn(_ActingIn):
     text: str = Field(min_length=1, max_length=1000)
 
 
-class CloseIn(BaseModel):
-    agent: str = AGENT
+class CloseIn(_ActingIn):
+    pass
 
 
 class InteractionIn(BaseModel):
@@ -51,12 +61,8 @@ class InteractionIn(BaseModel):
     summary: str = Field(min_length=1, max_length=1000)
 
 
-def _query_int(name: str, default: int, highest: int) -> int:
-    return query_int(bp.current_request, name, default, 1, highest)
-
-
-def _params() -> dict[str, str]:
-    return dict(bp.current_request.query_params or {})
+LIMIT = openapi.IntQuery("limit", default=50, lowest=1, highest=200, description="how many at most")
+BEFORE = openapi.TextQuery("before", description="the `next` cursor of the previous page")
 
 
 def _inbox_view(contact: Contact, now: datetime) -> dict[str, Any]:
@@ -75,20 +81,24 @@ def _inbox_view(contact: Contact, now: datetime) -> dict[str, Any]:
     }
 
 
+@allow(AGENT, OPERATOR)
 @bp.route("/api/conversations", methods=["GET"])
+@openapi.documented(returns=openapi.Inbox, query=[LIMIT])
 def inbox() -> Response:
     """Open conversations: the longest waiting first, then those already answered."""
-    limit = _query_int("limit", 50, 200)
+    limit = LIMIT.read(bp.current_request)
     d = deps()
     now = d.clock.now()
     return answer(lambda: {"conversations": [_inbox_view(c, now) for c in d.store.open_conversations(limit)]})
 
 
+@allow(AGENT)
 @bp.route("/api/conversations/{number}/claim", methods=["POST"])
+@openapi.documented(body=ClaimIn, returns=openapi.InboxItem)
 def claim(number: str) -> Response:
     phone, body, d = phone_in_path(number), body_of(bp, ClaimIn), deps()
     return answer(
-        lambda: _inbox_view(use_cases.claim(phone, body.agent, body.reassign, d.store, d.clock), d.clock.now())
+        lambda: _inbox_view(use_cases.claim(phone, caller().name, body.reassign, d.store, d.clock), d.clock.now())
     )
 
 
@@ -106,38 +116,56 @@ def _idempotency_key() -> str | None:
         raise BadRequestError(str(error)) from None
 
 
+@allow(AGENT)
 @bp.route("/api/conversations/{number}/reply", methods=["POST"])
+@openapi.documented(body=ReplyIn, returns=openapi.Message, status=201, idempotent=True)
 def reply(number: str) -> Response:
     """Send an agent's reply; once per Idempotency-Key (use_cases.reply)."""
-    phone, body, key, d = phone_in_path(number), body_of(bp, ReplyIn), _idempotency_key(), deps()
+    phone, body, key, d, who = phone_in_path(number), body_of(bp, ReplyIn), _idempotency_key(), deps(), caller().name
     return answer(
-        lambda: use_cases.reply(phone, body.agent, body.body, d.store, sender(), d.clock, d.policy, d.idempotency, key),
+        lambda: use_cases.reply(phone, who, body.body, d.store, sender(), d.clock, d.policy, d.idempotency, key),
         status=201,
     )
 
 
+@allow(AGENT)
 @bp.route("/api/conversations/{number}/notes", methods=["POST"])
+@openapi.documented(body=NoteIn, returns=Entry, status=201)
 def add_note(number: str) -> Response:
     phone, body, d = phone_in_path(number), body_of(bp, NoteIn), deps()
-    return answer(lambda: use_cases.note(phone, body.agent, body.text, d.store, d.clock), status=201)
+    return answer(lambda: use_cases.note(phone, caller().name, body.text, d.store, d.clock), status=201)
 
 
+@allow(AGENT)
 @bp.route("/api/conversations/{number}/close", methods=["POST"])
+@openapi.documented(body=CloseIn, returns=openapi.Closed)
 def close(number: str) -> Response:
-    phone, body, d = phone_in_path(number), body_of(bp, CloseIn), deps()
+    phone, d = phone_in_path(number), deps()
+    body_of(bp, CloseIn)  # an `agent` field is refused
 
     def run() -> dict[str, Any]:
-        contact, released = use_cases.close(phone, body.agent, d.store, d.runs, d.send_queue, d.clock)
+        contact, released = use_cases.close(phone, caller().name, d.store, d.runs, d.send_queue, d.clock)
         return {"phone": contact.phone, "closed": True, "released_held_texts": released}
 
     return answer(run)
 
 
+@allow(AGENT, OPERATOR)
 @bp.route("/api/contacts/{number}/interactions", methods=["POST"])
+@openapi.documented(
+    body=InteractionIn, returns=openapi.InteractionView, status=201, also={200: openapi.InteractionView}
+)
 def post_interaction(number: str) -> Response:
     """What another system did with this customer; idempotent on its id."""
     phone, body, d = phone_in_path(number), body_of(bp, InteractionIn), deps()
-    entry = Entry(id=body.id, kind=EntryKind.INTERACTION, at=body.at, summary=body.summary, channel=body.channel)
+    entry = Entry(
+        id=body.id,
+        kind=EntryKind.INTERACTION,
+        at=body.at,
+        summary=body.summary,
+        channel=body.channel,
+        author=caller().name,  # who posted it: the other system's key
+    )
 
     def run() -> Response:
         created = use_cases.add_entry(phone, entry, d.store)
@@ -147,12 +175,14 @@ def post_interaction(number: str) -> Response:
     return answer(run)
 
 
+@allow(AGENT, OPERATOR)
 @bp.route("/api/contacts/{number}/timeline", methods=["GET"])
+@openapi.documented(returns=openapi.Timeline, query=[LIMIT, BEFORE])
 def timeline(number: str) -> Response:
     """Everything about the customer, newest first, a page at a time (`before` = the `next` cursor)."""
     phone, d = phone_in_path(number), deps()
-    limit = _query_int("limit", 50, 200)
-    raw = _params().get("before")
+    limit = LIMIT.read(bp.current_request)
+    raw = BEFORE.read(bp.current_request)
     try:
         before = parse_cursor(raw) if raw is not None else None
     except ValueError:
@@ -170,29 +200,35 @@ class AskIn(BaseModel):
     location: str | None = Field(default=None, max_length=80, description="for {location} in the question")
 
 
+@allow(AGENT, OPERATOR)
 @bp.route("/api/contacts/{number}/ask", methods=["POST"])
+@openapi.documented(body=AskIn, returns=openapi.Message, status=201, idempotent=True)
 def ask(number: str) -> Response:
     """Ask one contact a question now; their next text is read as its answer.
     Once per Idempotency-Key (use_cases.ask)."""
-    phone, body, key, d = phone_in_path(number), body_of(bp, AskIn), _idempotency_key(), deps()
+    phone, body, key, d, who = phone_in_path(number), body_of(bp, AskIn), _idempotency_key(), deps(), caller().name
     prompt = d.prompts.get(body.prompt_id)
     if prompt is None:
         raise NotFoundError(f"no prompt {body.prompt_id!r}")
     brand = d.settings.brand_name
     return answer(
         lambda: use_cases.ask(
-            phone, prompt, body.location, d.store, sender(), d.clock, d.policy, brand, d.idempotency, key
+            phone, prompt, body.location, d.store, sender(), d.clock, d.policy, brand, d.idempotency, key, who
         ),
         status=201,
     )
 
 
+@allow(AGENT, OPERATOR)
 @bp.route("/api/prompts", methods=["GET"])
+@openapi.documented(returns=openapi.PromptList)
 def list_prompts() -> Response:
     return answer(lambda: {"prompts": [p.model_dump(mode="json") for p in deps().prompts.list()]})
 
 
+@allow(OPERATOR)
 @bp.route("/api/prompts", methods=["POST"])
+@openapi.documented(body=Prompt, returns=Prompt, status=201)
 def save_prompt() -> Response:
     """Create or replace a prompt (an id of a shipped default replaces that default)."""
     prompt = body_of(bp, Prompt)

@@ -26,12 +26,16 @@ from chalicelib.services.conversations import (
     UnknownContactError,
 )
 from chalicelib.services.idempotency import IdempotencyKeyMismatchError
+from chalicelib.services.keys import InvalidKeyNameError, KeyNameTakenError, UnknownKeyError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 # error -> (status, Code in the JSON body, what the message starts with)
 ERRORS: dict[type[Exception], tuple[int, str, str]] = {
     ProfileLimitError: (400, "BadRequestError", ""),
+    InvalidKeyNameError: (400, "BadRequestError", ""),
+    UnknownKeyError: (404, "NotFoundError", ""),
+    KeyNameTakenError: (409, "ConflictError", ""),
     UnknownCampaignError: (404, "NotFoundError", ""),
     UnknownContactError: (404, "NotFoundError", ""),
     NoConversationError: (404, "NotFoundError", ""),

@@ -9,6 +9,7 @@ from zoneinfo import available_timezones
 from chalice.app import BadRequestError, Blueprint, NotFoundError, Response
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
+from chalicelib.adapters.operator_auth import allow, caller
 from chalicelib.bootstrap import deps
 from chalicelib.domain import phone
 from chalicelib.domain.campaign import Campaign, CampaignSpec
@@ -23,11 +24,14 @@ from chalicelib.domain.contact import (
 )
 from chalicelib.domain.errors import InvalidPhoneError
 from chalicelib.domain.policy import normalise_area
+from chalicelib.entrypoints import openapi
 from chalicelib.entrypoints.http import answer, body_of, phone_in_path
 from chalicelib.services import campaigns as use_cases
+from chalicelib.services.keys import Role
 
 bp = Blueprint(__name__)
 ModelT = TypeVar("ModelT", bound=BaseModel)
+AGENT, OPERATOR = Role.AGENT, Role.OPERATOR
 MAX_IMPORT = 500
 
 
@@ -47,43 +51,57 @@ def _campaign_spec() -> CampaignSpec:
     return spec
 
 
+@allow(OPERATOR)
 @bp.route("/api/campaigns", methods=["POST"])
+@openapi.documented(body=CampaignSpec, returns=openapi.CampaignView, status=201)
 def create_campaign() -> Response:
     spec = _campaign_spec()
     d = deps()
-    return answer(lambda: _view(use_cases.create_campaign(spec, d.campaigns, d.clock)), status=201)
+    return answer(lambda: _view(use_cases.create_campaign(spec, d.campaigns, d.clock, caller().name)), status=201)
 
 
+@allow(OPERATOR)
 @bp.route("/api/campaigns", methods=["GET"])
+@openapi.documented(returns=openapi.CampaignList)
 def list_campaigns() -> Response:
     return answer(lambda: {"campaigns": [_view(c) for c in deps().campaigns.list()]})
 
 
+@allow(OPERATOR)
 @bp.route("/api/campaigns/{campaign_id}", methods=["GET"])
+@openapi.documented(returns=openapi.CampaignView)
 def get_campaign(campaign_id: str) -> Response:
     return answer(lambda: _view(use_cases.get_campaign(campaign_id, deps().campaigns)))
 
 
+@allow(OPERATOR)
 @bp.route("/api/campaigns/{campaign_id}", methods=["PUT"])
+@openapi.documented(body=CampaignSpec, returns=openapi.CampaignView)
 def update_campaign(campaign_id: str) -> Response:
     spec = _campaign_spec()
     d = deps()
-    return answer(lambda: _view(use_cases.update_campaign(campaign_id, spec, d.campaigns, d.clock)))
+    return answer(lambda: _view(use_cases.update_campaign(campaign_id, spec, d.campaigns, d.clock, caller().name)))
 
 
+@allow(OPERATOR)
 @bp.route("/api/campaigns/{campaign_id}/pause", methods=["POST"])
+@openapi.documented(returns=openapi.CampaignView)
 def pause_campaign(campaign_id: str) -> Response:
     d = deps()
-    return answer(lambda: _view(use_cases.pause_campaign(campaign_id, None, d.campaigns, d.clock)))
+    return answer(lambda: _view(use_cases.pause_campaign(campaign_id, None, d.campaigns, d.clock, caller().name)))
 
 
+@allow(OPERATOR)
 @bp.route("/api/campaigns/{campaign_id}/resume", methods=["POST"])
+@openapi.documented(returns=openapi.CampaignView)
 def resume_campaign(campaign_id: str) -> Response:
     d = deps()
-    return answer(lambda: _view(use_cases.resume_campaign(campaign_id, d.campaigns, d.runs, d.clock)))
+    return answer(lambda: _view(use_cases.resume_campaign(campaign_id, d.campaigns, d.runs, d.clock, caller().name)))
 
 
+@allow(OPERATOR)
 @bp.route("/api/campaigns/{campaign_id}/preview", methods=["POST"])
+@openapi.documented(returns=openapi.Preview)
 def preview_campaign(campaign_id: str) -> Response:
     d = deps()
 
@@ -100,7 +118,9 @@ def preview_campaign(campaign_id: str) -> Response:
     return answer(run)
 
 
+@allow(OPERATOR)
 @bp.route("/api/campaigns/{campaign_id}/runs", methods=["GET"])
+@openapi.documented(returns=openapi.RunList)
 def list_runs(campaign_id: str) -> Response:
     d = deps()
 
@@ -167,7 +187,9 @@ class ContactsIn(BaseModel):
     contacts: list[ContactIn] = Field(min_length=1, max_length=MAX_IMPORT)
 
 
+@allow(OPERATOR)
 @bp.route("/api/contacts", methods=["POST"])
+@openapi.documented(body=ContactsIn, returns=openapi.Imported)
 def import_contacts() -> Response:
     body = body_of(bp, ContactsIn)
     d = deps()
@@ -179,12 +201,16 @@ def import_contacts() -> Response:
             raise BadRequestError(f"contacts.{index}.phone: {error}") from None
 
     def run() -> dict[str, Any]:
-        return {"imported": use_cases.import_contacts(records, d.store, d.clock, phone.time_zone_candidates)}
+        return {
+            "imported": use_cases.import_contacts(records, d.store, d.clock, phone.time_zone_candidates, caller().name)
+        }
 
     return answer(run)
 
 
+@allow(OPERATOR, AGENT)
 @bp.route("/api/contacts/{number}", methods=["GET"])
+@openapi.documented(returns=openapi.ContactView)
 def get_contact(number: str) -> Response:
     e164 = phone_in_path(number)
     d = deps()
@@ -202,7 +228,9 @@ def get_contact(number: str) -> Response:
     return answer(lambda: {**view, "decisions": decisions})
 
 
+@allow(OPERATOR, AGENT)
 @bp.route("/api/contacts/{number}/decisions", methods=["GET"])
+@openapi.documented(returns=openapi.ContactDecisions)
 def explain_contact(number: str) -> Response:
     """Why this customer did (not) get each campaign's text: recent decisions, newest first."""
     e164 = phone_in_path(number)

@@ -34,9 +34,19 @@ class UnknownCampaignError(RapportError, LookupError):
     """No campaign has that id."""
 
 
-def create_campaign(spec: CampaignSpec, campaigns: CampaignStore, clock: Clock) -> Campaign:
+BREAKER = "breaker"  # who paused a campaign when no person did
+
+
+def create_campaign(spec: CampaignSpec, campaigns: CampaignStore, clock: Clock, by: str | None = None) -> Campaign:
     now = clock.now()
-    campaign = Campaign(**spec.model_dump(), id=f"cmp_{secrets.token_hex(6)}", created_at=now, updated_at=now)
+    campaign = Campaign(
+        **spec.model_dump(),
+        id=f"cmp_{secrets.token_hex(6)}",
+        created_at=now,
+        updated_at=now,
+        created_by=by,
+        updated_by=by,
+    )
     campaigns.save(campaign, None)
     return campaign.model_copy(update={"version": 1})
 
@@ -48,33 +58,41 @@ def get_campaign(campaign_id: str, campaigns: CampaignStore) -> Campaign:
     return campaign
 
 
-def update_campaign(campaign_id: str, spec: CampaignSpec, campaigns: CampaignStore, clock: Clock) -> Campaign:
+def update_campaign(
+    campaign_id: str, spec: CampaignSpec, campaigns: CampaignStore, clock: Clock, by: str | None = None
+) -> Campaign:
     current = get_campaign(campaign_id, campaigns)
-    updated = current.model_copy(update={**dict(spec), "updated_at": clock.now()})
+    updated = current.model_copy(update={**dict(spec), "updated_at": clock.now(), "updated_by": by})
     campaigns.save(updated, current.version)
     return updated.model_copy(update={"version": current.version + 1})
 
 
-def pause_campaign(campaign_id: str, reason: str | None, campaigns: CampaignStore, clock: Clock) -> Campaign:
-    """Pause it: an operator (no reason) or the circuit breaker (its reason)."""
+def pause_campaign(
+    campaign_id: str, reason: str | None, campaigns: CampaignStore, clock: Clock, by: str | None = None
+) -> Campaign:
+    """Pause it: an operator (no reason; `by` names them) or the circuit breaker (its reason)."""
 
     def attempt() -> Campaign:
         current = get_campaign(campaign_id, campaigns)
         paused = current.paused(reason, clock.now())
         if paused is not current:
+            paused = paused.model_copy(update={"updated_by": by or BREAKER})
             campaigns.save(paused, current.version)
         return paused.model_copy(update={"version": current.version + (paused is not current)})
 
     return retry_on_conflict(attempt)
 
 
-def resume_campaign(campaign_id: str, campaigns: CampaignStore, runs: RunStore, clock: Clock) -> Campaign:
+def resume_campaign(
+    campaign_id: str, campaigns: CampaignStore, runs: RunStore, clock: Clock, by: str | None = None
+) -> Campaign:
     """Resume it, and let its runs that the breaker stopped go on: the rest of their texts are sent."""
 
     def attempt() -> Campaign:
         current = get_campaign(campaign_id, campaigns)
         resumed = current.resumed(clock.now())
         if resumed is not current:
+            resumed = resumed.model_copy(update={"updated_by": by})
             campaigns.save(resumed, current.version)
         return resumed.model_copy(update={"version": current.version + (resumed is not current)})
 
@@ -98,7 +116,11 @@ class ContactRecord:
 
 
 def import_contact(
-    record: ContactRecord, store: ConversationStore, clock: Clock, zones_for: Callable[[str], tuple[str, ...]]
+    record: ContactRecord,
+    store: ConversationStore,
+    clock: Clock,
+    zones_for: Callable[[str], tuple[str, ...]],
+    by: str | None = None,
 ) -> Contact:
     """Create or update one contact. A consent event older than the latest one
     recorded is kept out: an import never overrides a newer STOP."""
@@ -112,7 +134,7 @@ def import_contact(
         )
         attributes = dict(base.attributes)
         for name, value in record.attributes.items():
-            attributes[name] = Attribute(value=value, source="import", updated_at=now)
+            attributes[name] = Attribute(value=value, source="import", updated_at=now, by=by)
         update: dict[str, object] = {
             "attributes": attributes,
             "tags": sorted({*base.tags, *record.tags}),
@@ -147,13 +169,14 @@ def import_contacts(
     store: ConversationStore,
     clock: Clock,
     zones_for: Callable[[str], tuple[str, ...]],
+    by: str | None = None,
 ) -> int:
     """Import every record, once all are known to fit their profiles (a race with
     another import can still refuse one later, with nothing of it stored)."""
     for record in records:
         check_limits(record, store.get_contact(record.phone))
     for record in records:
-        import_contact(record, store, clock, zones_for)
+        import_contact(record, store, clock, zones_for, by)
     return len(records)
 
 

@@ -99,6 +99,7 @@ def reply(
         lambda contact, at: conversations.replied(contact, agent, at),
         Outbound(store, sender, clock, policy),
         Idempotent(idempotency, "reply", key, request) if idempotency is not None else None,
+        sent_by=agent,
     )
 
 
@@ -113,6 +114,7 @@ def ask(
     brand: str,
     idempotency: IdempotencyStore | None = None,
     key: str | None = None,
+    by: str | None = None,
 ) -> Message:
     """Send one question now, through the policy as a conversational question
     (consent, deliverability and quiet hours hold); the answer is awaited.
@@ -125,6 +127,7 @@ def ask(
         lambda contact, at: after_send(contact, Purpose.CONVERSATIONAL, prompt, location, None, at),
         Outbound(store, sender, clock, policy),
         Idempotent(idempotency, "ask", key, request) if idempotency is not None else None,
+        sent_by=by,
     )
 
 
@@ -143,6 +146,7 @@ def _converse(
     after: Callable[[Contact, datetime], Contact],
     ctx: Outbound,
     once: Idempotent | None,
+    sent_by: str | None = None,
 ) -> Message:
     """One text to one contact now, sent at most once per Idempotency-Key.
 
@@ -201,6 +205,7 @@ def _converse(
         at=ctx.clock.now(),
         body=body,
         status=DeliveryStatus.QUEUED,
+        sent_by=sent_by,
     )
     _keep(once, {"outcome": "sent", "message": message.model_dump(mode="json")})
     _record_or_log(message, after, ctx.store, contact)
@@ -289,7 +294,12 @@ def _record(
             if stored is None or stored.body:
                 return
         merged = stored.model_copy(
-            update={"body": message.body, "at": message.at, "brand_number": message.brand_number or stored.brand_number}
+            update={
+                "body": message.body,
+                "at": message.at,
+                "brand_number": message.brand_number or stored.brand_number,
+                "sent_by": message.sent_by,
+            }
         )
         expected = contact.version if updated is not None and contact is not None else None
         store.record_receipt(merged, stored.version, updated, expected)

@@ -5,12 +5,27 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import requests
 
-from tests.e2e.conftest import OPERATOR_TOKEN, RunningStack
+from tests.e2e.conftest import RunningStack
 from tests.e2e.test_campaigns import QUESTION, api, campaign_texts, numbers, person, planned_run, start_campaign
 from tests.e2e.test_local_stack import eventually, handset, text
+
+
+def agent(stack: RunningStack, name: str) -> tuple[str, str]:
+    """A new agent key (made with the stack's admin token): (its unique name, the key)."""
+    unique = f"{name}-{uuid.uuid4().hex[:6]}"
+    return unique, api(stack, "POST", "/api/keys", {"name": unique, "role": "agent"})["key"]
+
+
+def as_key(stack: RunningStack, key: str, method: str, path: str, body: Any = None) -> Any:
+    response = requests.request(
+        method, f"{stack.api}{path}", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=30
+    )
+    assert response.status_code < 300, response.text
+    return response.json()
 
 
 def test_a_postcode_answer_moves_the_home_and_the_next_offer_follows_it(stack: RunningStack) -> None:
@@ -40,10 +55,12 @@ def test_an_agent_picks_up_a_conversation_and_the_reply_reaches_the_handset(stac
     assert text(stack, phone, "Can I book a table for six tonight?")["replies"] == []
     inbox = api(stack, "GET", "/api/conversations?limit=200")["conversations"]
     assert phone in [c["phone"] for c in inbox]
-    api(stack, "POST", f"/api/conversations/{phone}/claim", {"agent": "alice"})
-    reply = api(stack, "POST", f"/api/conversations/{phone}/reply", {"agent": "alice", "body": "Yes, 7pm is free."})
+    alice, key = agent(stack, "alice")
+    assert as_key(stack, key, "POST", f"/api/conversations/{phone}/claim", {})["agent"] == alice
+    reply = as_key(stack, key, "POST", f"/api/conversations/{phone}/reply", {"body": "Yes, 7pm is free."})
     assert eventually(lambda: handset(stack, phone) or None) == ["Yes, 7pm is free."]
-    api(stack, "POST", f"/api/conversations/{phone}/notes", {"agent": "alice", "text": "Table 4 booked"})
+    note = as_key(stack, key, "POST", f"/api/conversations/{phone}/notes", {"text": "Table 4 booked"})
+    assert note["author"] == alice
     delivered = eventually(
         lambda: [e for e in api(stack, "GET", f"/api/contacts/{phone}/timeline")["events"]
                  if e["type"] == "message_out" and e["detail"]["status"] == "delivered"] or None
@@ -62,7 +79,7 @@ def test_closing_a_conversation_releases_the_marketing_it_held(stack: RunningSta
     run = planned_run(stack, campaign["id"])
     assert run["counts"]["hold/in_conversation"] == 1
     assert campaign_texts(stack, phone) == []
-    closed = api(stack, "POST", f"/api/conversations/{phone}/close", {"agent": "alice"})
+    closed = as_key(stack, agent(stack, "alice")[1], "POST", f"/api/conversations/{phone}/close", {})
     assert closed["released_held_texts"] == 1
     assert eventually(lambda: campaign_texts(stack, phone) or None, timeout_s=30) == ["Hi Sam, 2-for-1 pizzas tonight"]
 
@@ -71,17 +88,19 @@ def test_two_agents_claiming_at_once_get_one_owner_and_one_409(stack: RunningSta
     [phone] = numbers(1)
     text(stack, phone, "hello?")
 
-    def claim(agent: str) -> int:
+    (alice, alice_key), (bob, bob_key) = agent(stack, "alice"), agent(stack, "bob")
+
+    def claim(key: str) -> int:
         response = requests.post(
             f"{stack.api}/api/conversations/{phone}/claim",
-            json={"agent": agent},
-            headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"},
+            json={},
+            headers={"Authorization": f"Bearer {key}"},
             timeout=30,
         )
         return response.status_code
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        statuses = sorted(pool.map(claim, ["alice", "bob"]))
+        statuses = sorted(pool.map(claim, [alice_key, bob_key]))
     assert statuses == [200, 409]
     [mine] = [c for c in api(stack, "GET", "/api/conversations?limit=200")["conversations"] if c["phone"] == phone]
-    assert mine["agent"] in ("alice", "bob")
+    assert mine["agent"] in (alice, bob)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
@@ -15,6 +16,7 @@ from chalicelib import bootstrap
 from chalicelib.adapters.dynamodb_store import DynamoConversationStore
 from chalicelib.adapters.operator_auth import token_hash
 from chalicelib.config import Settings
+from chalicelib.services.keys import KeyRecord, KeyStore, Role, key_hash
 from tests.fakes import StepClock
 
 if TYPE_CHECKING:
@@ -22,7 +24,30 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 TOKEN = "integration-auth-token"
-OPERATOR_TOKEN = "operator-test-token"
+OPERATOR_TOKEN = "operator-test-token"  # a script's admin token (OPERATOR_TOKEN_SHA256)
+# Named API keys every wired test table holds: name -> (role, key)
+KEYS = {
+    "alice": (Role.AGENT, "rk_alice-test-key"),
+    "bob": (Role.AGENT, "rk_bob-test-key"),
+    "olive": (Role.OPERATOR, "rk_olive-test-key"),
+    "ada": (Role.ADMIN, "rk_ada-test-key"),
+}
+
+
+def as_key(name: str, **headers: str) -> dict[str, str]:
+    """Request headers that call as the named key of KEYS."""
+    return {"Authorization": f"Bearer {KEYS[name][1]}", "Content-Type": "application/json", **headers}
+
+
+ALICE, BOB, OLIVE = as_key("alice"), as_key("bob"), as_key("olive")
+
+
+def add_keys(keys: KeyStore) -> None:
+    for name, (role, key) in KEYS.items():
+        created = datetime(2026, 1, 1, tzinfo=UTC)
+        keys.add(KeyRecord(name=name, role=role, key_hash=key_hash(key), created_at=created, created_by="tests"))
+
+
 PUBLIC_BASE_URL = "https://abc123.execute-api.eu-west-2.amazonaws.com/prod"
 FORM_TYPE = "application/x-www-form-urlencoded"
 
@@ -42,6 +67,8 @@ def settings_for(table: str, token: str = TOKEN) -> Settings:
 
 def wire(dynamodb: DynamoDBClient, settings: Settings) -> DynamoConversationStore:
     deps = bootstrap.on_dynamodb(settings, dynamodb, StepClock())
+    if not deps.keys.list():
+        add_keys(deps.keys)
     bootstrap.use(deps)
     assert isinstance(deps.store, DynamoConversationStore)
     return deps.store
@@ -70,4 +97,11 @@ def client(store: DynamoConversationStore) -> Iterator[Client]:
 
 
 def item_count(dynamodb: DynamoDBClient, table: str) -> int:
-    return dynamodb.scan(TableName=table, Select="COUNT")["Count"]  # tests only: never on a request path
+    """Items besides the API keys every wired table holds (tests only: never on a request path)."""
+    found = dynamodb.scan(
+        TableName=table,
+        Select="COUNT",
+        FilterExpression="pk <> :keys",
+        ExpressionAttributeValues={":keys": {"S": "KEYS"}},
+    )
+    return found["Count"]

@@ -28,8 +28,8 @@ from chalicelib.services import conversations as use_cases
 from chalicelib.services.ports import SendOutcome, SendResult
 from chalicelib.services.status import record_status
 from tests.fakes import FakeSender, InMemoryQueue, StepClock
-from tests.integration.conftest import post_signed, settings_for
-from tests.integration.test_operator_api import AUTH, call
+from tests.integration.conftest import ALICE, BOB, add_keys, post_signed, settings_for
+from tests.integration.test_operator_api import call
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -57,6 +57,7 @@ def agents(dynamodb: DynamoDBClient, table: str) -> Iterator[Agents]:
     queue = InMemoryQueue()
     deps = replace(bootstrap.on_dynamodb(settings_for(table), dynamodb, clock), send_queue=queue)
     sender = FakeSender(clock)
+    add_keys(deps.keys)
     bootstrap.use(deps, sender)
     with Client(app, stage_name="dev") as client:
         yield Agents(client, deps, sender, queue, clock)
@@ -75,22 +76,21 @@ def test_the_inbox_lists_who_waits_longest_first_and_a_claim_is_exclusive(agents
     ]
     assert inbox["conversations"][0]["waiting_seconds"] > inbox["conversations"][1]["waiting_seconds"] > 0
 
-    assert call(agents.client, "POST", f"/api/conversations/{ANNA}/claim", {"agent": "alice"})[0] == 200
-    status, refused = call(agents.client, "POST", f"/api/conversations/{ANNA}/claim", {"agent": "bob"})
+    assert call(agents.client, "POST", f"/api/conversations/{ANNA}/claim", {}, ALICE)[0] == 200
+    status, refused = call(agents.client, "POST", f"/api/conversations/{ANNA}/claim", {}, BOB)
     assert status == 409 and "alice has this conversation" in refused["Message"]
-    status, moved = call(agents.client, "POST", f"/api/conversations/{ANNA}/claim", {"agent": "bob", "reassign": True})
+    status, moved = call(agents.client, "POST", f"/api/conversations/{ANNA}/claim", {"reassign": True}, BOB)
     assert status == 200 and moved["agent"] == "bob"
-    assert call(agents.client, "POST", "/api/conversations/447700900999/claim", {"agent": "bob"})[0] == 404
-    assert call(agents.client, "POST", f"/api/conversations/{ANNA}/claim", {})[0] == 400
+    assert call(agents.client, "POST", "/api/conversations/447700900999/claim", {}, BOB)[0] == 404
+    status, refused = call(agents.client, "POST", f"/api/conversations/{ANNA}/claim", {"agent": "alice"}, BOB)
+    assert status == 400 and "the acting agent is the API key's name" in refused["Message"]  # never a body field
 
 
 def test_a_reply_goes_out_and_both_agents_replies_are_kept_in_order(agents: Agents) -> None:
     agents.text(ANNA, "Do you do gluten free?", "SMa1")
-    assert (
-        call(agents.client, "POST", f"/api/conversations/{ANNA}/reply", {"agent": "alice", "body": "We do!"})[0] == 201
-    )
+    assert call(agents.client, "POST", f"/api/conversations/{ANNA}/reply", {"body": "We do!"}, ALICE)[0] == 201
     status, second = call(
-        agents.client, "POST", f"/api/conversations/{ANNA}/reply", {"agent": "bob", "body": "Any size."}
+        agents.client, "POST", f"/api/conversations/{ANNA}/reply", {"body": "Any size."}, BOB
     )  # a colleague may reply too: the claim routes, it does not silence
     assert status == 201 and second["sid"].startswith("SM") and second["status"] == "queued"
     assert [(to, text) for to, text, *_ in agents.sender.sent] == [(ANNA, "We do!"), (ANNA, "Any size.")]
@@ -100,13 +100,37 @@ def test_a_reply_goes_out_and_both_agents_replies_are_kept_in_order(agents: Agen
     assert waiting["waiting_since"] is None and waiting["agent"] == "alice"
 
 
+def test_every_write_carries_the_name_of_the_key_that_made_it(agents: Agents) -> None:
+    agents.text(ANNA, "Table for two?", "SMa1")
+    assert call(agents.client, "POST", f"/api/conversations/{ANNA}/claim", {}, BOB)[1]["agent"] == "bob"
+    assert call(agents.client, "POST", f"/api/conversations/{ANNA}/reply", {"body": "Yes!"}, ALICE)[0] == 201
+    assert (
+        call(agents.client, "POST", f"/api/conversations/{ANNA}/notes", {"text": "VIP"}, ALICE)[1]["author"] == "alice"
+    )
+    status, asked = call(agents.client, "POST", f"/api/contacts/{ANNA}/ask", {"prompt_id": "interests"}, BOB)
+    assert status == 201 and asked["sent_by"] == "bob"
+    order = {"id": "o-1", "channel": "order_placed", "at": "2026-03-01T11:00:00Z", "summary": "1 pizza"}
+    assert call(agents.client, "POST", f"/api/contacts/{ANNA}/interactions", order, BOB)[1]["author"] == "bob"
+    assert call(agents.client, "POST", f"/api/conversations/{ANNA}/close", {}, ALICE)[0] == 200
+    events = call(agents.client, "GET", f"/api/contacts/{ANNA}/timeline")[1]["events"]
+    who = [(e["type"], e["summary"], e["detail"].get("sent_by") or e["detail"].get("author")) for e in events]
+    assert who[:5] == [
+        ("note", "Conversation closed.", "alice"),
+        ("message_out", asked["body"], "bob"),
+        ("note", "VIP", "alice"),
+        ("message_out", "Yes!", "alice"),
+        ("message_in", "Table for two?", None),
+    ]
+    assert who[-1] == ("interaction", "1 pizza", "bob")
+
+
 def test_replies_respect_opt_outs_and_twilio_refusals(agents: Agents) -> None:
     agents.text(ANNA, "hi", "SMa1")
     agents.sender.answers = [SendResult(SendOutcome.REJECTED, error_code=21211, detail="not a valid number")]
-    status, body = call(agents.client, "POST", f"/api/conversations/{ANNA}/reply", {"agent": "al", "body": "Hello"})
+    status, body = call(agents.client, "POST", f"/api/conversations/{ANNA}/reply", {"body": "Hello"}, ALICE)
     assert status == 502 and "not a valid number" in body["Message"]
     agents.text(ANNA, "STOP", "SMa2")
-    status, body = call(agents.client, "POST", f"/api/conversations/{ANNA}/reply", {"agent": "al", "body": "Sorry!"})
+    status, body = call(agents.client, "POST", f"/api/conversations/{ANNA}/reply", {"body": "Sorry!"}, ALICE)
     assert status == 409 and body["Message"].startswith("opted_out")
     assert len(agents.sender.sent) == 1
 
@@ -117,13 +141,13 @@ def test_closing_releases_the_campaign_texts_the_conversation_held(agents: Agent
     run = Run(id="cmp_x@1", campaign_id="cmp_x", scheduled_for=now, started_at=now, shards=1)
     held = Decision(Verdict.HOLD, Reason.IN_CONVERSATION, "A conversation with an agent is open.", until=now)
     agents.deps.runs.record_decisions([DecisionRecord.of(ANNA, run, held, now, "at_send")], [])
-    status, closed = call(agents.client, "POST", f"/api/conversations/{ANNA}/close", {"agent": "alice"})
+    status, closed = call(agents.client, "POST", f"/api/conversations/{ANNA}/close", {}, ALICE)
     assert status == 200 and closed["released_held_texts"] == 1
     assert [job for job, _ in agents.queue.jobs] == [{"run_id": "cmp_x@1", "campaign_id": "cmp_x", "phone": ANNA}]
     assert call(agents.client, "GET", "/api/conversations")[1]["conversations"] == []
     latest = call(agents.client, "GET", f"/api/contacts/{ANNA}/timeline?limit=1")[1]["events"][0]
     assert (latest["type"], latest["summary"], latest["detail"]["author"]) == ("note", "Conversation closed.", "alice")
-    assert call(agents.client, "POST", f"/api/conversations/{ANNA}/close", {"agent": "alice"})[0] == 404
+    assert call(agents.client, "POST", f"/api/conversations/{ANNA}/close", {}, ALICE)[0] == 404
 
 
 def test_interactions_are_idempotent_and_the_timeline_merges_everything_in_pages(agents: Agents) -> None:
@@ -132,8 +156,8 @@ def test_interactions_are_idempotent_and_the_timeline_merges_everything_in_pages
     assert call(agents.client, "POST", f"/api/contacts/{ANNA}/interactions", order)[0] == 201
     status, again = call(agents.client, "POST", f"/api/contacts/{ANNA}/interactions", order)
     assert status == 200 and again["created"] is False
-    assert call(agents.client, "POST", f"/api/conversations/{ANNA}/notes", {"agent": "al", "text": "VIP"})[0] == 201
-    call(agents.client, "POST", f"/api/conversations/{ANNA}/reply", {"agent": "al", "body": "On its way"})
+    assert call(agents.client, "POST", f"/api/conversations/{ANNA}/notes", {"text": "VIP"}, ALICE)[0] == 201
+    call(agents.client, "POST", f"/api/conversations/{ANNA}/reply", {"body": "On its way"}, ALICE)
 
     status, page = call(agents.client, "GET", f"/api/contacts/%2B{ANNA[1:]}/timeline?limit=2")
     assert status == 200 and [e["type"] for e in page["events"]] == ["message_out", "note"]
@@ -183,11 +207,11 @@ def test_a_contact_is_asked_a_question_and_its_answer_sets_the_field(agents: Age
 
 # --- Idempotency-Key: a text sent once per key, recorded however the first call ended ----------------------------
 
-REPLY = {"agent": "alice", "body": "We do!"}
+REPLY = {"body": "We do!"}
 
 
 def keyed(key: str) -> dict[str, str]:
-    return {**AUTH, "Idempotency-Key": key}
+    return {**ALICE, "Idempotency-Key": key}
 
 
 def reply_path(phone: str) -> str:
@@ -334,6 +358,7 @@ def test_a_status_callback_before_the_record_keeps_its_events_and_the_contact_st
     assert status == 201
     message, contact = agents.deps.store.get_message_and_contact(ANNA, sent["sid"])
     assert message is not None and message.body == "We do!" and message.status == DeliveryStatus.DELIVERED
+    assert message.sent_by == "alice"  # kept through the merge with the callback that came first
     assert [event.status for event in message.status_events] == [DeliveryStatus.SENT, DeliveryStatus.DELIVERED]
     assert contact is not None and contact.engagement.outbound_count == 1
     assert contact.engagement.last_outbound_at is not None
@@ -388,7 +413,7 @@ def test_without_a_key_the_intent_is_still_written_before_the_send(
             return super().send(to, body, valid_for_s)
 
     bootstrap.use(agents.deps, Watching(agents.clock))
-    assert call(agents.client, "POST", reply_path(ANNA), REPLY)[0] == 201
+    assert call(agents.client, "POST", reply_path(ANNA), REPLY, ALICE)[0] == 201
     [[before]] = seen
     assert before["status"]["S"] == "in_progress" and json.loads(before["intent"]["S"]) == {
         "phone": ANNA,

@@ -77,6 +77,7 @@ def test_numbered_options_set_the_attribute_with_its_provenance_and_keep_the_old
         "source": "prompt:interests",
         "updated_at": AT,
         "message_sid": "SM1",
+        "by": None,  # set by a person (an import); an answer is the customer's own
     }
     [change] = changes
     assert (change.field, change.old, change.new, change.message_sid) == (

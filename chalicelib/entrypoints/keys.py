@@ -1,0 +1,64 @@
+"""API keys, for admins: create one (shown once), list them, revoke one.
+`make key NAME=… ROLE=…` (local/keys.py) runs the same use case."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from chalice.app import Blueprint, Response
+from pydantic import BaseModel, Field
+
+from chalicelib.adapters.operator_auth import allow, caller
+from chalicelib.bootstrap import deps, key_lookup
+from chalicelib.entrypoints import openapi
+from chalicelib.entrypoints.http import answer, body_of
+from chalicelib.services import keys as use_cases
+from chalicelib.services.keys import Role
+
+bp = Blueprint(__name__)
+
+
+class KeyIn(BaseModel):
+    name: str = Field(min_length=1, max_length=80, description="who acts with the key: an agent's name, a script's")
+    role: Role
+
+
+class MeView(BaseModel):
+    name: str = Field(description="the key's name: who acts (the agent in GET /api/conversations)")
+    role: Role
+
+
+@allow(Role.OPERATOR, Role.AGENT)
+@bp.route("/api/me", methods=["GET"])
+@openapi.documented(returns=MeView)
+def me() -> Response:
+    """Who the key is: its name (the agent in `GET /api/conversations`) and role."""
+    return answer(lambda: {"name": caller().name, "role": caller().role.value})
+
+
+@allow()  # admins only
+@bp.route("/api/keys", methods=["POST"])
+def create_key() -> Response:
+    """A new key; the answer is the only time it is shown."""
+    body, d = body_of(bp, KeyIn), deps()
+
+    def run() -> dict[str, Any]:
+        record, key = use_cases.create_key(body.name, body.role, d.keys, d.clock, caller().name)
+        return {**record.view(), "key": key}
+
+    return answer(run, status=201)
+
+
+@allow()
+@bp.route("/api/keys", methods=["GET"])
+def list_keys() -> Response:
+    return answer(lambda: {"keys": [record.view() for record in use_cases.list_keys(deps().keys)]})
+
+
+@allow()
+@bp.route("/api/keys/{name}", methods=["DELETE"])
+def revoke_key(name: str) -> Response:
+    """Revoked at once here, and within a minute in every other container."""
+    d = deps()
+    return answer(lambda: use_cases.revoke_key(unquote(name), d.keys, d.clock, caller().name, key_lookup()).view())

@@ -1,0 +1,107 @@
+"""The property-based API fuzzer (schemathesis) runs every operation that
+GET /api/openapi.json describes against a local stack of its own, and finds no
+5xx and no answer that breaks the document's schemas.
+
+Its own stack, not the session's: the fuzzer imports contacts and creates
+campaigns and keys, which other end-to-end tests would then count. A contact
+with an open conversation and a campaign are there before it starts, so the
+phone and campaign routes reach their use cases rather than a 404.
+
+Bounded: RAPPORT_FUZZ_EXAMPLES cases per operation (25), a fixed seed
+(RAPPORT_FUZZ_SEED, 20261127) so `make test` is repeatable, and a time limit.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from chalicelib.adapters.dynamodb_store import DynamoConversationStore
+from local.stack import ROOT, wait_for
+from tests.conftest import REGION, free_port
+from tests.e2e.conftest import ACCOUNT_SID, OPERATOR_TOKEN, TOKEN, RunningStack
+from tests.e2e.test_campaigns import api, person, start_campaign
+from tests.e2e.test_local_stack import text
+
+TABLE = "rapport-fuzz"
+PHONE = "+447700900123"  # the document's example for {number}
+SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
+# The coverage phase also sends methods no route has. `chalice local` (Python's
+# http.server) answers TRACE and QUERY itself with a 501 page before the app sees
+# them; API Gateway answers 403. Not the app's answer, so not asked here.
+CONFIG = """
+[parameters]
+campaign_id = "{campaign_id}"
+
+[phases.coverage]
+unexpected-methods = ["GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"]
+"""
+
+
+@pytest.fixture(scope="module")
+def fuzz_stack() -> Iterator[RunningStack]:
+    api_port, aws_port, twilio_port = free_port(), free_port(), free_port()
+    env = {
+        **os.environ,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TABLE_NAME": TABLE,
+        "BRAND_NAME": "Pizza Co",
+        "OPERATOR_TOKEN": OPERATOR_TOKEN,
+    }
+    env.pop("PUBLIC_BASE_URL", None)
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "local.stack", "--no-demo",
+            "--api-port", str(api_port), "--aws-port", str(aws_port), "--twilio-port", str(twilio_port),
+        ],
+        cwd=ROOT,
+        env=env,
+    )  # fmt: skip
+    api_url, sim, aws = (f"http://127.0.0.1:{p}" for p in (api_port, twilio_port, aws_port))
+    try:
+        wait_for(f"{sim}/health", timeout_s=90, process=process)
+        wait_for(f"{api_url}/health", timeout_s=90, process=process)
+        client = boto3.client("dynamodb", endpoint_url=aws, region_name=REGION)
+        yield RunningStack(
+            api_url, sim, aws, (api_port, aws_port, twilio_port), DynamoConversationStore(client, TABLE), process
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def test_the_fuzzer_finds_no_server_error_and_no_answer_off_its_schema(
+    fuzz_stack: RunningStack, tmp_path: Path
+) -> None:
+    api(fuzz_stack, "POST", "/api/contacts", {"contacts": [person(PHONE, "fuzz")]})
+    text(fuzz_stack, PHONE, "Is the fuzzer in?")  # an open conversation to claim, reply to, close
+    campaign = start_campaign(fuzz_stack, "fuzz")
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(CONFIG.format(campaign_id=campaign["id"]))
+    command = [
+        str(SCHEMATHESIS),
+        "--config-file", str(config),
+        "run", f"{fuzz_stack.api}/api/openapi.json",
+        "--url", fuzz_stack.api,
+        "--header", f"Authorization: Bearer {OPERATOR_TOKEN}",
+        "--checks", "not_a_server_error,response_schema_conformance",
+        "--phases", "examples,coverage,fuzzing",
+        "--max-examples", os.environ.get("RAPPORT_FUZZ_EXAMPLES", "25"),
+        "--seed", os.environ.get("RAPPORT_FUZZ_SEED", "20261127"),
+        "--workers", "2",
+        "--request-timeout", "20",
+        "--no-color",
+    ]  # fmt: skip
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=180, check=False)
+    report = result.stdout + result.stderr
+    print(report[report.find("WARNINGS") :])  # shown with pytest -s: what was tried, what it could not reach
+    assert result.returncode == 0, report[-20000:]
+    assert "Operations:" in report and "selected" in report

@@ -1,0 +1,324 @@
+"""End to end in a real browser: the console at /console, driven by Debian's
+headless Chromium (chromium + chromium-driver, installed by `make browser`)
+against the local stack. Each view is screenshotted at 1280 px and 360 px into
+build/console-screenshots/ (the run prints where)."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import requests
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver import Chrome as WebDriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.wait import WebDriverWait
+
+from local.stack import ROOT
+from tests.e2e.conftest import OPERATOR_TOKEN, RunningStack
+from tests.e2e.test_campaigns import api, person
+from tests.e2e.test_local_stack import eventually, handset, text
+
+SHOTS = ROOT / "build" / "console-screenshots"
+WIDTHS = ((1280, 900), (360, 780))
+PHONE = "+447700950201"  # this file's numbers: +4477009502xx
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="module")
+def browser(request: pytest.FixtureRequest) -> Iterator[WebDriver]:
+    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if chromium is None or driver_path is None:
+        pytest.skip("no chromium/chromedriver: `make browser` installs Debian's chromium and chromium-driver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1280,900",
+    ):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))  # no Selenium Manager
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"console screenshots: {SHOTS}")
+
+
+def wait(driver: WebDriver, probe: Callable[[WebDriver], T | None], timeout_s: float = 15.0) -> T:
+    # The inbox re-renders as it polls: an element found a moment ago may be gone, so look again.
+    result = WebDriverWait(driver, timeout_s, 0.1, ignored_exceptions=[StaleElementReferenceException]).until(probe)
+    assert result is not None  # until() raises rather than give up
+    return result
+
+
+def find(driver: WebDriver, css: str) -> WebElement:
+    return wait(driver, lambda d: next((e for e in d.find_elements(By.CSS_SELECTOR, css) if e.is_displayed()), None))
+
+
+def click(driver: WebDriver, css: str) -> None:
+    def clicked(d: WebDriver) -> bool:
+        find(d, css).click()
+        return True
+
+    wait(driver, clicked)
+
+
+UNLABELLED = """
+return [...document.querySelectorAll("input, textarea, select, button, a[href]")]
+  .filter((e) => e.getClientRects().length > 0)
+  .filter((e) => {
+    const labels = e.labels ? [...e.labels].map((l) => l.textContent).join("") : "";
+    return !(e.getAttribute("aria-label") || labels || e.textContent).trim();
+  })
+  .map((e) => e.outerHTML.slice(0, 120));
+"""
+
+
+def unlabelled(driver: WebDriver) -> list[str]:
+    """Controls on screen without a name a screen reader could announce."""
+    found: list[str] = driver.execute_script(UNLABELLED)
+    return found
+
+
+def tab_reaches(driver: WebDriver, element_id: str, presses: int = 40) -> bool:
+    driver.execute_script("document.activeElement?.blur(); window.scrollTo(0, 0)")
+    body = driver.find_element(By.TAG_NAME, "body")
+    body.send_keys(Keys.TAB)
+    for _ in range(presses):
+        if driver.execute_script("return document.activeElement?.id") == element_id:
+            return True
+        driver.switch_to.active_element.send_keys(Keys.TAB)
+    return False
+
+
+def shoot(driver: WebDriver, name: str) -> list[Path]:
+    """The whole page at each width (the window grows to the page's height)."""
+    paths = []
+    for width, height in WIDTHS:
+        metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600}
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+        time.sleep(0.3)
+        full = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride", {**metrics, "height": min(max(full, height), 2400)}
+        )
+        time.sleep(0.2)
+        path = SHOTS / f"{name}-{width}.png"
+        driver.save_screenshot(str(path))
+        paths.append(path)
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    return paths
+
+
+def sign_in(driver: WebDriver, stack: RunningStack, key: str = OPERATOR_TOKEN, at: str = "") -> None:
+    driver.get(f"{stack.api}/console")
+    driver.execute_script("sessionStorage.clear()")
+    driver.get(f"{stack.api}/console{at}")
+    field = find(driver, "#key")
+    field.send_keys(key)
+    driver.find_element(By.ID, "login-submit").click()
+
+
+@pytest.fixture(scope="module")
+def keys(stack: RunningStack) -> dict[str, str]:
+    """Two agents' keys and an operator's, made by the admin route (as `make key` does)."""
+    made = {}
+    for name, role in (("alice", "agent"), ("bob", "agent"), ("olivia", "operator")):
+        made[name] = api(stack, "POST", "/api/keys", {"name": name, "role": role})["key"]
+    return made
+
+
+def test_the_console_is_served_from_the_package(stack: RunningStack) -> None:
+    page = requests.get(f"{stack.api}/console", timeout=30)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+    script = requests.get(f"{stack.api}/console/app.js", timeout=30)
+    assert script.status_code == 200 and script.headers["Content-Type"].startswith("text/javascript")
+    assert requests.get(f"{stack.api}/console/console.css", timeout=30).headers["Content-Type"].startswith("text/css")
+    for missing in ("nothing.js", "..%2Fconsole.py", "app.py"):
+        assert requests.get(f"{stack.api}/console/{missing}", timeout=30).status_code == 404
+    assert "http" not in page.text.replace("http-equiv", "")  # nothing from elsewhere: no CDN
+
+
+def test_a_wrong_key_is_refused_plainly(stack: RunningStack, browser: WebDriver) -> None:
+    sign_in(browser, stack, key="not-our-key")
+    error = wait(browser, lambda d: d.find_element(By.ID, "login-error").text or None)
+    assert "not accepted" in error and "wrong" in error
+    assert browser.execute_script("return sessionStorage.getItem('rapport.key')") is None
+    assert "not-our-key" not in browser.current_url
+    assert unlabelled(browser) == []
+    shoot(browser, "sign-in")
+
+
+def test_an_agent_answers_a_new_text_in_the_inbox(
+    stack: RunningStack, browser: WebDriver, keys: dict[str, str]
+) -> None:
+    sign_in(browser, stack, keys["alice"])
+    find(browser, "#inbox-count")
+    browser.execute_script("window.notReloaded = true")
+    text(stack, PHONE, "Do you deliver to LS6 tonight?")
+
+    row = f'button.conversation[data-phone="{PHONE}"]'
+    shown = wait(browser, lambda d: find(d, row).text)  # polled in, no reload
+    assert "waiting" in shown and "unassigned" in shown
+    assert browser.execute_script("return window.notReloaded") is True
+    click(browser, row)
+    click(browser, "#claim")
+    owner = wait(browser, lambda d: t if (t := d.find_element(By.ID, "owner").text).startswith("Claimed by") else None)
+    assert owner.startswith("Claimed by alice")  # the key's name, never a typed one
+    (listed,) = [c for c in api(stack, "GET", "/api/conversations")["conversations"] if c["phone"] == PHONE]
+    assert listed["agent"] == "alice"
+
+    for choice, expected in (("unassigned", False), ("mine", True), ("all", True)):
+        click(browser, f'input[name=filter][value="{choice}"]')
+        assert bool(browser.find_elements(By.CSS_SELECTOR, row)) is expected, choice
+
+    reply = browser.find_element(By.ID, "reply")
+    counter = browser.find_element(By.ID, "segments")
+    reply.send_keys("Hello")
+    assert counter.text.startswith("1 segment · GSM-7 · 5/160")
+    reply.send_keys(" — ok")  # an em dash is not GSM-7 (ChromeDriver types only the BMP)
+    assert "UCS-2" in counter.text
+    reply.clear()
+    reply.send_keys("x" * 161)
+    assert counter.text.startswith("2 segments · GSM-7 · 161/306")
+    reply.clear()
+    body = "Yes, we deliver to LS6 until 11pm. Shall I put an order in for you?"
+    reply.send_keys(body)
+    click(browser, "#send")
+
+    assert eventually(lambda: handset(stack, PHONE) or None) == [body]  # the customer's phone got it
+    find(browser, '.bubble.message_out[data-status="delivered"]')  # the delivered tick, polled in
+    note = browser.find_element(By.ID, "note")
+    note.send_keys("Regular: likes extra basil.")
+    click(browser, "#add-note")
+    find(browser, ".bubble.note")
+    text(stack, "+447700950202", "Is the Headingley branch open on Sunday?")  # someone else, waiting
+    find(browser, 'button.conversation[data-phone="+447700950202"]')
+    assert unlabelled(browser) == []
+    assert tab_reaches(browser, "reply") and tab_reaches(browser, "close")  # keyboard only
+    shoot(browser, "inbox")
+
+    sign_in(browser, stack, keys["bob"], at=f"#/inbox/{PHONE.replace('+', '%2B')}")  # a second agent
+    assert "with alice" in wait(browser, lambda d: find(d, row).text)
+    assert find(browser, "#claim").text == "Take over"
+    assert find(browser, "#owner").text.startswith("Claimed by alice")
+
+
+def test_the_customer_view_shows_the_timeline_beside_the_profile(stack: RunningStack, browser: WebDriver) -> None:
+    api(stack, "POST", "/api/contacts", {"contacts": [person(PHONE, "console", attributes={"first_name": "Robin"})]})
+    order = {"id": "order-console-1", "channel": "order_placed", "at": datetime.now(UTC).isoformat(),
+             "summary": "Large margherita, extra basil, delivery to LS6"}  # fmt: skip
+    api(stack, "POST", f"/api/contacts/{PHONE.replace('+', '%2B')}/interactions", order)
+    browser.get(f"{stack.api}/console#/customer/{PHONE.replace('+', '%2B')}")
+    find(browser, "#timeline li.event")
+    types = {e.get_attribute("data-type") for e in browser.find_elements(By.CSS_SELECTOR, "#timeline li.event")}
+    assert {"message_in", "message_out", "note", "consent", "interaction"} <= types
+    profile = find(browser, "#profile-pane").text
+    assert PHONE in profile and "Robin" in profile and "opted_in" in profile and "LS61AA" in profile
+    assert unlabelled(browser) == []
+    shoot(browser, "customer")
+
+
+def test_the_campaign_preview_chart_shows_what_the_api_decides(
+    stack: RunningStack, browser: WebDriver, keys: dict[str, str]
+) -> None:
+    numbers = [f"+4477009502{i:02d}" for i in range(10, 16)]
+    contacts = [
+        person(numbers[0], "console-campaign"),
+        person(numbers[1], "console-campaign"),
+        person(numbers[2], "console-campaign", home="SW1A 1AA"),
+        person(numbers[3], "console-campaign", consent="opted_out"),
+        person(numbers[4], "console-campaign", home_days=400),
+        person(numbers[5], "console-campaign", consent=None),
+    ]
+    api(stack, "POST", "/api/contacts", {"contacts": contacts})
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
+    campaign = api(stack, "POST", "/api/campaigns", {
+        "name": "Console: 2-for-1 Tuesday",
+        "message": "Hi {first_name|there}, 2-for-1 pizzas tonight in Leeds. Reply STOP to opt out",
+        "audience": {"tags": ["console-campaign"]},
+        "location": {"name": "Leeds", "prefixes": ["LS1", "LS2", "LS6"]},
+        "send_at": tomorrow.isoformat(),
+    })  # fmt: skip
+    expected: dict[str, Any] = api(stack, "POST", f"/api/campaigns/{campaign['id']}/preview")["decisions"]
+
+    sign_in(browser, stack, keys["olivia"], at=f"#/campaigns/{campaign['id']}")
+    click(browser, "#preview")
+    find(browser, "#preview-chart li.bar")
+    bars = browser.find_elements(By.CSS_SELECTOR, "#preview-chart li.bar")
+    shown = {bar.get_attribute("data-key"): int(bar.get_attribute("data-count") or -1) for bar in bars}
+    assert shown == expected and len(shown) >= 3
+    widths = {bar.get_attribute("data-key"): bar.find_element(By.CSS_SELECTOR, ".fill").size["width"] for bar in bars}
+    top = max(expected, key=lambda key: expected[key])
+    assert all(widths[key] <= widths[top] for key in widths)  # bars scale with the counts
+    assert unlabelled(browser) == []
+    assert tab_reaches(browser, "toggle")
+    shoot(browser, "campaigns")
+
+    click(browser, "#toggle")
+    wait(browser, lambda d: d.find_element(By.ID, "campaign-status").text == "paused")
+    assert api(stack, "GET", f"/api/campaigns/{campaign['id']}")["status"] == "paused"
+    click(browser, "#toggle")
+    wait(browser, lambda d: d.find_element(By.ID, "campaign-status").text == "active")
+    assert api(stack, "GET", f"/api/campaigns/{campaign['id']}")["status"] == "active"
+
+
+def test_a_run_s_progress_fills_in_while_the_console_is_open(
+    stack: RunningStack, browser: WebDriver, keys: dict[str, str]
+) -> None:
+    numbers = [f"+4477009502{i}" for i in range(20, 23)]
+    api(stack, "POST", "/api/contacts", {"contacts": [person(n, "console-run") for n in numbers]})
+    campaign = api(stack, "POST", "/api/campaigns", {
+        "name": "Console: tonight's special",
+        "message": "Hi {first_name|there}, tonight's special is on us. Reply STOP to opt out",
+        "audience": {"tags": ["console-run"]},
+        "send_at": datetime.now(UTC).isoformat(),
+        "messages_per_second": 5,
+    })  # fmt: skip
+    sign_in(browser, stack, keys["olivia"], at=f"#/campaigns/{campaign['id']}")
+    out = wait(browser, lambda d: cell if (cell := find(d, "#runs td[data-count=out]").text) == "3" else None, 40)
+    assert out == "3"  # refreshed in place while the texts went
+    (run,) = api(stack, "GET", f"/api/campaigns/{campaign['id']}/runs")["runs"]
+    assert run["counts"]["out"] == 3 and run["counts"]["send/clear"] == 3
+    assert eventually(lambda: all(handset(stack, n) for n in numbers) or None)
+    shoot(browser, "campaign-run")
+
+
+def test_a_key_outside_its_role_and_then_revoked_is_told_so(stack: RunningStack, browser: WebDriver) -> None:
+    name = "console-e2e-agent"
+    key = api(stack, "POST", "/api/keys", {"name": name, "role": "agent"})["key"]
+    sign_in(browser, stack, key)
+    find(browser, "#inbox-count")
+    browser.get(f"{stack.api}/console#/campaigns")
+    refused = wait(browser, lambda d: d.find_element(By.ID, "campaigns-error").text or None)
+    assert "may not" in refused and "agent" in refused  # an agent's key: campaigns are for operators
+    browser.get(f"{stack.api}/console#/inbox")
+    find(browser, "#inbox-count")
+    api(stack, "DELETE", f"/api/keys/{name}")
+    told = wait(browser, lambda d: d.find_element(By.ID, "login-error").text or None, timeout_s=20)
+    assert "no longer accepted" in told  # the next poll finds the key revoked
+    assert browser.execute_script("return sessionStorage.getItem('rapport.key')") is None
+
+
+def test_no_console_errors_but_the_refused_key(browser: WebDriver) -> None:
+    logs: list[dict[str, Any]] = browser.get_log("browser")  # type: ignore[no-untyped-call]
+    errors = [entry["message"] for entry in logs if entry["level"] == "SEVERE"]
+    assert [m for m in errors if "401" not in m and "403" not in m] == []
