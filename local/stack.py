@@ -232,6 +232,7 @@ class Stack:
             [
                 "Rapport local stack",
                 f"  API             http://{LOOPBACK}:{p.api}  chalice local (pid {pids['chalice']})",
+                f"  Console         http://{LOOPBACK}:{p.api}/console  (sign in with a key below; docs/console.md)",
                 f"  AWS emulator    http://{LOOPBACK}:{p.aws}  moto server (pid {pids['moto']}),"
                 f" table {env['TABLE_NAME']!r}, queues rapport-{LOCAL_STAGE}-plan and -send",
                 f"  Lambda runner   {runner}",
