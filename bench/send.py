@@ -1,15 +1,31 @@
 """Sending through the Twilio simulator with the real client, paced to the
-campaign's messages per second by two senders at once (as two Lambda
-containers would be), against DynamoDB on moto server: the achieved rate as a
-ratio of the configured one, the most texts the simulator saw in any one
-second, and DynamoDB calls per text."""
+campaign's messages per second by several sender processes at once (as
+several Lambda containers would be), with the real sending code: the achieved
+rate as a ratio of the configured one, the most texts the simulator saw in
+any one second, and DynamoDB calls per text.
+
+Three rates. 10 and 1 per second: two senders against DynamoDB on moto
+server. 50 per second: four senders against the in-memory stores of
+tests/fakes.py, held in one store process that every sender calls (so the
+pace and the ledger are shared, as the run item is in DynamoDB), each call
+taking `STORE_LATENCY_S` more, as a call to DynamoDB from Lambda would. moto
+cannot serve that rate on two cores: it handles one request at a time, and
+its TransactWriteItems deep-copies the whole table first (a text's record
+takes 30-75 ms at the median at 10 per second here, up to 400 ms), during
+which every other sender's contact read waits."""
 
 from __future__ import annotations
 
 import multiprocessing
 import queue
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from multiprocessing.managers import BaseManager
+from multiprocessing.synchronize import Barrier
+from typing import Any, cast
 
 import boto3
 
@@ -18,20 +34,56 @@ from chalicelib.adapters.clock import SystemClock
 from chalicelib.adapters.dynamodb_runs import DynamoRunStore
 from chalicelib.adapters.dynamodb_store import DynamoCampaignStore, DynamoConversationStore, DynamoPromptBook
 from chalicelib.adapters.twilio_sender import TwilioSender
+from chalicelib.domain.campaign import Campaign
+from chalicelib.domain.contact import Contact
 from chalicelib.domain.policy import PolicySettings, Purpose
 from chalicelib.domain.runs import Run
+from chalicelib.services.ports import CampaignStore, ConversationStore, PromptBook, RunStore
 from chalicelib.services.runs import plan_shard
 from chalicelib.services.sending import BatchReads, SendContext, SendJob, Sent, send_one
 from local.schema import create_table
 from local.twilio_sim import TwilioSimulator
 from tests.conftest import free_port
+from tests.fakes import InMemoryCampaignStore, InMemoryConversationStore, InMemoryPromptBook, InMemoryRunStore
 
-MPS = 10.0
-CONTACTS = 50  # 40 in the audience: four seconds of sending
-SENDERS = 2
-TABLE = "bench-send"
 ACCOUNT_SID = "AC" + "b" * 32
 TOKEN = "bench-token"
+STATUS_URL = ""  # no status callbacks: Twilio's do not run on the senders' CPU, the simulator's would here
+STORE_LATENCY_S = 0.005  # each call to the shared in-memory stores, half on the way there, half back
+WORK_DONE_S = 1.0  # a sender that finds no job for this long has finished
+FAILED_JOB = "job failed"  # send_one raised (SQS would hand the job back after its visibility timeout)
+
+
+@dataclass(frozen=True)
+class Case:
+    mps: float
+    contacts: int  # four in five are in the audience
+    senders: int
+    table: str = ""  # on moto; none: the shared in-memory stores
+
+
+AT_10 = Case(mps=10.0, contacts=50, senders=2, table="bench-send")  # 40 texts: four seconds of sending
+AT_1 = Case(mps=1.0, contacts=15, senders=2, table="bench-send-1")  # 12 texts: eleven seconds
+AT_50 = Case(mps=50.0, contacts=625, senders=4)  # 500 texts: ten seconds
+
+
+@dataclass
+class Sending:
+    """What one case gave: every sender's outcomes and store calls, and the
+    simulator's arrival time of each text."""
+
+    outcomes: list[str]
+    calls: Counter[str]
+    times: list[float]
+
+    def ratio(self, mps: float) -> float:
+        return (len(self.times) - 1) / (self.times[-1] - self.times[0]) / mps
+
+    def per_text(self) -> float:
+        return sum(self.calls.values()) / len(self.times)
+
+    def failed_jobs(self) -> int:
+        return self.outcomes.count(FAILED_JOB)
 
 
 class JobList:
@@ -43,75 +95,244 @@ class JobList:
         self.jobs.extend(jobs)
 
 
-def sender(
-    endpoint: str, sim_url: str, work: multiprocessing.Queue[dict[str, Any]], results: multiprocessing.Queue[Any]
-) -> None:
-    """One sending "container", in its own process: its own clients, stores and pace cache."""
-    client = boto3.client("dynamodb", endpoint_url=endpoint)
-    counter = CallCounter(client)
-    ctx = SendContext(
-        DynamoCampaignStore(client, TABLE), DynamoRunStore(client, TABLE), DynamoConversationStore(client, TABLE),
-        JobList(),
-        TwilioSender(ACCOUNT_SID, TOKEN, "http://127.0.0.1:9/twilio/status", from_number="+15005550006",
-                     api_base_url=sim_url),
-        SystemClock(), PolicySettings(), "Bench", DynamoPromptBook(client, TABLE),
-    )  # fmt: skip
-    batch, done = BatchReads(), []
+def _sender_ctx(
+    campaigns: CampaignStore, runs: RunStore, store: ConversationStore, prompts: PromptBook, sim_url: str
+) -> SendContext:
+    twilio = TwilioSender(ACCOUNT_SID, TOKEN, STATUS_URL, from_number="+15005550006", api_base_url=sim_url)
+    return SendContext(campaigns, runs, store, JobList(), twilio, SystemClock(), PolicySettings(), "Bench", prompts)
+
+
+def _send_all(
+    ctx: SendContext,
+    campaign_id: str,
+    work: multiprocessing.Queue[dict[str, Any]],
+    start: Barrier,
+    reset: Callable[[], object],
+) -> list[str]:
+    """Warm up (the first store and Twilio calls of a process build their
+    connections), wait for every sender, then send until the queue is empty."""
+    ctx.campaigns.get(campaign_id)
+    ctx.sender.find_sent("+447000000000", "warm-up", datetime.now(UTC))
+    reset()
+    start.wait()
+    batch, done = BatchReads(), list[str]()
     while True:
         try:
-            job = work.get(timeout=1)
+            job = work.get(timeout=WORK_DONE_S)
         except queue.Empty:
-            break
-        done.append(send_one(SendJob(job["run_id"], job["campaign_id"], job["phone"]), ctx, batch).value)
+            return done
+        try:
+            done.append(send_one(SendJob(job["run_id"], job["campaign_id"], job["phone"]), ctx, batch).value)
+        except Exception as error:  # counted (target 0), not retried within this run
+            log(f"send: job failed: {type(error).__name__}: {error}")
+            done.append(FAILED_JOB)
+
+
+def _moto_sender(
+    endpoint: str,
+    table: str,
+    sim_url: str,
+    work: multiprocessing.Queue[dict[str, Any]],
+    results: multiprocessing.Queue[Any],
+    start: Barrier,
+) -> None:
+    """One sending "container" on moto, in its own process: its own clients, stores and pace cache."""
+    client = boto3.client("dynamodb", endpoint_url=endpoint)
+    counter = CallCounter(client)
+    ctx = _sender_ctx(
+        DynamoCampaignStore(client, table), DynamoRunStore(client, table), DynamoConversationStore(client, table),
+        DynamoPromptBook(client, table), sim_url,
+    )  # fmt: skip
+    done = _send_all(ctx, "bench", work, start, counter.reset)
     client.close()
     log(f"send: calls by operation {dict(counter.by_operation)}")
-    results.put((done, counter.calls))
+    results.put((done, counter.by_operation))
 
 
-def max_in_one_second(times: list[float]) -> int:
+# --- the shared in-memory stores (50 per second) ------------------------------
+
+
+class SharedRunStore(InMemoryRunStore):
+    """The fake run store with the pace taken atomically: the store process
+    answers each sender on its own thread, as DynamoDB applies one item's
+    updates one at a time."""
+
+    def take_slot(self, run_id: str, interval_s: float, earliest: float) -> tuple[float, Run]:
+        with self._lock:
+            return super().take_slot(run_id, interval_s, earliest)
+
+
+_SHARED: dict[str, Any] = {}  # in the store process
+
+
+def _shared(name: str) -> Any:
+    if not _SHARED:
+        conversations = InMemoryConversationStore()
+        _SHARED.update(
+            conversations=conversations,
+            runs=SharedRunStore(conversations),
+            campaigns=InMemoryCampaignStore(),
+            prompts=InMemoryPromptBook(),
+        )
+    return _SHARED[name]
+
+
+class Seeded:
+    """Contacts loaded, the run started and planned, in the store process; its send jobs."""
+
+    def __init__(self, contacts: list[Contact], campaign: Campaign, run_: Run) -> None:
+        conversations, runs, campaigns = _shared("conversations"), _shared("runs"), _shared("campaigns")
+        for contact in contacts:
+            conversations.save_contact(contact, None)
+        campaigns.save(campaign, None)
+        runs.start_run(run_)
+        self._planned = JobList()
+        plan_shard(run_.id, 0, campaigns, runs, conversations, self._planned, SystemClock(), PolicySettings())
+
+    def jobs(self) -> list[dict[str, Any]]:
+        return self._planned.jobs
+
+
+class StoreServer(BaseManager):
+    pass
+
+
+StoreServer.register("shared", callable=_shared)
+StoreServer.register("seed", callable=Seeded)
+
+
+class Remote:
+    """A store in the store process, each call `STORE_LATENCY_S` long plus the
+    hop itself (about 0.2 ms), counted by name."""
+
+    def __init__(self, proxy: Any, name: str, calls: Counter[str]) -> None:
+        self._proxy, self._name, self._calls = proxy, name, calls
+
+    def __getattr__(self, method: str) -> Any:
+        target = getattr(self._proxy, method)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._calls[f"{self._name}.{method}"] += 1
+            time.sleep(STORE_LATENCY_S / 2)
+            try:
+                return target(*args, **kwargs)
+            finally:
+                time.sleep(STORE_LATENCY_S / 2)
+
+        return call
+
+
+def _shared_sender(
+    proxies: dict[str, Any],
+    sim_url: str,
+    work: multiprocessing.Queue[dict[str, Any]],
+    results: multiprocessing.Queue[Any],
+    start: Barrier,
+) -> None:
+    """One sending "container" on the shared stores, in its own process."""
+    calls: Counter[str] = Counter()
+    stores = {name: Remote(proxy, name, calls) for name, proxy in proxies.items()}
+    ctx = _sender_ctx(
+        cast(CampaignStore, stores["campaigns"]), cast(RunStore, stores["runs"]),
+        cast(ConversationStore, stores["conversations"]), cast(PromptBook, stores["prompts"]), sim_url,
+    )  # fmt: skip
+    done = _send_all(ctx, "bench", work, start, calls.clear)
+    log(f"send: calls by operation {dict(calls)}")
+    results.put((done, calls))
+
+
+# --- running a case -----------------------------------------------------------------
+
+
+def _send(case: Case, jobs: list[dict[str, Any]], sim: TwilioSimulator, target: Any, args: tuple[Any, ...]) -> Sending:
+    """Start the senders with the jobs queued, let them go at once, collect."""
+    spawn = multiprocessing.get_context("spawn")
+    work: multiprocessing.Queue[dict[str, Any]] = spawn.Queue()
+    results: multiprocessing.Queue[tuple[list[str], Counter[str]]] = spawn.Queue()
+    start = spawn.Barrier(case.senders + 1)
+    for job in jobs:
+        work.put(job)
+    store = f"moto table {case.table}" if case.table else f"shared in-memory stores at {STORE_LATENCY_S * 1000:g} ms"
+    log(f"send: {len(jobs)} texts at {case.mps:g} per second, {case.senders} sender processes, {store}")
+    sim.messages.clear()
+    senders = [spawn.Process(target=target, args=(*args, work, results, start)) for _ in range(case.senders)]
+    for process in senders:
+        process.start()
+    start.wait(timeout=120)
+    answers: list[tuple[list[str], Counter[str]]] = []
+    while len(answers) < len(senders):
+        try:
+            answers.append(results.get(timeout=1))
+        except queue.Empty:
+            dead = [process.exitcode for process in senders if process.exitcode]
+            assert not dead, f"a sender died (exit codes {dead})"
+    for process in senders:
+        process.join()
+    outcomes = [outcome for done, _ in answers for outcome in done]
+    sent, failed = outcomes.count(Sent.SENT), outcomes.count(FAILED_JOB)
+    assert sent + failed == len(jobs) == case.contacts * 4 // 5 and sent == len(sim.messages), Counter(outcomes)
+    times = sorted(message.created.timestamp() for message in sim.messages.values())
+    return Sending(outcomes, sum((calls for _, calls in answers), Counter()), times)
+
+
+def _on_moto(case: Case, endpoint: str, sim: TwilioSimulator, sim_url: str) -> Sending:
+    now = datetime.now(UTC)
+    setup = boto3.client("dynamodb", endpoint_url=endpoint)
+    create_table(setup, case.table)
+    load(setup, case.table, population(case.contacts, now - timedelta(days=1)))
+    campaign = leeds_offer(now, purpose=Purpose.TRANSACTIONAL, location=None, messages_per_second=case.mps)
+    DynamoCampaignStore(setup, case.table).save(campaign, None)
+    run_ = Run(id="bench@1", campaign_id="bench", scheduled_for=now, started_at=now, shards=1)
+    DynamoRunStore(setup, case.table).start_run(run_)
+    jobs = JobList()
+    plan_shard("bench@1", 0, DynamoCampaignStore(setup, case.table), DynamoRunStore(setup, case.table),
+               DynamoConversationStore(setup, case.table), jobs, SystemClock(), PolicySettings())  # fmt: skip
+    setup.close()
+    return _send(case, jobs.jobs, sim, _moto_sender, (endpoint, case.table, sim_url))
+
+
+def _on_shared_stores(case: Case, sim: TwilioSimulator, sim_url: str) -> Sending:
+    now = datetime.now(UTC)
+    campaign = leeds_offer(now, purpose=Purpose.TRANSACTIONAL, location=None, messages_per_second=case.mps)
+    run_ = Run(id="bench@1", campaign_id="bench", scheduled_for=now, started_at=now, shards=1)
+    with StoreServer(ctx=multiprocessing.get_context("spawn")) as server:
+        contacts = list(population(case.contacts, now - timedelta(days=1)))
+        jobs = server.seed(contacts, campaign, run_).jobs()  # type: ignore[attr-defined]
+        proxies = {name: server.shared(name) for name in ("campaigns", "runs", "conversations", "prompts")}  # type: ignore[attr-defined]
+        return _send(case, jobs, sim, _shared_sender, (proxies, sim_url))
+
+
+def max_in_one_second(times: Iterable[float]) -> int:
     """The most sends in any window [t, t + 1 s), windows starting at each send."""
-    return max(sum(1 for other in times if start <= other < start + 1) for start in times)
+    ordered = sorted(times)
+    most, end = 0, 0
+    for first, start in enumerate(ordered):
+        while end < len(ordered) and ordered[end] < start + 1:
+            end += 1
+        most = max(most, end - first)
+    return most
 
 
 def run() -> list[Figure]:
-    now = datetime.now(UTC)
     sim = TwilioSimulator(ACCOUNT_SID, TOKEN, webhook_base_url="http://127.0.0.1:9", callback_delay_s=0.01)
     server = sim.serve("127.0.0.1", sim_port := free_port())
-    with moto_server() as endpoint:
-        setup = boto3.client("dynamodb", endpoint_url=endpoint)
-        create_table(setup, TABLE)
-        load(setup, TABLE, population(CONTACTS, now - timedelta(days=1)))
-        campaign = leeds_offer(now, purpose=Purpose.TRANSACTIONAL, location=None, messages_per_second=MPS)
-        DynamoCampaignStore(setup, TABLE).save(campaign, None)
-        run_ = Run(id="bench@1", campaign_id="bench", scheduled_for=now, started_at=now, shards=1)
-        DynamoRunStore(setup, TABLE).start_run(run_)
-        jobs = JobList()
-        plan_shard("bench@1", 0, DynamoCampaignStore(setup, TABLE), DynamoRunStore(setup, TABLE),
-                   DynamoConversationStore(setup, TABLE), jobs, SystemClock(), PolicySettings())  # fmt: skip
-        spawn = multiprocessing.get_context("spawn")
-        work: multiprocessing.Queue[dict[str, Any]] = spawn.Queue()
-        results: multiprocessing.Queue[tuple[list[str], int]] = spawn.Queue()
-        for job in jobs.jobs:
-            work.put(job)
-        log(f"send: {len(jobs.jobs)} texts at {MPS:g} per second, {SENDERS} sender processes")
-        senders = [
-            spawn.Process(target=sender, args=(endpoint, f"http://127.0.0.1:{sim_port}", work, results))
-            for _ in range(SENDERS)
-        ]
-        for process in senders:
-            process.start()
-        answers = [results.get(timeout=120) for _ in senders]
-        for process in senders:
-            process.join()
-        setup.close()
-    server.shutdown()
-    outcomes = [outcome for done, _ in answers for outcome in done]
-    calls = sum(count for _, count in answers)
-    assert outcomes.count(Sent.SENT) == len(jobs.jobs) == len(sim.messages) == CONTACTS * 4 // 5, outcomes
-    times = sorted(message.created.timestamp() for message in sim.messages.values())
-    achieved = (len(times) - 1) / (times[-1] - times[0])
+    sim_url = f"http://127.0.0.1:{sim_port}"
+    try:
+        with moto_server() as endpoint:
+            at_10 = _on_moto(AT_10, endpoint, sim, sim_url)
+            at_1 = _on_moto(AT_1, endpoint, sim, sim_url)
+        at_50 = _on_shared_stores(AT_50, sim, sim_url)
+    finally:
+        server.shutdown()
+    shared = f"{AT_50.senders} senders, in-memory stores at {STORE_LATENCY_S * 1000:g} ms a call"
     return [
-        ("send.mps_ratio", achieved / MPS, "x"),
-        ("send.max_in_one_second", max_in_one_second(times), f"texts (MPS {MPS:g})"),
-        ("send.ddb_calls_per_text", calls / len(times), "calls"),
+        ("send.mps_ratio", at_10.ratio(AT_10.mps), "x"),
+        ("send.max_in_one_second", max_in_one_second(at_10.times), f"texts (MPS {AT_10.mps:g})"),
+        ("send.ddb_calls_per_text", at_10.per_text(), "calls"),
+        ("send.mps_ratio_at_1", at_1.ratio(AT_1.mps), f"x ({AT_1.senders} senders, moto)"),
+        ("send.max_in_one_second_at_1", max_in_one_second(at_1.times), f"texts (MPS {AT_1.mps:g})"),
+        ("send.mps_ratio_at_50", at_50.ratio(AT_50.mps), f"x ({shared})"),
+        ("send.max_in_one_second_at_50", max_in_one_second(at_50.times), f"texts (MPS {AT_50.mps:g})"),
+        ("send.store_calls_per_text_at_50", at_50.per_text(), "calls"),
+        ("send.failed_jobs", at_10.failed_jobs() + at_1.failed_jobs() + at_50.failed_jobs(), "jobs (target 0)"),
     ]

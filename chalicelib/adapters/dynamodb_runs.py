@@ -36,7 +36,7 @@ from chalicelib.adapters.dynamodb_store import (
     versioned_put,
 )
 from chalicelib.domain.contact import Contact
-from chalicelib.domain.errors import LostLeaseError, MarketingTakenError
+from chalicelib.domain.errors import ConcurrentUpdateError, LostLeaseError, MarketingTakenError
 from chalicelib.domain.ledger import LEDGER_KEPT, Claim, ClaimStatus, LedgerState, Outcome, claimable, settlement
 from chalicelib.domain.messages import Message
 from chalicelib.domain.runs import DecisionRecord, Hold, Run
@@ -50,6 +50,7 @@ DECISIONS_KEPT = timedelta(days=90)
 HOLDS_KEPT = timedelta(days=2)  # past their minute; released long before
 CURSOR_KEY = {"pk": {"S": "TICK"}, "sk": {"S": "CURSOR"}}
 COUNTER_SHARDS = 8
+SLOT_TRIES = 8  # conditional updates of the pace before giving up (each failure says which one holds)
 CATCH_UP_S = 1.0  # a pace this far behind `earliest`, as last seen, is tried as fallen behind first
 COUNTER_MARK = "#N"
 
@@ -241,8 +242,8 @@ class DynamoRunStore:
         pace ahead, so that is tried first, unless this container last saw it
         well behind (an idle run)."""
         seen = self._next_slot.get(run_id)
-        behind = seen is not None and seen < earliest - CATCH_UP_S  # clearly idle since: catch up first
-        for catch_up in (behind, not behind):
+        catch_up = seen is not None and seen < earliest - CATCH_UP_S  # clearly idle since: catch up first
+        for _ in range(SLOT_TRIES):
             if catch_up:
                 expression, condition = (
                     "SET next_slot = :next",
@@ -261,16 +262,22 @@ class DynamoRunStore:
                     ConditionExpression=f"attribute_exists(pk) AND ({condition})",
                     ExpressionAttributeValues=values,
                     ReturnValues="ALL_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
             except ClientError as error:
                 if not _condition_failed(error):
                     raise
+                old: Any = error.response.get("Item")
+                if not old:
+                    raise LookupError(f"no run {run_id!r}") from None
+                # the pace as the failed try found it says which one holds (unless another sender moves it again)
+                catch_up = "next_slot" not in old or float(old["next_slot"]["N"]) < earliest
                 continue
             run = Run.model_validate(from_item(response["Attributes"]))
             following = float(response["Attributes"]["next_slot"]["N"])
             self._next_slot[run_id] = following
             return following - interval_s, run
-        raise LookupError(f"no run {run_id!r}")  # neither condition held: there is no such run
+        raise ConcurrentUpdateError(f"the pace of {run_id} moved under {SLOT_TRIES} tries")
 
     # --- decisions and holds ------------------------------------------------
 

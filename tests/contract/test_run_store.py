@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -221,3 +223,18 @@ def test_the_tick_cursor_moves_forward_once(stores: Stores) -> None:
     assert not stores.runs.advance_cursor(None, AT + timedelta(minutes=1))
     assert stores.runs.advance_cursor(AT, AT + timedelta(minutes=1))
     assert stores.runs.tick_cursor() == AT + timedelta(minutes=1)
+
+
+def test_senders_taking_slots_at_once_all_get_one_each_spaced(stores: Stores, request: pytest.FixtureRequest) -> None:
+    stores.runs.start_run(run())
+
+    def sender(n: int) -> list[float]:
+        own = stores.runs
+        if isinstance(own, DynamoRunStore):  # a container of its own, with its own view of the pace
+            own = DynamoRunStore(request.getfixturevalue("dynamodb"), request.getfixturevalue("table"))
+        return [own.take_slot(RUN, 0.5, 1000.0 + n * 0.01 + i * 0.2)[0] for i in range(15)]
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        slots = sorted(slot for taken in pool.map(sender, range(4)) for slot in taken)
+    assert len(slots) == 60
+    assert all(b - a >= 0.5 - 1e-9 for a, b in itertools.pairwise(slots))  # never two texts closer than the pace
