@@ -16,6 +16,19 @@ webhook handlers run unchanged against it:
   webhook_url?, proxy?}: status callbacks in exactly the given order (to replay
   late or duplicates).
 - GET  /sim/handsets/{phone}: every message a handset has received.
+- GET  /2010-04-01/Accounts/{AccountSid}/Messages.json  the list, newest
+  first, with Twilio's filters To, From, DateSent, DateSent< and DateSent>
+  (by day, as Twilio filters them; inclusive) and paging (PageSize, Page).
+- POST /sim/outage    JSON {seconds}: the Messages API is down for that long:
+  every call answers 503 with Twilio's error body (code 20503); 0 ends it.
+  The answer (and GET /sim/outage) gives the seconds left and how many calls
+  this outage refused.
+- POST /sim/slow      JSON {seconds, count?, to?}: the next `count` (1)
+  messages accepted (to one of the numbers `to`, if given) are answered
+  `seconds` after they were created, as SLOW_NUMBER is: a caller can be
+  stopped while Twilio has the text and it has no answer yet.
+- GET  /sim/messages[?to=...]: every message the API accepted, oldest first,
+  with its creation time to the microsecond (to check pacing).
 
 Every webhook is delivered as Twilio delivers it: signed over the URL without
 its #fragment, and retried per the fragment's connection overrides
@@ -38,12 +51,12 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, unquote, urlencode
 
 import requests
 import urllib3.exceptions
@@ -93,6 +106,33 @@ def twilio_error(code: int, message: str, status: int) -> tuple[int, dict[str, A
         "more_info": f"https://www.twilio.com/docs/errors/{code}",
         "status": status,
     }
+
+
+def outage_error() -> tuple[int, dict[str, Any]]:
+    """What Twilio's API answers while it is down."""
+    return twilio_error(20503, "Service Unavailable", 503)
+
+
+@dataclass
+class SlowAnswer:
+    """POST /sim/slow: the next `count` messages (to these numbers, if any) are answered late."""
+
+    seconds: float
+    count: int
+    to: frozenset[str]
+
+
+def _day(text: str) -> date:
+    """A DateSent filter's day: YYYY-MM-DD, or an ISO 8601 time (the twilio client sends those)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).date() if "T" in text else date.fromisoformat(text)
+
+
+def _sent_within(day: date, bounds: dict[str, date]) -> bool:
+    return (
+        ("" not in bounds or day == bounds[""])
+        and ("<" not in bounds or day <= bounds["<"])
+        and (">" not in bounds or day >= bounds[">"])
+    )
 
 
 RETRY_POLICIES = frozenset({"4xx", "5xx", "ct", "rt", "all"})
@@ -178,6 +218,7 @@ class SimMessage:
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
     status: str = "queued"
     error_code: int | None = None
+    sent: datetime | None = None  # when it left for the carrier (Twilio's date_sent)
 
     def resource(self) -> dict[str, Any]:
         created = format_datetime(self.created)
@@ -187,7 +228,7 @@ class SimMessage:
             "body": self.body,
             "date_created": created,
             "date_updated": created,
-            "date_sent": None,
+            "date_sent": format_datetime(self.sent) if self.sent else None,
             "direction": "outbound-api",
             "error_code": self.error_code,
             "error_message": None,
@@ -232,6 +273,9 @@ class TwilioSimulator:
         self.messages: dict[str, SimMessage] = {}
         self.handsets: dict[str, list[dict[str, Any]]] = {}
         self.opted_out: set[str] = set()  # Twilio blocks sends to numbers that texted STOP
+        self._outage_until = 0.0  # time.monotonic() until which the Messages API answers 503
+        self._outage_refused = 0  # calls the current (or last) outage refused
+        self._slow: list[SlowAnswer] = []  # answers to hold back (POST /sim/slow)
 
     # --- the Messages API -------------------------------------------------
 
@@ -279,6 +323,8 @@ class TwilioSimulator:
         threading.Thread(target=self._progress, args=(created,), daemon=True).start()
         if to == SLOW_NUMBER:
             time.sleep(self.slow_answer_s)  # created and on its way, but the caller has given up
+        if (delay := self._slow_answer(to)) is not None:
+            time.sleep(delay)
         return 201, created.resource()
 
     def _progress(self, message: SimMessage) -> None:
@@ -287,6 +333,8 @@ class TwilioSimulator:
             time.sleep(self.callback_delay_s)
             with self._lock:
                 message.status, message.error_code = status, code
+                if status == "sent":
+                    message.sent = datetime.now(UTC)
             if status == "delivered":
                 self._deliver(message.to, message.from_, message.body, message.sid)
             if message.status_callback:
@@ -311,6 +359,88 @@ class TwilioSimulator:
         if code is not None:
             form["ErrorCode"] = str(code)
         return self.post_signed(url, form, proxy=proxy).status_code
+
+    def list_messages(self, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """Twilio's message list: newest first, filtered by To, From and the day
+        a message was sent (DateSent, DateSent<, DateSent>; Twilio compares
+        dates, not times, and a message not yet sent has no DateSent), paged."""
+        try:
+            size = int(query.get("PageSize", "50"))
+            page = int(query.get("Page", "0"))
+            days = {op: _day(query[f"DateSent{op}"]) for op in ("", "<", ">") if f"DateSent{op}" in query}
+        except ValueError as error:
+            return twilio_error(20001, f"Invalid parameter: {error}", 400)
+        if not 1 <= size <= 1000 or page < 0:
+            return twilio_error(20001, "PageSize must be 1 to 1000, Page 0 or more", 400)
+        with self._lock:
+            found = [
+                m.resource()
+                for m in sorted(self.messages.values(), key=lambda m: m.created, reverse=True)
+                if query.get("To", m.to) == m.to
+                and query.get("From", m.from_) == m.from_
+                and (not days or (m.sent is not None and _sent_within(m.sent.date(), days)))
+            ]
+        chosen = found[page * size : (page + 1) * size]
+        base = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+
+        def uri(number: int) -> str:
+            return base + "?" + urlencode({**query, "PageSize": str(size), "Page": str(number)})
+
+        return 200, {
+            "messages": chosen,
+            "end": page * size + max(len(chosen) - 1, 0),
+            "first_page_uri": uri(0),
+            "next_page_uri": uri(page + 1) if (page + 1) * size < len(found) else None,
+            "page": page,
+            "page_size": size,
+            "previous_page_uri": uri(page - 1) if page else None,
+            "start": page * size,
+            "uri": uri(page),
+        }
+
+    def sent_log(self, to: str | None = None) -> list[dict[str, Any]]:
+        """Every message the API accepted (to one number), oldest first, timed to the microsecond."""
+        with self._lock:
+            chosen = sorted((m for m in self.messages.values() if to in (None, m.to)), key=lambda m: m.created)
+            return [
+                {"sid": m.sid, "to": m.to, "from": m.from_, "body": m.body, "status": m.status,
+                 "error_code": m.error_code, "created": m.created.isoformat()}
+                for m in chosen
+            ]  # fmt: skip
+
+    # --- faults: an outage, answers held back -----------------------------
+
+    def outage(self, seconds: float | None = None) -> dict[str, Any]:
+        """Start (or end, with 0) an outage of the Messages API; None only reports."""
+        with self._lock:
+            if seconds is not None:
+                self._outage_until = time.monotonic() + max(0.0, seconds)
+                self._outage_refused = 0
+            left = max(0.0, self._outage_until - time.monotonic())
+            return {"seconds_left": round(left, 3), "refused": self._outage_refused}
+
+    def refused_by_outage(self) -> bool:
+        """Whether the API is down now; a refused call is counted."""
+        with self._lock:
+            if time.monotonic() >= self._outage_until:
+                return False
+            self._outage_refused += 1
+            return True
+
+    def slow(self, seconds: float, count: int = 1, to: list[str] | None = None) -> dict[str, Any]:
+        with self._lock:
+            self._slow.append(SlowAnswer(seconds, count, frozenset(to or ())))
+            return {"pending": sum(rule.count for rule in self._slow)}
+
+    def _slow_answer(self, to: str) -> float | None:
+        with self._lock:
+            for rule in self._slow:
+                if not rule.to or to in rule.to:
+                    rule.count -= 1
+                    if rule.count <= 0:
+                        self._slow.remove(rule)
+                    return rule.seconds
+        return None
 
     # --- webhooks ----------------------------------------------------------
 
@@ -486,7 +616,22 @@ def _handler_for(sim: TwilioSimulator) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, {"status": "ok"})
             if self.path.startswith("/sim/handsets/"):
                 return self._send(200, {"messages": sim.received(unquote(self.path.rsplit("/", 1)[1]))})
+            path, _, query_text = self.path.partition("?")
+            query = {k: v[-1] for k, v in parse_qs(query_text, keep_blank_values=True).items()}
+            if path == "/sim/outage":
+                return self._send(200, sim.outage())
+            if path == "/sim/messages":
+                return self._send(200, {"messages": sim.sent_log(query.get("to"))})
+            listing = API_PATH.match(path)
+            if listing and not listing["sid"]:
+                if sim.refused_by_outage():
+                    return self._send(*outage_error())
+                if not sim.authorised(listing["account"], self.headers.get("Authorization")):
+                    return self._send(*twilio_error(20003, "Authenticate", 401))
+                return self._send(*sim.list_messages(query))
             match = API_PATH.match(self.path)
+            if match and sim.refused_by_outage():
+                return self._send(*outage_error())
             if match and match["sid"]:
                 if not sim.authorised(match["account"], self.headers.get("Authorization")):
                     return self._send(*twilio_error(20003, "Authenticate", 401))
@@ -498,6 +643,20 @@ def _handler_for(sim: TwilioSimulator) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             match = API_PATH.match(self.path)
+            if match and sim.refused_by_outage():
+                self._body()  # read, as a server does before it answers
+                return self._send(*outage_error())
+            if self.path in ("/sim/outage", "/sim/slow"):
+                try:
+                    request = json.loads(self._body() or b"{}")
+                    if self.path == "/sim/outage":
+                        return self._send(200, sim.outage(float(request["seconds"])))
+                    to = request.get("to")
+                    return self._send(
+                        200, sim.slow(float(request["seconds"]), int(request.get("count", 1)), list(to) if to else None)
+                    )
+                except (KeyError, TypeError, ValueError) as error:
+                    return self._send(400, {"message": f"bad simulator request: {error!r}"})
             if match and not match["sid"]:
                 if not sim.authorised(match["account"], self.headers.get("Authorization")):
                     return self._send(*twilio_error(20003, "Authenticate", 401))
