@@ -576,10 +576,17 @@ class TwilioSimulator:
     # --- HTTP ---------------------------------------------------------------
 
     def serve(self, host: str, port: int) -> ThreadingHTTPServer:
-        server = ThreadingHTTPServer((host, port), _handler_for(self))
+        server = _BurstServer((host, port), _handler_for(self))
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
         return server
+
+
+class _BurstServer(ThreadingHTTPServer):
+    """socketserver's listen backlog is 5: handsets texting in bursts of 16 would
+    have connections reset before they are read (Twilio takes any burst)."""
+
+    request_queue_size = 128
 
 
 def twiml_messages(document: str) -> list[str]:
