@@ -69,3 +69,7 @@ def stack() -> Iterator[RunningStack]:
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
+
+
+# The browser tests' fixtures, shared by every tests/e2e/test_console*.py.
+from tests.e2e.browser import browser, keys  # noqa: E402, F401
