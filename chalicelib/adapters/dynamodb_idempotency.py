@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.adapters.dynamodb_store import CONDITION_FAILED, error_code
 from chalicelib.services.idempotency import (
     RECORD_KEPT,
     IdempotencyKeyMismatchError,
@@ -42,10 +43,6 @@ IN_PROGRESS, COMPLETED, RELEASED = "in_progress", "completed", "released"
 
 def record_key(key: str) -> dict[str, Any]:
     return {"pk": {"S": f"IDEM#{key}"}, "sk": {"S": SK}}
-
-
-def _condition_failed(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 class DynamoIdempotencyStore:
@@ -78,7 +75,7 @@ class DynamoIdempotencyStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
-            if not _condition_failed(error):
+            if error_code(error) != CONDITION_FAILED:
                 raise
             found: Any = error.response.get("Item") or self._client.get_item(
                 TableName=self._table, Key=record_key(key), ConsistentRead=True
@@ -113,7 +110,7 @@ class DynamoIdempotencyStore:
                 ExpressionAttributeValues={**values, ":in_progress": {"S": IN_PROGRESS}},
             )
         except ClientError as error:
-            if _condition_failed(error):
+            if error_code(error) == CONDITION_FAILED:
                 raise NotInProgressError(key) from None
             raise
 

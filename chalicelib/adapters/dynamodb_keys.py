@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.adapters.dynamodb_store import TRANSACTION_CANCELLED, all_pages, error_code
 from chalicelib.services.keys import KeyNameTakenError, KeyRecord, Role, UnknownKeyError
 
 if TYPE_CHECKING:
@@ -60,10 +61,6 @@ def _record(item: dict[str, Any]) -> KeyRecord:
     )
 
 
-def _cancelled(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "TransactionCanceledException"
-
-
 class DynamoKeyStore:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
@@ -91,7 +88,7 @@ class DynamoKeyStore:
                 ]
             )
         except ClientError as error:
-            if _cancelled(error):
+            if error_code(error) == TRANSACTION_CANCELLED:
                 raise KeyNameTakenError(f"a key named {record.name!r} is in use: revoke it first") from None
             raise
 
@@ -100,18 +97,12 @@ class DynamoKeyStore:
         return _record(item) if item else None
 
     def list(self) -> list[KeyRecord]:
-        records: list[KeyRecord] = []
         request: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :n)",
             "ExpressionAttributeValues": {":pk": {"S": PK}, ":n": {"S": "N#"}},
         }
-        while True:
-            page = self._client.query(**request)
-            records.extend(_record(item) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return records
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [_record(item) for page in all_pages(self._client.query, request) for item in page]
 
     def revoke(self, name: str, at: datetime, by: str) -> KeyRecord:
         item = self._client.get_item(TableName=self._table, Key=_name_key(name), ConsistentRead=True).get("Item")
@@ -137,7 +128,7 @@ class DynamoKeyStore:
                 ]
             )
         except ClientError as error:
-            if _cancelled(error):
+            if error_code(error) == TRANSACTION_CANCELLED:
                 raise UnknownKeyError(f"the key named {name!r} was revoked or replaced meanwhile") from None
             raise
         return replace(current, revoked_at=at, revoked_by=by)

@@ -115,6 +115,16 @@ def next_version(expected: int | None) -> int:
     return 1 if expected is None else expected + 1
 
 
+CONDITION_FAILED = "ConditionalCheckFailedException"
+TRANSACTION_CANCELLED = "TransactionCanceledException"
+
+
+def error_code(error: ClientError) -> str | None:
+    """DynamoDB's name for what went wrong (CONDITION_FAILED, TRANSACTION_CANCELLED, a throttle...)."""
+    code: str | None = error.response.get("Error", {}).get("Code")
+    return code
+
+
 def _put(client: DynamoDBClient, put: TransactWriteItemTypeDef, what: str) -> None:
     """One conditional put; a failed condition is someone else's newer write."""
     try:
@@ -151,7 +161,7 @@ class DynamoConversationStore:
                 response = self._client.update_item(**request)
                 break
             except ClientError as error:
-                if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                if error_code(error) != CONDITION_FAILED:
                     raise
                 current: Any = error.response.get("Item", {})
                 if applied_before(current, change.sms.sid):
@@ -179,7 +189,7 @@ class DynamoConversationStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if error_code(error) != CONDITION_FAILED:
                 raise
             stored: Any = error.response.get("Item") or self._client.get_item(
                 TableName=self._table, Key=message_key(message.phone, message.sid), ConsistentRead=True
@@ -322,7 +332,7 @@ class DynamoConversationStore:
         try:
             self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if error_code(error) == CONDITION_FAILED:
                 return False
             raise
         return True
@@ -371,16 +381,16 @@ class DynamoCampaignStore:
 
 def _cancellation_reasons(error: ClientError) -> list[dict[str, Any]]:
     reasons: list[Any] = list(error.response.get("CancellationReasons", []))
-    if error.response.get("Error", {}).get("Code") != "TransactionCanceledException" or not reasons:
+    if error_code(error) != TRANSACTION_CANCELLED or not reasons:
         raise error
     return reasons
 
 
 def as_conflict(error: ClientError, what: str) -> Exception:
-    code = error.response.get("Error", {}).get("Code")
-    if code == "ConditionalCheckFailedException":
+    code = error_code(error)
+    if code == CONDITION_FAILED:
         return ConcurrentUpdateError(what)
-    if code == "TransactionCanceledException":
+    if code == TRANSACTION_CANCELLED:
         codes = {reason.get("Code") for reason in _cancellation_reasons(error)}
         if codes & {"ConditionalCheckFailed", "TransactionConflict"}:
             return ConcurrentUpdateError(what)

@@ -8,6 +8,7 @@ from urllib.parse import unquote
 
 from chalice.app import Blueprint, Response
 from pydantic import BaseModel, Field
+from typing_extensions import TypedDict  # pydantic reads these on Python 3.11
 
 from chalicelib.adapters.operator_auth import allow, caller
 from chalicelib.bootstrap import deps, key_lookup
@@ -29,6 +30,25 @@ class MeView(BaseModel):
     role: Role
 
 
+class KeyView(TypedDict):
+    """A key as the API shows it: never the key, never its hash."""
+
+    name: str
+    role: Role
+    created_at: str
+    created_by: str
+    revoked_at: str | None
+    revoked_by: str | None
+
+
+class NewKey(KeyView):
+    key: str  # shown in this answer only
+
+
+class KeyList(TypedDict):
+    keys: list[KeyView]
+
+
 @allow(Role.OPERATOR, Role.AGENT)
 @bp.route("/api/me", methods=["GET"])
 @openapi.documented(returns=MeView)
@@ -39,6 +59,7 @@ def me() -> Response:
 
 @allow()  # admins only
 @bp.route("/api/keys", methods=["POST"])
+@openapi.documented(body=KeyIn, returns=NewKey, status=201)
 def create_key() -> Response:
     """A new key; the answer is the only time it is shown."""
     body, d = body_of(bp, KeyIn), deps()
@@ -52,12 +73,15 @@ def create_key() -> Response:
 
 @allow()
 @bp.route("/api/keys", methods=["GET"])
+@openapi.documented(returns=KeyList)
 def list_keys() -> Response:
+    """Every key, revoked ones too (a revoked name may be given a new key)."""
     return answer(lambda: {"keys": [record.view() for record in use_cases.list_keys(deps().keys)]})
 
 
 @allow()
 @bp.route("/api/keys/{name}", methods=["DELETE"])
+@openapi.documented(returns=KeyView)
 def revoke_key(name: str) -> Response:
     """Revoked at once here, and within a minute in every other container."""
     d = deps()
