@@ -5,7 +5,7 @@ from chalice.app import Chalice
 from chalicelib import bootstrap
 from chalicelib.adapters.observability import observe_http
 from chalicelib.adapters.operator_auth import require_api_key
-from chalicelib.entrypoints import agents, console, health, jobs, keys, openapi, operator, webhooks
+from chalicelib.entrypoints import agents, console, contacts, health, jobs, keys, openapi, operator, webhooks
 
 # Importing this module is the Lambda cold start: settings that cannot work
 # fail it here (logged, every bad variable named), never a request later.
@@ -18,6 +18,7 @@ app.register_middleware(observe_http, "http")
 app.register_middleware(require_api_key(app.routes), "http")  # roles: @allow on each /api/ route
 app.register_blueprint(health.bp)
 app.register_blueprint(operator.bp)
+app.register_blueprint(contacts.bp)
 app.register_blueprint(agents.bp)
 app.register_blueprint(keys.bp)
 app.register_blueprint(openapi.bp)

@@ -1,8 +1,9 @@
 """Sending through the Twilio simulator with the real client, paced to the
 campaign's messages per second by several sender processes at once (as
-several Lambda containers would be), with the real sending code: the achieved
-rate as a ratio of the configured one, the most texts the simulator saw in
-any one second, and DynamoDB calls per text.
+several Lambda containers would be), with the real sending code, each sender
+taking jobs 10 at a time as the send Lambda's SQS batch: the achieved rate as
+a ratio of the configured one, the most texts the simulator saw in any one
+second, and DynamoDB calls per text.
 
 Three rates. 10 and 1 per second: two senders against DynamoDB on moto
 server. 50 per second: four senders against the in-memory stores of
@@ -51,6 +52,7 @@ TOKEN = "bench-token"
 STATUS_URL = ""  # no status callbacks: Twilio's do not run on the senders' CPU, the simulator's would here
 STORE_LATENCY_S = 0.005  # each call to the shared in-memory stores, half on the way there, half back
 WORK_DONE_S = 1.0  # a sender that finds no job for this long has finished
+BATCH_SIZE = 10  # jobs a sender takes at once, as the send Lambda's SQS batch (entrypoints/jobs.py)
 FAILED_JOB = "job failed"  # send_one raised (SQS would hand the job back after its visibility timeout)
 
 
@@ -110,22 +112,31 @@ def _send_all(
     reset: Callable[[], object],
 ) -> list[str]:
     """Warm up (the first store and Twilio calls of a process build their
-    connections), wait for every sender, then send until the queue is empty."""
+    connections), wait for every sender, then send until the queue is empty,
+    taking up to `BATCH_SIZE` jobs at a time (their campaign, run and contacts
+    read once per batch, as in Lambda)."""
     ctx.campaigns.get(campaign_id)
     ctx.sender.find_sent("+447000000000", "warm-up", datetime.now(UTC))
     reset()
     start.wait()
-    batch, done = BatchReads(), list[str]()
+    done = list[str]()
     while True:
         try:
-            job = work.get(timeout=WORK_DONE_S)
+            jobs = [work.get(timeout=WORK_DONE_S)]
         except queue.Empty:
             return done
-        try:
-            done.append(send_one(SendJob(job["run_id"], job["campaign_id"], job["phone"]), ctx, batch).value)
-        except Exception as error:  # counted (target 0), not retried within this run
-            log(f"send: job failed: {type(error).__name__}: {error}")
-            done.append(FAILED_JOB)
+        while len(jobs) < BATCH_SIZE:
+            try:
+                jobs.append(work.get_nowait())
+            except queue.Empty:
+                break
+        batch = BatchReads.of(jobs)
+        for job in jobs:
+            try:
+                done.append(send_one(SendJob(job["run_id"], job["campaign_id"], job["phone"]), ctx, batch).value)
+            except Exception as error:  # counted (target 0), not retried within this run
+                log(f"send: job failed: {type(error).__name__}: {error}")
+                done.append(FAILED_JOB)
 
 
 def _moto_sender(

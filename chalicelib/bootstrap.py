@@ -17,6 +17,7 @@ from chalicelib.services.ports import (
     JobQueue,
     PromptBook,
     RunStore,
+    SavedReplyBook,
     Sender,
 )
 
@@ -34,6 +35,7 @@ class Deps:
     campaigns: CampaignStore
     runs: RunStore
     prompts: PromptBook
+    saved_replies: SavedReplyBook  # operators' canned replies for agents
     plan_queue: JobQueue
     send_queue: JobQueue
     idempotency: IdempotencyStore  # Idempotency-Key records of the routes that send a text
@@ -100,7 +102,12 @@ def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> D
     from chalicelib.adapters.dynamodb_idempotency import DynamoIdempotencyStore
     from chalicelib.adapters.dynamodb_keys import DynamoKeyStore
     from chalicelib.adapters.dynamodb_runs import DynamoRunStore
-    from chalicelib.adapters.dynamodb_store import DynamoCampaignStore, DynamoConversationStore, DynamoPromptBook
+    from chalicelib.adapters.dynamodb_store import (
+        DynamoCampaignStore,
+        DynamoConversationStore,
+        DynamoPromptBook,
+        saved_reply_shelf,
+    )
 
     return Deps(
         settings=settings,
@@ -109,6 +116,7 @@ def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> D
         campaigns=DynamoCampaignStore(dynamodb, settings.table_name),
         runs=DynamoRunStore(dynamodb, settings.table_name),
         prompts=DynamoPromptBook(dynamodb, settings.table_name),
+        saved_replies=saved_reply_shelf(dynamodb, settings.table_name),
         plan_queue=_NoQueue(),
         send_queue=_NoQueue(),
         idempotency=DynamoIdempotencyStore(dynamodb, settings.table_name),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from chalicelib.adapters.dynamodb_contacts import contact_item
+from chalicelib.adapters.dynamodb_contacts import contact_item, tag_items
 from chalicelib.domain import phone
 from chalicelib.domain.contact import (
     Attribute,
@@ -65,4 +65,6 @@ def seed(client: DynamoDBClient, table_name: str) -> list[str]:
             )
         except client.exceptions.ConditionalCheckFailedException:
             continue  # kept from an earlier run: never overwrite real state
+        for key in tag_items(contact):  # the tag index, as an import writes it
+            client.put_item(TableName=table_name, Item=key)
     return list(DEMO)

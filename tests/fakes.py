@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -47,12 +48,21 @@ class InMemoryConversationStore:
         if (current.version if current else None) != expected_version:
             raise ConcurrentUpdateError(what)
 
-    def _check_contact(self, contact: Contact, expected_version: int | None, counted: int = 0) -> None:
+    def _check_contact(
+        self, contact: Contact, expected_version: int | None, counted: int = 0, tags_before: Sequence[str] | None = None
+    ) -> None:
         current = self.contacts.get(contact.phone)
         self._check(current, expected_version, contact.phone)
         seen = contact.engagement.inbound_count - counted
         if current is not None and current.engagement.inbound_count != seen:
             raise ConcurrentUpdateError(contact.phone)  # a text was applied since the read
+        # DynamoDB's tag index changes only with writes that say the tags change (tags_before):
+        # any other write that changed them would leave the index behind.
+        stored = set(current.tags) if current is not None else set()
+        if tags_before is None and current is not None:
+            assert set(contact.tags) == stored, "tags changed without tags_before: the tag index would drift"
+        if tags_before is not None:
+            assert set(tags_before) == stored, "tags_before is not what the contact had"
 
     def _mark(self, phone: str, sid: str, at: datetime) -> None:
         markers = self.applied.setdefault(phone, {})
@@ -135,18 +145,44 @@ class InMemoryConversationStore:
             self.messages[key] = message.model_copy(update={"version": (expected_message_version or 0) + 1})
 
     def save_contact(
-        self, contact: Contact, expected_version: int | None, applied_sid: str = "", applied_at: datetime | None = None
+        self,
+        contact: Contact,
+        expected_version: int | None,
+        applied_sid: str = "",
+        applied_at: datetime | None = None,
+        tags_before: Sequence[str] | None = None,
     ) -> None:
         with self._lock:
             if applied_sid and applied_sid in self.applied.get(contact.phone, {}):
                 raise TextAlreadyAppliedError(applied_sid)
-            self._check_contact(contact, expected_version, counted=1 if applied_sid else 0)
+            self._check_contact(contact, expected_version, counted=1 if applied_sid else 0, tags_before=tags_before)
             if applied_sid:
                 self._mark(contact.phone, applied_sid, applied_at or contact.created_at)
             self.contacts[contact.phone] = contact.model_copy(update={"version": (expected_version or 0) + 1})
 
     def scan_contacts(self, segment: int, total_segments: int) -> Iterator[list[Contact]]:
         yield [c for i, c in enumerate(self.contacts.values()) if i % total_segments == segment]
+
+    def get_contacts(self, phones: Sequence[str]) -> list[Contact]:
+        return [self.contacts[phone] for phone in phones if phone in self.contacts]
+
+    def tagged(self, tag: str, limit: int, after: str | None = None) -> tuple[list[Contact], str | None]:
+        phones = sorted(p for p, c in self.contacts.items() if tag in c.tags and (after is None or p > after))
+        page = phones[:limit]
+        return self.get_contacts(page), page[-1] if len(phones) > limit else None
+
+    def find_contacts(
+        self, wanted: Callable[[Contact], bool], limit: int, after: str | None, budget: int, hint: str = ""
+    ) -> tuple[list[Contact], str | None]:
+        del hint  # the fake reads every profile it is given the budget for
+        phones = sorted(p for p in self.contacts if after is None or p > after)
+        found: list[Contact] = []
+        for phone in phones[:budget]:
+            if wanted(self.contacts[phone]):
+                found.append(self.contacts[phone])
+                if len(found) == limit:
+                    return found, phone
+        return found, phones[budget - 1] if len(phones) > budget else None
 
     def open_conversations(self, limit: int = 50) -> list[Contact]:
         def order(contact: Contact) -> tuple[int, datetime]:
@@ -213,6 +249,7 @@ class InMemoryRunStore:
         self.next_slot: dict[str, float] = {}
         self.decisions: dict[tuple[str, str], DecisionRecord] = {}
         self.holds: dict[tuple[datetime, int, str, str], Hold] = {}
+        self.parked_holds: dict[tuple[str, str, datetime], Hold] = {}  # (run, phone, minute): a paused run's
         self.ledger: dict[tuple[str, str], dict[str, Any]] = {}
         self.marketing: dict[str, datetime] = {}  # phone -> when its marketing slot was reserved
         self.cursor: datetime | None = None
@@ -287,6 +324,17 @@ class InMemoryRunStore:
         for hold in holds:
             self.holds.pop((hold.minute, hold.shard, hold.run_id, hold.phone), None)
 
+    def park(self, holds: list[Hold]) -> None:
+        for hold in holds:
+            self.parked_holds[(hold.run_id, hold.phone, hold.minute)] = replace(hold, paused=True)
+
+    def parked(self, run_id: str) -> list[Hold]:
+        return [hold for (run, *_), hold in self.parked_holds.items() if run == run_id]
+
+    def unpark(self, holds: list[Hold]) -> None:
+        for hold in holds:
+            self.parked_holds.pop((hold.run_id, hold.phone, hold.minute), None)
+
     def claim(
         self,
         run_id: str,
@@ -295,22 +343,24 @@ class InMemoryRunStore:
         lease_until: datetime,
         marketing_since: datetime | None = None,
         take_over: str | None = None,
+        seen: Contact | None = None,
     ) -> Claim:
-        with self._lock:
-            entry = self.ledger.get((run_id, phone))
-            state = entry["state"] if entry else None
-            if take_over is not None:
-                taken = state == LedgerState.SENDING and entry is not None and entry["attempt"] == take_over
-            else:
-                taken = state in (None, LedgerState.RELEASED)
-            if not taken:
-                status = claimable(state, entry["lease_until"] if entry else None, now)
-                if status == ClaimStatus.STALE_SENDING and entry is not None:
-                    return Claim(status, attempt=entry["attempt"], sending_since=entry["sending_at"])
+        with self._lock, self.conversations._lock:
+            entry = self.ledger.get((run_id, phone)) or {}
+            status = claimable(entry.get("state"), entry.get("lease_until"), now, entry.get("attempt"), take_over)
+            if status == ClaimStatus.STALE_SENDING:
+                return Claim(status, attempt=entry["attempt"], sending_since=entry["sending_at"])
+            if status != ClaimStatus.TAKEN:
                 return Claim(ClaimStatus.BUSY)
+            current = self.conversations.contacts.get(phone)
+            if seen is not None and (
+                current is None
+                or (current.version, current.engagement.inbound_count) != (seen.version, seen.engagement.inbound_count)
+            ):
+                return Claim(ClaimStatus.CHANGED)  # a text or a profile write since the read (DynamoDB: version, in_n)
             if marketing_since is not None:
                 reserved = self.marketing.get(phone)
-                if phone not in self.conversations.contacts or (reserved is not None and reserved >= marketing_since):
+                if current is None or (reserved is not None and reserved >= marketing_since):
                     raise MarketingTakenError(phone)
                 self.marketing[phone] = now
             token = uuid.uuid4().hex

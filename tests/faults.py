@@ -16,7 +16,7 @@ from typing import Any
 
 from chalicelib.domain.ledger import LEASE
 from chalicelib.services.ports import SendOutcome, SendResult
-from chalicelib.services.sending import SendContext, SendJob, Sent, send_one
+from chalicelib.services.sending import BatchReads, SendContext, SendJob, Sent, send_one
 from tests.fakes import FakeSender, StepClock
 
 VISIBILITY = LEASE + timedelta(seconds=30)  # SQS hands a failed job back after the lease has run out
@@ -99,9 +99,11 @@ def drive(
     rng: random.Random,
     duplicates: float = 0.1,
     max_steps: int = 20_000,
+    batch_size: int = 10,
 ) -> list[Sent]:
-    """Deliver jobs until none is left, as SQS would: in any order, some twice,
-    a failed one again after its visibility timeout, a delayed one after its delay."""
+    """Deliver jobs until none is left, as SQS and the send Lambda would: in
+    batches (their contacts read together), in any order, some twice, a failed
+    one again after its visibility timeout, a delayed one after its delay."""
     waiting: list[tuple[float, dict[str, Any]]] = [(clock.current.timestamp(), job) for job in jobs]
     outcomes: list[Sent] = []
     for _ in range(max_steps):
@@ -111,20 +113,22 @@ def drive(
         if not due:  # nothing visible yet: time passes
             clock.current += timedelta(seconds=min(e[0] for e in waiting) - clock.current.timestamp())
             continue
-        entry = rng.choice(due)
-        waiting.remove(entry)
-        job = entry[1]
-        if rng.random() < duplicates:
-            waiting.append((clock.current.timestamp(), job))
-        queue = ctx.send_queue
-        before = len(getattr(queue, "jobs", []))
-        try:
-            send = SendJob(job["run_id"], job["campaign_id"], job["phone"], job.get("retry", 0))
-            outcomes.append(send_one(send, ctx))
-        except InjectedFaultError:
-            waiting.append(((clock.current + VISIBILITY).timestamp(), job))
-        queued = getattr(queue, "jobs", [])
-        for body, delay in queued[before:]:
-            waiting.append((clock.current.timestamp() + delay, body))
-        del queued[before:]
-    raise AssertionError(f"jobs still waiting after {max_steps} deliveries: {len(waiting)}")
+        batch = rng.sample(due, min(len(due), rng.randint(1, batch_size)))
+        for entry in batch:
+            waiting.remove(entry)
+        reads = BatchReads.of([job for _, job in batch])
+        for _, job in batch:
+            if rng.random() < duplicates:
+                waiting.append((clock.current.timestamp(), job))
+            queue = ctx.send_queue
+            before = len(getattr(queue, "jobs", []))
+            try:
+                send = SendJob(job["run_id"], job["campaign_id"], job["phone"], job.get("retry", 0))
+                outcomes.append(send_one(send, ctx, reads))
+            except InjectedFaultError:
+                waiting.append(((clock.current + VISIBILITY).timestamp(), job))
+            queued = getattr(queue, "jobs", [])
+            for body, delay in queued[before:]:
+                waiting.append((clock.current.timestamp() + delay, body))
+            del queued[before:]
+    raise AssertionError(f"jobs still waiting after {max_steps} batches: {len(waiting)}")

@@ -10,16 +10,27 @@ The profile is two parts in one item (`pk = C#<e164>, sk = PROFILE`):
   UpdateItem per text with atomic operations: counters (`ADD`), first-set
   times (`if_not_exists`), the latest consent conditioned on its event time.
 
+So every write that can change what the policy decides about a contact
+changes `version` (whole-profile writes: receipts, consent, conversations,
+sends) or `in_n` (a text); `unchanged_since` checks both, for a write that
+must not act on a stale read (the sender's claim). Writes that change
+neither (the marketing reservation, trimming markers) change no decision.
+
 Each applied text leaves a marker `m_<MessageSid>` (its time), so a retried
 webhook is recognised without a read; only the latest markers are kept.
 Consent changes and answered fields are kept as items of their own
 (`K#<time>#<id>`, `F#<time>#<field>#<sid>`), so the profile stays small
 however long the history.
+
+Each of a contact's tags also has an index item (`pk = T#<tag>, sk = C#<e164>`),
+written and deleted in the same transaction as the profile write that changes
+the tags, so a tag's contacts are one Query away and the index never drifts.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -85,7 +96,7 @@ def _profile_attributes(contact: Contact) -> dict[str, dict[str, str] | None]:
     if conversation is not None:
         waiting = conversation.waiting_since
         order = WAITING + sortable(waiting) if waiting else ANSWERED + sortable(conversation.last_inbound_at)
-        meta = conversation.model_dump_json(include={"agent", "claimed_at", "last_reply_at"})
+        meta = conversation.model_dump_json(include={"agent", "claimed_at", "last_reply_at", "read_count", "read_by"})
         conversation_attributes = {
             "conv_opened": _s(sortable(conversation.opened_at)),
             "conv_in_at": _s(sortable(conversation.last_inbound_at)),
@@ -157,6 +168,19 @@ def contact_update(
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
     }
+
+
+def unchanged_since(contact: Contact) -> tuple[str, dict[str, Any]]:
+    """A condition (and its values) that holds while the stored contact is the
+    one read: no whole-profile write (`version`) and no text (`in_n`) since."""
+    values = {":seen_version": _n(contact.version), ":seen_in_n": _n(contact.engagement.inbound_count)}
+    return "version = :seen_version AND in_n = :seen_in_n", values
+
+
+def changed_since(item: dict[str, Any], contact: Contact) -> bool:
+    """Whether a stored item (say, from a failed condition) is no longer the contact read."""
+    stored = (item.get("version", {}).get("N"), item.get("in_n", {}).get("N"))
+    return bool(stored != (str(contact.version), str(contact.engagement.inbound_count)))
 
 
 def text_update(table: str, change: InboundChange, created: Contact, with_consent: bool) -> dict[str, Any]:
@@ -285,6 +309,33 @@ def consent_item(phone: str, event: ConsentEvent) -> dict[str, Any]:
     who = event.message_sid or event.source
     key = f"K#{sortable(event.at)}#{who}"
     return {"pk": _s(f"C#{phone}"), "sk": _s(key), DOC: _s(event.model_dump_json())}
+
+
+TAG_PREFIX = "T#"  # the tag index: pk = T#<tag>, sk = C#<e164>, one item per tag a contact has
+
+
+def tag_key(tag: str, phone: str) -> dict[str, Any]:
+    """The tag index's item for one of a contact's tags. A tag's items share one
+    partition, in phone order: finding a tag's contacts is a Query, never a scan."""
+    return {"pk": _s(TAG_PREFIX + tag), "sk": _s(f"C#{phone}")}
+
+
+def tag_changes(table: str, phone: str, before: Iterable[str], after: Iterable[str]) -> list[TransactWriteItemTypeDef]:
+    """The tag index's writes for a contact whose tags go from `before` to `after`,
+    for the same transaction as the profile's own write."""
+    old, new = set(before), set(after)
+    puts: list[TransactWriteItemTypeDef] = [
+        {"Put": {"TableName": table, "Item": tag_key(tag, phone)}} for tag in sorted(new - old)
+    ]
+    deletes: list[TransactWriteItemTypeDef] = [
+        {"Delete": {"TableName": table, "Key": tag_key(tag, phone)}} for tag in sorted(old - new)
+    ]
+    return puts + deletes
+
+
+def tag_items(contact: Contact) -> list[dict[str, Any]]:
+    """The tag index's items of a contact written whole (imports of demo data)."""
+    return [tag_key(tag, contact.phone) for tag in sorted(set(contact.tags))]
 
 
 def field_item(phone: str, change: FieldChange) -> dict[str, Any]:

@@ -7,6 +7,8 @@
   pk = "C#<e164>",           sk = "D#<run id>"   the contact's decision in that run
   pk = "C#<e164>",           sk = "L#<run id>"   the ledger entry (domain/ledger.py): one text per run
   pk = "H#<minute>#<shard>", sk = "<run id>#<e164>"  a held message, filed by due minute
+  pk = "P#<run id>#<shard>", sk = "<e164>#<minute>"  the same, held for its run's pause: a resume
+                                                 files it again for the next minute
   pk = "TICK",               sk = "CURSOR"       the last minute released
 Decisions, ledger entries and holds expire (TTL `expires_at`).
 """
@@ -23,7 +25,13 @@ from zlib import crc32
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamodb_contacts import contact_key, contact_update, sortable
+from chalicelib.adapters.dynamodb_contacts import (
+    changed_since,
+    contact_key,
+    contact_update,
+    sortable,
+    unchanged_since,
+)
 from chalicelib.adapters.dynamodb_store import (
     all_pages,
     as_conflict,
@@ -39,7 +47,7 @@ from chalicelib.domain.contact import Contact
 from chalicelib.domain.errors import ConcurrentUpdateError, LostLeaseError, MarketingTakenError
 from chalicelib.domain.ledger import LEDGER_KEPT, Claim, ClaimStatus, LedgerState, Outcome, claimable, settlement
 from chalicelib.domain.messages import Message
-from chalicelib.domain.runs import DecisionRecord, Hold, Run
+from chalicelib.domain.runs import HOLD_SHARDS, DecisionRecord, Hold, Run
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -82,6 +90,30 @@ def ledger_key(phone: str, run_id: str) -> dict[str, Any]:
 
 def hold_key(minute: datetime, shard: int, run_id: str, phone: str) -> dict[str, Any]:
     return {"pk": _s(f"H#{minute.astimezone(UTC):%Y%m%dT%H%M}#{shard}"), "sk": _s(f"{run_id}#{phone}")}
+
+
+def parked_key(hold: Hold) -> dict[str, Any]:
+    return {
+        "pk": _s(f"P#{hold.run_id}#{hold.shard}"),
+        "sk": _s(f"{hold.phone}#{hold.minute.astimezone(UTC):%Y%m%dT%H%M}"),
+    }
+
+
+def _hold_item(key: dict[str, Any], hold: Hold) -> dict[str, Any]:
+    return {
+        **key,
+        "run_id": _s(hold.run_id),
+        "campaign_id": _s(hold.campaign_id),
+        "phone": _s(hold.phone),
+        "until": _s(hold.until.isoformat()),
+        "minute": _s(hold.minute.isoformat()),
+        "expires_at": _epoch(hold.minute + HOLDS_KEPT),
+    }
+
+
+def _hold_from(item: dict[str, Any], minute: datetime, paused: bool = False) -> Hold:
+    until = datetime.fromisoformat(item["until"])
+    return Hold(item["run_id"], item["campaign_id"], item["phone"], until, minute, paused=paused)
 
 
 def _condition_failed(error: ClientError) -> bool:
@@ -288,14 +320,7 @@ class DynamoRunStore:
             item["expires_at"] = _epoch(record.at + DECISIONS_KEPT)
             writes.append({"PutRequest": {"Item": item}})
         for hold in holds:
-            item = {
-                **hold_key(hold.minute, hold.shard, hold.run_id, hold.phone),
-                "run_id": _s(hold.run_id),
-                "campaign_id": _s(hold.campaign_id),
-                "phone": _s(hold.phone),
-                "until": _s(hold.until.isoformat()),
-                "expires_at": _epoch(hold.minute + HOLDS_KEPT),
-            }
+            item = _hold_item(hold_key(hold.minute, hold.shard, hold.run_id, hold.phone), hold)
             writes.append({"PutRequest": {"Item": item}})
         self._batch_write(writes)
 
@@ -329,15 +354,32 @@ class DynamoRunStore:
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": {":pk": hold_key(minute, shard, "", "")["pk"]},
         }
-        return [
-            Hold(d["run_id"], d["campaign_id"], d["phone"], datetime.fromisoformat(d["until"]), minute)
-            for page in all_pages(self._client.query, request)
-            for d in map(from_item, page)
-        ]
+        return [_hold_from(d, minute) for page in all_pages(self._client.query, request) for d in map(from_item, page)]
 
     def release(self, holds: list[Hold]) -> None:
         keys = (hold_key(hold.minute, hold.shard, hold.run_id, hold.phone) for hold in holds)
         self._batch_write({"DeleteRequest": {"Key": key}} for key in keys)
+
+    def park(self, holds: list[Hold]) -> None:
+        self._batch_write({"PutRequest": {"Item": _hold_item(parked_key(hold), hold)}} for hold in holds)
+
+    def parked(self, run_id: str) -> list[Hold]:
+        found: list[Hold] = []
+        for shard in range(HOLD_SHARDS):
+            request = {
+                "TableName": self._table,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": _s(f"P#{run_id}#{shard}")},
+            }
+            found += [
+                _hold_from(d, datetime.fromisoformat(d["minute"]), paused=True)
+                for page in all_pages(self._client.query, request)
+                for d in map(from_item, page)
+            ]
+        return found
+
+    def unpark(self, holds: list[Hold]) -> None:
+        self._batch_write({"DeleteRequest": {"Key": parked_key(hold)}} for hold in holds)
 
     # --- the ledger ------------------------------------------------------------
 
@@ -349,7 +391,10 @@ class DynamoRunStore:
         lease_until: datetime,
         marketing_since: datetime | None = None,
         take_over: str | None = None,
+        seen: Contact | None = None,
     ) -> Claim:
+        """One write when nothing else is checked; otherwise one transaction with
+        the contact item (`seen` unchanged, the marketing slot free)."""
         token = uuid.uuid4().hex
         condition = "attribute_not_exists(pk) OR #state = :released"
         values: dict[str, Any] = {
@@ -377,22 +422,8 @@ class DynamoRunStore:
             }
         }
         items = [ledger]
-        if marketing_since is not None:  # one marketing text per window, even with two runs at once
-            items.append(
-                {
-                    "Update": {
-                        "TableName": self._table,
-                        "Key": contact_key(phone),
-                        "UpdateExpression": "SET marketing_at = :at",
-                        "ConditionExpression": "attribute_exists(pk) AND "
-                        "(attribute_not_exists(marketing_at) OR marketing_at < :since)",
-                        "ExpressionAttributeValues": {
-                            ":at": _s(sortable(now)),
-                            ":since": _s(sortable(marketing_since)),
-                        },
-                    }
-                }
-            )
+        if contact_check := self._contact_check(phone, now, marketing_since, seen):
+            items.append(contact_check)
         try:
             self._write(items)
         except ClientError as error:
@@ -403,13 +434,52 @@ class DynamoRunStore:
                 old = failed[0]
                 state = LedgerState(old["state"]["S"]) if "state" in old else None
                 lease = datetime.fromisoformat(old["lease_until"]["S"]) if "lease_until" in old else None
-                status = claimable(state, lease, now)
+                attempt = str(old["attempt"]["S"]) if "attempt" in old else None
+                status = claimable(state, lease, now, attempt, take_over)
                 if status == ClaimStatus.STALE_SENDING:
                     since = datetime.fromisoformat(old["sending_at"]["S"])
-                    return Claim(status, attempt=str(old["attempt"]["S"]), sending_since=since)
+                    return Claim(status, attempt=str(attempt), sending_since=since)
                 return Claim(ClaimStatus.BUSY)
+            if seen is not None and changed_since(failed.get(1, {}), seen):
+                return Claim(ClaimStatus.CHANGED)
             raise MarketingTakenError(phone) from None
         return Claim(ClaimStatus.TAKEN, attempt=token)
+
+    def _contact_check(
+        self, phone: str, now: datetime, marketing_since: datetime | None, seen: Contact | None
+    ) -> TransactWriteItemTypeDef | None:
+        """The claim's part on the contact item: unchanged since `seen` was read,
+        and (marketing) the slot reserved, one marketing text per window even
+        with two runs at once."""
+        conditions: list[str] = []
+        values: dict[str, Any] = {}
+        if seen is not None:
+            unchanged, values = unchanged_since(seen)
+            conditions.append(unchanged)
+        if marketing_since is None:
+            if not conditions:
+                return None
+            return {
+                "ConditionCheck": {
+                    "TableName": self._table,
+                    "Key": contact_key(phone),
+                    "ConditionExpression": conditions[0],
+                    "ExpressionAttributeValues": values,
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            }
+        conditions.append("attribute_exists(pk) AND (attribute_not_exists(marketing_at) OR marketing_at < :since)")
+        values.update({":at": _s(sortable(now)), ":since": _s(sortable(marketing_since))})
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": contact_key(phone),
+                "UpdateExpression": "SET marketing_at = :at",
+                "ConditionExpression": " AND ".join(conditions),
+                "ExpressionAttributeValues": values,
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
 
     def settle(
         self,

@@ -6,6 +6,8 @@ Items, all under the contact's partition so one contact is one partition:
                                         webhook collides instead of duplicating
   pk = "C#<e164>", sk = "K#..." "F#..." consent changes and answered fields
   pk = "C#<e164>", sk = "E#<id>"       notes and interactions
+and, outside them, the tag index (written with the profile, one transaction):
+  pk = "T#<tag>",  sk = "C#<e164>"      one per tag a contact has
 Messages carry `ts` for the `by_time` local index that orders a thread;
 contacts carry `contact` for the sparse `contacts` index that planning scans
 (so it never reads messages or decisions).
@@ -19,10 +21,10 @@ dozens of typed attributes. Items updated in place (runs, ledger) stay typed.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -39,6 +41,8 @@ from chalicelib.adapters.dynamodb_contacts import (
     markers_to_trim,
     needs_profile,
     sortable,
+    tag_changes,
+    tag_key,
     text_update,
 )
 from chalicelib.domain.campaign import Campaign
@@ -47,6 +51,7 @@ from chalicelib.domain.errors import ConcurrentUpdateError, ProfileNeededError, 
 from chalicelib.domain.inbound import InboundChange
 from chalicelib.domain.messages import Message
 from chalicelib.domain.prompts import Prompt, default_prompts
+from chalicelib.domain.saved_replies import SavedReply
 from chalicelib.domain.timeline import ContactHistory, Entry
 
 if TYPE_CHECKING:
@@ -56,6 +61,7 @@ if TYPE_CHECKING:
 THREAD_INDEX = "by_time"
 CONTACTS_INDEX = "contacts"
 INBOX_INDEX = "inbox"
+SCAN_PAGE = 200  # contacts read per Scan call when a search must scan
 DOC = "doc"
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -260,17 +266,93 @@ class DynamoConversationStore:
             raise as_conflict(error, message.sid) from error
 
     def save_contact(
-        self, contact: Contact, expected_version: int | None, applied_sid: str = "", applied_at: datetime | None = None
+        self,
+        contact: Contact,
+        expected_version: int | None,
+        applied_sid: str = "",
+        applied_at: datetime | None = None,
+        tags_before: Sequence[str] | None = None,
     ) -> None:
         at = sortable(applied_at) if applied_at else ""
-        update = contact_update(self._table, contact, expected_version, applied_sid, at)["Update"]
+        write = contact_update(self._table, contact, expected_version, applied_sid, at)
+        if tags_before is None and expected_version is None:
+            tags_before = ()  # a new contact: none of its tags is indexed yet
+        index = [] if tags_before is None else tag_changes(self._table, contact.phone, tags_before, contact.tags)
         try:
-            self._client.update_item(**update)
+            if index:  # the profile and its tag index change together, or neither does
+                self._client.transact_write_items(TransactItems=[write, *index])
+            else:
+                self._client.update_item(**write["Update"])
         except ClientError as error:
-            current: Any = error.response.get("Item", {})
+            current: Any = error.response.get("Item") or {}
+            if index and error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                current = _cancellation_reasons(error)[0].get("Item") or {}
             if applied_sid and applied_before(current, applied_sid):
                 raise TextAlreadyAppliedError(applied_sid) from None
             raise as_conflict(error, contact.phone) from error
+
+    def get_contacts(self, phones: Sequence[str]) -> list[Contact]:
+        """The contacts of these numbers that exist, in the order asked (BatchGetItem, 100 a call)."""
+        found: dict[str, Contact] = {}
+        for start in range(0, len(phones), 100):
+            keys: list[Any] = [contact_key(phone) for phone in dict.fromkeys(phones[start : start + 100])]
+            while keys:
+                response = self._client.batch_get_item(
+                    RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}}
+                )
+                for item in response.get("Responses", {}).get(self._table, []):
+                    contact = load_contact(item)
+                    found[contact.phone] = contact
+                unprocessed: Any = response.get("UnprocessedKeys", {})
+                keys = list(unprocessed.get(self._table, {}).get("Keys", []))
+        return [found[phone] for phone in phones if phone in found]
+
+    def tagged(self, tag: str, limit: int, after: str | None = None) -> tuple[list[Contact], str | None]:
+        """A Query of the tag's index items (never a scan), then one BatchGetItem."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": tag_key(tag, "")["pk"]},
+            "Limit": limit,
+        }
+        if after is not None:
+            request["ExclusiveStartKey"] = tag_key(tag, after)
+        response = self._client.query(**request)
+        phones = [item["sk"]["S"].removeprefix("C#") for item in response.get("Items", [])]
+        contacts = [contact for contact in self.get_contacts(phones) if tag in contact.tags]
+        more = phones[-1] if phones and "LastEvaluatedKey" in response else None
+        return contacts, more
+
+    def find_contacts(
+        self, wanted: Callable[[Contact], bool], limit: int, after: str | None, budget: int, hint: str = ""
+    ) -> tuple[list[Contact], str | None]:
+        """Scans the sparse contacts index (profiles only), at most `budget` of them,
+        with `hint` as a filter on the stored profile so fewer cross the wire."""
+        request: dict[str, Any] = {"TableName": self._table, "IndexName": CONTACTS_INDEX}
+        if hint:
+            request["FilterExpression"] = "contains(#doc, :hint)"
+            request["ExpressionAttributeNames"] = {"#doc": DOC}
+            request["ExpressionAttributeValues"] = {":hint": {"S": hint}}
+        found: list[Contact] = []
+        read = 0
+        while True:
+            if after is not None:
+                request["ExclusiveStartKey"] = {"contact": {"S": after}, **contact_key(after)}
+            page_size = min(SCAN_PAGE, budget - read)
+            response = self._client.scan(**request, Limit=page_size)
+            read += page_size
+            for item in response.get("Items", []):
+                contact = load_contact(item)
+                if wanted(contact):
+                    found.append(contact)
+                    if len(found) == limit:
+                        return found, contact.phone
+            last: Any = response.get("LastEvaluatedKey")
+            if not last:
+                return found, None
+            after = str(last["contact"]["S"])
+            if read >= budget:
+                return found, after
 
     def add_trail(self, phone: str, consents: list[ConsentEvent], fields: list[FieldChange]) -> None:
         items = [consent_item(phone, event) for event in consents] + [field_item(phone, f) for f in fields]
@@ -357,26 +439,16 @@ CAMPAIGNS = "CAMPAIGNS"  # few, read together: one partition, sk = C#<id>
 
 class DynamoCampaignStore:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
-        self._client = client
-        self._table = table_name
+        self._shelf = Shelf(client, table_name, CAMPAIGNS, "C#", Campaign)
 
     def get(self, campaign_id: str) -> Campaign | None:
-        key = {"pk": {"S": CAMPAIGNS}, "sk": {"S": f"C#{campaign_id}"}}
-        item = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
-        return load_doc(Campaign, item) if item else None
+        return self._shelf.get(campaign_id)
 
     def save(self, campaign: Campaign, expected_version: int | None) -> None:
-        key = {"pk": {"S": CAMPAIGNS}, "sk": {"S": f"C#{campaign.id}"}}
-        item = doc_item(campaign, key, next_version(expected_version))
-        _put(self._client, versioned_put(self._table, item, expected_version), campaign.id)
+        self._shelf.save(campaign.id, campaign, expected_version)
 
     def list(self) -> list[Campaign]:
-        request = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": CAMPAIGNS}},
-        }
-        return [load_doc(Campaign, item) for page in all_pages(self._client.query, request) for item in page]
+        return self._shelf.list()
 
 
 def _cancellation_reasons(error: ClientError) -> list[dict[str, Any]]:
@@ -397,7 +469,62 @@ def as_conflict(error: ClientError, what: str) -> Exception:
     return error
 
 
+class Shelf(Generic[DocumentT]):
+    """A few documents of one kind, read together: one partition, sk = <prefix><id>,
+    each the model as JSON (`doc`) with a `version`. Prompts and saved replies."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str, partition: str, prefix: str, model: type[DocumentT]):
+        self._client = client
+        self._table = table_name
+        self._partition = partition
+        self._prefix = prefix
+        self._model = model
+
+    def _key(self, doc_id: str) -> dict[str, Any]:
+        return {"pk": {"S": self._partition}, "sk": {"S": self._prefix + doc_id}}
+
+    def get(self, doc_id: str) -> DocumentT | None:
+        item = self._client.get_item(TableName=self._table, Key=self._key(doc_id), ConsistentRead=True).get("Item")
+        return load_doc(self._model, item) if item else None
+
+    def put(self, doc_id: str, doc: DocumentT) -> None:
+        """Create or replace, whatever is there (the last write wins)."""
+        self._client.put_item(TableName=self._table, Item=doc_item(doc, self._key(doc_id), 1))
+
+    def save(self, doc_id: str, doc: DocumentT, expected_version: int | None) -> None:
+        """None: new (refused if the id exists); else only over that version.
+        ConcurrentUpdateError when refused."""
+        item = doc_item(doc, self._key(doc_id), next_version(expected_version))
+        _put(self._client, versioned_put(self._table, item, expected_version), doc_id)
+
+    def delete(self, doc_id: str) -> DocumentT | None:
+        """The document deleted, or None when there was none."""
+        item = self._client.delete_item(TableName=self._table, Key=self._key(doc_id), ReturnValues="ALL_OLD")
+        old = item.get("Attributes")
+        return load_doc(self._model, old) if old else None
+
+    def _query(self, **extra: Any) -> dict[str, Any]:
+        return {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {":pk": {"S": self._partition}, ":prefix": {"S": self._prefix}},
+            **extra,
+        }
+
+    def list(self) -> list[DocumentT]:
+        return [load_doc(self._model, item) for page in all_pages(self._client.query, self._query()) for item in page]
+
+    def count(self) -> int:
+        """One query: a shelf is kept far under the 1 MB a query page reads."""
+        return int(self._client.query(**self._query(Select="COUNT"))["Count"])
+
+
 PROMPTS = "PROMPTS"  # operators' own questions: one partition, sk = P#<id>
+SAVED_REPLIES = "SAVED_REPLIES"  # operators' canned replies: one partition, sk = R#<id>
+
+
+def saved_reply_shelf(client: DynamoDBClient, table_name: str) -> Shelf[SavedReply]:
+    return Shelf(client, table_name, SAVED_REPLIES, "R#", SavedReply)
 
 
 class DynamoPromptBook:
@@ -405,24 +532,14 @@ class DynamoPromptBook:
     prompt with a default's id replaces it)."""
 
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
-        self._client = client
-        self._table = table_name
+        self._shelf = Shelf(client, table_name, PROMPTS, "P#", Prompt)
 
     def get(self, prompt_id: str) -> Prompt | None:
-        key = {"pk": {"S": PROMPTS}, "sk": {"S": f"P#{prompt_id}"}}
-        item = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
-        return load_doc(Prompt, item) if item else default_prompts().get(prompt_id)
+        return self._shelf.get(prompt_id) or default_prompts().get(prompt_id)
 
     def save(self, prompt: Prompt) -> None:
-        key = {"pk": {"S": PROMPTS}, "sk": {"S": f"P#{prompt.id}"}}
-        self._client.put_item(TableName=self._table, Item=doc_item(prompt, key, 1))
+        self._shelf.put(prompt.id, prompt)
 
     def list(self) -> list[Prompt]:
-        request = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": PROMPTS}},
-        }
-        found = [load_doc(Prompt, item) for page in all_pages(self._client.query, request) for item in page]
-        stored = {prompt.id: prompt for prompt in found}
+        stored = {prompt.id: prompt for prompt in self._shelf.list()}
         return sorted({**default_prompts(), **stored}.values(), key=lambda p: p.id)

@@ -2,17 +2,16 @@
 // The key never goes into a URL; a 401 signs the person out with a plain reason.
 
 const KEY = "rapport.key";
-const NAME = "rapport.agent";
-const TOKEN_NAME = "rapport.token-name";
 
 // Relative to the page (/console, or /<stage>/console behind API Gateway).
 const BASE = new URL("api/", document.baseURI);
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, body = null) {
     super(message);
     this.status = status;
     this.code = code;
+    this.body = body; // the error's JSON, e.g. a CSV import's `rejects`
   }
 }
 
@@ -32,33 +31,14 @@ export function setKey(value) {
 
 export function forget() {
   sessionStorage.removeItem(KEY);
-  sessionStorage.removeItem(NAME);
-  sessionStorage.removeItem(TOKEN_NAME);
-}
-
-// Who I am, as the API names me: learnt from a claim's answer (the key's name),
-// or, for a script's token, its `token:<hash prefix>` name.
-export function myNames() {
-  return [sessionStorage.getItem(NAME), sessionStorage.getItem(TOKEN_NAME)].filter(Boolean);
-}
-
-export function rememberName(name, { token = false } = {}) {
-  if (name) sessionStorage.setItem(token ? TOKEN_NAME : NAME, name);
-}
-
-// A script's token acts as `token:<first 8 hex of its SHA-256>` (docs/api.md).
-export async function tokenName(value) {
-  if (!globalThis.crypto?.subtle) return null;
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
-  const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `token:${hex.slice(0, 8)}`;
 }
 
 export function phonePath(phone) {
   return encodeURIComponent(phone);
 }
 
-export async function call(method, path, { body, headers = {}, token } = {}) {
+// `csv`: a text/csv body instead of JSON; `raw`: answer { text, headers } (a CSV download, say).
+export async function call(method, path, { body, headers = {}, token, csv, raw = false } = {}) {
   const used = token ?? key();
   const init = {
     method,
@@ -68,6 +48,10 @@ export async function call(method, path, { body, headers = {}, token } = {}) {
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
+  }
+  if (csv !== undefined) {
+    init.headers["Content-Type"] = "text/csv";
+    init.body = csv;
   }
   let response;
   try {
@@ -84,7 +68,7 @@ export async function call(method, path, { body, headers = {}, token } = {}) {
       payload = { Message: text };
     }
   }
-  if (response.ok) return payload;
+  if (response.ok) return raw ? { text, headers: response.headers } : payload;
   const message = payload?.Message ?? `${response.status} ${response.statusText}`;
   if (response.status === 401) {
     if (token === undefined) onUnauthorised();
@@ -93,7 +77,7 @@ export async function call(method, path, { body, headers = {}, token } = {}) {
   if (response.status === 403) {
     throw new ApiError(403, "Forbidden", `Your key may not do this: ${message}`);
   }
-  throw new ApiError(response.status, payload?.Code ?? "Error", message);
+  throw new ApiError(response.status, payload?.Code ?? "Error", message, payload);
 }
 
 export const get = (path, options) => call("GET", path, options);

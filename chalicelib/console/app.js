@@ -6,8 +6,11 @@ import { clear, say } from "./dom.js";
 import * as inbox from "./inbox.js";
 import * as customer from "./customer.js";
 import * as campaigns from "./campaigns.js";
+import * as contacts from "./contacts.js";
+import * as savedReplies from "./saved-replies.js";
+import { showLinksForRole } from "./me.js";
 
-const views = { inbox, customer, campaigns };
+const views = { inbox, customer, campaigns, contacts, "saved-replies": savedReplies };
 let current = null;
 
 const $ = (id) => document.getElementById(id);
@@ -32,6 +35,7 @@ function route() {
   $("login").hidden = true;
   $("nav").hidden = false;
   $("sign-out").hidden = false;
+  showLinksForRole();
   const [, name = "inbox", ...rest] = location.hash.split("/");
   const view = views[name] ?? inbox;
   const arg = rest.length ? decodeURIComponent(rest.join("/")) : null;
@@ -58,7 +62,6 @@ async function signIn(event) {
       if (error.status !== 403) throw error;
     });
     api.setKey(value);
-    api.rememberName(await api.tokenName(value).catch(() => null), { token: true });
     $("key").value = "";
     route();
     $("main").focus();

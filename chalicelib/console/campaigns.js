@@ -1,15 +1,30 @@
-// Campaigns: the list, a preview as a chart of decisions by reason (with samples),
-// pause and resume, and each run's progress (refreshed while it is open).
+// Campaigns: the list, create and edit (#/campaigns/new, #/campaigns/<id>/edit) with
+// a live preview of the text as the server fills it in, a preview as a chart of
+// decisions by reason (with samples), pause and resume, and each run's progress
+// (refreshed while it is open).
 
 import * as api from "./api.js";
 import { clear, el, facts, say, when } from "./dom.js";
 
 const POLL_MS = 5000;
-const SENDING = { out: "Out", delivered: "Delivered", failed: "Failed", unknown: "Unknown", opted_out: "Opted out" };
+const RENDER_MS = 300; // the live preview waits this long after the last keystroke
+const SENDING = {
+  out: "Sent",
+  delivered: "Delivered",
+  undelivered: "Undelivered",
+  failed: "Failed",
+  unknown: "Unknown",
+  opted_out: "Opted out",
+};
 let state = null;
+const sampleFor = new Map(); // campaign id -> the first contact its last preview would text
+let notice = null; // what a save says on the page it leads to
 
-export function enter(root, id) {
-  state = { root, selected: id, campaigns: [], timer: null };
+export function enter(root, arg) {
+  // arg: null (the list), "<id>", "new" or "<id>/edit"
+  const editing = arg === "new" || (arg ?? "").endsWith("/edit");
+  const id = arg === "new" ? null : editing ? arg.slice(0, -"/edit".length) : arg;
+  state = { root, selected: id, editing, campaigns: [], timer: null, renderTimer: null, renderSeq: 0 };
   root.append(
     el(
       "div",
@@ -17,19 +32,28 @@ export function enter(root, id) {
       el(
         "section",
         { class: "pane", "aria-labelledby": "campaigns-title" },
-        el("h2", { id: "campaigns-title" }, "Campaigns"),
+        el(
+          "div",
+          { class: "pane-head" },
+          el("h2", { id: "campaigns-title" }, "Campaigns"),
+          el("a", { href: "#/campaigns/new", id: "new-campaign", class: "button-link" }, "New campaign"),
+        ),
         el("div", { class: "table-wrap" }, el("table", { class: "campaign-list cards", id: "campaign-list" })),
         el("p", { id: "campaigns-error", class: "error", role: "alert" }),
       ),
       el("section", { class: "pane", id: "campaign", "aria-label": "Campaign" }),
     ),
   );
+  if (notice) say(notice);
+  notice = null;
+  if (state.editing && !state.selected) renderForm(null);
   loadList();
-  state.timer = setInterval(() => state?.selected && loadRuns(), POLL_MS);
+  state.timer = setInterval(() => state?.selected && !state.editing && loadRuns(), POLL_MS);
 }
 
 export function leave() {
   if (state?.timer) clearInterval(state.timer);
+  if (state?.renderTimer) clearTimeout(state.renderTimer);
   state = null;
 }
 
@@ -44,7 +68,9 @@ async function loadList() {
       (a, b) => (a.status === "active" ? 0 : 1) - (b.status === "active" ? 0 : 1) || due(a) - due(b) || a.name.localeCompare(b.name),
     );
     renderList();
-    if (state.selected) renderCampaign();
+    if (state.selected && state.editing && selected()) {
+      if (!state.root.querySelector("#campaign-form")) renderForm(selected());
+    } else if (state.selected) renderCampaign();
   } catch (error) {
     if (state === mine) state.root.querySelector("#campaigns-error").textContent = error.message;
   }
@@ -52,6 +78,10 @@ async function loadList() {
 
 function renderList() {
   const table = clear(state.root.querySelector("#campaign-list"));
+  if (!state.campaigns.length) {
+    table.append(el("caption", { class: "muted" }, "No campaigns yet: “New campaign” makes one."));
+    return;
+  }
   table.append(
     el(
       "thead",
@@ -81,7 +111,6 @@ function renderList() {
       ),
     ),
   );
-  if (!state.campaigns.length) table.append(el("caption", {}, "No campaigns yet: create one with the API (docs/api.md)."));
 }
 
 function selected() {
@@ -110,10 +139,12 @@ function renderCampaign() {
       c.location && ["Location", `${c.location.name} (${c.location.prefixes.join(", ")})`],
       ["Next run", c.next_run ? `${when(c.next_run)}, until ${when(c.deadline)}` : "none"],
       ["Schedule", c.cron ? `cron ${c.cron}` : "once"],
+      ["Pace", `${c.messages_per_second} a second; texts dropped ${c.relevance_hours} h after a run starts`],
     ]),
     el(
       "div",
       { class: "actions" },
+      el("a", { href: `#/campaigns/${encodeURIComponent(c.id)}/edit`, id: "edit", class: "button-link" }, "Edit"),
       el("button", { type: "button", id: "preview", onclick: preview }, "Preview decisions"),
       el(
         "button",
@@ -147,6 +178,9 @@ async function preview() {
   area.append(el("p", { class: "muted" }, "Working it out…"));
   try {
     const result = await api.post(`campaigns/${encodeURIComponent(c.id)}/preview`);
+    // The first contact it would text becomes the edit form's sample for the live preview.
+    const first = Object.entries(result.samples ?? {}).find(([key]) => key.startsWith("send/"))?.[1]?.[0]?.phone;
+    if (first) sampleFor.set(c.id, first);
     renderPreview(clear(area), result);
   } catch (error) {
     clear(area);
@@ -213,8 +247,6 @@ function renderRuns(runs) {
     box.append(el("p", { class: "muted" }, "No runs yet."));
     return;
   }
-  // "delivered" only when the API counts it; the others always (0 until they happen).
-  const columns = Object.keys(SENDING).filter((k) => k !== "delivered" || runs.some((r) => k in (r.counts ?? {})));
   const sum = (counts, test) => Object.entries(counts).filter(([k]) => test(k)).reduce((n, [, v]) => n + v, 0);
   box.append(
     el(
@@ -223,7 +255,11 @@ function renderRuns(runs) {
       el(
         "thead",
         {},
-        el("tr", {}, ["Run", "Planning", "Planned", "Held", ...columns.map((k) => SENDING[k]), "Breaker"].map((h) => el("th", { scope: "col" }, h))),
+        el(
+          "tr",
+          {},
+          ["Run", "Planning", "Planned", "Held", ...Object.values(SENDING), "Breaker"].map((h) => el("th", { scope: "col" }, h)),
+        ),
       ),
       el(
         "tbody",
@@ -231,6 +267,8 @@ function renderRuns(runs) {
         runs.map((run) => {
           const counts = run.counts ?? {};
           const done = run.shards_done?.length ?? 0;
+          // planned: the texts planning queued or held (older runs: every decision but a drop)
+          const planned = counts.planned ?? sum(counts, (k) => k.includes("/") && !k.startsWith("drop/"));
           return el(
             "tr",
             { dataset: { id: run.id } },
@@ -241,13 +279,310 @@ function renderRuns(runs) {
               el("progress", { max: run.shards, value: done, "aria-label": `planning: ${done} of ${run.shards} shards` }),
               ` ${done}/${run.shards}`,
             ),
-            el("td", { dataset: { label: "Planned" } }, String(sum(counts, (k) => k.includes("/")))),
-            el("td", { dataset: { label: "Held" } }, String(sum(counts, (k) => k.startsWith("hold/")))),
-            columns.map((k) => el("td", { dataset: { count: k, label: SENDING[k] } }, String(counts[k] ?? 0))),
+            el("td", { dataset: { count: "planned", label: "Planned" } }, String(planned)),
+            el("td", { dataset: { count: "held", label: "Held" } }, String(sum(counts, (k) => k.startsWith("hold/")))),
+            Object.entries(SENDING).map(([k, label]) => el("td", { dataset: { count: k, label } }, String(counts[k] ?? 0))),
             el("td", { dataset: { label: "Breaker" } }, run.breaker ?? "—"),
           );
         }),
       ),
     ),
   );
+}
+
+// --- create and edit ------------------------------------------------------------
+
+const FIELDS = {
+  // the API's field (the first part of a 400's "field: reason") -> the input it is about
+  name: "f-name",
+  purpose: "f-purpose",
+  message: "f-message",
+  prompt_id: "f-prompt",
+  audience: "f-tags",
+  "audience.tags": "f-tags",
+  "audience.attributes": "f-attributes",
+  location: "f-location-name",
+  "location.name": "f-location-name",
+  "location.prefixes": "f-location-prefixes",
+  send_at: "f-send-at",
+  cron: "f-cron",
+  relevance_hours: "f-relevance",
+  messages_per_second: "f-mps",
+};
+
+function field(id, label, control, hint) {
+  control.setAttribute("aria-describedby", [hint ? `${id}-hint` : "", `${id}-error`].filter(Boolean).join(" "));
+  return el(
+    "div",
+    { class: "field" },
+    el("label", { for: id }, label),
+    hint ? el("p", { id: `${id}-hint`, class: "hint muted" }, hint) : null,
+    control,
+    el("p", { id: `${id}-error`, class: "error field-error" }),
+  );
+}
+
+const list = (text) => text.split(",").map((s) => s.trim()).filter(Boolean);
+
+// A datetime-local value (the browser's zone) from an ISO time, and back.
+function localInput(iso) {
+  const at = iso ? new Date(iso) : new Date(Date.now() + 3600_000);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}:${pad(at.getMinutes())}`;
+}
+
+function renderForm(c) {
+  const pane = clear(state.root.querySelector("#campaign"));
+  const input = (id, attrs = {}) => el("input", { id, name: id, ...attrs });
+  const attributes = Object.entries(c?.audience?.attributes ?? {}).map(([k, v]) => `${k}=${v}`).join("\n");
+  const message = el("textarea", { id: "f-message", name: "f-message", rows: 4, maxlength: 1600 });
+  message.value = c?.message ?? "";
+  const attrs = el("textarea", { id: "f-attributes", name: "f-attributes", rows: 2, spellcheck: "false" });
+  attrs.value = attributes;
+  const purpose = el(
+    "select",
+    { id: "f-purpose", name: "f-purpose" },
+    ["marketing", "transactional", "conversational"].map((p) => el("option", { value: p, selected: (c?.purpose ?? "marketing") === p }, p)),
+  );
+  const prompt = el("select", { id: "f-prompt", name: "f-prompt" }, el("option", { value: "" }, "None: send the text above"));
+  const sample = input("f-sample", { type: "tel", autocomplete: "off", value: (c && sampleFor.get(c.id)) ?? "" });
+  const back = c ? `#/campaigns/${encodeURIComponent(c.id)}` : "#/campaigns";
+  pane.append(
+    el("h2", { id: "campaign-title", tabindex: "-1" }, c ? `Edit ${c.name}` : "New campaign"),
+    el(
+      "form",
+      { id: "campaign-form", class: "campaign-form", novalidate: true, onsubmit: (event) => save(event, c) },
+      el("p", { id: "form-error", class: "error", role: "alert" }),
+      field("f-name", "Name", input("f-name", { type: "text", required: true, maxlength: 120, value: c?.name ?? "" })),
+      field("f-purpose", "Purpose", purpose),
+      field("f-message", "Text", message, "Fields look like {first_name|there}: an attribute, a bar, and what to say when it is missing."),
+      el(
+        "section",
+        { class: "render", id: "render", "aria-labelledby": "render-title" },
+        el("h3", { id: "render-title" }, "Live preview"),
+        field(
+          "f-sample",
+          "Sample contact (phone)",
+          sample,
+          "The first contact of the audience (its first tag) unless you choose one; blank: every fallback.",
+        ),
+        el("p", { class: "bubble render-text", id: "render-text", "aria-live": "polite" }),
+        el("p", { id: "render-segments", "aria-live": "polite" }),
+        el("p", { id: "render-fields", class: "muted" }),
+        el("p", { id: "render-error", class: "error", role: "alert" }),
+      ),
+      field("f-prompt", "Or ask a question instead (purpose conversational)", prompt),
+      el(
+        "fieldset",
+        { class: "group" },
+        el("legend", {}, "Audience"),
+        field("f-tags", "Tags (all of them; comma-separated)", input("f-tags", { type: "text", value: (c?.audience?.tags ?? []).join(", ") })),
+        field("f-attributes", "Attributes (name=value, one a line)", attrs),
+      ),
+      el(
+        "fieldset",
+        { class: "group" },
+        el("legend", {}, "Location (marketing only; optional)"),
+        field("f-location-name", "Name", input("f-location-name", { type: "text", maxlength: 80, value: c?.location?.name ?? "" })),
+        field(
+          "f-location-prefixes",
+          "Postcode districts or ZIP prefixes (comma-separated)",
+          input("f-location-prefixes", { type: "text", value: (c?.location?.prefixes ?? []).join(", ") }),
+        ),
+      ),
+      el(
+        "fieldset",
+        { class: "group" },
+        el("legend", {}, "When and how fast"),
+        field("f-send-at", "Send at (your local time)", input("f-send-at", { type: "datetime-local", required: true, value: localInput(c?.send_at) })),
+        field("f-cron", "Repeat (cron, the brand's time zone; optional)", input("f-cron", { type: "text", maxlength: 100, value: c?.cron ?? "", placeholder: "0 17 * * TUE" })),
+        field(
+          "f-relevance",
+          "Relevance (hours)",
+          input("f-relevance", { type: "number", min: 0.1, max: 720, step: "any", value: c?.relevance_hours ?? 24 }),
+          "Texts not sent this long after the run's start are dropped, never sent late.",
+        ),
+        field(
+          "f-mps",
+          "Messages per second",
+          input("f-mps", { type: "number", min: 0.1, max: 1000, step: "any", value: c?.messages_per_second ?? 1 }),
+          "A long code sends 1 a second, toll-free 3, a short code 100.",
+        ),
+      ),
+      el(
+        "div",
+        { class: "actions" },
+        el("button", { type: "submit", id: "save-campaign" }, c ? "Save changes" : "Create campaign"),
+        el("a", { href: back, class: "button-link", id: "cancel-edit" }, "Cancel"),
+      ),
+    ),
+  );
+  for (const id of ["f-message", "f-sample"]) pane.querySelector(`#${id}`).addEventListener("input", renderSoon);
+  sample.addEventListener("input", () => (state.sampleChosen = true));
+  pane.querySelector("#f-tags").addEventListener("change", firstOfAudience);
+  state.sampleChosen = Boolean(sample.value);
+  loadPrompts(prompt, c?.prompt_id ?? "");
+  if (state.sampleChosen) renderText();
+  else firstOfAudience();
+  pane.querySelector("#f-name").focus();
+}
+
+async function loadPrompts(select, chosen) {
+  const mine = state;
+  try {
+    const { prompts } = await api.get("prompts");
+    if (state !== mine) return;
+    select.append(...prompts.map((p) => el("option", { value: p.id, selected: p.id === chosen }, `${p.id}: ${p.question}`)));
+  } catch (error) {
+    if (state === mine) select.append(el("option", { value: chosen, selected: true, disabled: !chosen }, chosen || "(the questions cannot be read now)"));
+  }
+}
+
+const TAG = /^[\w.\- ]{1,40}$/u; // a tag's name, as the contacts search takes it
+
+// Unless the operator chose a sample, the first contact of the audience: the contacts
+// with its first tag (an index query, one page) that carry every tag and attribute it asks.
+async function firstOfAudience() {
+  if (!state || state.sampleChosen) return;
+  const mine = state;
+  const $ = (id) => state.root.querySelector(`#${id}`);
+  const tags = list($("f-tags").value);
+  const wanted = Object.fromEntries(
+    $("f-attributes").value.split("\n").filter((l) => l.includes("=")).map((l) => l.split("=").map((p) => p.trim())),
+  );
+  let phone = "";
+  if (tags.length && tags.every((t) => TAG.test(t))) {
+    try {
+      const { contacts } = await api.get(`contacts?tag=${encodeURIComponent(tags[0])}&limit=25`);
+      const fits = (c) =>
+        tags.every((t) => c.tags?.includes(t)) &&
+        Object.entries(wanted).every(([k, v]) => c.attributes?.[k]?.value === v);
+      phone = (contacts.find(fits) ?? contacts[0])?.phone ?? "";
+    } catch {
+      phone = ""; // no search (or not allowed): every fallback
+    }
+  }
+  if (state !== mine || state.sampleChosen) return;
+  $("f-sample").value = phone;
+  renderText();
+}
+
+function renderSoon() {
+  clearTimeout(state.renderTimer);
+  state.renderTimer = setTimeout(renderText, RENDER_MS);
+}
+
+// The text as the sample contact would get it: the server's own template code fills it.
+async function renderText() {
+  if (!state) return;
+  const mine = state;
+  const seq = ++state.renderSeq;
+  const $ = (id) => state.root.querySelector(`#${id}`);
+  const message = $("f-message").value;
+  const phone = $("f-sample").value.trim();
+  const show = (text, segments, fields, error) => {
+    $("render-text").textContent = text;
+    $("render-segments").textContent = segments;
+    $("render-fields").textContent = fields;
+    $("render-error").textContent = error;
+  };
+  $("f-sample-error").textContent = "";
+  if (!message.trim()) {
+    show("", "Empty · GSM-7 · 160 characters per segment", "", "");
+    return;
+  }
+  try {
+    const r = await api.post("campaigns/render", phone ? { message, phone } : { message });
+    if (state !== mine || seq !== state.renderSeq) return; // a later keystroke's answer wins
+    const plural = r.segments === 1 ? "segment" : "segments";
+    let line = `${r.segments} ${plural} · ${r.encoding} · ${r.units}/${r.limit}`;
+    if (r.encoding === "UCS-2" && r.because.length) line += ` (because of ${r.because.map((ch) => `“${ch}”`).join(" ")})`;
+    const who = r.sample ? `for ${r.sample}` : "with every fallback";
+    const fell = r.missing_fields.length ? `; fell back on ${r.missing_fields.join(", ")}` : "";
+    show(r.text, line, `As sent ${who}${fell}.`, "");
+    $("render-segments").dataset.encoding = r.encoding;
+    $("render-segments").dataset.segments = String(r.segments);
+  } catch (error) {
+    if (state !== mine || seq !== state.renderSeq) return;
+    if (error.status === 404 || /^phone:/.test(error.message)) {
+      show("", "", "", "");
+      $("f-sample-error").textContent = error.message.replace(/^phone: /, "");
+    } else show("", "", "", `Cannot preview: ${error.message.replace(/^message: (Value error, )?/, "")}`);
+  }
+}
+
+function spec() {
+  const $ = (id) => state.root.querySelector(`#${id}`).value;
+  const attributes = {};
+  for (const line of $("f-attributes").split("\n")) {
+    if (!line.trim()) continue;
+    const [name, ...rest] = line.split("=");
+    attributes[name.trim()] = rest.join("=").trim();
+  }
+  const number = (id) => ($(id).trim() === "" ? undefined : Number($(id)));
+  const at = new Date($("f-send-at"));
+  const body = {
+    name: $("f-name").trim(),
+    purpose: $("f-purpose"),
+    audience: { tags: list($("f-tags")), attributes },
+    send_at: Number.isNaN(at.getTime()) ? $("f-send-at") : at.toISOString(),
+    relevance_hours: number("f-relevance"),
+    messages_per_second: number("f-mps"),
+  };
+  if ($("f-prompt")) body.prompt_id = $("f-prompt");
+  else body.message = $("f-message");
+  if ($("f-cron").trim()) body.cron = $("f-cron").trim();
+  if ($("f-location-name").trim() || $("f-location-prefixes").trim()) {
+    body.location = { name: $("f-location-name").trim(), prefixes: list($("f-location-prefixes")) };
+  }
+  return body;
+}
+
+// A 400's "field: reason; other.field: reason" next to each input it is about.
+function showErrors(message) {
+  const form = state.root.querySelector("#campaign-form");
+  const general = [];
+  for (const part of message.split(/; (?=[\w.]+: )/)) {
+    const match = /^([\w.]+): (?:Value error, )?(.*)$/s.exec(part);
+    const path = match?.[1] ?? "";
+    // the most precise field named: "location.prefixes.0" is about the prefixes
+    const known = Object.keys(FIELDS).filter((f) => path === f || path.startsWith(`${f}.`));
+    const best = known.sort((a, b) => b.length - a.length)[0];
+    if (!best) {
+      general.push(match && path !== "body" ? part : (match?.[2] ?? part));
+      continue;
+    }
+    const id = FIELDS[best];
+    const out = form.querySelector(`#${id}-error`);
+    out.textContent = [out.textContent, match[2]].filter(Boolean).join("; ");
+    form.querySelector(`#${id}`).setAttribute("aria-invalid", "true");
+  }
+  form.querySelector("#form-error").textContent = general.length
+    ? general.join("; ")
+    : "Please correct the fields marked below.";
+  const first = form.querySelector("[aria-invalid=true]");
+  (first ?? form.querySelector("#form-error")).focus?.();
+}
+
+async function save(event, c) {
+  event.preventDefault();
+  const form = state.root.querySelector("#campaign-form");
+  for (const out of form.querySelectorAll(".field-error, #form-error")) out.textContent = "";
+  for (const bad of form.querySelectorAll("[aria-invalid]")) bad.removeAttribute("aria-invalid");
+  const button = form.querySelector("#save-campaign");
+  button.disabled = true;
+  try {
+    const body = spec();
+    const saved = c
+      ? await api.call("PUT", `campaigns/${encodeURIComponent(c.id)}`, { body })
+      : await api.post("campaigns", body);
+    notice = `${saved.name}: ${c ? "saved" : "created"}.`; // said once the campaign's page is open
+    location.hash = `#/campaigns/${encodeURIComponent(saved.id)}`;
+  } catch (error) {
+    if (!state) return;
+    if (error.status === 400) showErrors(error.message);
+    else form.querySelector("#form-error").textContent = error.message;
+  } finally {
+    button.disabled = false;
+  }
 }

@@ -1,8 +1,11 @@
-// Inbox: open conversations, longest waiting first; claim, reply, note, close.
-// Polls every few seconds so new texts appear without a reload.
+// Inbox: open conversations, longest waiting first, with their unread texts;
+// claim, reply (saved replies filled for the customer), note, close. Polls
+// every few seconds so new texts appear without a reload; an open thread is
+// marked read (POST .../read) while it shows texts nobody had read.
 
 import * as api from "./api.js";
 import { clear, el, say, timeEl, waited } from "./dom.js";
+import { me, readsThreads } from "./me.js";
 import { describe, segments } from "./sms.js";
 
 const POLL_MS = 3000;
@@ -18,7 +21,26 @@ function newKey() {
 }
 
 export function enter(root, phone) {
-  state = { root, selected: phone, conversations: [], timer: null, threadSignature: "", replyKey: null, contact: null };
+  state = {
+    root,
+    selected: phone,
+    conversations: [],
+    timer: null,
+    threadSignature: "",
+    replyKey: null,
+    contact: null,
+    me: null, // GET /api/me: {name, role}
+    reading: false,
+  };
+  const mine = state;
+  me()
+    .then((who) => {
+      if (state !== mine) return;
+      state.me = who;
+      renderList();
+      markRead();
+    })
+    .catch(() => {});
   const filter = sessionStorage.getItem(FILTER) ?? "all";
   const radios = ["mine", "unassigned", "all"].map((value) =>
     el(
@@ -61,7 +83,10 @@ async function refresh() {
     if (state !== mine) return;
     state.conversations = conversations;
     renderList();
-    if (state.selected) await refreshThread();
+    if (state.selected) {
+      await refreshThread();
+      markRead();
+    }
   } catch (error) {
     if (state === mine && error.status !== 401) say(error.message, "error");
   }
@@ -70,9 +95,9 @@ async function refresh() {
 function filtered() {
   const filter = state.root.querySelector("input[name=filter]:checked")?.value ?? "all";
   sessionStorage.setItem(FILTER, filter);
-  const me = api.myNames();
+  const name = state.me?.name;
   return state.conversations.filter((c) =>
-    filter === "mine" ? me.includes(c.agent) : filter === "unassigned" ? !c.agent : true,
+    filter === "mine" ? Boolean(name) && c.agent === name : filter === "unassigned" ? !c.agent : true,
   );
 }
 
@@ -85,6 +110,7 @@ function renderList() {
   for (const c of shown) {
     const waiting = c.waiting_since ? `waiting ${waited(c.waiting_seconds)}` : "answered";
     const owner = c.agent ? `with ${c.agent}` : "unassigned";
+    const unread = c.unread > 0 ? `${c.unread} unread text${c.unread === 1 ? "" : "s"}` : "";
     list.append(
       el(
         "li",
@@ -98,7 +124,19 @@ function renderList() {
             "aria-current": c.phone === state.selected ? "true" : null,
             onclick: () => select(c.phone),
           },
-          el("span", { class: "phone" }, c.phone),
+          el(
+            "span",
+            { class: "phone" },
+            c.phone,
+            unread
+              ? el(
+                  "span",
+                  { class: "unread", title: unread, dataset: { count: c.unread } },
+                  el("span", { "aria-hidden": "true" }, String(c.unread)),
+                  el("span", { class: "sr-only" }, ` ${unread}`),
+                )
+              : null,
+          ),
           el("span", { class: "waited" }, waiting),
           el("span", { class: "owner" }, owner),
           el("span", { class: "count", title: "texts in this conversation" }, `${c.messages} text${c.messages === 1 ? "" : "s"}`),
@@ -123,7 +161,7 @@ function select(phone) {
   state.root.querySelector("#inbox").classList.add("has-selection");
   renderList();
   renderThreadShell();
-  refreshThread().catch(showError);
+  refreshThread().then(markRead, showError);
   state.root.querySelector("#thread-title")?.focus();
 }
 
@@ -140,6 +178,7 @@ function renderThreadShell() {
   const phone = state.selected;
   const reply = el("textarea", { id: "reply", name: "reply", rows: 3, maxlength: 1600, required: true });
   const counter = el("p", { id: "segments", class: "muted", "aria-live": "polite" }, describe(""));
+  const picker = el("select", { id: "saved-reply", name: "saved-reply", disabled: true }, el("option", { value: "" }, "Loading…"));
   reply.addEventListener("input", () => {
     state.replyKey = null; // another text: another Idempotency-Key
     counter.textContent = describe(reply.value);
@@ -166,6 +205,17 @@ function renderThreadShell() {
     el(
       "form",
       { id: "reply-form", class: "composer", onsubmit: send },
+      el(
+        "div",
+        { class: "saved-picker" },
+        el("label", { for: "saved-reply" }, "Saved replies"),
+        el(
+          "div",
+          { class: "inline" },
+          picker,
+          el("button", { type: "button", id: "insert-saved", class: "quiet", disabled: true, onclick: insertSaved }, "Insert"),
+        ),
+      ),
       el("label", { for: "reply" }, "Reply"),
       reply,
       counter,
@@ -180,6 +230,64 @@ function renderThreadShell() {
     el("p", { id: "thread-error", class: "error", role: "alert" }),
   );
   renderOwner();
+  loadSavedReplies(phone);
+}
+
+// The saved replies filled for this customer (GET /api/conversations/{phone}/saved-replies).
+async function loadSavedReplies(phone) {
+  const mine = state;
+  let replies = [];
+  try {
+    ({ saved_replies: replies } = await api.get(`conversations/${api.phonePath(phone)}/saved-replies`));
+  } catch (error) {
+    if (error.status === 401) return;
+  }
+  if (state !== mine || state.selected !== phone) return;
+  state.savedReplies = replies;
+  const picker = state.root.querySelector("#saved-reply");
+  clear(picker).append(
+    el("option", { value: "" }, replies.length ? "Choose a saved reply…" : "No saved replies yet"),
+    ...replies.map((r) => el("option", { value: r.id, title: r.text }, r.name)),
+  );
+  picker.disabled = !replies.length;
+  state.root.querySelector("#insert-saved").disabled = !replies.length;
+}
+
+// Puts the chosen reply, filled for the customer, at the cursor of the reply box.
+function insertSaved() {
+  const id = state.root.querySelector("#saved-reply").value;
+  const chosen = state.savedReplies?.find((r) => r.id === id);
+  const box = state.root.querySelector("#reply");
+  if (!chosen) {
+    showError(new Error("Choose a saved reply first."));
+    return;
+  }
+  showError(null);
+  const start = box.selectionStart ?? box.value.length;
+  const end = box.selectionEnd ?? box.value.length;
+  box.value = box.value.slice(0, start) + chosen.text + box.value.slice(end);
+  box.dispatchEvent(new Event("input")); // the segment counter follows, and a new Idempotency-Key
+  box.focus();
+  box.setSelectionRange(start + chosen.text.length, start + chosen.text.length);
+}
+
+// The open thread's texts are read: tell the API once per new unread text.
+async function markRead() {
+  const c = state && current();
+  if (!c || !(c.unread > 0) || state.reading || document.hidden || !readsThreads(state.me?.role)) return;
+  const mine = state;
+  state.reading = true;
+  try {
+    const item = await api.post(`conversations/${api.phonePath(c.phone)}/read`, {});
+    if (state !== mine) return;
+    const listed = state.conversations.find((x) => x.phone === item.phone);
+    if (listed) Object.assign(listed, item);
+    renderList();
+  } catch (error) {
+    if (state === mine && error.status !== 401 && error.status !== 404) showError(error);
+  } finally {
+    mine.reading = false;
+  }
 }
 
 function back() {
@@ -196,7 +304,7 @@ function renderOwner() {
   if (!line) return;
   const c = current();
   const claimButton = state.root.querySelector("#claim");
-  const me = api.myNames();
+  const name = state.me?.name;
   if (!c) {
     line.textContent = "Not open: closed, or no conversation with this number.";
     claimButton.hidden = true;
@@ -204,7 +312,7 @@ function renderOwner() {
   }
   const waiting = c.waiting_since ? `waiting ${waited(c.waiting_seconds)}` : "answered";
   line.textContent = `${c.agent ? `Claimed by ${c.agent}` : "Unassigned"} · ${waiting}`;
-  claimButton.hidden = Boolean(c.agent && me.includes(c.agent));
+  claimButton.hidden = Boolean(c.agent && c.agent === name);
   claimButton.textContent = c.agent ? "Take over" : "Claim";
   claimButton.onclick = () => claim(Boolean(c.agent));
 }
@@ -292,7 +400,6 @@ async function claim(reassign) {
   showError(null);
   try {
     const item = await api.post(`conversations/${api.phonePath(state.selected)}/claim`, reassign ? { reassign: true } : {});
-    api.rememberName(item.agent);
     say(`Claimed: ${item.phone} is yours.`);
     await refresh();
   } catch (error) {

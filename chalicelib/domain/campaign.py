@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.policy import Area, Intent, Purpose, normalise_area
-from chalicelib.domain.template import Template
+from chalicelib.domain.template import Template, fill_for
 
 
 class CampaignStatus(StrEnum):
@@ -182,5 +182,4 @@ class Campaign(CampaignSpec):
         """The message for this contact (a question campaign's text comes from its prompt)."""
         if self.message is None:
             raise ValueError(f"campaign {self.id} asks the question {self.prompt_id!r}: it has no message")
-        values = {name: attribute.value for name, attribute in contact.attributes.items()}
-        return Template(self.message).render(values)
+        return fill_for(self.message, contact)

@@ -98,6 +98,13 @@ class Conversation(BaseModel):
     agent: str | None = None  # who has claimed it
     claimed_at: datetime | None = None
     last_reply_at: datetime | None = None
+    read_count: int = 0  # the customer's texts (of message_count) an agent has read: opened or answered
+    read_by: str | None = None  # the agent who read them last
+
+    @property
+    def unread(self) -> int:
+        """The customer's texts in this conversation no agent has read yet."""
+        return max(0, self.message_count - self.read_count)
 
 
 class Attribute(BaseModel):

@@ -1,5 +1,6 @@
 """One-to-one conversations between a customer and the brand's agents: who has
-claimed one, replies, and closing it (which lets held marketing go again)."""
+claimed one, which of the customer's texts are unread, replies, and closing it
+(which lets held marketing go again)."""
 
 from __future__ import annotations
 
@@ -49,13 +50,29 @@ def reply_intent(contact: Contact, at: datetime) -> Intent:
 def replied(contact: Contact, agent: str, at: datetime) -> Contact:
     """After an agent's reply: nobody is waiting, and the replier holds the claim."""
     conversation = _open(contact)
-    update: dict[str, object] = {"waiting_since": None, "last_reply_at": at}
+    # answering is reading: the customer's texts so far are read (by the replier)
+    update: dict[str, object] = {
+        "waiting_since": None,
+        "last_reply_at": at,
+        "read_count": conversation.message_count,
+        "read_by": agent,
+    }
     if conversation.agent is None:
         update.update(agent=agent, claimed_at=at)
     engagement = contact.engagement.model_copy(
         update={"last_outbound_at": at, "outbound_count": contact.engagement.outbound_count + 1}
     )
     return contact.model_copy(update={"conversation": conversation.model_copy(update=update), "engagement": engagement})
+
+
+def read(contact: Contact, agent: str) -> Contact:
+    """The agent has seen the thread: every text of the customer's so far is read.
+    Unchanged (no write) when nothing was unread."""
+    conversation = _open(contact)
+    if conversation.unread == 0:
+        return contact
+    seen = conversation.model_copy(update={"read_count": conversation.message_count, "read_by": agent})
+    return contact.model_copy(update={"conversation": seen})
 
 
 def close(contact: Contact) -> Contact:

@@ -45,6 +45,7 @@ FAILED = "failed"  # refused by Twilio, or given up at the deadline
 UNKNOWN = "unknown"
 DROPPED = "dropped"  # the policy said no at send time
 UNDELIVERED = "undelivered"  # accepted, then reported failed/undelivered by a receipt
+DELIVERED = "delivered"  # accepted, then reported delivered by a receipt (services/status.py)
 OPTED_OUT = "opted_out"  # recipients who opted out after this run's text
 SETTLED_COUNTS = (OUT, FAILED, UNKNOWN, DROPPED)
 
@@ -93,6 +94,7 @@ class ClaimStatus(StrEnum):
     BUSY = "busy"  # another sender holds a live lease, or the text is settled
 
     STALE_SENDING = "stale_sending"  # a sender died during (or around) the Twilio call
+    CHANGED = "changed"  # the contact changed since the read the decision was made on: read it, decide again
 
 
 @dataclass(frozen=True)
@@ -102,8 +104,18 @@ class Claim:
     sending_since: datetime | None = None  # STALE_SENDING: when the dead sender called Twilio
 
 
-def claimable(state: LedgerState | None, lease_until: datetime | None, now: datetime) -> ClaimStatus:
-    """Whether a claim at `now` takes an entry in this state."""
+def claimable(
+    state: LedgerState | None,
+    lease_until: datetime | None,
+    now: datetime,
+    attempt: str | None = None,
+    take_over: str | None = None,
+) -> ClaimStatus:
+    """Whether a claim at `now` takes an entry in this state (held by `attempt`).
+    `take_over`: the dead sender's attempt, reconciled with Twilio (not sent):
+    only that very attempt, still `sending`, is taken over (once)."""
+    if take_over is not None:
+        return ClaimStatus.TAKEN if state == LedgerState.SENDING and attempt == take_over else ClaimStatus.BUSY
     if state is None or state == LedgerState.RELEASED:
         return ClaimStatus.TAKEN
     if state == LedgerState.SENDING and lease_until is not None and lease_until <= now:

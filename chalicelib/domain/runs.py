@@ -9,7 +9,7 @@ causing opt-outs or failures.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zlib import crc32
 
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.contact import Contact, PendingPrompt
 from chalicelib.domain.ledger import FAILED, OPTED_OUT, OUT, UNDELIVERED
-from chalicelib.domain.policy import Decision, PromptId, Purpose
+from chalicelib.domain.policy import Decision, PromptId, Purpose, Reason
 from chalicelib.domain.prompts import Prompt
 
 HOLD_SHARDS = 8  # held messages due in one minute spread over this many partitions
@@ -83,19 +83,30 @@ def minute_of(at: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class Hold:
-    """A message waiting for its time, filed under the minute the tick releases it."""
+    """A message waiting for its time, filed under the minute the tick releases it.
+
+    One held because its run is paused (an operator's pause or the breaker) waits
+    for the hourly re-check like any other, and is also noted under its run
+    (`paused`), so that a resume can bring it forward to the minute under way."""
 
     run_id: str
     campaign_id: str
     phone: str
     until: datetime
     minute: datetime
+    paused: bool = False
 
     @classmethod
-    def filed(cls, run_id: str, campaign_id: str, phone: str, until: datetime, now: datetime) -> Hold:
+    def filed(
+        cls, run_id: str, campaign_id: str, phone: str, until: datetime, now: datetime, reason: str | None = None
+    ) -> Hold:
         # never under a minute the tick may already have released
         minute = max(minute_of(until), minute_of(now) + timedelta(minutes=1))
-        return cls(run_id, campaign_id, phone, until, minute)
+        return cls(run_id, campaign_id, phone, until, minute, paused=reason == Reason.CAMPAIGN_PAUSED)
+
+    def moved_to(self, minute: datetime) -> Hold:
+        """The same text filed under another minute (a resume brings a paused one forward)."""
+        return replace(self, minute=minute)
 
     @property
     def shard(self) -> int:

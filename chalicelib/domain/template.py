@@ -9,8 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from chalicelib.domain.errors import RapportError
+
+if TYPE_CHECKING:
+    from chalicelib.domain.contact import Contact
 
 _PLACEHOLDER = re.compile(r"\{(?P<field>[a-z][a-z0-9_]*)\|(?P<fallback>[^{}|]*[^{}|\s][^{}|]*)\}")
 MAX_LENGTH = 1600  # Twilio's limit for one message, all segments
@@ -40,9 +44,20 @@ class Template:
     def fields(self) -> frozenset[str]:
         return frozenset(match["field"] for match in _PLACEHOLDER.finditer(self.text))
 
+    def missing(self, values: Mapping[str, str]) -> list[str]:
+        """The fields these values leave blank, so their fallbacks are used (in the order they appear)."""
+        blank = (m["field"] for m in _PLACEHOLDER.finditer(self.text) if not values.get(m["field"], "").strip())
+        return list(dict.fromkeys(blank))
+
     def render(self, values: Mapping[str, str]) -> str:
         def fill(match: re.Match[str]) -> str:
             value = values.get(match["field"], "").strip()
             return value or match["fallback"]
 
         return _PLACEHOLDER.sub(fill, self.text)
+
+
+def fill_for(text: str, contact: Contact) -> str:
+    """The template filled with the contact's attributes (fallbacks for the missing):
+    what a campaign sends them, and what an agent's saved reply says to them."""
+    return Template(text).render({name: attribute.value for name, attribute in contact.attributes.items()})

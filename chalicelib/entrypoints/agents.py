@@ -1,23 +1,29 @@
 """The operator API for people and other systems: the conversation inbox
-(claim, reply, note, close), interactions, the timeline, and prompts."""
+(claim, read, reply, note, close), saved replies, interactions, the timeline,
+and prompts."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 from chalice.app import BadRequestError, Blueprint, NotFoundError, Response
 from pydantic import BaseModel, Field, model_validator
+from typing_extensions import TypedDict
 
 from chalicelib.adapters.operator_auth import allow, caller
 from chalicelib.bootstrap import deps, sender
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.conversations import NoConversationError
 from chalicelib.domain.prompts import Prompt
+from chalicelib.domain.saved_replies import SavedReply, SavedReplyText
 from chalicelib.domain.timeline import Entry, EntryKind, parse_cursor
 from chalicelib.entrypoints import openapi
 from chalicelib.entrypoints.http import answer, body_of, phone_in_path
 from chalicelib.services import conversations as use_cases
+from chalicelib.services import saved_replies
 from chalicelib.services.idempotency import InvalidIdempotencyKeyError, valid_key
 from chalicelib.services.keys import Role
 
@@ -52,6 +58,14 @@ class CloseIn(_ActingIn):
     pass
 
 
+class ReadIn(_ActingIn):
+    pass
+
+
+class SavedReplyIn(_ActingIn, SavedReplyText):
+    pass
+
+
 class InteractionIn(BaseModel):
     id: str = Field(min_length=1, max_length=120, description="the other system's id: posting it again changes nothing")
     channel: str = Field(
@@ -77,6 +91,7 @@ def _inbox_view(contact: Contact, now: datetime) -> dict[str, Any]:
         "waiting_seconds": int((now - waiting).total_seconds()) if waiting else 0,
         "agent": conversation.agent,
         "messages": conversation.message_count,
+        "unread": conversation.unread,
         "last_inbound_at": conversation.last_inbound_at.isoformat(),
     }
 
@@ -100,6 +115,16 @@ def claim(number: str) -> Response:
     return answer(
         lambda: _inbox_view(use_cases.claim(phone, caller().name, body.reassign, d.store, d.clock), d.clock.now())
     )
+
+
+@allow(AGENT)
+@bp.route("/api/conversations/{number}/read", methods=["POST"])
+@openapi.documented(body=ReadIn, returns=openapi.InboxItem)
+def mark_read(number: str) -> Response:
+    """The caller has read the thread: the customer's texts so far are no longer unread."""
+    phone, d = phone_in_path(number), deps()
+    body_of(bp, ReadIn)  # an `agent` field is refused
+    return answer(lambda: _inbox_view(use_cases.read(phone, caller().name, d.store), d.clock.now()))
 
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
@@ -234,3 +259,96 @@ def save_prompt() -> Response:
     prompt = body_of(bp, Prompt)
     deps().prompts.save(prompt)
     return answer(lambda: prompt, status=201)
+
+
+# --- saved replies: operators write them, agents use them filled for the customer
+
+REPLY_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+IF_MATCH = re.compile(r'^(?:W/)?"?(?P<version>[0-9]{1,9})"?$')
+
+
+class Filled(TypedDict):
+    text: str  # the body with the contact's fields filled in (fallbacks where missing)
+
+
+SavedReplyList = openapi.Listed("saved_replies", SavedReply)
+FilledReplies = openapi.Listed("saved_replies", (SavedReply, Filled))
+
+
+def _reply_id(raw: str) -> str:
+    reply_id = unquote(raw)
+    if not REPLY_ID.match(reply_id):
+        raise NotFoundError(f"no saved reply {reply_id[:40]!r}")
+    return reply_id
+
+
+def _if_match() -> int | None:
+    """The If-Match header's version ("3", or the quoted forms); None without one or for *."""
+    raw = bp.current_request.headers.get("If-Match")
+    if raw is None or raw.strip() == "*":
+        return None
+    found = IF_MATCH.match(raw.strip())
+    if found is None:
+        raise BadRequestError("If-Match: the saved reply's version, as its `version` says (e.g. 3)")
+    return int(found["version"])
+
+
+@allow(AGENT, OPERATOR)
+@bp.route("/api/saved-replies", methods=["GET"])
+@openapi.documented(returns=SavedReplyList)
+def list_saved_replies() -> Response:
+    """The saved replies, by name, as written (placeholders unfilled)."""
+    return answer(
+        lambda: {"saved_replies": [r.model_dump(mode="json") for r in saved_replies.listed(deps().saved_replies)]}
+    )
+
+
+@allow(OPERATOR)
+@bp.route("/api/saved-replies", methods=["POST"])
+@openapi.documented(body=SavedReplyIn, returns=SavedReply, status=201)
+def create_saved_reply() -> Response:
+    """A new saved reply (its id is made here); 409 when there are 100 already."""
+    body, d, who = body_of(bp, SavedReplyIn), deps(), caller().name
+    return answer(lambda: saved_replies.create(body, who, d.saved_replies, d.clock), status=201)
+
+
+@allow(AGENT, OPERATOR)
+@bp.route("/api/saved-replies/{reply_id}", methods=["GET"])
+@openapi.documented(returns=SavedReply)
+def get_saved_reply(reply_id: str) -> Response:
+    found = _reply_id(reply_id)
+    return answer(lambda: saved_replies.get(found, deps().saved_replies))
+
+
+@allow(OPERATOR)
+@bp.route("/api/saved-replies/{reply_id}", methods=["PUT"])
+@openapi.documented(body=SavedReplyIn, returns=SavedReply)
+def update_saved_reply(reply_id: str) -> Response:
+    """Replace its name and body. With `If-Match: <version>` only over that version
+    (409 otherwise); without, the last write wins."""
+    found, body, version, d, who = _reply_id(reply_id), body_of(bp, SavedReplyIn), _if_match(), deps(), caller().name
+    return answer(lambda: saved_replies.update(found, body, who, version, d.saved_replies, d.clock))
+
+
+@allow(OPERATOR)
+@bp.route("/api/saved-replies/{reply_id}", methods=["DELETE"])
+@openapi.documented(returns=SavedReply)
+def delete_saved_reply(reply_id: str) -> Response:
+    """Delete it; answers what was deleted."""
+    found, who = _reply_id(reply_id), caller().name
+    return answer(lambda: saved_replies.delete(found, who, deps().saved_replies))
+
+
+@allow(AGENT, OPERATOR)
+@bp.route("/api/conversations/{number}/saved-replies", methods=["GET"])
+@openapi.documented(returns=FilledReplies)
+def saved_replies_for(number: str) -> Response:
+    """The saved replies with their fields filled for this contact, as a campaign
+    would fill them (`text`), ready for the reply box."""
+    phone, d = phone_in_path(number), deps()
+
+    def run() -> dict[str, Any]:
+        filled = saved_replies.filled_for(phone, d.store, d.saved_replies)
+        return {"saved_replies": [{**reply.model_dump(mode="json"), "text": text} for reply, text in filled]}
+
+    return answer(run)

@@ -27,6 +27,7 @@ from chalicelib.services.conversations import (
 )
 from chalicelib.services.idempotency import IdempotencyKeyMismatchError
 from chalicelib.services.keys import InvalidKeyNameError, KeyNameTakenError, UnknownKeyError
+from chalicelib.services.saved_replies import StaleSavedReplyError, TooManySavedRepliesError, UnknownSavedReplyError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -39,6 +40,9 @@ ERRORS: dict[type[Exception], tuple[int, str, str]] = {
     UnknownCampaignError: (404, "NotFoundError", ""),
     UnknownContactError: (404, "NotFoundError", ""),
     NoConversationError: (404, "NotFoundError", ""),
+    UnknownSavedReplyError: (404, "NotFoundError", ""),
+    StaleSavedReplyError: (409, "ConflictError", "If-Match: "),
+    TooManySavedRepliesError: (409, "ConflictError", ""),
     ConcurrentUpdateError: (409, "ConflictError", "changed by someone else meanwhile, try again: "),
     ClaimedError: (409, "ConflictError", ""),
     NotSendableError: (409, "ConflictError", ""),

@@ -147,6 +147,7 @@ class InboxItem(TypedDict):
     waiting_seconds: int
     agent: str | None
     messages: int
+    unread: int  # the customer's texts no agent has read (opened or answered) yet
     last_inbound_at: datetime
 
 
@@ -194,6 +195,8 @@ class Operation:
     also: dict[int, Shape] = field(default_factory=dict)  # other successful answers
     query: tuple[Query, ...] = ()
     idempotent: bool = False  # takes an Idempotency-Key header
+    text_body: str | None = None  # also takes a body of this media type, as text (text/csv)
+    media: str = "application/json"  # what the successful answer is
 
 
 def documented(
@@ -204,10 +207,14 @@ def documented(
     also: dict[int, Shape] | None = None,
     query: Sequence[Query] = (),
     idempotent: bool = False,
+    text_body: str | None = None,
+    media: str = "application/json",
 ) -> Callable[[ViewT], ViewT]:
     """Declare what the document cannot read from the routes table; put it under
-    `@bp.route(...)`. The view function is returned unchanged."""
-    operation = Operation(body, returns, status, dict(also or {}), tuple(query), idempotent)
+    `@bp.route(...)`. The view function is returned unchanged. `text_body`: a media
+    type the route also takes as its body, as text (`body` stays the JSON one);
+    `media`: the successful answer's media type when it is not JSON (`returns=str`)."""
+    operation = Operation(body, returns, status, dict(also or {}), tuple(query), idempotent, text_body, media)
 
     def mark(view: ViewT) -> ViewT:
         view.__openapi__ = operation  # type: ignore[attr-defined]
@@ -230,6 +237,10 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
         "examples": {"uk": {"value": "+447700900123"}},
     },
     "campaign_id": {"description": "a campaign's id, as POST /api/campaigns answered it", "schema": {"type": "string"}},
+    "reply_id": {
+        "description": "a saved reply's id, as POST /api/saved-replies answered it",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 40},
+    },
 }
 ERROR_STATUSES = ("4XX", "5XX")
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -306,7 +317,7 @@ def _operation(path: str, view: Callable[..., Any], args: list[str], schemas: _S
     for status, shape in {declaration.status: declaration.returns, **declaration.also}.items():
         described: dict[str, Any] = {"description": f"{status}"}
         if shape is not None:
-            described["content"] = _json(schemas.of(shape, "serialization"))
+            described["content"] = {declaration.media: {"schema": schemas.of(shape, "serialization")}}
         answers[str(status)] = described
     for errors in ERROR_STATUSES:
         answers[errors] = {
@@ -326,6 +337,8 @@ def _operation(path: str, view: Callable[..., Any], args: list[str], schemas: _S
     if declaration.body is not None:
         required = any(f.is_required() for f in declaration.body.model_fields.values())  # else {} will do
         operation["requestBody"] = {"required": required, "content": _json(schemas.of(declaration.body, "validation"))}
+        if declaration.text_body is not None:
+            operation["requestBody"]["content"][declaration.text_body] = {"schema": {"type": "string"}}
     if path in PUBLIC_PATHS:
         operation["security"] = []
     return operation

@@ -1,38 +1,28 @@
-"""The operator API (JSON, bearer token checked by middleware): campaigns and contacts."""
+"""The operator API (JSON, bearer token checked by middleware): campaigns. Contacts: contacts.py."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, TypeVar
-from zoneinfo import available_timezones
+from typing import Any, TypeVar
 
 from chalice.app import BadRequestError, Blueprint, NotFoundError, Response
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, field_validator
+from typing_extensions import TypedDict  # pydantic reads these on Python 3.11
 
 from chalicelib.adapters.operator_auth import allow, caller
 from chalicelib.bootstrap import deps
 from chalicelib.domain import phone
 from chalicelib.domain.campaign import Campaign, CampaignSpec
-from chalicelib.domain.contact import (
-    MAX_ATTRIBUTES,
-    MAX_NAME_LENGTH,
-    MAX_TAGS,
-    MAX_VALUE_LENGTH,
-    ConsentEvent,
-    ConsentState,
-    HomeLocation,
-)
 from chalicelib.domain.errors import InvalidPhoneError
-from chalicelib.domain.policy import normalise_area
+from chalicelib.domain.segments import Encoding, segments
+from chalicelib.domain.template import Template
 from chalicelib.entrypoints import openapi
-from chalicelib.entrypoints.http import answer, body_of, phone_in_path
+from chalicelib.entrypoints.http import answer, body_of
 from chalicelib.services import campaigns as use_cases
 from chalicelib.services.keys import Role
 
 bp = Blueprint(__name__)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 AGENT, OPERATOR = Role.AGENT, Role.OPERATOR
-MAX_IMPORT = 500
 
 
 def _view(campaign: Campaign) -> dict[str, Any]:
@@ -58,6 +48,70 @@ def create_campaign() -> Response:
     spec = _campaign_spec()
     d = deps()
     return answer(lambda: _view(use_cases.create_campaign(spec, d.campaigns, d.clock, caller().name)), status=201)
+
+
+class RenderIn(BaseModel):
+    message: str = Field(min_length=1, max_length=1600, description="a template: Hi {first_name|there}")
+    phone: str | None = Field(
+        default=None, min_length=1, max_length=40, description="the sample contact; none: every fallback"
+    )
+
+    @field_validator("message")
+    @classmethod
+    def _safe_template(cls, text: str) -> str:
+        Template(text)  # the same check as a campaign's message: a TemplateError is a ValueError
+        return text
+
+
+class Rendered(TypedDict):
+    text: str
+    segments: int
+    encoding: Encoding
+    units: int
+    limit: int
+    because: list[str]
+    fields: list[str]
+    missing_fields: list[str]
+    sample: str | None
+
+
+@allow(OPERATOR)
+@bp.route("/api/campaigns/render", methods=["POST"])
+@openapi.documented(body=RenderIn, returns=Rendered)
+def render_message() -> Response:
+    """A campaign's text as one contact would get it, with its SMS segments.
+
+    The server's own template code fills the fields from the sample contact's
+    attributes (`phone`), or uses every fallback when no phone is given. Nothing
+    is stored or sent.
+    """
+    body = body_of(bp, RenderIn)
+    template = Template(body.message)
+    values: dict[str, str] = {}
+    sample = None
+    if body.phone is not None:
+        try:
+            sample = phone.normalise(body.phone)
+        except InvalidPhoneError as error:
+            raise BadRequestError(f"phone: {error}") from None  # said next to the console's sample field
+        contact = deps().store.get_contact(sample)
+        if contact is None:
+            raise NotFoundError(f"no contact {sample}")
+        values = {name: attribute.value for name, attribute in contact.attributes.items()}
+    text = template.render(values)
+    counted = segments(text)
+    rendered: Rendered = {
+        "text": text,
+        "segments": counted.count,
+        "encoding": counted.encoding,
+        "units": counted.units,
+        "limit": counted.limit,
+        "because": list(counted.because),
+        "fields": sorted(template.fields),
+        "missing_fields": template.missing(values),
+        "sample": sample,
+    }
+    return answer(lambda: rendered)
 
 
 @allow(OPERATOR)
@@ -129,110 +183,3 @@ def list_runs(campaign_id: str) -> Response:
         return {"runs": [run.model_dump(mode="json") for run in d.runs.list_runs(campaign_id)]}
 
     return answer(runs)
-
-
-class HomeIn(BaseModel):
-    area: str = Field(min_length=2, max_length=12, description="postcode or ZIP")
-    region: str | None = Field(default=None, max_length=8, description="e.g. a US state code: FL")
-    confirmed_at: datetime | None = None
-
-    @field_validator("region")
-    @classmethod
-    def _upper(cls, region: str | None) -> str | None:
-        return region.strip().upper() if region else None
-
-
-class ConsentIn(BaseModel):
-    state: ConsentState
-    source: str = Field(min_length=1, max_length=120, description="where it was given: web form, till, ...")
-    at: datetime
-
-
-Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH, pattern=r"^[\w.\- ]+$")]
-Value = Annotated[str, StringConstraints(max_length=MAX_VALUE_LENGTH)]
-
-
-class ContactIn(BaseModel):
-    phone: str
-    attributes: dict[Name, Value] = Field(default_factory=dict, max_length=MAX_ATTRIBUTES)
-    tags: list[Name] = Field(default_factory=list, max_length=MAX_TAGS)
-    home: HomeIn | None = None
-    consent: ConsentIn | None = None
-    time_zone: str | None = Field(default=None, description="a confirmed IANA zone: Europe/London")
-
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, name: str | None) -> str | None:
-        if name is not None and name not in available_timezones():
-            raise ValueError(f"unknown time zone {name!r}: use an IANA name such as Europe/London")
-        return name
-
-    def to_record(self, e164: str) -> use_cases.ContactRecord:
-        home, consent = self.home, self.consent
-        return use_cases.ContactRecord(
-            phone=e164,
-            attributes=self.attributes,
-            tags=tuple(self.tags),
-            home=None
-            if home is None
-            else HomeLocation(area=normalise_area(home.area), region=home.region, confirmed_at=home.confirmed_at),
-            consent=None
-            if consent is None
-            else ConsentEvent(state=consent.state, source=consent.source, at=consent.at),
-            time_zone=self.time_zone,
-        )
-
-
-class ContactsIn(BaseModel):
-    contacts: list[ContactIn] = Field(min_length=1, max_length=MAX_IMPORT)
-
-
-@allow(OPERATOR)
-@bp.route("/api/contacts", methods=["POST"])
-@openapi.documented(body=ContactsIn, returns=openapi.Imported)
-def import_contacts() -> Response:
-    body = body_of(bp, ContactsIn)
-    d = deps()
-    records = []
-    for index, item in enumerate(body.contacts):  # all validated before any is stored
-        try:
-            records.append(item.to_record(phone.normalise(item.phone)))
-        except InvalidPhoneError as error:
-            raise BadRequestError(f"contacts.{index}.phone: {error}") from None
-
-    def run() -> dict[str, Any]:
-        return {
-            "imported": use_cases.import_contacts(records, d.store, d.clock, phone.time_zone_candidates, caller().name)
-        }
-
-    return answer(run)
-
-
-@allow(OPERATOR, AGENT)
-@bp.route("/api/contacts/{number}", methods=["GET"])
-@openapi.documented(returns=openapi.ContactView)
-def get_contact(number: str) -> Response:
-    e164 = phone_in_path(number)
-    d = deps()
-    contact = d.store.get_contact(e164)
-    if contact is None:
-        raise NotFoundError(f"no contact {e164}")
-    decisions = [record.model_dump(mode="json") for record in d.runs.decisions_for(e164, limit=5)]
-    trail = d.store.trail(e164)
-    view = {
-        **contact.model_dump(mode="json"),
-        "consent": contact.consent,
-        "consent_history": [event.model_dump(mode="json") for event in trail.consents],
-        "history": [change.model_dump(mode="json") for change in trail.fields],
-    }
-    return answer(lambda: {**view, "decisions": decisions})
-
-
-@allow(OPERATOR, AGENT)
-@bp.route("/api/contacts/{number}/decisions", methods=["GET"])
-@openapi.documented(returns=openapi.ContactDecisions)
-def explain_contact(number: str) -> Response:
-    """Why this customer did (not) get each campaign's text: recent decisions, newest first."""
-    e164 = phone_in_path(number)
-    records = deps().runs.decisions_for(e164, limit=50)
-    return answer(lambda: {"phone": e164, "decisions": [record.model_dump(mode="json") for record in records]})

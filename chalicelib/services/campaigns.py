@@ -24,7 +24,7 @@ from chalicelib.domain.errors import RapportError
 from chalicelib.domain.policy import PolicySettings, Verdict
 from chalicelib.services.ports import CampaignStore, Clock, ConversationStore, RunStore
 from chalicelib.services.retry import retry_on_conflict
-from chalicelib.services.runs import decisions_for_audience
+from chalicelib.services.runs import bring_forward, decisions_for_audience
 
 SCAN_SEGMENTS = 4
 SAMPLES_PER_REASON = 3
@@ -86,7 +86,10 @@ def pause_campaign(
 def resume_campaign(
     campaign_id: str, campaigns: CampaignStore, runs: RunStore, clock: Clock, by: str | None = None
 ) -> Campaign:
-    """Resume it, and let its runs that the breaker stopped go on: the rest of their texts are sent."""
+    """Resume it (one rule, whoever paused it: an operator or the breaker), clear what
+    the breaker set on its runs, and bring the texts its live runs held for the pause
+    forward to the minute under way: they go within a minute or two, not at the hourly
+    re-check. Safe to repeat and to run twice at once (the ledger sends each text once)."""
 
     def attempt() -> Campaign:
         current = get_campaign(campaign_id, campaigns)
@@ -97,9 +100,12 @@ def resume_campaign(
         return resumed.model_copy(update={"version": current.version + (resumed is not current)})
 
     campaign = retry_on_conflict(attempt)
+    now = clock.now()
     for run in runs.list_runs(campaign_id):
         if run.breaker:
             runs.clear_breaker(run.id)
+        if campaign.deadline_for(run.scheduled_for) > now:  # a run past its deadline holds nothing that could go
+            bring_forward(run.id, runs, now)
     return campaign
 
 
@@ -146,12 +152,20 @@ def import_contact(
         contact = base.model_copy(update=update)
         if record.consent is not None:
             contact = contact.with_consent(record.consent)  # never over a newer STOP
-        store.save_contact(contact, current.version if current else None)
+        store.save_contact(contact, current.version if current else None, tags_before=current.tags if current else None)
         if added := consent_added(current, contact):
             store.add_trail(record.phone, added, [])
         return contact
 
     return retry_on_conflict(attempt)
+
+
+class RecordsRefusedError(ProfileLimitError):
+    """Records of an import that would not fit their profiles: (index, reason) each."""
+
+    def __init__(self, refused: list[tuple[int, str]]) -> None:
+        super().__init__("; ".join(reason for _, reason in refused))
+        self.refused = refused
 
 
 def check_limits(record: ContactRecord, current: Contact | None) -> None:
@@ -172,9 +186,16 @@ def import_contacts(
     by: str | None = None,
 ) -> int:
     """Import every record, once all are known to fit their profiles (a race with
-    another import can still refuse one later, with nothing of it stored)."""
-    for record in records:
-        check_limits(record, store.get_contact(record.phone))
+    another import can still refuse one later, with nothing of it stored).
+    RecordsRefusedError names every record that would not fit, by its index."""
+    refused: list[tuple[int, str]] = []
+    for index, record in enumerate(records):
+        try:
+            check_limits(record, store.get_contact(record.phone))
+        except ProfileLimitError as error:
+            refused.append((index, str(error)))
+    if refused:
+        raise RecordsRefusedError(refused)
     for record in records:
         import_contact(record, store, clock, zones_for, by)
     return len(records)

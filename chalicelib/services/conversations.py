@@ -76,6 +76,12 @@ def claim(phone: str, agent: str, reassign: bool, store: ConversationStore, cloc
     return _update(phone, store, lambda contact: conversations.claim(contact, agent, now, reassign))
 
 
+def read(phone: str, agent: str, store: ConversationStore) -> Contact:
+    """The agent has the thread open: the customer's texts so far are read. No write
+    when nothing was unread; a text arriving meanwhile makes it read again, fresh."""
+    return _update(phone, store, lambda contact: conversations.read(contact, agent))
+
+
 def reply(
     phone: str,
     agent: str,

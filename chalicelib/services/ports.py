@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -15,6 +15,7 @@ from chalicelib.domain.ledger import Claim, Outcome
 from chalicelib.domain.messages import Message
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.runs import DecisionRecord, Hold, Run
+from chalicelib.domain.saved_replies import SavedReply
 from chalicelib.domain.timeline import ContactHistory, Entry
 
 
@@ -78,12 +79,37 @@ class ConversationStore(Protocol):
         ...
 
     def save_contact(
-        self, contact: Contact, expected_version: int | None, applied_sid: str = "", applied_at: datetime | None = None
+        self,
+        contact: Contact,
+        expected_version: int | None,
+        applied_sid: str = "",
+        applied_at: datetime | None = None,
+        tags_before: Sequence[str] | None = None,
     ) -> None:
         """Create (expected_version None) or replace the contact; ConcurrentUpdateError
         when its version is not the expected one or a text was applied since the read.
         `applied_sid`: the inbound text this write applies (counted once; a second
-        time raises TextAlreadyAppliedError)."""
+        time raises TextAlreadyAppliedError). `tags_before`: the tags the contact
+        had when read, given by a write that changes them, so that the tag index
+        changes with the profile (a new contact's tags are indexed without it)."""
+        ...
+
+    def get_contacts(self, phones: Sequence[str]) -> list[Contact]:
+        """The contacts of these numbers that exist, in the order asked."""
+        ...
+
+    def tagged(self, tag: str, limit: int, after: str | None = None) -> tuple[list[Contact], str | None]:
+        """Up to `limit` contacts with the tag, in phone order, after the number `after`
+        (from an index: never a scan); and the number to carry on after, None when done."""
+        ...
+
+    def find_contacts(
+        self, wanted: Callable[[Contact], bool], limit: int, after: str | None, budget: int, hint: str = ""
+    ) -> tuple[list[Contact], str | None]:
+        """A bounded scan: reads at most `budget` contacts after `after` (in the store's
+        own order) and answers those `wanted`, up to `limit`, and the number to carry on
+        after (None: every contact was read). `hint`: text every wanted contact's stored
+        profile contains, which a store may filter on first."""
         ...
 
     def scan_contacts(self, segment: int, total_segments: int) -> Iterator[list[Contact]]:
@@ -156,6 +182,18 @@ class RunStore(Protocol):
         """Forget held messages (they have been queued again)."""
         ...
 
+    def park(self, holds: list[Hold]) -> None:
+        """Note texts held because their run is paused under the run (they stay filed by minute too)."""
+        ...
+
+    def parked(self, run_id: str) -> list[Hold]:
+        """The run's texts held for its pause, each as it was filed (its minute)."""
+        ...
+
+    def unpark(self, holds: list[Hold]) -> None:
+        """Forget those notes (a resume has filed the texts again)."""
+        ...
+
     def claim(
         self,
         run_id: str,
@@ -164,12 +202,16 @@ class RunStore(Protocol):
         lease_until: datetime,
         marketing_since: datetime | None = None,
         take_over: str | None = None,
+        seen: Contact | None = None,
     ) -> Claim:
         """Mark the contact's entry for the run `sending`, with a lease, just before
         the Twilio call: taken when there is none, it was released, or (with
         `take_over`, the attempt found stale and reconciled) a dead sender's.
-        `marketing_since`: also reserve the contact's marketing slot, refused
-        (MarketingTakenError) when another text took it after that time."""
+        `seen`: the contact as the decision read it; the claim is refused (CHANGED,
+        nothing written) when it is no longer stored so (an inbound text or a
+        profile write since, or gone). `marketing_since`: also reserve the
+        contact's marketing slot, refused (MarketingTakenError) when another text
+        took it after that time. The entry's state is checked first, then `seen`."""
         ...
 
     def settle(
@@ -221,6 +263,25 @@ class PromptBook(Protocol):
     def save(self, prompt: Prompt) -> None: ...
 
     def list(self) -> list[Prompt]: ...
+
+
+class SavedReplyBook(Protocol):
+    """The operators' saved replies (one small shelf of documents)."""
+
+    def get(self, doc_id: str) -> SavedReply | None: ...
+
+    def save(self, doc_id: str, doc: SavedReply, expected_version: int | None) -> None:
+        """None: a new one (ConcurrentUpdateError if the id exists); else only over that
+        version (ConcurrentUpdateError when it moved)."""
+        ...
+
+    def delete(self, doc_id: str) -> SavedReply | None:
+        """The one deleted, or None when there was none."""
+        ...
+
+    def list(self) -> list[SavedReply]: ...
+
+    def count(self) -> int: ...
 
 
 class JobQueue(Protocol):

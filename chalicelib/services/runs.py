@@ -103,7 +103,9 @@ def _start_due_run(
 def file_holds(holds: list[Hold], runs: RunStore, send_queue: JobQueue) -> None:
     """File held texts under their minute; one whose minute the tick has already
     released (a slow planner, a clock behind) is queued now instead: the send
-    decides again and holds it anew if it is still too early."""
+    decides again and holds it anew if it is still too early. Texts held for
+    their run's pause are noted under the run too, for a resume to bring forward
+    (after the filing: a crash in between leaves them to the hourly re-check)."""
     if not holds:
         return
     runs.record_decisions([], holds)
@@ -111,6 +113,37 @@ def file_holds(holds: list[Hold], runs: RunStore, send_queue: JobQueue) -> None:
     late = [hold for hold in holds if released is not None and hold.minute <= released]
     send_queue.enqueue([send_job(hold.run_id, hold.campaign_id, hold.phone) for hold in late])
     runs.release(late)
+    runs.park([hold for hold in holds if hold.paused and hold not in late])
+
+
+def bring_forward(run_id: str, runs: RunStore, now: datetime) -> int:
+    """A resumed run's texts held for its pause go at the first minute the tick has
+    not released (this one), not at their hourly re-check. Filed there first, then the
+    re-check's holds and the notes are forgotten: a crash in between, a resume
+    called twice or two at once file a text twice at worst, and its ledger entry
+    lets one send through (the other finds it sent). How many notes it found."""
+    parked = runs.parked(run_id)
+    if not parked:
+        return 0
+    minute = _first_unreleased_minute(runs, now)
+    later = [hold for hold in parked if hold.minute > minute]  # the others go at that minute anyway
+    while later:
+        runs.record_decisions([], [hold.moved_to(minute) for hold in later])
+        released = runs.tick_cursor()
+        if released is None or released < minute:
+            break
+        minute = released + timedelta(minutes=1)  # the tick passed it meanwhile: file them at the next one
+        later = [hold for hold in later if hold.minute > minute]
+    runs.release(later)
+    runs.unpark(parked)
+    return len(parked)
+
+
+def _first_unreleased_minute(runs: RunStore, now: datetime) -> datetime:
+    """This minute, released as soon as it is past, unless the tick (its clock ahead) has released it."""
+    released = runs.tick_cursor()
+    minute = minute_of(now)
+    return minute if released is None or released < minute else released + timedelta(minutes=1)
 
 
 def _release_due_minutes(runs: RunStore, plan_queue: JobQueue, now: datetime) -> int:
@@ -174,7 +207,8 @@ def plan_shard(
             counts[f"{decision.verdict}/{decision.reason}"] += 1
             records.append(DecisionRecord.of(contact.phone, run, decision, now, "planned"))
             if decision.verdict == Verdict.HOLD and decision.until is not None:
-                holds.append(Hold.filed(run.id, campaign.id, contact.phone, decision.until, clock.now()))
+                hold = Hold.filed(run.id, campaign.id, contact.phone, decision.until, clock.now(), decision.reason)
+                holds.append(hold)
             elif decision.verdict in (Verdict.SEND, Verdict.ASK):
                 sends.append(send_job(run.id, campaign.id, contact.phone))
         runs.record_decisions(records, [])

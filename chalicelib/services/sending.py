@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import Contact, consent_added
@@ -19,7 +20,7 @@ from chalicelib.domain.errors import (
     LostLeaseError,
     MarketingTakenError,
 )
-from chalicelib.domain.ledger import LEASE, LEDGER_KEPT, UNDELIVERED, Claim, ClaimStatus, Outcome
+from chalicelib.domain.ledger import DELIVERED, LEASE, LEDGER_KEPT, UNDELIVERED, Claim, ClaimStatus, Outcome
 from chalicelib.domain.messages import FINAL_STATUSES, DeliveryStatus, Direction, Message
 from chalicelib.domain.policy import Decision, Intent, PolicySettings, Purpose, Reason, Verdict, decide
 from chalicelib.domain.prompts import Prompt
@@ -39,9 +40,11 @@ from chalicelib.services.ports import (
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.runs import file_holds, send_job
 
-PACE_MARGIN = 1.02  # spacing a little wider than 1/MPS absorbs timing jitter
-READ_LEAD_S = 0.05  # the contact is read this long before its slot, so the read's latency never delays the send
-SLOT_TOLERANCE_S = 0.02  # a text later than this for its slot takes a new one (PACE_MARGIN leaves 0.02 s a second)
+PACE_MARGIN = 1.03  # spacing a little wider than 1/MPS absorbs timing jitter
+CLAIM_LEAD_S = 0.1  # a text is decided and claimed this long before its slot, so the claim never delays the send
+SLOT_AHEAD_S = 0.03  # a slot at least this far ahead: the claim (one transaction) fits before it, even at once
+SLOT_TOLERANCE_S = 0.01  # a text later than this for its slot takes a new one (PACE_MARGIN leaves 0.03 s a second)
+CLAIM_TRIES = 4  # decisions on a contact that changed under the claim, and a dead sender's entry taken over
 MAX_VALIDITY_S = 36_000  # Twilio's longest ValidityPeriod
 TIME_KEPT_S = 10.0  # of a sender's remaining time: for the Twilio call and the record after its slot
 RETRY_FIRST_S, RETRY_MAX_S = 15, 900  # SQS delays a message at most 15 minutes
@@ -105,11 +108,20 @@ def backoff_s(retry: int, rng: random.Random | None = None) -> int:
 
 @dataclass
 class BatchReads:
-    """Campaigns and runs read once per SQS batch. An operator's pause reaches
-    the next batch; the circuit breaker is seen at every slot taken."""
+    """What is read once per SQS batch: campaigns, runs, and the batch's
+    contacts (one BatchGetItem). An operator's pause reaches the next batch; the
+    circuit breaker is seen at every slot taken; a contact that changed after the
+    batch read (a STOP, any write) is caught by the claim, which checks it is
+    still as read, and is read again."""
 
+    phones: list[str] = field(default_factory=list)  # the batch's recipients, read together at the first need
     campaigns: dict[str, Campaign | None] = field(default_factory=dict)
     runs: dict[str, Run | None] = field(default_factory=dict)
+    contacts: dict[str, Contact | None] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, jobs: list[dict[str, Any]]) -> BatchReads:
+        return cls(phones=[str(job["phone"]) for job in jobs])
 
     def campaign(self, campaign_id: str, ctx: SendContext) -> Campaign | None:
         if campaign_id not in self.campaigns:
@@ -121,14 +133,27 @@ class BatchReads:
             self.runs[run_id] = ctx.runs.get_run(run_id)
         return self.runs[run_id]
 
+    def contact(self, phone: str, ctx: SendContext) -> Contact | None:
+        if phone not in self.contacts:
+            wanted = [p for p in dict.fromkeys([phone, *self.phones]) if p not in self.contacts]
+            found = {contact.phone: contact for contact in ctx.store.get_contacts(wanted)}
+            self.contacts.update({p: found.get(p) for p in wanted})
+        return self.contacts[phone]
+
+    def read_again(self, phone: str, ctx: SendContext) -> Contact | None:
+        self.contacts[phone] = ctx.store.get_contact(phone)
+        return self.contacts[phone]
+
 
 def send_one(job: SendJob, ctx: SendContext, batch: BatchReads | None = None) -> Sent:
     """One text through its ledger entry (domain/ledger.py): decided again at
-    its slot, claimed just before the Twilio call, settled once."""
+    its slot on the contact as the batch read it, claimed just before the
+    Twilio call on condition that the contact is still as read, settled once."""
     reads = batch or BatchReads()
     campaign, run = reads.campaign(job.campaign_id, ctx), reads.run(job.run_id, ctx)
     if campaign is None or run is None:
         return Sent.GONE
+    contact = reads.contact(job.phone, ctx)
     now = ctx.clock.now()
     intent = campaign.intent(run.scheduled_for)
     if run.breaker:
@@ -136,7 +161,8 @@ def send_one(job: SendJob, ctx: SendContext, batch: BatchReads | None = None) ->
     paced = not intent.campaign_paused
     send_at = now.timestamp()
     if paced:
-        send_at, current = ctx.runs.take_slot(run.id, PACE_MARGIN / campaign.messages_per_second, send_at)
+        earliest = send_at + SLOT_AHEAD_S  # it still has to be claimed: a slot at `now` would be missed
+        send_at, current = ctx.runs.take_slot(run.id, PACE_MARGIN / campaign.messages_per_second, earliest)
         if current.breaker or _trip(run, campaign, ctx):
             intent = replace(intent, campaign_paused=True)
         else:
@@ -144,36 +170,45 @@ def send_one(job: SendJob, ctx: SendContext, batch: BatchReads | None = None) ->
             if wait > 0 and wait > ctx.remaining_s() - TIME_KEPT_S:  # never sleep past the handler's time
                 ctx.send_queue.enqueue([job.body()], delay_s=min(RETRY_MAX_S, math.ceil(wait)))
                 return Sent.DEFERRED
-            ctx.clock.sleep(wait - READ_LEAD_S)  # wake just early enough to read the contact before the slot
+            ctx.clock.sleep(wait - CLAIM_LEAD_S)  # wake just early enough to decide and claim before the slot
         now = ctx.clock.now()
-    # read just before sending: a STOP that arrived while this text waited for its slot wins
-    contact = ctx.store.get_contact(job.phone)
-    decision = _decide_now(contact, intent, now, ctx.policy) if contact else None
-    if contact is None or decision is None or decision.verdict in (Verdict.HOLD, Verdict.DROP):
-        return _not_now(job.phone, run, decision, now, ctx)
-    outgoing = _outgoing(campaign, contact, decision, ctx)
-    record = DecisionRecord.of(contact.phone, run, decision, now, "at_send")
-    marketing = campaign.purpose == Purpose.MARKETING and decision.verdict == Verdict.SEND
-    try:
-        claim = ctx.runs.claim(
-            run.id,
-            contact.phone,
-            now,
-            now + LEASE,
-            marketing_since=now - ctx.policy.smart_sending if marketing else None,
-        )
-    except MarketingTakenError:
-        taken = Decision(
-            Verdict.DROP, Reason.SMART_SENDING, "Another campaign's text took this contact's slot just now."
-        )
-        ctx.runs.settle(
-            run.id, contact.phone, None, Outcome.DROPPED, DecisionRecord.of(contact.phone, run, taken, now, "at_send")
-        )
-        return Sent.DROPPED
-    if claim.status == ClaimStatus.STALE_SENDING:
-        claim, found = _reconcile(contact, run, outgoing, record, claim, now, ctx)
-        if found is not None:
-            return found
+    taking_over: str | None = None  # a dead sender's attempt, found not sent at Twilio: this sender settles it
+    for _ in range(CLAIM_TRIES):
+        # decided now, on the contact as read: the claim below refuses a contact changed since (a STOP meanwhile)
+        decision = _decide_now(contact, intent, now, ctx.policy) if contact else None
+        if contact is None or decision is None or decision.verdict in (Verdict.HOLD, Verdict.DROP):
+            return _not_now(job.phone, run, decision, now, ctx, taking_over)
+        outgoing = _outgoing(campaign, contact, decision, ctx)
+        record = DecisionRecord.of(contact.phone, run, decision, now, "at_send")
+        marketing = campaign.purpose == Purpose.MARKETING and decision.verdict == Verdict.SEND
+        try:
+            claim = ctx.runs.claim(
+                run.id,
+                contact.phone,
+                now,
+                now + LEASE,
+                marketing_since=now - ctx.policy.smart_sending if marketing and taking_over is None else None,
+                take_over=taking_over,
+                seen=contact,
+            )
+        except MarketingTakenError:
+            taken = Decision(
+                Verdict.DROP, Reason.SMART_SENDING, "Another campaign's text took this contact's slot just now."
+            )
+            taken_record = DecisionRecord.of(contact.phone, run, taken, now, "at_send")
+            ctx.runs.settle(run.id, contact.phone, None, Outcome.DROPPED, taken_record)
+            return Sent.DROPPED
+        if claim.status == ClaimStatus.STALE_SENDING and taking_over is None:
+            found = _reconcile(contact, run, outgoing, record, claim, now, ctx)
+            if found is not None:
+                return found
+            taking_over = claim.attempt  # Twilio never took it: claimed again below, from the dead sender
+            continue
+        if claim.status != ClaimStatus.CHANGED:
+            break
+        contact, now = reads.read_again(job.phone, ctx), ctx.clock.now()
+    else:
+        raise ConcurrentUpdateError(f"{job.phone} kept changing under the claim")  # SQS brings the job back
     if claim.status != ClaimStatus.TAKEN:
         return Sent.DUPLICATE  # another sender has it, or it is settled
     if paced:
@@ -182,6 +217,7 @@ def send_one(job: SendJob, ctx: SendContext, batch: BatchReads | None = None) ->
     valid_for = int(min(MAX_VALIDITY_S, max(1, (deadline - ctx.clock.now()).total_seconds())))
     result = ctx.sender.send(contact.phone, outgoing.text, valid_for)
     if result.outcome == SendOutcome.ACCEPTED and result.sid:
+        reads.contacts.pop(contact.phone, None)  # recorded as sent: the read is stale now
         _record_sent(contact, campaign, run, outgoing, result, record, claim.attempt, ctx)
         return Sent.SENT
     if marketing:
@@ -225,34 +261,36 @@ def _reconcile(
     stale: Claim,
     now: datetime,
     ctx: SendContext,
-) -> tuple[Claim, Sent | None]:
+) -> Sent | None:
     """A sender died while its entry was `sending`: ask Twilio whether the text
-    went. It did: record it. It did not: take the entry over and send. Twilio
-    cannot say: settle as unknown (counted, and alarmed on), never resend."""
+    went. It did: record it. Twilio cannot say: settle as unknown (counted, and
+    alarmed on), never resend. It did not (None): the caller takes the entry over."""
     since = stale.sending_since or now - LEASE
     try:
         sid = ctx.sender.find_sent(contact.phone, outgoing.text, since - timedelta(seconds=5))
     except LookupUnavailableError as error:
         ctx.runs.settle(run.id, contact.phone, stale.attempt, Outcome.UNKNOWN, record, f"reconcile: {error}")
-        return stale, Sent.UNKNOWN
-    if sid is not None:
-        found = SendResult(SendOutcome.ACCEPTED, sid=sid)
-        campaign = ctx.campaigns.get(run.campaign_id)
-        if campaign is not None:
-            _record_sent(contact, campaign, run, outgoing, found, record, stale.attempt, ctx)
-        return stale, Sent.RECONCILED
-    return ctx.runs.claim(run.id, contact.phone, now, now + LEASE, take_over=stale.attempt), None
+        return Sent.UNKNOWN
+    if sid is None:
+        return None
+    found = SendResult(SendOutcome.ACCEPTED, sid=sid)
+    campaign = ctx.campaigns.get(run.campaign_id)
+    if campaign is not None:
+        _record_sent(contact, campaign, run, outgoing, found, record, stale.attempt, ctx)
+    return Sent.RECONCILED
 
 
 def _keep_slot(run_id: str, send_at: float, interval: float, ctx: SendContext) -> None:
     """Wait for the slot; a text that missed its slot by more than the pace's
-    slack (a slow read, a stalled container) takes a fresh one instead, so a
-    late text never ends up closer than the pace to the next one."""
+    slack (a slow claim, a stalled container, a late wake-up from the sleep)
+    takes a fresh one instead, so a late text never ends up closer than the
+    pace to the next one."""
     for _ in range(SLOT_RETAKES):
         late = ctx.clock.now().timestamp() - send_at
         if late <= SLOT_TOLERANCE_S:
             ctx.clock.sleep(-late)
-            return
+            if ctx.clock.now().timestamp() - send_at <= SLOT_TOLERANCE_S:  # woke in time
+                return
         send_at, _ = ctx.runs.take_slot(run_id, interval, ctx.clock.now().timestamp())
 
 
@@ -266,20 +304,25 @@ def _decide_now(contact: Contact, intent: Intent, now: datetime, policy: PolicyS
     return decision if checked.verdict == Verdict.SEND else checked
 
 
-def _not_now(phone: str, run: Run, decision: Decision | None, now: datetime, ctx: SendContext) -> Sent:
+def _not_now(
+    phone: str, run: Run, decision: Decision | None, now: datetime, ctx: SendContext, attempt: str | None = None
+) -> Sent:
     """Held: filed for when the tick releases it, the entry left free. Dropped
-    (or the contact is gone): final for this run. Either way nothing was claimed."""
+    (or the contact is gone): final for this run. Either way nothing is claimed
+    (`attempt`: a dead sender's entry, found not sent at Twilio, settled instead)."""
     if decision is None:
-        settled = ctx.runs.settle(run.id, phone, None, Outcome.DROPPED, detail="no such contact")
+        settled = ctx.runs.settle(run.id, phone, attempt, Outcome.DROPPED, detail="no such contact")
         return Sent.GONE if settled else Sent.DUPLICATE
     record = DecisionRecord.of(phone, run, decision, now, "at_send")
     if decision.verdict == Verdict.HOLD and decision.until is not None:
         # filed first: a crash in between leaves a spare hold (its send finds the entry settled), never none
-        file_holds([Hold.filed(run.id, run.campaign_id, phone, decision.until, now)], ctx.runs, ctx.send_queue)
-        if not ctx.runs.settle(run.id, phone, None, Outcome.HELD, record, decision.reason):
+        # paused: noted for resume
+        hold = Hold.filed(run.id, run.campaign_id, phone, decision.until, now, decision.reason)
+        file_holds([hold], ctx.runs, ctx.send_queue)
+        if not ctx.runs.settle(run.id, phone, attempt, Outcome.HELD, record, decision.reason):
             return Sent.DUPLICATE  # sent, settled or being sent by another job for the same text
         return Sent.PAUSED if decision.reason == Reason.CAMPAIGN_PAUSED else Sent.HELD
-    settled = ctx.runs.settle(run.id, phone, None, Outcome.DROPPED, record, decision.reason)
+    settled = ctx.runs.settle(run.id, phone, attempt, Outcome.DROPPED, record, decision.reason)
     return Sent.DROPPED if settled else Sent.DUPLICATE
 
 
@@ -363,6 +406,8 @@ def _record_sent(
         return
     if stored is not None and stored.status in FINAL_STATUSES and stored.error_code is not None:
         ctx.runs.add_counts(run.id, {UNDELIVERED: 1})  # its failure receipt came before the run was known
+    elif stored is not None and stored.status in (DeliveryStatus.DELIVERED, DeliveryStatus.READ):
+        ctx.runs.add_counts(run.id, {DELIVERED: 1})  # so did its delivery receipt (services/status.py counts the rest)
 
 
 def _refused(phone: str, code: int, at: datetime, ctx: SendContext) -> None:

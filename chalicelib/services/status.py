@@ -4,12 +4,30 @@ from __future__ import annotations
 
 from chalicelib.domain.contact import consent_added
 from chalicelib.domain.delivery import Receipt, apply_receipt
-from chalicelib.domain.ledger import UNDELIVERED
+from chalicelib.domain.ledger import DELIVERED, UNDELIVERED
 from chalicelib.domain.messages import FINAL_STATUSES, DeliveryStatus
 from chalicelib.services.ports import ConversationStore, RunStore
 from chalicelib.services.retry import retry_on_conflict
 
 FAILURES = frozenset({DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED})
+ARRIVED = frozenset({DeliveryStatus.DELIVERED, DeliveryStatus.READ})  # read implies delivered
+
+
+def run_counts(before: DeliveryStatus | None, after: DeliveryStatus | None) -> dict[str, int]:
+    """What a receipt adds to its run's counts: one text counts once, at its first final status.
+
+    Final statuses share a rank (domain/messages.py), so the first final one a
+    text reaches stands: a repeated receipt, a late `sent`, or a `delivered`
+    after `undelivered` (or the other way round) counts nothing more. The run's
+    figures then add up: delivered + undelivered <= out.
+    """
+    if before in FINAL_STATUSES or after not in FINAL_STATUSES:
+        return {}
+    if after in FAILURES:
+        return {UNDELIVERED: 1}  # also feeds the run's circuit breaker
+    if after in ARRIVED:
+        return {DELIVERED: 1}
+    return {}
 
 
 def record_status(receipt: Receipt, store: ConversationStore, runs: RunStore) -> bool:
@@ -28,10 +46,9 @@ def record_status(receipt: Receipt, store: ConversationStore, runs: RunStore) ->
         )
         if outcome.contact is not None and (added := consent_added(contact, outcome.contact)):
             store.add_trail(receipt.phone, added, [])  # 21610: the carrier says they opted out
-        first_final = message is None or message.status not in FINAL_STATUSES
-        run = outcome.message.run_id
-        if run and first_final and outcome.message.status in FAILURES:
-            runs.add_counts(run, {UNDELIVERED: 1})  # feeds the run's circuit breaker
+        counts = run_counts(message.status if message else None, outcome.message.status)
+        if outcome.message.run_id and counts:
+            runs.add_counts(outcome.message.run_id, counts)  # after the receipt's write: a retry never adds twice
         return True
 
     return retry_on_conflict(attempt)

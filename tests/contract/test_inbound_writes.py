@@ -110,10 +110,10 @@ def test_a_whole_profile_write_loses_to_a_text_in_between(store: ConversationSto
     assert read is not None
     apply(store, text("again", 2))
     with pytest.raises(ConcurrentUpdateError):
-        store.save_contact(read.model_copy(update={"tags": ["vip"]}), read.version)
+        store.save_contact(read.model_copy(update={"tags": ["vip"]}), read.version, tags_before=read.tags)
     fresh = store.get_contact(PHONE)
     assert fresh is not None
-    store.save_contact(fresh.model_copy(update={"tags": ["vip"]}), fresh.version)
+    store.save_contact(fresh.model_copy(update={"tags": ["vip"]}), fresh.version, tags_before=fresh.tags)
     saved = store.get_contact(PHONE)
     assert saved is not None and saved.tags == ["vip"] and saved.engagement.inbound_count == 2
 
@@ -125,7 +125,7 @@ def test_a_profile_write_that_applies_a_text_counts_it_once(store: ConversationS
     answered = read.model_copy(
         update={"engagement": read.engagement.model_copy(update={"inbound_count": 2}), "tags": ["answered"]}
     )
-    store.save_contact(answered, read.version, applied_sid="SMx", applied_at=AT)
+    store.save_contact(answered, read.version, applied_sid="SMx", applied_at=AT, tags_before=read.tags)
     again = store.get_contact(PHONE)
     assert again is not None and again.engagement.inbound_count == 2
     with pytest.raises(TextAlreadyAppliedError):

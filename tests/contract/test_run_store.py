@@ -11,8 +11,9 @@ import pytest
 
 from chalicelib.adapters.dynamodb_runs import DynamoRunStore
 from chalicelib.adapters.dynamodb_store import DynamoConversationStore
-from chalicelib.domain.contact import Contact
+from chalicelib.domain.contact import ConsentEvent, ConsentState, Contact
 from chalicelib.domain.errors import ConcurrentUpdateError, LostLeaseError, MarketingTakenError
+from chalicelib.domain.inbound import InboundSms, new_contact, read_text
 from chalicelib.domain.ledger import FAILED, OUT, UNKNOWN, ClaimStatus, Outcome
 from chalicelib.domain.messages import DeliveryStatus, Direction, Message
 from chalicelib.domain.policy import Decision, Reason, Verdict
@@ -124,6 +125,24 @@ def test_holds_are_filed_by_minute_and_released(stores: Stores) -> None:
     assert stores.runs.due_holds(past.minute, past.shard) == [past]
 
 
+def test_texts_held_for_a_pause_are_noted_under_their_run_until_forgotten(stores: Stores) -> None:
+    held = [
+        Hold.filed(RUN, "cmp_leeds", f"+4477009001{i:02d}", AT + timedelta(hours=1), AT, Reason.CAMPAIGN_PAUSED)
+        for i in range(12)
+    ]
+    later = AT + timedelta(hours=1)  # held again at the re-check: noted again, under its new minute
+    again = Hold.filed(RUN, "cmp_leeds", held[0].phone, later + timedelta(hours=1), later, Reason.CAMPAIGN_PAUSED)
+    quiet = Hold.filed(RUN, "cmp_leeds", "+447700900999", AT + timedelta(hours=3), AT, Reason.QUIET_HOURS)
+    assert all(hold.paused for hold in held) and not quiet.paused
+    stores.runs.park([*held, again])
+    stores.runs.park(held[:3])  # a replay changes nothing
+    key = lambda hold: (hold.phone, hold.minute)  # noqa: E731
+    assert sorted(stores.runs.parked(RUN), key=key) == sorted([*held, again], key=key)
+    assert stores.runs.parked("cmp_other@20260601T090000+0000") == []
+    stores.runs.unpark(held[:5])
+    assert sorted(stores.runs.parked(RUN), key=key) == sorted([*held[5:], again], key=key)
+
+
 def test_the_ledger_lets_one_claim_through_until_released(stores: Stores) -> None:
     stores.runs.start_run(run())
     lease = AT + timedelta(minutes=4)
@@ -170,17 +189,60 @@ def test_settling_without_a_claim_is_refused_while_someone_sends(stores: Stores)
 
 def test_one_marketing_text_per_window_even_from_two_runs_at_once(stores: Stores) -> None:
     stores.contacts.save_contact(Contact(phone=PHONE, created_at=AT), None)
+    seen = stores.contacts.get_contact(PHONE)
     window = AT - timedelta(hours=24)
-    stores.runs.claim(RUN, PHONE, AT, AT + timedelta(minutes=4), marketing_since=window)
-    with pytest.raises(MarketingTakenError):
+    stores.runs.claim(RUN, PHONE, AT, AT + timedelta(minutes=4), marketing_since=window, seen=seen)
+    with pytest.raises(MarketingTakenError):  # the reservation changes no decision: the contact is still as read
         stores.runs.claim(
-            "cmp_other@20260601T090000+0000", PHONE, AT, AT + timedelta(minutes=4), marketing_since=window
+            "cmp_other@20260601T090000+0000", PHONE, AT, AT + timedelta(minutes=4), marketing_since=window, seen=seen
         )
     stores.runs.release_marketing(PHONE, AT)  # the first one did not go
     other = stores.runs.claim(
         "cmp_other@20260601T090000+0000", PHONE, AT, AT + timedelta(minutes=4), marketing_since=window
     )
     assert other.status == ClaimStatus.TAKEN
+
+
+def _read_then(stores: Stores, change: str) -> Contact:
+    """The contact as a sender's batch read saw it, then changed by a STOP text,
+    a text that is no keyword, or a whole-profile write (an operator's opt-out)."""
+    stores.contacts.save_contact(Contact(phone=PHONE, created_at=AT), None)
+    seen = stores.contacts.get_contacts([PHONE])[0]
+    if change == "profile":
+        opted_out = ConsentEvent(state=ConsentState.OPTED_OUT, source="operator", at=AT)
+        stores.contacts.save_contact(seen.model_copy(update={"consent_event": opted_out}), seen.version)
+    else:
+        sms = InboundSms(f"SM{len(change):032x}", PHONE, "+15005550006", change, AT + timedelta(seconds=1))
+        stores.contacts.apply_text(read_text(sms), new_contact(sms, lambda _: ("Europe/London",)))
+    return seen
+
+
+@pytest.mark.parametrize("change", ["STOP", "hello?", "profile"])
+@pytest.mark.parametrize("marketing", [False, True])
+def test_a_claim_on_a_contact_changed_since_its_read_is_refused_and_writes_nothing(
+    stores: Stores, change: str, marketing: bool
+) -> None:
+    stores.runs.start_run(run())
+    seen = _read_then(stores, change)
+    lease, window = AT + timedelta(minutes=4), (AT - timedelta(hours=24) if marketing else None)
+    refused = stores.runs.claim(RUN, PHONE, AT, lease, marketing_since=window, seen=seen)
+    assert refused.status == ClaimStatus.CHANGED  # never MarketingTakenError: the slot is free
+    fresh = stores.contacts.get_contact(PHONE)
+    assert fresh is not None and fresh.version + fresh.engagement.inbound_count > seen.version
+    claim = stores.runs.claim(RUN, PHONE, AT, lease, marketing_since=window, seen=fresh)  # read again: taken
+    assert claim.status == ClaimStatus.TAKEN  # the refused claim wrote neither the entry nor the slot
+
+
+def test_a_claim_on_a_contact_as_read_is_taken_and_the_entry_is_checked_first(stores: Stores) -> None:
+    stores.runs.start_run(run())
+    stores.contacts.save_contact(Contact(phone=PHONE, created_at=AT), None)
+    seen = stores.contacts.get_contacts([PHONE, "+447700900999"])
+    assert [contact.phone for contact in seen] == [PHONE]  # only those that exist
+    lease = AT + timedelta(minutes=4)
+    assert stores.runs.claim(RUN, PHONE, AT, lease, seen=seen[0]).status == ClaimStatus.TAKEN
+    assert stores.runs.claim(RUN, PHONE, AT, lease, seen=seen[0]).status == ClaimStatus.BUSY
+    gone = Contact(phone="+447700900999", created_at=AT)  # read, then no longer there
+    assert stores.runs.claim(RUN, gone.phone, AT, lease, seen=gone).status == ClaimStatus.CHANGED
 
 
 def test_a_sent_text_is_recorded_with_its_contact_atomically(stores: Stores) -> None:

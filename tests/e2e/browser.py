@@ -133,9 +133,10 @@ def sign_in(driver: WebDriver, stack: RunningStack, key: str = OPERATOR_TOKEN, a
     driver.find_element(By.ID, "login-submit").click()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def keys(stack: RunningStack) -> dict[str, str]:
-    """Two agents' keys and an operator's, made by the admin route (as `make key` does)."""
+    """Two agents' keys and an operator's, made by the admin route (as `make key` does): once per
+    session, like the stack (a name in use cannot be made again), shared by every browser test file."""
     made = {}
     for name, role in (("alice", "agent"), ("bob", "agent"), ("olivia", "operator")):
         made[name] = api(stack, "POST", "/api/keys", {"name": name, "role": role})["key"]

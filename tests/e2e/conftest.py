@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import boto3
 import pytest
@@ -30,6 +31,7 @@ class RunningStack:
     ports: tuple[int, int, int]
     store: DynamoConversationStore
     process: subprocess.Popen[bytes]
+    env: dict[str, str] = field(default_factory=dict)  # what the stack was started with
 
 
 def port_open(port: int) -> bool:
@@ -37,23 +39,27 @@ def port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-@pytest.fixture(scope="session")
-def stack() -> Iterator[RunningStack]:
+@contextlib.contextmanager
+def running_stack(table: str, *flags: str, tick_seconds: float | None = 1) -> Iterator[RunningStack]:
+    """`python -m local.stack --no-demo` on free ports, its own table, until the block ends (SIGTERM).
+    `flags`: more of the stack's options (`--no-runner`); `tick_seconds`: the schedule's period
+    (None: the stack's default, a minute)."""
     api_port, aws_port, twilio_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "TWILIO_AUTH_TOKEN": TOKEN,
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TABLE_NAME": "rapport-e2e",
+        "TABLE_NAME": table,
         "BRAND_NAME": "Pizza Co",
         "OPERATOR_TOKEN": OPERATOR_TOKEN,
     }
     env.pop("PUBLIC_BASE_URL", None)
+    tick = [] if tick_seconds is None else ["--tick-seconds", str(tick_seconds)]
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "local.stack", "--no-demo",
+            sys.executable, "-m", "local.stack", "--no-demo", *flags,
             "--api-port", str(api_port), "--aws-port", str(aws_port), "--twilio-port", str(twilio_port),
-            "--tick-seconds", "1",
+            *tick,
         ],
         cwd=ROOT,
         env=env,
@@ -63,12 +69,17 @@ def stack() -> Iterator[RunningStack]:
         wait_for(f"{sim}/health", timeout_s=90, process=process)
         wait_for(f"{api}/health", timeout_s=90, process=process)
         client = boto3.client("dynamodb", endpoint_url=aws, region_name=REGION)
-        yield RunningStack(
-            api, sim, aws, (api_port, aws_port, twilio_port), DynamoConversationStore(client, "rapport-e2e"), process
-        )
+        store = DynamoConversationStore(client, table)
+        yield RunningStack(api, sim, aws, (api_port, aws_port, twilio_port), store, process, env)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[RunningStack]:
+    with running_stack("rapport-e2e") as started:
+        yield started
 
 
 # The browser tests' fixtures, shared by every tests/e2e/test_console*.py.

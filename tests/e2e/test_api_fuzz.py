@@ -14,19 +14,14 @@ Bounded: RAPPORT_FUZZ_EXAMPLES cases per operation (25), a fixed seed
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 
-from chalicelib.adapters.dynamodb_store import DynamoConversationStore
-from local.stack import ROOT, wait_for
-from tests.conftest import REGION, free_port
-from tests.e2e.conftest import ACCOUNT_SID, OPERATOR_TOKEN, TOKEN, RunningStack
+from tests.e2e.conftest import OPERATOR_TOKEN, RunningStack, running_stack
 from tests.e2e.test_campaigns import api, person, start_campaign
 from tests.e2e.test_local_stack import text
 
@@ -47,35 +42,8 @@ unexpected-methods = ["GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"]
 
 @pytest.fixture(scope="module")
 def fuzz_stack() -> Iterator[RunningStack]:
-    api_port, aws_port, twilio_port = free_port(), free_port(), free_port()
-    env = {
-        **os.environ,
-        "TWILIO_AUTH_TOKEN": TOKEN,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TABLE_NAME": TABLE,
-        "BRAND_NAME": "Pizza Co",
-        "OPERATOR_TOKEN": OPERATOR_TOKEN,
-    }
-    env.pop("PUBLIC_BASE_URL", None)
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "local.stack", "--no-demo",
-            "--api-port", str(api_port), "--aws-port", str(aws_port), "--twilio-port", str(twilio_port),
-        ],
-        cwd=ROOT,
-        env=env,
-    )  # fmt: skip
-    api_url, sim, aws = (f"http://127.0.0.1:{p}" for p in (api_port, twilio_port, aws_port))
-    try:
-        wait_for(f"{sim}/health", timeout_s=90, process=process)
-        wait_for(f"{api_url}/health", timeout_s=90, process=process)
-        client = boto3.client("dynamodb", endpoint_url=aws, region_name=REGION)
-        yield RunningStack(
-            api_url, sim, aws, (api_port, aws_port, twilio_port), DynamoConversationStore(client, TABLE), process
-        )
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+    with running_stack(TABLE, tick_seconds=None) as started:  # the schedule's own minute
+        yield started
 
 
 def test_the_fuzzer_finds_no_server_error_and_no_answer_off_its_schema(

@@ -156,27 +156,6 @@ def test_the_campaign_preview_chart_shows_what_the_api_decides(
     assert api(stack, "GET", f"/api/campaigns/{campaign['id']}")["status"] == "active"
 
 
-def test_a_run_s_progress_fills_in_while_the_console_is_open(
-    stack: RunningStack, browser: WebDriver, keys: dict[str, str]
-) -> None:
-    numbers = [f"+4477009502{i}" for i in range(20, 23)]
-    api(stack, "POST", "/api/contacts", {"contacts": [person(n, "console-run") for n in numbers]})
-    campaign = api(stack, "POST", "/api/campaigns", {
-        "name": "Console: tonight's special",
-        "message": "Hi {first_name|there}, tonight's special is on us. Reply STOP to opt out",
-        "audience": {"tags": ["console-run"]},
-        "send_at": datetime.now(UTC).isoformat(),
-        "messages_per_second": 5,
-    })  # fmt: skip
-    sign_in(browser, stack, keys["olivia"], at=f"#/campaigns/{campaign['id']}")
-    out = wait(browser, lambda d: cell if (cell := find(d, "#runs td[data-count=out]").text) == "3" else None, 40)
-    assert out == "3"  # refreshed in place while the texts went
-    (run,) = api(stack, "GET", f"/api/campaigns/{campaign['id']}/runs")["runs"]
-    assert run["counts"]["out"] == 3 and run["counts"]["send/clear"] == 3
-    assert eventually(lambda: all(handset(stack, n) for n in numbers) or None)
-    shoot(browser, "campaign-run")
-
-
 def test_a_key_outside_its_role_and_then_revoked_is_told_so(stack: RunningStack, browser: WebDriver) -> None:
     name = "console-e2e-agent"
     key = api(stack, "POST", "/api/keys", {"name": name, "role": "agent"})["key"]

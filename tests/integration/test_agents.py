@@ -1,6 +1,6 @@
 """Agents and other systems on the operator API, in-process: the inbox,
-exclusive claims, replies through the policy, notes, closing, interactions,
-the timeline and prompts."""
+exclusive claims, unread texts, replies through the policy, notes, closing,
+saved replies, interactions, the timeline and prompts."""
 
 from __future__ import annotations
 
@@ -19,16 +19,18 @@ from app import app
 from chalicelib import bootstrap
 from chalicelib.adapters.dynamodb_idempotency import DynamoIdempotencyStore
 from chalicelib.adapters.dynamodb_store import DynamoConversationStore
+from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.delivery import Receipt
 from chalicelib.domain.messages import DeliveryStatus, Message
 from chalicelib.domain.policy import Decision, Reason, Verdict
 from chalicelib.domain.runs import DecisionRecord, Run
+from chalicelib.domain.saved_replies import MAX_SAVED_REPLIES, SavedReply
 from chalicelib.services import conversations as use_cases
 from chalicelib.services.ports import SendOutcome, SendResult
 from chalicelib.services.status import record_status
 from tests.fakes import FakeSender, InMemoryQueue, StepClock
-from tests.integration.conftest import ALICE, BOB, add_keys, post_signed, settings_for
+from tests.integration.conftest import ALICE, BOB, OLIVE, add_keys, as_key, post_signed, settings_for
 from tests.integration.test_operator_api import call
 
 if TYPE_CHECKING:
@@ -445,3 +447,139 @@ def test_a_conversation_closed_while_the_reply_went_still_keeps_the_reply(agents
     message, contact = d.store.get_message_and_contact(ANNA, sent["sid"])
     assert message is not None and message.body == "Bye!"
     assert contact is not None and contact.conversation is None  # the close stands
+
+
+# --- unread texts and saved replies
+
+
+def unread(agents: Agents, phone: str) -> int:
+    [item] = [c for c in call(agents.client, "GET", "/api/conversations")[1]["conversations"] if c["phone"] == phone]
+    return int(item["unread"])
+
+
+def test_unread_counts_the_customer_s_texts_until_an_agent_reads_or_answers(agents: Agents) -> None:
+    agents.text(ANNA, "Do you deliver?", "SMa1")
+    assert unread(agents, ANNA) == 1
+    agents.text(ANNA, "To LS6?", "SMa2")
+    assert unread(agents, ANNA) == 2
+    status, read = call(agents.client, "POST", f"/api/conversations/{ANNA}/read", {}, BOB)
+    assert status == 200 and read["unread"] == 0 and unread(agents, ANNA) == 0
+    contact = agents.deps.store.get_contact(ANNA)
+    assert contact is not None and contact.conversation is not None and contact.conversation.read_by == "bob"
+    version = contact.version
+    assert call(agents.client, "POST", f"/api/conversations/{ANNA}/read", {}, ALICE)[1]["unread"] == 0
+    again = agents.deps.store.get_contact(ANNA)
+    assert again is not None and again.version == version  # nothing unread: nothing written
+
+    agents.text(ANNA, "Hello?", "SMa3")
+    assert unread(agents, ANNA) == 1  # a new text after the read
+    assert call(agents.client, "POST", f"/api/conversations/{ANNA}/reply", {"body": "Yes, to LS6."}, ALICE)[0] == 201
+    assert unread(agents, ANNA) == 0  # answering is reading
+
+    assert call(agents.client, "POST", f"/api/conversations/{ANNA}/close", {}, ALICE)[0] == 200
+    agents.text(ANNA, "One more thing", "SMa4")
+    assert unread(agents, ANNA) == 1  # a new conversation counts afresh
+
+
+def test_reading_is_the_key_s_and_needs_an_open_conversation(agents: Agents) -> None:
+    status, refused = call(agents.client, "POST", f"/api/conversations/{ANNA}/read", {"agent": "mallory"}, ALICE)
+    assert status == 400 and "the acting agent is the API key's name" in refused["Message"]
+    assert call(agents.client, "POST", f"/api/conversations/{ANNA}/read", {}, ALICE)[0] == 404
+    status, refused = call(agents.client, "POST", f"/api/conversations/{ANNA}/read", {}, OLIVE)
+    assert status == 403 and "has the role operator" in refused["Message"]
+
+
+GREETING = {"name": "Delivery areas", "body": "Hi {first_name|there}, we deliver to {district|your area} until 11pm."}
+
+
+def test_operators_manage_saved_replies_and_every_write_names_its_key(agents: Agents) -> None:
+    status, created = call(agents.client, "POST", "/api/saved-replies", GREETING, OLIVE)
+    assert status == 201 and created["id"].startswith("sr_") and created["version"] == 1
+    assert (created["created_by"], created["updated_by"], created["body"]) == ("olive", "olive", GREETING["body"])
+    path = f"/api/saved-replies/{created['id']}"
+    assert call(agents.client, "GET", path, headers=ALICE)[1] == created
+    second = {"name": "allergens", "body": "Every base is made in a kitchen that handles gluten."}
+    assert call(agents.client, "POST", "/api/saved-replies", second, as_key("ada"))[0] == 201
+    listed = call(agents.client, "GET", "/api/saved-replies", headers=ALICE)[1]["saved_replies"]
+    assert [r["name"] for r in listed] == ["allergens", "Delivery areas"]  # by name, any case
+
+    status, updated = call(agents.client, "PUT", path, {**GREETING, "name": "Delivery"}, as_key("ada"))
+    assert status == 200 and updated["name"] == "Delivery" and updated["version"] == 2
+    assert (updated["created_by"], updated["updated_by"]) == ("olive", "ada")
+    stale = as_key("olive", **{"If-Match": '"1"'})
+    status, refused = call(agents.client, "PUT", path, {**GREETING, "name": "Old"}, stale)
+    assert status == 409 and refused["Message"].startswith("If-Match: ") and "version 2" in refused["Message"]
+    current = as_key("olive", **{"If-Match": '"2"'})
+    assert call(agents.client, "PUT", path, {**GREETING, "name": "Areas"}, current)[1]["version"] == 3
+    bad = as_key("olive", **{"If-Match": "yesterday"})
+    assert call(agents.client, "PUT", path, GREETING, bad)[0] == 400
+
+    status, deleted = call(agents.client, "DELETE", path, headers=OLIVE)
+    assert status == 200 and deleted["name"] == "Areas"
+    for method, body in (("GET", None), ("PUT", GREETING), ("DELETE", None)):
+        status, missing = call(agents.client, method, path, body, OLIVE)
+        assert status == 404 and "no saved reply" in missing["Message"], method
+    assert call(agents.client, "GET", "/api/saved-replies/" + "x" * 300, headers=OLIVE)[0] == 404
+
+
+def test_agents_use_saved_replies_but_may_not_write_them(agents: Agents) -> None:
+    status, refused = call(agents.client, "POST", "/api/saved-replies", GREETING, ALICE)
+    assert status == 403 and "has the role agent" in refused["Message"]
+    created = call(agents.client, "POST", "/api/saved-replies", GREETING, OLIVE)[1]
+    path = f"/api/saved-replies/{created['id']}"
+    assert call(agents.client, "PUT", path, GREETING, ALICE)[0] == 403
+    assert call(agents.client, "DELETE", path, headers=ALICE)[0] == 403
+    assert call(agents.client, "GET", path, headers=ALICE)[0] == 200
+
+
+def test_saved_replies_are_filled_for_the_contact_as_campaigns_fill_their_texts(agents: Agents) -> None:
+    zoe = {"phone": ANNA, "attributes": {"first_name": "Zoe"}}
+    assert call(agents.client, "POST", "/api/contacts", {"contacts": [zoe]}, OLIVE)[0] == 200
+    agents.text(BEN, "Hi", "SMb1")  # Ben: no attributes, the fallbacks
+    created = call(agents.client, "POST", "/api/saved-replies", GREETING, OLIVE)[1]
+
+    status, filled = call(agents.client, "GET", f"/api/conversations/{ANNA}/saved-replies", headers=ALICE)
+    assert status == 200
+    [for_zoe] = filled["saved_replies"]
+    assert for_zoe["id"] == created["id"] and for_zoe["body"] == GREETING["body"]
+    assert for_zoe["text"] == "Hi Zoe, we deliver to your area until 11pm."
+    [for_ben] = call(agents.client, "GET", f"/api/conversations/{BEN}/saved-replies", headers=ALICE)[1]["saved_replies"]
+    assert for_ben["text"] == "Hi there, we deliver to your area until 11pm."
+    contact = agents.deps.store.get_contact(ANNA)
+    assert contact is not None
+    at = agents.clock.now()
+    campaign = Campaign(id="cmp_1", name="Areas", message=GREETING["body"], send_at=at, created_at=at, updated_at=at)
+    assert campaign.text_for(contact) == for_zoe["text"]  # one way of filling
+    assert call(agents.client, "GET", "/api/conversations/447700900499/saved-replies", headers=ALICE)[0] == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"name": "Hi", "body": "Hi {first_name}"}, "placeholders look like {first_name|there}"),
+        ({"name": "Hi", "body": "Hi {first_name|}"}, "placeholders look like"),
+        ({"name": "   ", "body": "Hi"}, "name: Value error, the name is blank"),
+        ({"name": "n" * 61, "body": "Hi"}, "name: String should have at most 60 characters"),
+        ({"name": "Hi", "body": "b" * 1001}, "body: String should have at most 1000 characters"),
+        ({"name": "Hi", "body": ""}, "body: String should have at least 1 character"),
+        ({"name": "Hi"}, "body: Field required"),
+        ({"name": "Hi", "body": "Hi", "agent": "mallory"}, "the acting agent is the API key's name"),
+    ],
+)
+def test_a_bad_saved_reply_is_refused_with_the_reason(agents: Agents, body: dict[str, str], reason: str) -> None:
+    status, refused = call(agents.client, "POST", "/api/saved-replies", body, OLIVE)
+    assert status == 400 and reason in refused["Message"], refused
+    assert call(agents.client, "GET", "/api/saved-replies", headers=OLIVE)[1]["saved_replies"] == []
+
+
+def test_there_are_at_most_a_hundred_saved_replies(agents: Agents) -> None:
+    for n in range(MAX_SAVED_REPLIES):
+        reply = SavedReply(
+            id=f"sr_{n}", name=f"r{n}", body="Hi", created_at=agents.clock.now(), created_by="olive",
+            updated_at=agents.clock.now(), updated_by="olive", version=1,
+        )  # fmt: skip
+        agents.deps.saved_replies.save(reply.id, reply, None)
+    status, refused = call(agents.client, "POST", "/api/saved-replies", GREETING, OLIVE)
+    assert status == 409 and "100 saved replies already" in refused["Message"]
+    assert call(agents.client, "DELETE", "/api/saved-replies/sr_7", headers=OLIVE)[0] == 200
+    assert call(agents.client, "POST", "/api/saved-replies", GREETING, OLIVE)[0] == 201

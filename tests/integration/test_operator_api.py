@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from unittest.mock import patch
 
 import pytest
 from chalice.test import Client
 
+from chalicelib import bootstrap
 from chalicelib.adapters import operator_auth
 from chalicelib.adapters.dynamodb_store import DynamoConversationStore
-from tests.integration.conftest import OLIVE, OPERATOR_TOKEN, item_count, settings_for, wire
+from chalicelib.domain.messages import DeliveryStatus, Direction, Message
+from chalicelib.domain.runs import Run, run_id
+from tests.integration.conftest import ALICE, OLIVE, OPERATOR_TOKEN, item_count, post_signed, settings_for, wire
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -28,6 +32,7 @@ CAMPAIGN = {
     "messages_per_second": 1,
 }
 OPTED_IN = {"state": "opted_in", "source": "web form", "at": "2026-01-05T10:00:00Z"}
+BRAND = "+15005550006"
 
 
 def call(client: Client, method: str, path: str, body: Any = None, headers: dict[str, str] = AUTH) -> tuple[int, Any]:
@@ -229,3 +234,115 @@ def test_imports_are_bounded_with_a_clear_reason_and_nothing_half_stored(
     assert store.get_contact("+447700900802") is None  # the whole import was refused
     contact = store.get_contact("+447700900801")
     assert contact is not None and len(contact.tags) == 30
+
+
+# --- the campaign form's live preview: POST /api/campaigns/render
+
+TEMPLATE = "Hi {first_name|there}, 2-for-1 at {branch|our Leeds branch}"
+
+
+def test_render_fills_the_fields_from_the_sample_contact(client: Client) -> None:
+    sam = {"phone": "+447700900401", "attributes": {"first_name": "Sam", "branch": "  "}}
+    assert call(client, "POST", "/api/contacts", {"contacts": [sam]})[0] == 200
+    status, shown = call(client, "POST", "/api/campaigns/render", {"message": TEMPLATE, "phone": "447700900401"})
+    assert status == 200
+    assert shown == {
+        "text": "Hi Sam, 2-for-1 at our Leeds branch",  # a blank attribute takes the fallback
+        "segments": 1,
+        "encoding": "GSM-7",
+        "units": 35,
+        "limit": 160,
+        "because": [],
+        "fields": ["branch", "first_name"],
+        "missing_fields": ["branch"],
+        "sample": "+447700900401",
+    }
+
+
+def test_render_without_a_sample_uses_every_fallback(client: Client, dynamodb: DynamoDBClient, table: str) -> None:
+    status, shown = call(client, "POST", "/api/campaigns/render", {"message": TEMPLATE})
+    assert status == 200 and shown["text"] == "Hi there, 2-for-1 at our Leeds branch"
+    assert shown["missing_fields"] == ["first_name", "branch"] and shown["sample"] is None
+    assert item_count(dynamodb, table) == 0  # nothing stored
+
+
+@pytest.mark.parametrize(
+    ("message", "segments", "encoding", "units", "limit"),
+    [
+        ("x" * 160, 1, "GSM-7", 160, 160),
+        ("x" * 161, 2, "GSM-7", 161, 306),
+        ("€" * 80, 1, "GSM-7", 160, 160),  # the extension table costs two septets
+        ("€" * 81, 2, "GSM-7", 162, 306),
+        ("Pizza 🍕 tonight", 1, "UCS-2", 16, 70),  # an emoji is two UTF-16 units
+        ("Café — " + "x" * 63, 1, "UCS-2", 70, 70),
+        ("Café — " + "x" * 64, 2, "UCS-2", 71, 134),
+    ],
+)
+def test_render_counts_segments_and_names_the_encoding(
+    client: Client, message: str, segments: int, encoding: str, units: int, limit: int
+) -> None:
+    status, shown = call(client, "POST", "/api/campaigns/render", {"message": message})
+    assert status == 200
+    assert (shown["segments"], shown["encoding"], shown["units"], shown["limit"]) == (segments, encoding, units, limit)
+    if encoding == "UCS-2":
+        assert shown["because"] and all(ch not in "Café x" for ch in shown["because"])
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "reason"),
+    [
+        ({"message": "Hi {first_name}, deals"}, 400, "message"),  # a field without a fallback
+        ({"message": "Hi {First Name|there}"}, 400, "placeholders look like"),
+        ({"message": ""}, 400, "message"),
+        ({"message": "x" * 1601}, 400, "message"),
+        ({}, 400, "message"),
+        ({"message": "Hi", "phone": "not a number"}, 400, "phone: "),
+        ({"message": "Hi", "phone": "+447700900999"}, 404, "no contact +447700900999"),
+    ],
+)
+def test_render_refuses_what_a_campaign_would_refuse(
+    client: Client, body: dict[str, Any], status: int, reason: str
+) -> None:
+    answered, error = call(client, "POST", "/api/campaigns/render", body)
+    assert answered == status and reason in error["Message"]
+
+
+def test_render_is_for_operators(client: Client) -> None:
+    status, body = call(client, "POST", "/api/campaigns/render", {"message": "Hi"}, ALICE)
+    assert status == 403 and "agent" in body["Message"]
+    assert call(client, "POST", "/api/campaigns/render", {"message": "Hi"}, OLIVE)[0] == 200
+
+
+# --- delivery receipts count each text of a run once
+
+
+def test_a_run_counts_each_text_delivered_once_whatever_the_receipts_repeat(
+    client: Client, store: DynamoConversationStore
+) -> None:
+    campaign = call(client, "POST", "/api/campaigns", CAMPAIGN)[1]
+    scheduled = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
+    run = Run(id=run_id(campaign["id"], scheduled), campaign_id=campaign["id"], scheduled_for=scheduled,
+              started_at=scheduled, shards=1)  # fmt: skip
+    assert bootstrap.deps().runs.start_run(run)
+    texts = {f"SM{n:032d}": f"+4477009004{n:02d}" for n in range(3)}
+    for sid, to in texts.items():
+        store.put_message(
+            Message(sid=sid, phone=to, brand_number=BRAND, direction=Direction.OUTBOUND, at=scheduled,
+                    body="Hi", status=DeliveryStatus.QUEUED, run_id=run.id)
+        )  # fmt: skip
+    first, second, third = texts.items()
+    receipts = [
+        (first, "sent"), (first, "delivered"), (first, "delivered"), (first, "sent"), (first, "undelivered"),
+        (second, "delivered"), (second, "delivered"),
+        (third, "undelivered"), (third, "delivered"), (third, "undelivered"),
+    ]  # fmt: skip
+    for (sid, to), status in receipts:
+        form = {"MessageSid": sid, "MessageStatus": status, "To": to, "From": BRAND}
+        if status == "undelivered":
+            form["ErrorCode"] = "30003"
+        assert post_signed(client, "/twilio/status", form).status_code == 204
+    (listed,) = call(client, "GET", f"/api/campaigns/{campaign['id']}/runs")[1]["runs"]
+    assert listed["counts"]["delivered"] == 2  # the first final status of each text stands
+    assert listed["counts"]["undelivered"] == 1
+    message, _ = store.get_message_and_contact(texts[first[0]], first[0])
+    assert message is not None and message.status == DeliveryStatus.DELIVERED

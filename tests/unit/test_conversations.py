@@ -1,4 +1,5 @@
-"""Conversation use cases on the fakes: claims stay exclusive when two agents race."""
+"""Conversation use cases on the fakes: claims stay exclusive when two agents race;
+unread texts, and marking them read while another text arrives."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from chalicelib.domain import conversations as domain
 from chalicelib.domain.contact import Contact, Conversation
 from chalicelib.domain.conversations import ClaimedError, NoConversationError
 from chalicelib.domain.messages import Direction, Message
@@ -76,3 +78,50 @@ def test_two_agents_replying_at_once_both_replies_are_kept() -> None:
     sent = conversations.reply(PHONE, "alice", "Hi, Alice here", store, FakeSender(clock), clock, PolicySettings())
     bodies = [m.body for m in reversed(store.thread(PHONE))]
     assert bodies == ["Hi, Bob here", "Hi, Alice here"] and sent.body == "Hi, Alice here"
+
+
+def open_contact(texts: int) -> Contact:
+    return Contact(
+        phone=PHONE, created_at=AT, conversation=Conversation(opened_at=AT, last_inbound_at=AT, message_count=texts)
+    )
+
+
+def test_unread_is_the_customer_s_texts_since_an_agent_read_or_answered() -> None:
+    contact = open_contact(texts=3)
+    assert contact.conversation is not None and contact.conversation.unread == 3
+    read = domain.read(contact, "alice")
+    assert read.conversation is not None and (read.conversation.unread, read.conversation.read_by) == (0, "alice")
+    assert domain.read(read, "bob") is read  # nothing unread: unchanged, so nothing is written
+    answered = domain.replied(open_contact(texts=2), "bob", AT)
+    assert answered.conversation is not None and (answered.conversation.unread, answered.conversation.read_by) == (
+        0,
+        "bob",
+    )
+    with pytest.raises(NoConversationError):
+        domain.read(Contact(phone=PHONE, created_at=AT), "alice")
+
+
+class TextArrivesStore(InMemoryConversationStore):
+    """The customer's next text lands between the read's read and its write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending = True
+
+    def get_contact(self, phone: str) -> Contact | None:
+        seen = super().get_contact(phone)
+        if self.pending and seen is not None and seen.conversation is not None:
+            self.pending = False
+            more = seen.conversation.model_copy(update={"message_count": seen.conversation.message_count + 1})
+            self.save_contact(seen.model_copy(update={"conversation": more}), seen.version)
+        return seen
+
+
+def test_a_text_arriving_while_the_thread_is_marked_read_is_not_lost_nor_left_half_counted() -> None:
+    store = TextArrivesStore()
+    store.save_contact(open_contact(texts=1), None)
+    contact = conversations.read(PHONE, "alice", store)
+    assert contact.conversation is not None and (contact.conversation.message_count, contact.conversation.unread) == (
+        2,
+        0,
+    )  # the write over the stale read was refused, and done again on a fresh one

@@ -3,6 +3,8 @@ sender re-decides, claims once, paces and records."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -16,9 +18,9 @@ from chalicelib.domain.inbound import BrandReplies, InboundSms
 from chalicelib.domain.ledger import OPTED_OUT, OUT, UNDELIVERED, LedgerState
 from chalicelib.domain.messages import DeliveryStatus
 from chalicelib.domain.policy import PolicySettings, Purpose
-from chalicelib.domain.runs import BreakerSettings, Hold
+from chalicelib.domain.runs import BreakerSettings, Hold, minute_of
 from chalicelib.services import runs
-from chalicelib.services.campaigns import resume_campaign
+from chalicelib.services.campaigns import pause_campaign, resume_campaign
 from chalicelib.services.inbound import handle_inbound
 from chalicelib.services.ports import SendOutcome, SendResult
 from chalicelib.services.sending import RETRY_FIRST_S, RETRY_MAX_S, SendContext, SendJob, Sent, send_one
@@ -79,6 +81,15 @@ class World:
         ).model_copy(update=changes)
         self.campaigns.save(campaign, None)
         return campaign
+
+    def started(self, phones: list[str], **campaign: object) -> list[dict[str, object]]:
+        """The campaign to these contacts, its run started and planned: the send jobs."""
+        self.campaign(**campaign)
+        for phone in phones:
+            self.contact(phone)
+        self.tick()
+        self.plan()
+        return self.send_queue.take()
 
     def tick(self) -> runs.TickReport:
         return runs.tick(self.campaigns, self.runs, self.plan_queue, self.clock, "Europe/London", SHARDS)
@@ -321,13 +332,7 @@ def test_sends_are_paced_to_the_campaigns_rate(world: World) -> None:
 
 def test_the_breaker_pauses_a_run_that_causes_opt_outs(world: World) -> None:
     world.breaker = BreakerSettings(minimum_out=4, max_opt_out_rate=0.2)
-    world.campaign(messages_per_second=100)
-    phones = [f"+4477009002{i:02d}" for i in range(8)]
-    for phone in phones:
-        world.contact(phone)
-    world.tick()
-    world.plan()
-    jobs = world.send_queue.take()
+    jobs = world.started([f"+4477009002{i:02d}" for i in range(8)], messages_per_second=100)
     assert world.send(jobs[:4]) == [Sent.SENT] * 4
     for n, phone in enumerate(world.received()[:2]):  # two of the four opt out: 50%
         sms = InboundSms(f"SMstop{n}", phone, "+15005550006", "STOP", world.clock.now())
@@ -430,26 +435,110 @@ def test_a_hold_filed_at_a_minute_already_released_is_queued_at_once(world: Worl
     assert world.runs.holds == {}
 
 
-def test_resume_after_the_breaker_lets_the_rest_of_the_run_go(world: World) -> None:
+RUN = "cmp_leeds@20260602T100000+0000"
+
+
+def trip_and_hold(world: World, count: int) -> list[str]:
+    """A run to `count` contacts; the first two texts bring two STOPs, the breaker trips, the rest is held."""
     world.breaker = BreakerSettings(minimum_out=2, max_opt_out_rate=0.2)
-    world.campaign(messages_per_second=100)
-    phones = [f"+4477009007{i:02d}" for i in range(6)]
-    for phone in phones:
-        world.contact(phone)
-    world.tick()
-    world.plan()
-    jobs = world.send_queue.take()
+    phones = [f"+4477009007{i:02d}" for i in range(count)]
+    jobs = world.started(phones, messages_per_second=100)
     assert world.send(jobs[:2]) == [Sent.SENT] * 2
     for n, phone in enumerate(world.received()):  # both opt out: the breaker trips
         sms = InboundSms(f"SMstop{n}", phone, "+15005550006", "STOP", world.clock.now())
         handle_inbound(sms, world.store, REPLIES, world.runs, InMemoryPromptBook())
-    assert world.send(jobs[2:]) == [Sent.PAUSED] * 4
+    assert world.send(jobs[2:]) == [Sent.PAUSED] * (count - 2)
+    return phones
+
+
+def minutes_pass(world: World, minutes: int, deliveries: int = 1) -> list[Sent]:
+    """The tick every minute, the releases it queues, the sends they queue (each delivered `deliveries` times)."""
+    outcomes: list[Sent] = []
+    for _ in range(minutes):
+        world.clock.current += timedelta(minutes=1)
+        world.tick()
+        world.plan()
+        jobs = world.send_queue.take()
+        for _ in range(deliveries):
+            outcomes += world.send(jobs)
+    return outcomes
+
+
+def test_resume_after_the_breaker_sends_the_held_rest_at_the_next_minute(world: World) -> None:
+    phones = trip_and_hold(world, 6)
+    assert len(world.runs.parked(RUN)) == 4  # the paused ones, noted under the run
+    resumed_at = world.clock.current
     resume_campaign("cmp_leeds", world.campaigns, world.runs, world.clock)
-    run = world.runs.get_run("cmp_leeds@20260602T100000+0000")
+    run = world.runs.get_run(RUN)
     assert run is not None and run.breaker is None
     assert world.campaigns.campaigns["cmp_leeds"].paused_reason is None
-    world.send_queue.jobs.clear()
-    assert world.send(jobs[2:]) == [Sent.SENT] * 4  # the held ones go, once each
+    assert world.runs.parked(RUN) == []
+    assert [hold.minute for hold in world.runs.holds.values()] == [minute_of(resumed_at)] * 4  # released once past
+    assert minutes_pass(world, 1) == [Sent.SENT] * 4  # within a minute, not at the hourly re-check
+    assert sorted(world.received()) == phones
+    assert minutes_pass(world, 65) == []  # the re-check's holds went with the resume: nothing at the hour
+    run = world.runs.get_run(RUN)
+    assert run is not None and run.counts[OUT] == 6 and run.counts["planned"] == 6
+
+
+def test_an_operators_pause_and_resume_bring_the_held_texts_forward_too(world: World) -> None:
+    phones = [f"+4477009009{i:02d}" for i in range(3)]
+    jobs = world.started(phones, messages_per_second=100)
+    pause_campaign("cmp_leeds", None, world.campaigns, world.clock, by="ops")
+    assert world.send(jobs) == [Sent.PAUSED] * 3
+    world.clock.current += timedelta(minutes=20)
+    assert minutes_pass(world, 5) == []  # paused: nothing goes
+    resume_campaign("cmp_leeds", world.campaigns, world.runs, world.clock, by="ops")
+    assert minutes_pass(world, 1) == [Sent.SENT] * 3
+    assert sorted(world.received()) == phones
+
+
+def test_a_resume_twice_or_two_at_once_send_each_held_text_once(world: World) -> None:
+    """Two resumes that both read the run's held texts before either forgets them, a minute apart,
+    so each files them under its own minute; every send job then delivered twice. The ledger lets
+    one text per contact through."""
+    phones = trip_and_hold(world, 6)
+    barrier = threading.Barrier(2)
+    original = world.runs.parked
+
+    def parked_together(run_id: str) -> list[Hold]:
+        found = original(run_id)
+        barrier.wait(timeout=5)  # both have read them
+        return found
+
+    world.runs.parked = parked_together  # type: ignore[method-assign]
+    clocks = [StepClock(world.clock.current), StepClock(world.clock.current + timedelta(minutes=1))]
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda c: resume_campaign("cmp_leeds", world.campaigns, world.runs, c), clocks))
+    world.runs.parked = original  # type: ignore[method-assign]
+    assert len(world.runs.holds) == 8  # four texts, each filed twice
+    outcomes = minutes_pass(world, 3, deliveries=2)
+    assert outcomes.count(Sent.SENT) == 4 and set(outcomes) == {Sent.SENT, Sent.DUPLICATE}
+    assert sorted(world.received()) == phones  # one text each
+    resume_campaign("cmp_leeds", world.campaigns, world.runs, world.clock)  # once more, later: nothing
+    assert minutes_pass(world, 65) == [] and len(world.received()) == 6
+
+
+def test_a_resume_never_files_a_held_text_at_a_minute_the_tick_has_released(world: World) -> None:
+    trip_and_hold(world, 4)
+    world.runs.cursor = minute_of(world.clock.current) + timedelta(minutes=3)  # the tick's clock is ahead
+    resume_campaign("cmp_leeds", world.campaigns, world.runs, world.clock)
+    assert {hold.minute for hold in world.runs.holds.values()} == {world.runs.cursor + timedelta(minutes=1)}
+
+
+def test_a_resume_that_crashes_half_way_loses_no_held_text_and_sends_none_twice(world: World) -> None:
+    phones = trip_and_hold(world, 5)
+
+    def crash(holds: list[Hold]) -> None:
+        raise RuntimeError("the Lambda timed out")
+
+    world.runs.release = crash  # type: ignore[method-assign]  # after filing at the next minute, before forgetting
+    with pytest.raises(RuntimeError):
+        resume_campaign("cmp_leeds", world.campaigns, world.runs, world.clock)
+    del world.runs.release
+    assert minutes_pass(world, 2) == [Sent.SENT] * 3  # the campaign is active: they went as the minute passed
+    resume_campaign("cmp_leeds", world.campaigns, world.runs, world.clock)  # the operator tries again
+    assert set(minutes_pass(world, 65)) <= {Sent.DUPLICATE}  # the spare holds find their texts sent
     assert sorted(world.received()) == phones
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -17,8 +18,9 @@ from hypothesis import strategies as st
 from chalicelib.domain.contact import ConsentState, Deliverability, DeliverabilityState
 from chalicelib.domain.ledger import OUT, PLANNED, SETTLED_COUNTS, TERMINAL, UNKNOWN, LedgerState
 from chalicelib.domain.policy import PolicySettings
-from chalicelib.services.sending import SendContext, Sent
-from tests.fakes import InMemoryPromptBook
+from chalicelib.services.ports import SendResult
+from chalicelib.services.sending import SendContext, SendJob, Sent, send_one
+from tests.fakes import InMemoryPromptBook, StepClock
 from tests.faults import Fault, Faults, Faulty, FlakyTwilio, drive
 from tests.unit.test_runs import World
 
@@ -29,6 +31,7 @@ OPERATIONS = [
     "runs.claim",
     "runs.settle",
     "runs.record_sent",
+    "store.get_contacts",
     "store.get_contact",
     "store.get_message_and_contact",
     "twilio.send",
@@ -154,20 +157,35 @@ def test_when_twilio_cannot_be_asked_the_text_is_settled_unknown_never_resent() 
     assert run is not None and run.counts[UNKNOWN] == 1
 
 
-class StaleReads:
-    """Contacts as they were before either run sent: two senders that read at the same moment."""
+class StaleBatchReads:
+    """The batch read as it was before either run sent (a sender that read its
+    batch long ago); a contact read again is read fresh."""
 
     def __init__(self, world: World) -> None:
         self._store, self._seen = world.store, dict(world.store.contacts)
 
     def __getattr__(self, name: str) -> Any:
-        if name == "get_contact":
-            return self._seen.get
+        if name == "get_contacts":
+            return lambda phones: [self._seen[phone] for phone in phones if phone in self._seen]
         return getattr(self._store, name)
 
 
-def test_two_campaigns_to_one_audience_at_the_same_minute_send_one_text_each() -> None:
-    world = World()
+class RaceAtTwilio(FlakyTwilio):
+    """While one text is at Twilio (claimed, not yet recorded) another job for
+    the same contact runs: two senders at the same moment."""
+
+    def __init__(self, clock: StepClock) -> None:
+        super().__init__(clock)
+        self.racing: dict[str, Callable[[], object]] = {}
+
+    def send(self, to: str, body: str, valid_for_s: int) -> SendResult:
+        result = super().send(to, body, valid_for_s)
+        if (other := self.racing.pop(to, None)) is not None:
+            other()
+        return result
+
+
+def two_campaigns(world: World) -> list[str]:
     world.campaign(messages_per_second=50)
     world.campaigns.save(
         world.campaigns.campaigns["cmp_leeds"].model_copy(update={"id": "cmp_other", "version": 0}), None
@@ -177,9 +195,41 @@ def test_two_campaigns_to_one_audience_at_the_same_minute_send_one_text_each() -
         world.contact(phone)
     world.tick()
     world.plan()
+    return phones
+
+
+def as_job(body: dict[str, Any]) -> SendJob:
+    return SendJob(body["run_id"], body["campaign_id"], body["phone"])
+
+
+def test_two_campaigns_to_one_audience_at_the_same_minute_send_one_text_each() -> None:
+    world = World()
+    phones = two_campaigns(world)
+    jobs = world.send_queue.take()
+    twilio = RaceAtTwilio(world.clock)
+    ctx = faulty_context(world, Faults(), twilio)
+    outcomes: list[Sent] = []
+
+    def sender(job: dict[str, Any]) -> Callable[[], object]:
+        return lambda: outcomes.append(send_one(as_job(job), ctx))
+
+    for job in jobs:
+        if job["campaign_id"] == "cmp_other":  # sent while the first run's text to the contact is at Twilio
+            twilio.racing[job["phone"]] = sender(job)
+    outcomes += [send_one(as_job(job), ctx) for job in jobs if job["campaign_id"] == "cmp_leeds"]
+    assert sorted(to for to, *_ in twilio.accepted) == phones  # one each
+    assert Counter(outcomes) == {Sent.SENT: 6, Sent.DROPPED: 6}
+    dropped = [d for phone in phones for d in world.runs.decisions_for(phone) if d.reason == "smart_sending"]
+    assert len(dropped) == len(phones)  # the other run's text: both passed the policy, the marketing slot refused
+
+
+def test_a_batch_read_made_stale_by_the_other_runs_text_is_caught_by_the_claim() -> None:
+    world = World()
+    phones = two_campaigns(world)
     twilio = FlakyTwilio(world.clock)
-    racing = replace(faulty_context(world, Faults(), twilio), store=StaleReads(world))  # both pass the policy
+    racing = replace(faulty_context(world, Faults(), twilio), store=StaleBatchReads(world))  # both pass the policy
     drive(world.send_queue.take(), racing, world.clock, random.Random(4), 0.2)
     assert sorted(to for to, *_ in twilio.accepted) == phones  # one each, from whichever run came first
-    dropped = [d for phone in phones for d in world.runs.decisions_for(phone) if d.reason == "smart_sending"]
-    assert len(dropped) == len(phones)  # the other run's text: refused by the marketing slot
+    for phone in phones:  # the later run read the contact again and decided again: not sent
+        later = [d for d in world.runs.decisions_for(phone) if d.stage == "at_send" and d.outcome != "sent"]
+        assert [d.verdict for d in later] == ["drop"], later

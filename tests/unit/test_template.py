@@ -28,3 +28,10 @@ def test_fields_fill_in_and_fall_back_when_missing_or_blank() -> None:
 def test_templates_that_could_render_badly_are_refused(text: str) -> None:
     with pytest.raises(TemplateError):
         Template(text)
+
+
+def test_missing_names_the_fields_that_fall_back_in_the_order_they_appear() -> None:
+    template = Template("{branch|Leeds}: hi {first_name|there}, {branch|Leeds} again")
+    assert template.missing({}) == ["branch", "first_name"]
+    assert template.missing({"first_name": "Sam", "branch": " "}) == ["branch"]
+    assert template.missing({"first_name": "Sam", "branch": "York"}) == []
