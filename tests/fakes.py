@@ -21,7 +21,7 @@ from chalicelib.domain.errors import (
     TextAlreadyAppliedError,
 )
 from chalicelib.domain.inbound import InboundChange, apply_change
-from chalicelib.domain.ledger import Claim, ClaimStatus, LedgerState, Outcome, claimable, settlement
+from chalicelib.domain.ledger import BODY_KEPT, Claim, ClaimStatus, LedgerState, Outcome, found, settlement
 from chalicelib.domain.messages import Message
 from chalicelib.domain.prompts import Prompt, default_prompts
 from chalicelib.domain.runs import DecisionRecord, Hold, Run
@@ -344,14 +344,12 @@ class InMemoryRunStore:
         marketing_since: datetime | None = None,
         take_over: str | None = None,
         seen: Contact | None = None,
+        body: str = "",
     ) -> Claim:
         with self._lock, self.conversations._lock:
-            entry = self.ledger.get((run_id, phone)) or {}
-            status = claimable(entry.get("state"), entry.get("lease_until"), now, entry.get("attempt"), take_over)
-            if status == ClaimStatus.STALE_SENDING:
-                return Claim(status, attempt=entry["attempt"], sending_since=entry["sending_at"])
-            if status != ClaimStatus.TAKEN:
-                return Claim(ClaimStatus.BUSY)
+            seen_entry = self._found(run_id, phone, now, take_over)
+            if seen_entry.status != ClaimStatus.TAKEN:
+                return seen_entry
             current = self.conversations.contacts.get(phone)
             if seen is not None and (
                 current is None
@@ -369,8 +367,25 @@ class InMemoryRunStore:
                 "attempt": token,
                 "sending_at": now,
                 "lease_until": lease_until,
+                "body": body[:BODY_KEPT],
             }
             return Claim(ClaimStatus.TAKEN, attempt=token)
+
+    def _found(self, run_id: str, phone: str, now: datetime, take_over: str | None = None) -> Claim:
+        entry = self.ledger.get((run_id, phone)) or {}
+        return found(
+            entry.get("state"),
+            entry.get("lease_until"),
+            now,
+            entry.get("attempt"),
+            entry.get("sending_at"),
+            entry.get("body", ""),
+            take_over,
+        )
+
+    def peek(self, run_id: str, phone: str, now: datetime) -> Claim:
+        with self._lock:
+            return self._found(run_id, phone, now)
 
     def _own(self, run_id: str, phone: str, attempt: str | None) -> bool:
         entry = self.ledger.get((run_id, phone))
@@ -425,7 +440,9 @@ class InMemoryRunStore:
             store.messages[(message.phone, message.sid)] = message.model_copy(
                 update={"version": (expected_message_version or 0) + 1}
             )
-            self.ledger[(decision.run_id, contact.phone)].update(state=LedgerState.SENT, sid=message.sid)
+            self.ledger[(decision.run_id, contact.phone)].update(
+                state=LedgerState.SENT, sid=message.sid, lease_until=None
+            )
             self._add(self.runs[decision.run_id], settlement(Outcome.SENT).counts)
             self.decisions[(decision.phone, decision.run_id)] = decision
 

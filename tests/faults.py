@@ -100,10 +100,12 @@ def drive(
     duplicates: float = 0.1,
     max_steps: int = 20_000,
     batch_size: int = 10,
+    after_crash: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[Sent]:
     """Deliver jobs until none is left, as SQS and the send Lambda would: in
     batches (their contacts read together), in any order, some twice, a failed
-    one again after its visibility timeout, a delayed one after its delay."""
+    one again after its visibility timeout, a delayed one after its delay.
+    `after_crash`: what happens to a failed job's contact before it comes back."""
     waiting: list[tuple[float, dict[str, Any]]] = [(clock.current.timestamp(), job) for job in jobs]
     outcomes: list[Sent] = []
     for _ in range(max_steps):
@@ -127,6 +129,8 @@ def drive(
                 outcomes.append(send_one(send, ctx, reads))
             except InjectedFaultError:
                 waiting.append(((clock.current + VISIBILITY).timestamp(), job))
+                if after_crash is not None:
+                    after_crash(job)
             queued = getattr(queue, "jobs", [])
             for body, delay in queued[before:]:
                 waiting.append((clock.current.timestamp() + delay, body))

@@ -45,7 +45,7 @@ from chalicelib.adapters.dynamodb_store import (
 )
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.errors import ConcurrentUpdateError, LostLeaseError, MarketingTakenError
-from chalicelib.domain.ledger import LEDGER_KEPT, Claim, ClaimStatus, LedgerState, Outcome, claimable, settlement
+from chalicelib.domain.ledger import BODY_KEPT, LEDGER_KEPT, Claim, ClaimStatus, LedgerState, Outcome, found, settlement
 from chalicelib.domain.messages import Message
 from chalicelib.domain.runs import HOLD_SHARDS, DecisionRecord, Hold, Run
 
@@ -392,9 +392,11 @@ class DynamoRunStore:
         marketing_since: datetime | None = None,
         take_over: str | None = None,
         seen: Contact | None = None,
+        body: str = "",
     ) -> Claim:
         """One write when nothing else is checked; otherwise one transaction with
-        the contact item (`seen` unchanged, the marketing slot free)."""
+        the contact item (`seen` unchanged, the marketing slot free). A refused
+        claim reads the entry back from the failed condition, not a second read."""
         token = uuid.uuid4().hex
         condition = "attribute_not_exists(pk) OR #state = :released"
         values: dict[str, Any] = {
@@ -403,6 +405,7 @@ class DynamoRunStore:
             ":lease": _s(lease_until.isoformat()),
             ":token": _s(token),
             ":expires": _epoch(lease_until + LEDGER_KEPT),
+            ":body": _s(body[:BODY_KEPT]),
         }
         if take_over is None:
             values[":released"] = _s(LedgerState.RELEASED)
@@ -414,7 +417,7 @@ class DynamoRunStore:
                 "TableName": self._table,
                 "Key": ledger_key(phone, run_id),
                 "UpdateExpression": "SET #state = :sending, attempt = :token, sending_at = :at, "
-                "lease_until = :lease, expires_at = :expires",
+                "lease_until = :lease, expires_at = :expires, body = :body",
                 "ConditionExpression": condition,
                 "ExpressionAttributeNames": {"#state": "state"},
                 "ExpressionAttributeValues": values,
@@ -431,19 +434,16 @@ class DynamoRunStore:
             if failed is None:
                 raise
             if 0 in failed:
-                old = failed[0]
-                state = LedgerState(old["state"]["S"]) if "state" in old else None
-                lease = datetime.fromisoformat(old["lease_until"]["S"]) if "lease_until" in old else None
-                attempt = str(old["attempt"]["S"]) if "attempt" in old else None
-                status = claimable(state, lease, now, attempt, take_over)
-                if status == ClaimStatus.STALE_SENDING:
-                    since = datetime.fromisoformat(old["sending_at"]["S"])
-                    return Claim(status, attempt=str(attempt), sending_since=since)
-                return Claim(ClaimStatus.BUSY)
+                seen_entry = _found(failed[0], now, take_over)
+                return seen_entry if seen_entry.status != ClaimStatus.TAKEN else Claim(ClaimStatus.BUSY)
             if seen is not None and changed_since(failed.get(1, {}), seen):
                 return Claim(ClaimStatus.CHANGED)
             raise MarketingTakenError(phone) from None
         return Claim(ClaimStatus.TAKEN, attempt=token)
+
+    def peek(self, run_id: str, phone: str, now: datetime) -> Claim:
+        item = self._client.get_item(TableName=self._table, Key=ledger_key(phone, run_id), ConsistentRead=True)
+        return _found(item.get("Item", {}), now)
 
     def _contact_check(
         self, phone: str, now: datetime, marketing_since: datetime | None, seen: Contact | None
@@ -632,3 +632,16 @@ class DynamoRunStore:
                 return False
             raise
         return True
+
+
+def _found(item: Mapping[str, Any], now: datetime, take_over: str | None = None) -> Claim:
+    """What a claim at `now` finds in the ledger entry `item` (domain/ledger.py)."""
+    return found(
+        LedgerState(item["state"]["S"]) if "state" in item else None,
+        datetime.fromisoformat(item["lease_until"]["S"]) if "lease_until" in item else None,
+        now,
+        str(item["attempt"]["S"]) if "attempt" in item else None,
+        datetime.fromisoformat(item["sending_at"]["S"]) if "sending_at" in item else None,
+        str(item["body"]["S"]) if "body" in item else "",
+        take_over,
+    )

@@ -2,7 +2,9 @@
 each way it can end does to the run's counts and the recorded decision.
 
     (planned) -> sending (claimed, with a lease) -> sent | failed | unknown
-        |            \\-> lease expired: reconciled with Twilio -> sent, or claimed again
+        |            \\-> lease expired: reconciled with Twilio (the body the claim stored)
+        |                 -> sent | unknown (Twilio cannot say), or decided again: claimed again,
+        |                    dropped or released in the dead sender's place
         |-> dropped (the policy said no at send time)
         \\-> released (held, retried later, deferred) -> sending ...
 
@@ -11,8 +13,11 @@ same write that marks the entry `sending` (and reserves the contact's
 marketing slot): until then a sender has nothing to give back if it dies, and
 one write fewer per text. A claim is a lease: an entry still `sending` after
 its lease may have gone, so it is reconciled against Twilio's own record of
-what it sent, never sent again blindly. Every planned text ends in a terminal
-state or is still pending, so for each run:
+what it sent (the body the claim stored, not one derived again from a contact
+that may have changed since), never sent again blindly, never left `sending`:
+whatever the decision at redelivery, the stale entry is reconciled first, and
+a job meeting another sender's live lease comes back when it ends. Every
+planned text ends in a terminal state or is still pending, so for each run:
 
     planned = out + failed + unknown + dropped + pending
 """
@@ -36,6 +41,7 @@ class LedgerState(StrEnum):
 
 TERMINAL = frozenset({LedgerState.SENT, LedgerState.FAILED, LedgerState.UNKNOWN, LedgerState.DROPPED})
 LEASE = timedelta(minutes=4)  # longer than a send function may run (its timeout is 120 s)
+BODY_KEPT = 1600  # characters of the claimed body stored on the entry (Twilio's longest body)
 LEDGER_KEPT = timedelta(days=30)  # past any deadline, so "once per run" holds for good
 
 # Run counters (keys of Run.counts besides "<verdict>/<reason>").
@@ -91,7 +97,7 @@ def pending(counts: Mapping[str, int]) -> int:
 
 class ClaimStatus(StrEnum):
     TAKEN = "taken"  # this sender holds the lease now
-    BUSY = "busy"  # another sender holds a live lease, or the text is settled
+    BUSY = "busy"  # another sender holds a live lease (Claim.lease_until), or the text is settled
 
     STALE_SENDING = "stale_sending"  # a sender died during (or around) the Twilio call
     CHANGED = "changed"  # the contact changed since the read the decision was made on: read it, decide again
@@ -102,6 +108,8 @@ class Claim:
     status: ClaimStatus
     attempt: str = ""  # the claim's token: its outcome is written only while the entry still holds it
     sending_since: datetime | None = None  # STALE_SENDING: when the dead sender called Twilio
+    body: str = ""  # STALE_SENDING: what the dead sender was about to send (what to look for at Twilio)
+    lease_until: datetime | None = None  # BUSY: another sender's live lease, until then; None: settled
 
 
 def claimable(
@@ -121,3 +129,25 @@ def claimable(
     if state == LedgerState.SENDING and lease_until is not None and lease_until <= now:
         return ClaimStatus.STALE_SENDING
     return ClaimStatus.BUSY
+
+
+def found(
+    state: LedgerState | None,
+    lease_until: datetime | None,
+    now: datetime,
+    attempt: str | None = None,
+    sending_since: datetime | None = None,
+    body: str = "",
+    take_over: str | None = None,
+) -> Claim:
+    """What a claim at `now` finds in an entry it did not write (or a look at
+    it): free (TAKEN), a dead sender's (STALE_SENDING, with what it was sending),
+    another sender's live lease (BUSY, until when), or settled (BUSY)."""
+    status = claimable(state, lease_until, now, attempt, take_over)
+    if status == ClaimStatus.TAKEN:
+        return Claim(status)
+    if state == LedgerState.SENDING and lease_until is not None:
+        if lease_until <= now:
+            return Claim(ClaimStatus.STALE_SENDING, attempt=attempt or "", sending_since=sending_since, body=body)
+        return Claim(ClaimStatus.BUSY, lease_until=lease_until)
+    return Claim(ClaimStatus.BUSY)

@@ -203,6 +203,7 @@ class RunStore(Protocol):
         marketing_since: datetime | None = None,
         take_over: str | None = None,
         seen: Contact | None = None,
+        body: str = "",
     ) -> Claim:
         """Mark the contact's entry for the run `sending`, with a lease, just before
         the Twilio call: taken when there is none, it was released, or (with
@@ -211,7 +212,16 @@ class RunStore(Protocol):
         nothing written) when it is no longer stored so (an inbound text or a
         profile write since, or gone). `marketing_since`: also reserve the
         contact's marketing slot, refused (MarketingTakenError) when another text
-        took it after that time. The entry's state is checked first, then `seen`."""
+        took it after that time. The entry's state is checked first, then `seen`.
+        `body`: the text about to be sent, kept on the entry (its first BODY_KEPT
+        characters) for whoever finds it stale. A refused claim says what it found
+        (domain/ledger.py `found`): STALE_SENDING with the dead sender's attempt,
+        sending_since and body; BUSY with lease_until while another sender holds it."""
+        ...
+
+    def peek(self, run_id: str, phone: str, now: datetime) -> Claim:
+        """What a claim at `now` would find in the entry, nothing written (one
+        consistent read): TAKEN when it is free. Only for a refused settle."""
         ...
 
     def settle(

@@ -22,7 +22,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.ledger import DELIVERED, LEASE, LEDGER_KEPT, UNDELIVERED, Claim, ClaimStatus, Outcome
 from chalicelib.domain.messages import FINAL_STATUSES, DeliveryStatus, Direction, Message
-from chalicelib.domain.policy import Decision, Intent, PolicySettings, Purpose, Reason, Verdict, decide
+from chalicelib.domain.policy import Decision, Intent, PolicySettings, PromptId, Purpose, Reason, Verdict, decide
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.runs import BreakerSettings, DecisionRecord, Hold, Run, after_send, breaker_reason
 from chalicelib.services.campaigns import pause_campaign
@@ -47,6 +47,7 @@ SLOT_TOLERANCE_S = 0.01  # a text later than this for its slot takes a new one (
 CLAIM_TRIES = 4  # decisions on a contact that changed under the claim, and a dead sender's entry taken over
 MAX_VALIDITY_S = 36_000  # Twilio's longest ValidityPeriod
 TIME_KEPT_S = 10.0  # of a sender's remaining time: for the Twilio call and the record after its slot
+LEASE_SLACK_S = 5  # a job meeting another sender's lease comes back this long after it ends
 RETRY_FIRST_S, RETRY_MAX_S = 15, 900  # SQS delays a message at most 15 minutes
 SLOT_RETAKES = 5  # a text late for its slot takes a new one at most this often
 # Twilio's refusals that say something about the number; platform errors (20xxx) never do.
@@ -60,7 +61,8 @@ class Sent(StrEnum):
     RECONCILED = "reconciled"  # a dead sender's text: Twilio had taken it, now recorded
     HELD = "held"
     DROPPED = "dropped"
-    DUPLICATE = "duplicate"
+    DUPLICATE = "duplicate"  # its text is settled, or given back with its own job to come back
+    LEASED = "leased"  # another sender holds its lease: queued again for when the lease ends
     RETRY = "retry"
     DEFERRED = "deferred"  # its slot lay beyond this sender's time: queued again
     FAILED = "failed"
@@ -177,7 +179,7 @@ def send_one(job: SendJob, ctx: SendContext, batch: BatchReads | None = None) ->
         # decided now, on the contact as read: the claim below refuses a contact changed since (a STOP meanwhile)
         decision = _decide_now(contact, intent, now, ctx.policy) if contact else None
         if contact is None or decision is None or decision.verdict in (Verdict.HOLD, Verdict.DROP):
-            return _not_now(job.phone, run, decision, now, ctx, taking_over)
+            return _not_now(job, campaign, run, contact, decision, now, ctx, taking_over)
         outgoing = _outgoing(campaign, contact, decision, ctx)
         record = DecisionRecord.of(contact.phone, run, decision, now, "at_send")
         marketing = campaign.purpose == Purpose.MARKETING and decision.verdict == Verdict.SEND
@@ -190,6 +192,7 @@ def send_one(job: SendJob, ctx: SendContext, batch: BatchReads | None = None) ->
                 marketing_since=now - ctx.policy.smart_sending if marketing and taking_over is None else None,
                 take_over=taking_over,
                 seen=contact,
+                body=outgoing.text,
             )
         except MarketingTakenError:
             taken = Decision(
@@ -199,7 +202,7 @@ def send_one(job: SendJob, ctx: SendContext, batch: BatchReads | None = None) ->
             ctx.runs.settle(run.id, contact.phone, None, Outcome.DROPPED, taken_record)
             return Sent.DROPPED
         if claim.status == ClaimStatus.STALE_SENDING and taking_over is None:
-            found = _reconcile(contact, run, outgoing, record, claim, now, ctx)
+            found = _reconcile(job.phone, campaign, run, contact, record, claim, now, ctx)
             if found is not None:
                 return found
             taking_over = claim.attempt  # Twilio never took it: claimed again below, from the dead sender
@@ -210,7 +213,7 @@ def send_one(job: SendJob, ctx: SendContext, batch: BatchReads | None = None) ->
     else:
         raise ConcurrentUpdateError(f"{job.phone} kept changing under the claim")  # SQS brings the job back
     if claim.status != ClaimStatus.TAKEN:
-        return Sent.DUPLICATE  # another sender has it, or it is settled
+        return _busy(job, claim, ctx)
     if paced:
         _keep_slot(run.id, send_at, PACE_MARGIN / campaign.messages_per_second, ctx)
     deadline = intent.deadline or run.scheduled_for + LEDGER_KEPT
@@ -254,30 +257,66 @@ def _not_sent(
 
 
 def _reconcile(
-    contact: Contact,
+    phone: str,
+    campaign: Campaign,
     run: Run,
-    outgoing: Outgoing,
-    record: DecisionRecord,
+    contact: Contact | None,
+    record: DecisionRecord | None,
     stale: Claim,
     now: datetime,
     ctx: SendContext,
 ) -> Sent | None:
     """A sender died while its entry was `sending`: ask Twilio whether the text
-    went. It did: record it. Twilio cannot say: settle as unknown (counted, and
-    alarmed on), never resend. It did not (None): the caller takes the entry over."""
+    it was sending (the body its claim stored) went. It did: record it. Twilio
+    cannot say: settle as unknown (counted, and alarmed on), never resend. It did
+    not (None): the caller takes the entry over, to send or to settle as decided
+    now. `record`: the decision made now (None: the contact is gone)."""
     since = stale.sending_since or now - LEASE
+    body = stale.body
+    if not body and contact is not None and campaign.message is not None:  # claimed before bodies were kept
+        body = campaign.text_for(contact)
     try:
-        sid = ctx.sender.find_sent(contact.phone, outgoing.text, since - timedelta(seconds=5))
+        if not body:
+            raise LookupUnavailableError("nothing to look for: the claim kept no body")
+        sid = ctx.sender.find_sent(phone, body, since - timedelta(seconds=5))
     except LookupUnavailableError as error:
-        ctx.runs.settle(run.id, contact.phone, stale.attempt, Outcome.UNKNOWN, record, f"reconcile: {error}")
+        ctx.runs.settle(run.id, phone, stale.attempt, Outcome.UNKNOWN, record, f"reconcile: {error}")
         return Sent.UNKNOWN
     if sid is None:
         return None
+    if record is not None and record.verdict not in (Verdict.SEND, Verdict.ASK):
+        note = " Found at Twilio: an earlier sender had sent it before this decision."
+        record = record.model_copy(update={"explanation": record.explanation + note})
+    if contact is None or record is None:  # nobody to record the message on: counted as sent
+        ctx.runs.settle(run.id, phone, stale.attempt, Outcome.SENT, record, f"reconciled: {sid}")
+        return Sent.RECONCILED
+    location = campaign.location.name if campaign.location else None
+    outgoing = Outgoing(body, _prompt_of(body, campaign, location, ctx), location)
     found = SendResult(SendOutcome.ACCEPTED, sid=sid)
-    campaign = ctx.campaigns.get(run.campaign_id)
-    if campaign is not None:
-        _record_sent(contact, campaign, run, outgoing, found, record, stale.attempt, ctx)
+    _record_sent(contact, campaign, run, outgoing, found, record, stale.attempt, ctx)
     return Sent.RECONCILED
+
+
+def _prompt_of(body: str, campaign: Campaign, location: str | None, ctx: SendContext) -> Prompt | None:
+    """The question a dead sender sent instead of the campaign's text, known by its body."""
+    for prompt_id in dict.fromkeys([campaign.prompt_id, *PromptId]):
+        prompt = ctx.prompts.get(prompt_id) if prompt_id else None
+        if prompt is not None and prompt.text(ctx.brand_name, location) == body:
+            return prompt
+    return None
+
+
+def _busy(job: SendJob, entry: Claim, ctx: SendContext) -> Sent:
+    """The entry is not this job's to take. Settled: nothing to do. Another
+    sender's live lease: this job comes back once it has ended (that sender
+    may die, and this may be the only delivery of its job left), so that no
+    entry stays `sending` with nobody coming back."""
+    if entry.status == ClaimStatus.BUSY and entry.lease_until is None:
+        return Sent.DUPLICATE
+    until = entry.lease_until or ctx.clock.now()
+    wait = (until - ctx.clock.now()).total_seconds() + LEASE_SLACK_S
+    ctx.send_queue.enqueue([job.body()], delay_s=min(RETRY_MAX_S, max(1, math.ceil(wait))))
+    return Sent.LEASED
 
 
 def _keep_slot(run_id: str, send_at: float, interval: float, ctx: SendContext) -> None:
@@ -305,25 +344,47 @@ def _decide_now(contact: Contact, intent: Intent, now: datetime, policy: PolicyS
 
 
 def _not_now(
-    phone: str, run: Run, decision: Decision | None, now: datetime, ctx: SendContext, attempt: str | None = None
+    job: SendJob,
+    campaign: Campaign,
+    run: Run,
+    contact: Contact | None,
+    decision: Decision | None,
+    now: datetime,
+    ctx: SendContext,
+    attempt: str | None = None,
 ) -> Sent:
     """Held: filed for when the tick releases it, the entry left free. Dropped
     (or the contact is gone): final for this run. Either way nothing is claimed
-    (`attempt`: a dead sender's entry, found not sent at Twilio, settled instead)."""
+    (`attempt`: a dead sender's entry, found not sent at Twilio, settled instead).
+    A refused settle (rare: one read) found the entry `sending`: a dead sender's
+    is reconciled first, then settled in its place; another's live lease brings
+    this job back when it ends."""
+    phone = job.phone
+    record = DecisionRecord.of(phone, run, decision, now, "at_send") if decision else None
     if decision is None:
-        settled = ctx.runs.settle(run.id, phone, attempt, Outcome.DROPPED, detail="no such contact")
-        return Sent.GONE if settled else Sent.DUPLICATE
-    record = DecisionRecord.of(phone, run, decision, now, "at_send")
-    if decision.verdict == Verdict.HOLD and decision.until is not None:
+        outcome, done, detail = Outcome.DROPPED, Sent.GONE, "no such contact"
+    elif decision.verdict == Verdict.HOLD and decision.until is not None:
         # filed first: a crash in between leaves a spare hold (its send finds the entry settled), never none
         # paused: noted for resume
         hold = Hold.filed(run.id, run.campaign_id, phone, decision.until, now, decision.reason)
         file_holds([hold], ctx.runs, ctx.send_queue)
-        if not ctx.runs.settle(run.id, phone, attempt, Outcome.HELD, record, decision.reason):
-            return Sent.DUPLICATE  # sent, settled or being sent by another job for the same text
-        return Sent.PAUSED if decision.reason == Reason.CAMPAIGN_PAUSED else Sent.HELD
-    settled = ctx.runs.settle(run.id, phone, attempt, Outcome.DROPPED, record, decision.reason)
-    return Sent.DROPPED if settled else Sent.DUPLICATE
+        done = Sent.PAUSED if decision.reason == Reason.CAMPAIGN_PAUSED else Sent.HELD
+        outcome, detail = Outcome.HELD, str(decision.reason)
+    else:
+        outcome, done, detail = Outcome.DROPPED, Sent.DROPPED, str(decision.reason)
+    if ctx.runs.settle(run.id, phone, attempt, outcome, record, detail):
+        return done
+    entry = ctx.runs.peek(run.id, phone, ctx.clock.now())
+    if entry.status == ClaimStatus.STALE_SENDING and attempt is None:
+        found = _reconcile(phone, campaign, run, contact, record, entry, now, ctx)
+        if found is not None:
+            return found
+        if ctx.runs.settle(run.id, phone, entry.attempt, outcome, record, f"taken over: {detail}"):
+            return done  # Twilio never took the dead sender's text: settled as decided now
+        entry = ctx.runs.peek(run.id, phone, ctx.clock.now())
+    if entry.status == ClaimStatus.TAKEN:  # given back meanwhile (a retry, a hold): its job comes back
+        return Sent.DUPLICATE
+    return _busy(job, entry, ctx)
 
 
 def _trip(run: Run, campaign: Campaign, ctx: SendContext) -> bool:

@@ -176,6 +176,30 @@ def test_a_dead_senders_entry_is_found_stale_after_its_lease_and_taken_over_once
     assert stores.runs.settle(RUN, PHONE, taken.attempt, Outcome.DROPPED, record())
 
 
+def test_a_stale_claim_hands_back_the_body_the_dead_sender_claimed_it_for(stores: Stores) -> None:
+    stores.runs.start_run(run())
+    lease = AT + timedelta(minutes=4)
+    dead = stores.runs.claim(RUN, PHONE, AT, lease, body="Hi Sam, 2-for-1 tonight")
+    live = stores.runs.claim(RUN, PHONE, AT + timedelta(minutes=1), lease)
+    assert live.status == ClaimStatus.BUSY and live.lease_until == lease  # another sender's: until then
+    assert stores.runs.peek(RUN, PHONE, AT + timedelta(minutes=1)) == live
+    later = AT + timedelta(minutes=5)
+    stale = stores.runs.claim(RUN, PHONE, later, later + timedelta(minutes=4), body="Hi Ann, 2-for-1 tonight")
+    assert stale.status == ClaimStatus.STALE_SENDING and stale.attempt == dead.attempt
+    assert stale.body == "Hi Sam, 2-for-1 tonight"  # what went (or not) then, not what would go now
+    assert stores.runs.peek(RUN, PHONE, later) == stale  # the same, nothing written
+    assert stores.runs.settle(RUN, PHONE, stale.attempt, Outcome.DROPPED, record(verdict=Verdict.DROP))
+    settled = stores.runs.peek(RUN, PHONE, later)
+    assert settled.status == ClaimStatus.BUSY and settled.lease_until is None
+    assert stores.runs.peek(RUN, "+447700900999", later).status == ClaimStatus.TAKEN  # free
+
+
+def test_the_claimed_body_is_kept_up_to_twilios_longest(stores: Stores) -> None:
+    stores.runs.start_run(run())
+    stores.runs.claim(RUN, PHONE, AT, AT + timedelta(minutes=4), body="x" * 5000)
+    assert stores.runs.peek(RUN, PHONE, AT + timedelta(minutes=5)).body == "x" * 1600
+
+
 def test_settling_without_a_claim_is_refused_while_someone_sends(stores: Stores) -> None:
     stores.runs.start_run(run())
     assert stores.runs.settle(RUN, PHONE, None, Outcome.HELD, record())  # held before any claim

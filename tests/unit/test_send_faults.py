@@ -10,19 +10,40 @@ import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
+import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.domain.contact import ConsentState, Deliverability, DeliverabilityState
-from chalicelib.domain.ledger import OUT, PLANNED, SETTLED_COUNTS, TERMINAL, UNKNOWN, LedgerState
+from chalicelib.domain.contact import (
+    Attribute,
+    ConsentState,
+    Deliverability,
+    DeliverabilityState,
+    HomeLocation,
+    TimeZone,
+)
+from chalicelib.domain.inbound import InboundSms
+from chalicelib.domain.ledger import (
+    DROPPED,
+    LEASE,
+    OUT,
+    PLANNED,
+    SETTLED_COUNTS,
+    TERMINAL,
+    UNKNOWN,
+    LedgerState,
+    pending,
+)
 from chalicelib.domain.policy import PolicySettings
+from chalicelib.services.inbound import handle_inbound
 from chalicelib.services.ports import SendResult
-from chalicelib.services.sending import SendContext, SendJob, Sent, send_one
+from chalicelib.services.sending import LEASE_SLACK_S, SendContext, SendJob, Sent, send_one
 from tests.fakes import InMemoryPromptBook, StepClock
-from tests.faults import Fault, Faults, Faulty, FlakyTwilio, drive
-from tests.unit.test_runs import World
+from tests.faults import VISIBILITY, Fault, Faults, Faulty, FlakyTwilio, InjectedFaultError, drive
+from tests.unit.test_runs import REPLIES, World
 
 RUN = "cmp_leeds@20260602T100000+0000"
 OPERATIONS = [
@@ -81,6 +102,35 @@ def check_run(world: World, twilio: FlakyTwilio, phones: list[str], eligible: se
     assert run.counts.get(OUT, 0) <= len(texts) <= run.counts.get(OUT, 0) + run.counts.get(UNKNOWN, 0)
 
 
+def opt_out(world: World, phone: str) -> None:
+    stop = InboundSms(f"SMstop{len(world.store.messages)}", phone, "+15005550006", "STOP", world.clock.now())
+    handle_inbound(stop, world.store, REPLIES, world.runs, InMemoryPromptBook())
+
+
+def rename(world: World, phone: str) -> None:
+    """The text is personalised (Hi {first_name|there}): a new name, a new body."""
+    contact = world.store.get_contact(phone)
+    assert contact is not None
+    name = Attribute(value=f"Ann{contact.version}", source="api", updated_at=world.clock.now())
+    world.store.save_contact(contact.model_copy(update={"attributes": {"first_name": name}}), contact.version)
+
+
+def move_abroad(world: World, phone: str) -> None:
+    """10:00 UTC is 03:00 in Los Angeles: quiet hours hold the text."""
+    contact = world.store.get_contact(phone)
+    assert contact is not None
+    moved = contact.model_copy(update={"time_zone": TimeZone(confirmed="America/Los_Angeles")})
+    world.store.save_contact(moved, contact.version)
+
+
+CHANGES: dict[str, Callable[[World, str], None]] = {
+    "opts_out": opt_out,
+    "renamed": rename,
+    "moves_abroad": move_abroad,
+    "nothing": lambda _world, _phone: None,
+}
+
+
 @settings(max_examples=250, deadline=None)
 @given(
     people=people,
@@ -88,6 +138,7 @@ def check_run(world: World, twilio: FlakyTwilio, phones: list[str], eligible: se
     down=st.integers(0, 4),
     lost=st.frozensets(st.integers(1, 12), max_size=2),
     seed=st.integers(0, 2**16),
+    changes=st.lists(st.sampled_from(["opts_out", "renamed", "nothing"]), max_size=4),
 )
 def test_faults_in_any_step_lose_no_text_and_send_none_twice(
     people: list[tuple[ConsentState, DeliverabilityState]],
@@ -95,6 +146,7 @@ def test_faults_in_any_step_lose_no_text_and_send_none_twice(
     down: int,
     lost: frozenset[int],
     seed: int,
+    changes: list[str],
 ) -> None:
     world = World()
     world.campaign(messages_per_second=50)
@@ -110,10 +162,23 @@ def test_faults_in_any_step_lose_no_text_and_send_none_twice(
     world.plan()
     faults = Faults(plan=dict(plan))
     twilio = FlakyTwilio(world.clock, down=down, lost_answers=lost)
-    outcomes = drive(world.send_queue.take(), faulty_context(world, faults, twilio), world.clock, random.Random(seed))
+    stopped: dict[str, Any] = {}
+
+    def contact_changes(job: dict[str, Any]) -> None:  # between a crashed sender and its job's redelivery
+        if changes:
+            change = changes.pop(0)
+            if change == "opts_out":
+                stopped.setdefault(job["phone"], world.clock.current)
+            CHANGES[change](world, job["phone"])
+
+    ctx = faulty_context(world, faults, twilio)
+    outcomes = drive(world.send_queue.take(), ctx, world.clock, random.Random(seed), after_crash=contact_changes)
     event(f"faults fired: {min(len(faults.fired), 3)}+")
     event(f"reconciled: {Sent.RECONCILED in outcomes}")
+    event(f"opted out after a crash: {bool(stopped)}")
     check_run(world, twilio, phones, eligible)
+    assert all(at <= stopped[to] for to, _, at, _ in twilio.accepted if to in stopped), "a text after a STOP"
+    assert not [key for key, entry in world.runs.ledger.items() if entry["state"] == LedgerState.SENDING]
 
 
 def test_a_sender_killed_after_twilio_took_the_text_is_reconciled_not_resent() -> None:
@@ -155,6 +220,110 @@ def test_when_twilio_cannot_be_asked_the_text_is_settled_unknown_never_resent() 
     assert outcomes == [Sent.UNKNOWN] and twilio.sent == []
     run = world.runs.get_run(RUN)
     assert run is not None and run.counts[UNKNOWN] == 1
+
+
+DEAD = "+447700900410"
+DEATHS = {  # how the first sender died, and what Twilio can say about it afterwards
+    "twilio_took_it": ({("twilio.send", 1): Fault.AFTER}, False),
+    "twilio_never_got_it": ({("runs.claim", 1): Fault.AFTER}, False),
+    "twilio_unreachable": ({("twilio.send", 1): Fault.AFTER}, True),
+}
+# (death, change) -> what the redelivered job does, how many texts went, the entry's end state
+AFTER_A_DEATH = {
+    ("twilio_took_it", "nothing"): (Sent.RECONCILED, 1, LedgerState.SENT),
+    ("twilio_took_it", "renamed"): (Sent.RECONCILED, 1, LedgerState.SENT),  # found by the body it claimed
+    ("twilio_took_it", "opts_out"): (Sent.RECONCILED, 1, LedgerState.SENT),  # it went before the STOP
+    ("twilio_took_it", "moves_abroad"): (Sent.RECONCILED, 1, LedgerState.SENT),
+    ("twilio_never_got_it", "nothing"): (Sent.SENT, 1, LedgerState.SENT),
+    ("twilio_never_got_it", "renamed"): (Sent.SENT, 1, LedgerState.SENT),
+    ("twilio_never_got_it", "opts_out"): (Sent.DROPPED, 0, LedgerState.DROPPED),
+    ("twilio_never_got_it", "moves_abroad"): (Sent.HELD, 0, LedgerState.RELEASED),
+    ("twilio_unreachable", "nothing"): (Sent.UNKNOWN, 1, LedgerState.UNKNOWN),
+    ("twilio_unreachable", "renamed"): (Sent.UNKNOWN, 1, LedgerState.UNKNOWN),
+    ("twilio_unreachable", "opts_out"): (Sent.UNKNOWN, 1, LedgerState.UNKNOWN),
+    ("twilio_unreachable", "moves_abroad"): (Sent.UNKNOWN, 1, LedgerState.UNKNOWN),
+}
+
+
+def killed_after_the_claim(death: str) -> tuple[World, FlakyTwilio, SendContext, dict[str, Any]]:
+    """One text, its sender killed after claiming it (and maybe after Twilio took it)."""
+    world = World()
+    world.campaign(messages_per_second=50)
+    world.contact(DEAD)
+    world.tick()
+    world.plan()
+    (job,) = world.send_queue.take()
+    plan, lookup_fails = DEATHS[death]
+    twilio = FlakyTwilio(world.clock)
+    twilio.lookup_fails = lookup_fails
+    ctx = faulty_context(world, Faults(plan=dict(plan)), twilio)
+    with pytest.raises(InjectedFaultError):
+        send_one(as_job(job), ctx)
+    assert world.runs.ledger[(RUN, DEAD)]["state"] == LedgerState.SENDING
+    return world, twilio, ctx, job
+
+
+@pytest.mark.parametrize(("death", "change"), list(AFTER_A_DEATH))
+def test_a_dead_senders_text_is_reconciled_whatever_the_contact_did_before_its_job_came_back(
+    death: str, change: str
+) -> None:
+    world, twilio, ctx, job = killed_after_the_claim(death)
+    CHANGES[change](world, DEAD)
+    world.clock.current += VISIBILITY  # SQS hands the job back once the lease has run out
+    outcomes = drive([job], ctx, world.clock, random.Random(5), duplicates=0)
+    outcome, texts, state = AFTER_A_DEATH[(death, change)]
+    assert outcomes == [outcome]
+    assert len(twilio.sent) == texts, twilio.sent  # never a second text
+    entry = world.runs.ledger[(RUN, DEAD)]
+    assert entry["state"] == state and entry["lease_until"] is None
+    run = world.runs.get_run(RUN)
+    assert run is not None
+    # planned = out + failed + unknown + dropped + pending
+    assert pending(run.counts) == (state == LedgerState.RELEASED)
+    assert run.counts.get(OUT, 0) == (state == LedgerState.SENT)
+    assert run.counts.get(UNKNOWN, 0) == (state == LedgerState.UNKNOWN)
+    assert run.counts.get(DROPPED, 0) == (state == LedgerState.DROPPED)
+    if state == LedgerState.SENT:
+        (message,) = [message for message in world.store.thread(DEAD) if message.run_id == RUN]
+        assert message.body == twilio.accepted[0][1]  # the body that went, not one derived again
+    if state == LedgerState.RELEASED:
+        assert [hold.phone for hold in world.runs.holds.values()] == [DEAD]  # the tick brings it back
+
+
+def test_a_dead_senders_question_is_found_and_awaits_its_answer_though_the_campaign_text_would_go_now() -> None:
+    world = World()
+    world.campaign(messages_per_second=50)
+    world.contact(DEAD, home=HomeLocation(area="LS61AA", confirmed_at=world.clock.now() - timedelta(days=200)))
+    world.tick()
+    world.plan()
+    (job,) = world.send_queue.take()
+    twilio = FlakyTwilio(world.clock)
+    ctx = faulty_context(world, Faults(plan={("twilio.send", 1): Fault.AFTER}), twilio)
+    with pytest.raises(InjectedFaultError):
+        send_one(as_job(job), ctx)  # "are you still near Leeds?" went
+    contact = world.store.contacts[DEAD]
+    confirmed = contact.model_copy(update={"home": HomeLocation(area="LS61AA", confirmed_at=world.clock.now())})
+    world.store.save_contact(confirmed, contact.version)  # now the 2-for-1 text would go instead
+    world.clock.current += VISIBILITY
+    assert drive([job], ctx, world.clock, random.Random(7), duplicates=0) == [Sent.RECONCILED]
+    assert len(twilio.sent) == 1 and "still near Leeds" in twilio.sent[0][1]
+    pending_prompt = world.store.contacts[DEAD].pending_prompt
+    assert pending_prompt is not None and pending_prompt.prompt_id == "still_near"
+
+
+@pytest.mark.parametrize("change", ["nothing", "opts_out"])
+def test_a_job_meeting_a_live_lease_comes_back_when_it_ends_not_dropped_as_a_duplicate(change: str) -> None:
+    world, twilio, ctx, job = killed_after_the_claim("twilio_never_got_it")
+    CHANGES[change](world, DEAD)
+    assert send_one(as_job(job), ctx) == Sent.LEASED  # a second delivery of the job, the lease still live
+    ((again, delay),) = world.send_queue.jobs
+    assert again == as_job(job).body() and delay >= (LEASE + timedelta(seconds=LEASE_SLACK_S)).total_seconds() - 1
+    world.send_queue.jobs.clear()  # that delivery's message is the one left: the first is gone with it
+    world.clock.current += timedelta(seconds=delay)
+    outcomes = drive([again], ctx, world.clock, random.Random(6), duplicates=0)
+    assert outcomes == [Sent.SENT if change == "nothing" else Sent.DROPPED]
+    assert world.runs.ledger[(RUN, DEAD)]["state"] in TERMINAL
+    assert len(twilio.sent) == (change == "nothing")
 
 
 class StaleBatchReads:
