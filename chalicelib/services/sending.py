@@ -20,8 +20,8 @@ from chalicelib.domain.errors import (
     LostLeaseError,
     MarketingTakenError,
 )
-from chalicelib.domain.ledger import DELIVERED, LEASE, LEDGER_KEPT, UNDELIVERED, Claim, ClaimStatus, Outcome
-from chalicelib.domain.messages import FINAL_STATUSES, DeliveryStatus, Direction, Message
+from chalicelib.domain.ledger import LEASE, LEDGER_KEPT, Claim, ClaimStatus, Outcome
+from chalicelib.domain.messages import DeliveryStatus, Direction, Message
 from chalicelib.domain.policy import Decision, Intent, PolicySettings, PromptId, Purpose, Reason, Verdict, decide
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.runs import BreakerSettings, DecisionRecord, Hold, Run, after_send, breaker_reason
@@ -39,6 +39,7 @@ from chalicelib.services.ports import (
 )
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.runs import file_holds, send_job
+from chalicelib.services.status import run_counts
 
 PACE_MARGIN = 1.03  # spacing a little wider than 1/MPS absorbs timing jitter
 CLAIM_LEAD_S = 0.1  # a text is decided and claimed this long before its slot, so the claim never delays the send
@@ -465,10 +466,10 @@ def _record_sent(
         stored = retry_on_conflict(attempt_record)
     except LostLeaseError:
         return
-    if stored is not None and stored.status in FINAL_STATUSES and stored.error_code is not None:
-        ctx.runs.add_counts(run.id, {UNDELIVERED: 1})  # its failure receipt came before the run was known
-    elif stored is not None and stored.status in (DeliveryStatus.DELIVERED, DeliveryStatus.READ):
-        ctx.runs.add_counts(run.id, {DELIVERED: 1})  # so did its delivery receipt (services/status.py counts the rest)
+    if stored is not None and (counts := run_counts(None, stored.status)):
+        ctx.runs.add_counts(
+            run.id, counts
+        )  # its final receipt came before the run was known: counted as status.py would
 
 
 def _refused(phone: str, code: int, at: datetime, ctx: SendContext) -> None:
