@@ -17,8 +17,8 @@ from bench._support import Figure, log
 from chalicelib.domain.ledger import TERMINAL
 from chalicelib.services.sending import Sent
 from tests.faults import Faults, FlakyTwilio, drive
-from tests.unit.test_runs import World
 from tests.unit.test_send_faults import RUN, faulty_context
+from tests.world import World
 
 CONTACTS = 2000
 FAULT_RATE = 0.03

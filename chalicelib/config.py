@@ -46,6 +46,17 @@ _ENV = {
     "twilio_messaging_service_sid": "TWILIO_MESSAGING_SERVICE_SID",
     "twilio_from_number": "TWILIO_FROM_NUMBER",
     "twilio_api_base_url": "TWILIO_API_BASE_URL",
+    "send_lease_s": "SEND_LEASE_SECONDS",
+    "send_retry_first_s": "SEND_RETRY_FIRST_SECONDS",
+    "send_retry_max_s": "SEND_RETRY_MAX_SECONDS",
+    "breaker_minimum_out": "BREAKER_MINIMUM_OUT",
+}
+# Whole-number settings: variable -> (default, least, most).
+_WHOLE = {
+    "BREAKER_MINIMUM_OUT": (200, 1, 1_000_000),
+    "SEND_LEASE_SECONDS": (240, 1, 3600),
+    "SEND_RETRY_FIRST_SECONDS": (15, 1, 900),
+    "SEND_RETRY_MAX_SECONDS": (900, 1, 900),  # SQS delays a message at most 15 minutes
 }
 
 
@@ -83,6 +94,12 @@ class Settings:
     twilio_messaging_service_sid: str = ""
     twilio_from_number: str = ""  # used when no messaging service is set
     twilio_api_base_url: str = ""  # unset in AWS; the local simulator otherwise
+    # The send path's clocks (services/sending.py SendTiming). In AWS the lease must outlast a send
+    # function's run (120 s) and the send queue's visibility timeout the lease; tests scale them down.
+    send_lease_s: int = 240
+    send_retry_first_s: int = 15
+    send_retry_max_s: int = 900
+    breaker_minimum_out: int = 200  # texts out before a run's opt-out and failure rates can pause it
 
     def __post_init__(self) -> None:
         """However they were built (environment, tests, `replace`), settings that
@@ -96,12 +113,8 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
         """Raises SettingsError naming every bad variable, not just the first."""
         problems: list[str] = []
-        shards_text = env.get("PLAN_SHARDS", "16")
-        shards = 16  # stands in for a value that is not a number, so the rest is still checked
-        if _WHOLE_NUMBER.fullmatch(shards_text):
-            shards = int(shards_text)
-        else:
-            problems.append(f"PLAN_SHARDS={shards_text!r}: a whole number from 1 to {MAX_PLAN_SHARDS}")
+        shards = _whole_number(env, "PLAN_SHARDS", 16, 1, MAX_PLAN_SHARDS, problems)
+        whole = {name: _whole_number(env, name, *limits, problems) for name, limits in _WHOLE.items()}
         try:
             settings = cls(
                 table_name=env.get("TABLE_NAME", DEFAULT_TABLE_NAME),
@@ -122,6 +135,10 @@ class Settings:
                 twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID", ""),
                 twilio_from_number=env.get("TWILIO_FROM_NUMBER", ""),
                 twilio_api_base_url=env.get("TWILIO_API_BASE_URL", ""),
+                send_lease_s=whole["SEND_LEASE_SECONDS"],
+                send_retry_first_s=whole["SEND_RETRY_FIRST_SECONDS"],
+                send_retry_max_s=whole["SEND_RETRY_MAX_SECONDS"],
+                breaker_minimum_out=whole["BREAKER_MINIMUM_OUT"],
             )
         except SettingsError as error:
             raise SettingsError([*problems, *error.problems]) from None
@@ -155,6 +172,12 @@ class Settings:
                 bad("business_hours", str(error), show=False)
         if isinstance(self.plan_shards, bool) or not 1 <= self.plan_shards <= MAX_PLAN_SHARDS:
             bad("plan_shards", f"a whole number from 1 to {MAX_PLAN_SHARDS}")
+        for name in ("send_lease_s", "send_retry_first_s", "send_retry_max_s", "breaker_minimum_out"):
+            _, least, most = _WHOLE[_ENV[name]]
+            if isinstance(getattr(self, name), bool) or not least <= getattr(self, name) <= most:
+                bad(name, f"a whole number from {least} to {most}")
+        if self.send_retry_first_s > self.send_retry_max_s:
+            bad("send_retry_first_s", f"at most SEND_RETRY_MAX_SECONDS ({self.send_retry_max_s})")
         for name in ("plan_queue_url", "send_queue_url", "twilio_api_base_url"):
             if getattr(self, name) and not _is_http_url(getattr(self, name)):
                 bad(name, "empty or an http(s) URL")
@@ -188,6 +211,15 @@ def _brand_replies(brand: str, support_contact: str, ack: str, business_hours: s
         conversation_ack=ack,
         business_hours=BusinessHours.parse(business_hours, zone) if business_hours else None,
     )
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int, least: int, most: int, problems: list[str]) -> int:
+    """The variable as a whole number, or (noted in `problems`) the default, so the rest is still checked."""
+    text = env.get(name, str(default))
+    if _WHOLE_NUMBER.fullmatch(text):
+        return int(text)
+    problems.append(f"{name}={text!r}: a whole number from {least} to {most}")
+    return default
 
 
 def _is_zone(name: str) -> bool:

@@ -18,6 +18,13 @@ SQS answers a long poll with what an instant's short poll would find.
 
 `/moto-api/` (reset, state) is served as moto serves it, serialised too.
 
+TransactWriteItems: moto backs up every table a transaction names with a
+deep copy of the whole table before it begins, so each transaction costs
+as much as the table is large and the emulator slows as tests add data.
+Here it backs up only the items the transaction touches and puts those
+back when it is refused: the same all-or-nothing, at the cost of the
+transaction's own size.
+
 Stopping: SIGTERM, SIGINT or SIGHUP ends the process at once. It holds
 nothing worth saving (all state is in memory), and a clean exit can hang
 behind open keep-alive connections and in-flight long polls. With
@@ -28,6 +35,7 @@ gone, so a killed `make run` does not leave port 4566 taken.
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import signal
 import sys
@@ -36,6 +44,9 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.sqs.models import Queue
 from werkzeug.serving import run_simple
@@ -83,6 +94,60 @@ def _wait_for_messages_unlocked(self: Queue, timeout: int) -> None:
         lock.acquire()
 
 
+_moto_transact_write_items = DynamoDBBackend.transact_write_items
+_ItemBackup = tuple[Table, DynamoType, DynamoType | None, Item | None]
+
+
+def _touched_items(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> list[_ItemBackup]:
+    """A copy of each item the transaction names, as it is now (None: absent)."""
+    backups: list[_ItemBackup] = []
+    for entry in transact_items:
+        for op in entry.values():
+            table = backend.tables.get(op.get("TableName", ""))
+            if table is None:
+                continue  # moto answers for an unknown table itself
+            key = op.get("Key") or op.get("Item") or {}
+            if table.hash_key_attr not in key:
+                continue  # a malformed key: moto refuses it before writing
+            hash_value = DynamoType(key[table.hash_key_attr])
+            range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr in key else None
+            if table.has_range_key and range_value is None:
+                continue
+            backups.append((table, hash_value, range_value, copy.deepcopy(table.get_item(hash_value, range_value))))
+    return backups
+
+
+def _restore(backups: list[_ItemBackup]) -> None:
+    for table, hash_value, range_value, item in reversed(backups):
+        if item is None:
+            table.delete_item(hash_value, range_value)
+        elif range_value is not None:
+            table.items[hash_value][range_value] = item
+        else:
+            table.items[hash_value] = item  # type: ignore[assignment]
+
+
+def _table_backup_is_itself(self: Table, _memo: dict[int, Any]) -> Table:
+    return self
+
+
+def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    """moto's TransactWriteItems with a backup of the touched items only.
+
+    moto's own whole-table backup becomes the table itself (a deep copy of
+    a Table answers itself while this runs, under the request lock), so its
+    rollback changes nothing and the items are put back from this backup."""
+    backups = _touched_items(self, transact_items) if len(transact_items) <= 100 else []
+    Table.__deepcopy__ = _table_backup_is_itself  # type: ignore[attr-defined]
+    try:
+        _moto_transact_write_items(self, transact_items)
+    except Exception:
+        _restore(backups)
+        raise
+    finally:
+        del Table.__deepcopy__  # type: ignore[attr-defined]
+
+
 def _exit_now(signum: int, _frame: object) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
@@ -107,6 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.exit_with_parent:
         threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True).start()
     Queue.wait_for_messages = _wait_for_messages_unlocked  # type: ignore[method-assign]
+    DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
     app = SerialisedApp(DomainDispatcherApplication(create_backend_app))
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
 

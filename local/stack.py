@@ -58,6 +58,7 @@ class Ports:
     aws: int = 4566
     twilio: int = 4010
     tick_seconds: float = 60.0  # how often the local EventBridge schedule fires
+    send_visibility_s: int | None = None  # the send queue's visibility timeout (None: infra's)
 
 
 def stack_env(ports: Ports, base: Mapping[str, str] = os.environ) -> dict[str, str]:
@@ -189,7 +190,9 @@ class Stack:
         )
         dynamodb = session.client("dynamodb", endpoint_url=self.env["AWS_ENDPOINT_URL"])
         create_table(dynamodb, self.env["TABLE_NAME"])
-        queues = create_queues(session.client("sqs", endpoint_url=self.env["AWS_ENDPOINT_URL"]), LOCAL_STAGE)
+        visibility = {"SendQueue": self.ports.send_visibility_s} if self.ports.send_visibility_s else {}
+        sqs = session.client("sqs", endpoint_url=self.env["AWS_ENDPOINT_URL"])
+        queues = create_queues(sqs, LOCAL_STAGE, visibility)
         self.env["PLAN_QUEUE_URL"], self.env["SEND_QUEUE_URL"] = queues["PlanQueue"], queues["SendQueue"]
         self.demo_phones = seed(dynamodb, self.env["TABLE_NAME"]) if demo else []
         self.role_keys = role_keys(dynamodb, self.env["TABLE_NAME"])  # one API key per role, printed by banner()
@@ -270,8 +273,20 @@ def main(argv: list[str] | None = None) -> None:
         help="start no Lambda runner (tests that kill and restart senders run their own: `python -m local.runner`"
         " with the stack's environment, PLAN_QUEUE_URL and SEND_QUEUE_URL included)",
     )
+    parser.add_argument(
+        "--send-visibility-seconds",
+        type=int,
+        help="the send queue's visibility timeout instead of infra's 720 (with SEND_LEASE_SECONDS below it:"
+        " tests that run a killed sender's timings scaled down)",
+    )
     args = parser.parse_args(argv)
-    ports = Ports(api=args.api_port, aws=args.aws_port, twilio=args.twilio_port, tick_seconds=args.tick_seconds)
+    ports = Ports(
+        api=args.api_port,
+        aws=args.aws_port,
+        twilio=args.twilio_port,
+        tick_seconds=args.tick_seconds,
+        send_visibility_s=args.send_visibility_seconds,
+    )
     stack = Stack(ports, stack_env(ports))
 
     for signum in STOP_SIGNALS:  # before any child exists, so none can be left behind

@@ -9,15 +9,16 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalice.app import Blueprint, CloudWatchEvent, Rate, SQSEvent
 
 from chalicelib.adapters.observability import count, logger
 from chalicelib.bootstrap import deps, sender
+from chalicelib.domain.runs import BreakerSettings
 from chalicelib.services import runs
-from chalicelib.services.sending import BatchReads, SendContext, SendJob, send_one
+from chalicelib.services.sending import BatchReads, SendContext, SendJob, SendTiming, send_one
 
 bp = Blueprint(__name__)
 PLAN_QUEUE = "rapport-plan"  # the names Chalice knows; infra/ points the mappings at each stage's queues
@@ -106,8 +107,11 @@ def plan(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
 @bp.on_sqs_message(queue=SEND_QUEUE, batch_size=10)
 def send(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
     batch, d = BatchReads(phones=_recipients(event)), deps()  # the batch's contacts: one read
+    s = d.settings
+    timing = SendTiming(timedelta(seconds=s.send_lease_s), s.send_retry_first_s, s.send_retry_max_s)
     ctx = SendContext(
-        d.campaigns, d.runs, d.store, d.send_queue, sender(), d.clock, d.policy, d.settings.brand_name, d.prompts,
+        d.campaigns, d.runs, d.store, d.send_queue, sender(), d.clock, d.policy, s.brand_name, d.prompts,
+        breaker=BreakerSettings(minimum_out=s.breaker_minimum_out), timing=timing,
         remaining_s=_time_left(event.context),
     )  # fmt: skip
 

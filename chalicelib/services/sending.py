@@ -77,6 +77,19 @@ def _forever() -> float:
 
 
 @dataclass(frozen=True)
+class SendTiming:
+    """The send path's clocks, settings so that a test can run them scaled down
+    (config.py: SEND_LEASE_SECONDS, SEND_RETRY_FIRST_SECONDS, SEND_RETRY_MAX_SECONDS)."""
+
+    lease: timedelta = LEASE  # a claim's lease: past it, another sender reconciles the entry
+    retry_first_s: int = RETRY_FIRST_S  # Twilio unavailable: the first wait, doubled per try ...
+    retry_max_s: int = RETRY_MAX_S  # ... up to this (SQS delays a message at most 15 minutes)
+
+
+DEFAULT_TIMING = SendTiming()
+
+
+@dataclass(frozen=True)
 class SendContext:
     campaigns: CampaignStore
     runs: RunStore
@@ -88,6 +101,7 @@ class SendContext:
     brand_name: str
     prompts: PromptBook
     breaker: BreakerSettings = field(default_factory=BreakerSettings)
+    timing: SendTiming = field(default_factory=SendTiming)
     remaining_s: Callable[[], float] = _forever  # the Lambda's time left (context.get_remaining_time_in_millis)
 
 
@@ -102,10 +116,10 @@ class SendJob:
         return {**send_job(self.run_id, self.campaign_id, self.phone), "retry": self.retry}
 
 
-def backoff_s(retry: int, rng: random.Random | None = None) -> int:
-    """15 s, 30 s, 1 min ... capped at 15 minutes, jittered over the upper half
-    so that texts held back by one outage do not all come back at once."""
-    cap = min(RETRY_MAX_S, RETRY_FIRST_S << min(retry, 10))
+def backoff_s(retry: int, rng: random.Random | None = None, timing: SendTiming = DEFAULT_TIMING) -> int:
+    """15 s, 30 s, 1 min ... capped at 15 minutes (by default), jittered over the
+    upper half so that texts held back by one outage do not all come back at once."""
+    cap = min(timing.retry_max_s, timing.retry_first_s << min(retry, 10))
     return math.ceil((rng or random).uniform(cap / 2, cap))
 
 
@@ -171,7 +185,7 @@ def send_one(job: SendJob, ctx: SendContext, batch: BatchReads | None = None) ->
         else:
             wait = send_at - ctx.clock.now().timestamp()
             if wait > 0 and wait > ctx.remaining_s() - TIME_KEPT_S:  # never sleep past the handler's time
-                ctx.send_queue.enqueue([job.body()], delay_s=min(RETRY_MAX_S, math.ceil(wait)))
+                ctx.send_queue.enqueue([job.body()], delay_s=min(ctx.timing.retry_max_s, math.ceil(wait)))
                 return Sent.DEFERRED
             ctx.clock.sleep(wait - CLAIM_LEAD_S)  # wake just early enough to decide and claim before the slot
         now = ctx.clock.now()
@@ -189,7 +203,7 @@ def send_one(job: SendJob, ctx: SendContext, batch: BatchReads | None = None) ->
                 run.id,
                 contact.phone,
                 now,
-                now + LEASE,
+                now + ctx.timing.lease,
                 marketing_since=now - ctx.policy.smart_sending if marketing and taking_over is None else None,
                 take_over=taking_over,
                 seen=contact,
@@ -241,7 +255,7 @@ def _not_sent(
     """Twilio did not take it (busy, down, refused) or cannot say whether it did."""
     phone = job.phone
     if result.outcome == SendOutcome.RETRY:
-        delay = backoff_s(job.retry)
+        delay = backoff_s(job.retry, timing=ctx.timing)
         if ctx.clock.now() + timedelta(seconds=delay) < deadline:  # outages end; texts are kept until their deadline
             if ctx.runs.settle(run.id, phone, attempt, Outcome.RETRY, detail=result.detail):
                 ctx.send_queue.enqueue([replace(job, retry=job.retry + 1).body()], delay_s=delay)
@@ -272,7 +286,7 @@ def _reconcile(
     cannot say: settle as unknown (counted, and alarmed on), never resend. It did
     not (None): the caller takes the entry over, to send or to settle as decided
     now. `record`: the decision made now (None: the contact is gone)."""
-    since = stale.sending_since or now - LEASE
+    since = stale.sending_since or now - ctx.timing.lease
     body = stale.body
     if not body and contact is not None and campaign.message is not None:  # claimed before bodies were kept
         body = campaign.text_for(contact)
@@ -316,7 +330,7 @@ def _busy(job: SendJob, entry: Claim, ctx: SendContext) -> Sent:
         return Sent.DUPLICATE
     until = entry.lease_until or ctx.clock.now()
     wait = (until - ctx.clock.now()).total_seconds() + LEASE_SLACK_S
-    ctx.send_queue.enqueue([job.body()], delay_s=min(RETRY_MAX_S, max(1, math.ceil(wait))))
+    ctx.send_queue.enqueue([job.body()], delay_s=min(ctx.timing.retry_max_s, max(1, math.ceil(wait))))
     return Sent.LEASED
 
 

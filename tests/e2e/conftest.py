@@ -8,7 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import boto3
@@ -40,10 +40,13 @@ def port_open(port: int) -> bool:
 
 
 @contextlib.contextmanager
-def running_stack(table: str, *flags: str, tick_seconds: float | None = 1) -> Iterator[RunningStack]:
+def running_stack(
+    table: str, *flags: str, tick_seconds: float | None = 1, settings: Mapping[str, str] | None = None
+) -> Iterator[RunningStack]:
     """`python -m local.stack --no-demo` on free ports, its own table, until the block ends (SIGTERM).
     `flags`: more of the stack's options (`--no-runner`); `tick_seconds`: the schedule's period
-    (None: the stack's default, a minute)."""
+    (None: the stack's default, a minute); `settings`: more of the service's environment
+    (the send path's clocks scaled down, config.py)."""
     api_port, aws_port, twilio_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
@@ -52,6 +55,7 @@ def running_stack(table: str, *flags: str, tick_seconds: float | None = 1) -> It
         "TABLE_NAME": table,
         "BRAND_NAME": "Pizza Co",
         "OPERATOR_TOKEN": OPERATOR_TOKEN,
+        **(settings or {}),
     }
     env.pop("PUBLIC_BASE_URL", None)
     tick = [] if tick_seconds is None else ["--tick-seconds", str(tick_seconds)]

@@ -13,10 +13,12 @@ grown slow by then. moto copies a whole table for every TransactWriteItems
 (a claim, a settle), so after the other e2e tests (5,000 STOP/START flips
 among them) each text costs seconds and API calls take up to ten.
 
-Two tests cannot fit the suite's time and run only with RAPPORT_SLOW_E2E=1
-(`RAPPORT_SLOW_E2E=1 make test`, as CI does; each says why): a sender killed
-and restarted (~14 minutes, SQS's visibility timeout) and Twilio down for 10
-minutes of a one-hour run (14-15 minutes measured; up to 25, the retries' backoff).
+Two scenarios run AWS's and Twilio's clocks scaled down (the same code, its
+timings set through the environment, config.py): a sender killed and
+restarted (SQS's 720 s visibility timeout and the 4-minute lease become
+SCALED_VISIBILITY_S and SCALED_LEASE_S) and Twilio down for 10 minutes of a
+one-hour run (the outage, the run's relevance and the retries' backoff, 15 s
+doubling up to 15 minutes, all divided by SCALE).
 """
 
 from __future__ import annotations
@@ -41,7 +43,6 @@ import requests
 from chalicelib.domain.contact import DeliverabilityState
 from chalicelib.domain.ledger import LEASE, pending
 from chalicelib.domain.policy import PolicySettings
-from chalicelib.domain.runs import BreakerSettings
 from chalicelib.services.sending import PACE_MARGIN
 from local.stack import ROOT, Ports, stack_env, stop_process
 from tests.conftest import REGION
@@ -50,9 +51,13 @@ from tests.e2e.test_campaigns import person
 from tests.e2e.test_local_stack import handset, text
 
 T = TypeVar("T")
-SLOW = os.environ.get("RAPPORT_SLOW_E2E") == "1"
-SLOW_REASON = "takes {}: run with RAPPORT_SLOW_E2E=1"
 SEND_VISIBILITY_S = 720  # infra/resources.json SendQueue: what a killed sender's batch waits before it comes back
+SCALE = 15  # Twilio's outage scenario: every clock divided by this
+RETRY_FIRST_S, RETRY_MAX_S = 1, 60  # the backoff's 15 s and 900 s, scaled
+SCALED_LEASE_S, SCALED_VISIBILITY_S = 16, 48  # the lease's 240 s and the visibility timeout's 720 s, scaled
+BREAKER_MINIMUM_OUT = (
+    40  # BREAKER_MINIMUM_OUT on this module's stack: texts out before the breaker may trip (200 in AWS)
+)
 
 _BLOCKS = itertools.count()
 
@@ -82,9 +87,9 @@ class OwnStack:
 
 
 @contextlib.contextmanager
-def own_stack(table: str, *flags: str) -> Iterator[OwnStack]:
+def own_stack(table: str, *flags: str, settings: dict[str, str] | None = None) -> Iterator[OwnStack]:
     """A stack of its own (tests/e2e/conftest.py), with the environment its runner gets."""
-    with running_stack(table, *flags) as running:
+    with running_stack(table, *flags, settings=settings) as running:
         api_port, aws_port, twilio_port = running.ports
         runner_env = stack_env(Ports(api=api_port, aws=aws_port, twilio=twilio_port), running.env)  # as the stack does
         sqs = boto3.client("sqs", endpoint_url=running.aws, region_name=REGION)
@@ -95,15 +100,23 @@ def own_stack(table: str, *flags: str) -> Iterator[OwnStack]:
 
 @pytest.fixture(scope="module")
 def own() -> Iterator[OwnStack]:
-    with own_stack("rapport-e2e-outbound") as started:
+    settings = {
+        "SEND_RETRY_FIRST_SECONDS": str(RETRY_FIRST_S),
+        "SEND_RETRY_MAX_SECONDS": str(RETRY_MAX_S),
+        "BREAKER_MINIMUM_OUT": str(BREAKER_MINIMUM_OUT),
+    }
+    with own_stack("rapport-e2e-outbound", settings=settings) as started:
         yield started
 
 
 @pytest.fixture(scope="module")
 def bare() -> Iterator[OwnStack]:
     """The stack without its runner: the test starts, kills and restarts runners (the stack stops
-    every process when one of its own exits, so its runner cannot be killed and replaced)."""
-    with own_stack("rapport-e2e-kill", "--no-runner") as started:
+    every process when one of its own exits, so its runner cannot be killed and replaced). Its lease and
+    the send queue's visibility timeout are scaled down (AWS's are 240 s and 720 s)."""
+    visibility = ("--send-visibility-seconds", str(SCALED_VISIBILITY_S))
+    lease = {"SEND_LEASE_SECONDS": str(SCALED_LEASE_S)}
+    with own_stack("rapport-e2e-kill", "--no-runner", *visibility, settings=lease) as started:
         yield started
 
 
@@ -291,19 +304,22 @@ def twilio_down_then_back(own: OwnStack, outage_s: float, count: int, wait_s: fl
 
 
 def test_twilio_down_for_a_while_then_back_every_text_goes_once(own: OwnStack) -> None:
-    """Twilio down for 20 s from just before the run, then back: the suite's quick version of the slow
-    test below (one or two retries per text: the same path). Hours of outage up to the deadline are
-    covered on the fakes
+    """Twilio down for 20 s from just before the run, then back: a short outage, a few retries per
+    text. Hours of outage up to the deadline are covered on the fakes
     (tests/unit/test_runs.py::test_twilio_down_is_retried_with_capped_jittered_backoff_until_the_deadline)."""
     print(twilio_down_then_back(own, outage_s=20, count=4, wait_s=150))
 
 
-@pytest.mark.skipif(not SLOW, reason=SLOW_REASON.format("10 to 25 minutes (a 10-minute outage, then the backoff)"))
 def test_twilio_down_for_ten_minutes_of_a_one_hour_run_every_text_goes_once_after(own: OwnStack) -> None:
-    """The issue's scenario: the simulator down for 10 minutes of a run whose texts are relevant for
-    an hour. The sender retries after 15 s, 30 s, 1 min ... (capped at 15 minutes, jittered over the
-    upper half): six or seven tries a text, the last 0 to 15 minutes after Twilio is back."""
-    print(twilio_down_then_back(own, outage_s=600, count=6, wait_s=40 * 60, relevance_hours=1))
+    """The issue's scenario with every clock divided by SCALE: the simulator down for 10 minutes of a
+    run whose texts are relevant for an hour. The sender retries after 15 s, 30 s, 1 min ... (capped at
+    15 minutes, jittered over the upper half): six or seven tries a text, the last 0 to 15 minutes after
+    Twilio is back; here 40 s of outage, a 4-minute relevance, retries from 1 s capped at 60 s."""
+    assert (RETRY_FIRST_S * SCALE, RETRY_MAX_S * SCALE) == (15, 900)  # the real backoff, scaled
+    scaled = twilio_down_then_back(
+        own, outage_s=600 / SCALE, count=6, wait_s=40 * 60 / SCALE, relevance_hours=1 / SCALE
+    )
+    print(f"scaled 1/{SCALE}: {scaled}")
 
 
 def _after(moment: datetime, message: dict[str, Any]) -> float:
@@ -314,13 +330,13 @@ def _after(moment: datetime, message: dict[str, Any]) -> float:
 
 
 def trip_the_breaker(stack: RunningStack) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
-    """A run to minimum_out + 30 contacts at 50 MPS; six of the first recipients text STOP. At
-    minimum_out (200) texts out, 6 opt-outs are 3% > 2%: the breaker pauses the campaign, the rest is
-    held. (minimum_out cannot be lowered from the environment: BreakerSettings is the code's default.)"""
+    """A run to minimum_out + 30 contacts at 10 MPS; six of the first recipients text STOP. At
+    minimum_out (BREAKER_MINIMUM_OUT, 40 here) texts out, 6 opt-outs are 15% > 2%: the breaker pauses
+    the campaign, the rest is held."""
     where = urls(stack)
-    minimum = BreakerSettings().minimum_out
+    minimum = BREAKER_MINIMUM_OUT
     tag, phones = audience(where, minimum + 30)
-    promo = campaign(where, tag, mps=50)
+    promo = campaign(where, tag, mps=10)
     stopped: list[str] = []
 
     def tripped() -> dict[str, Any] | None:
@@ -346,7 +362,7 @@ def test_the_breaker_trips_on_opt_outs_holds_the_rest_and_resume_sends_it(own: O
     """Breaker trip → resume → the rest goes: within a minute or two of the resume, once each."""
     where = urls(own.stack)
     promo, run, phones = trip_the_breaker(own.stack)
-    minimum = BreakerSettings().minimum_out
+    minimum = BREAKER_MINIMUM_OUT
     assert run["breaker"].startswith("circuit breaker: 6 opt-outs in")
     paused = api(where.api, "GET", f"/api/campaigns/{promo['id']}")
     assert (paused["status"], paused["paused_reason"]) == ("paused", run["breaker"])
@@ -422,21 +438,22 @@ def start_runner(env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
-@pytest.mark.skipif(not SLOW, reason=SLOW_REASON.format("about 14 minutes (SQS's 12-minute visibility timeout)"))
 def test_a_sender_killed_in_a_twilio_call_and_restarted_sends_every_text_once(bare: OwnStack) -> None:
     """The runner is SIGKILLed while its sender is inside a Twilio call that Twilio has taken (the
     simulator holds its answer back: POST /sim/slow), then a new runner starts.
 
-    What follows is AWS's timing, not a test's: the dead sender's batch (the text in the call and the
-    texts waiting for their slots) comes back only after the send queue's visibility timeout (720 s,
-    six times the function's timeout); by then the text in the call is past its 4-minute lease, so it
-    is reconciled against Twilio's list of messages (found: recorded, not resent), and the others are
-    sent. Texts not yet received by the dead runner go at once from the new one. Hence ~14 minutes."""
+    What follows is AWS's timing, scaled down: the dead sender's batch (the text in the call and the
+    texts waiting for their slots) comes back only after the send queue's visibility timeout (720 s in
+    AWS, six times the function's timeout; SCALED_VISIBILITY_S here); by then the text in the call is
+    past its lease (4 minutes; SCALED_LEASE_S), so it is reconciled against Twilio's list of messages
+    (found: recorded, not resent), and the others are sent. Texts not yet received by the dead runner
+    go at once from the new one."""
     where = urls(bare.stack)
     sqs = boto3.client("sqs", endpoint_url=bare.stack.aws, region_name=REGION)
     visibility = sqs.get_queue_attributes(QueueUrl=bare.runner_env["SEND_QUEUE_URL"], AttributeNames=["All"])
-    assert int(visibility["Attributes"]["VisibilityTimeout"]) == SEND_VISIBILITY_S
-    assert timedelta(seconds=SEND_VISIBILITY_S) > LEASE  # the design this test relies on
+    assert int(visibility["Attributes"]["VisibilityTimeout"]) == SCALED_VISIBILITY_S
+    assert timedelta(seconds=SEND_VISIBILITY_S) > LEASE  # the design this test relies on, in AWS ...
+    assert SEND_VISIBILITY_S / LEASE.total_seconds() == SCALED_VISIBILITY_S / SCALED_LEASE_S  # ... and here
     tag, phones = audience(where, 6)
     first = start_runner(bare.runner_env)
     second: subprocess.Popen[bytes] | None = None
@@ -455,7 +472,7 @@ def test_a_sender_killed_in_a_twilio_call_and_restarted_sends_every_text_once(ba
         [entry] = decisions(where, victim)
         assert entry["stage"] == "planned"  # nothing recorded: the sender died in the call
         second = start_runner(bare.runner_env)
-        run = settled_run(where, promo["id"], SEND_VISIBILITY_S + 180)
+        run = settled_run(where, promo["id"], SCALED_VISIBILITY_S + 180)
         took = time.monotonic() - killed_at
     finally:
         for runner in (first, second):

@@ -10,7 +10,7 @@ from chalicelib.domain.ledger import DELIVERED, OUT, UNDELIVERED
 from chalicelib.domain.messages import DeliveryStatus
 from chalicelib.services.ports import SendOutcome, SendResult
 from chalicelib.services.status import record_status, run_counts
-from tests.unit.test_runs import World
+from tests.world import World
 
 S = DeliveryStatus
 RUN = "cmp_leeds@20260602T100000+0000"

@@ -5,137 +5,32 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 import pytest
 
-from chalicelib.domain.campaign import Audience, Campaign, CampaignStatus, Location
-from chalicelib.domain.contact import ConsentEvent, ConsentState, Contact, Engagement, HomeLocation, TimeZone
+from chalicelib.domain.campaign import Campaign, CampaignStatus
+from chalicelib.domain.contact import ConsentState, Engagement, HomeLocation
 from chalicelib.domain.delivery import Receipt
-from chalicelib.domain.inbound import BrandReplies, InboundSms
+from chalicelib.domain.inbound import InboundSms
 from chalicelib.domain.ledger import OPTED_OUT, OUT, UNDELIVERED, LedgerState
 from chalicelib.domain.messages import DeliveryStatus
-from chalicelib.domain.policy import PolicySettings, Purpose
+from chalicelib.domain.policy import Purpose
 from chalicelib.domain.runs import BreakerSettings, Hold, minute_of
 from chalicelib.services import runs
 from chalicelib.services.campaigns import pause_campaign, resume_campaign
 from chalicelib.services.inbound import handle_inbound
 from chalicelib.services.ports import SendOutcome, SendResult
-from chalicelib.services.sending import RETRY_FIRST_S, RETRY_MAX_S, SendContext, SendJob, Sent, send_one
+from chalicelib.services.sending import DEFAULT_TIMING, SendJob, SendTiming, Sent, send_one
 from chalicelib.services.status import record_status
 from tests.fakes import (
-    FakeSender,
     InMemoryCampaignStore,
-    InMemoryConversationStore,
     InMemoryPromptBook,
-    InMemoryQueue,
-    InMemoryRunStore,
     StepClock,
 )
-
-SEND_AT = datetime(2026, 6, 2, 10, 0, tzinfo=UTC)  # 11:00 in London
-SHARDS = 2
-REPLIES = BrandReplies(opt_out="bye", opt_in="hi", help="help")
-
-
-@dataclass
-class World:
-    clock: StepClock = field(default_factory=lambda: StepClock(SEND_AT, step=timedelta(milliseconds=1)))
-    store: InMemoryConversationStore = field(default_factory=InMemoryConversationStore)
-    campaigns: InMemoryCampaignStore = field(default_factory=InMemoryCampaignStore)
-    plan_queue: InMemoryQueue = field(default_factory=InMemoryQueue)
-    send_queue: InMemoryQueue = field(default_factory=InMemoryQueue)
-    breaker: BreakerSettings = field(default_factory=BreakerSettings)
-
-    def __post_init__(self) -> None:
-        self.runs = InMemoryRunStore(self.store)
-        self.sender = FakeSender(self.clock)
-
-    def contact(self, phone: str, consent: ConsentState = ConsentState.OPTED_IN, **changes: object) -> Contact:
-        created = SEND_AT - timedelta(days=30)
-        contact = Contact(
-            phone=phone,
-            created_at=created,
-            tags=["pizza"],
-            consent_event=ConsentEvent(state=consent, source="import", at=created),
-            time_zone=TimeZone(confirmed="Europe/London"),
-            engagement=Engagement(last_inbound_at=created),
-            home=HomeLocation(area="LS61AA", confirmed_at=created),
-        ).model_copy(update=changes)
-        self.store.save_contact(contact, None)
-        return contact
-
-    def campaign(self, **changes: object) -> Campaign:
-        campaign = Campaign(
-            id="cmp_leeds",
-            name="2-for-1",
-            message="Hi {first_name|there}, 2-for-1 tonight",
-            audience=Audience(tags=["pizza"]),
-            location=Location(name="Leeds", prefixes=["LS6"]),
-            send_at=SEND_AT,
-            messages_per_second=2,
-            created_at=SEND_AT - timedelta(days=1),
-            updated_at=SEND_AT - timedelta(days=1),
-        ).model_copy(update=changes)
-        self.campaigns.save(campaign, None)
-        return campaign
-
-    def started(self, phones: list[str], **campaign: object) -> list[dict[str, object]]:
-        """The campaign to these contacts, its run started and planned: the send jobs."""
-        self.campaign(**campaign)
-        for phone in phones:
-            self.contact(phone)
-        self.tick()
-        self.plan()
-        return self.send_queue.take()
-
-    def tick(self) -> runs.TickReport:
-        return runs.tick(self.campaigns, self.runs, self.plan_queue, self.clock, "Europe/London", SHARDS)
-
-    def plan(self) -> None:
-        for job in self.plan_queue.take():
-            if job["kind"] == runs.PLAN:
-                runs.plan_shard(
-                    job["run_id"],
-                    job["shard"],
-                    self.campaigns,
-                    self.runs,
-                    self.store,
-                    self.send_queue,
-                    self.clock,
-                    PolicySettings(),
-                )
-            else:
-                runs.release_holds(datetime.fromisoformat(job["minute"]), job["shard"], self.runs, self.send_queue)
-
-    def ctx(self) -> SendContext:
-        return SendContext(
-            self.campaigns,
-            self.runs,
-            self.store,
-            self.send_queue,
-            self.sender,
-            self.clock,
-            PolicySettings(),
-            "Pizza Co",
-            InMemoryPromptBook(),
-            self.breaker,
-        )
-
-    def send(self, jobs: list[dict[str, object]] | None = None) -> list[Sent]:
-        taken = self.send_queue.take() if jobs is None else jobs
-        return [
-            send_one(
-                SendJob(str(j["run_id"]), str(j["campaign_id"]), str(j["phone"]), int(str(j.get("retry", 0)))),
-                self.ctx(),
-            )
-            for j in taken
-        ]
-
-    def received(self) -> list[str]:
-        return [to for to, *_ in self.sender.sent]
+from tests.world import REPLIES, SEND_AT, World
 
 
 @pytest.fixture
@@ -270,7 +165,14 @@ def test_quiet_hours_at_send_time_hold_until_the_window_opens_then_the_tick_rele
     assert world.runs.decisions_for("+447700900001")[0].outcome == "sent"
 
 
-def test_twilio_down_is_retried_with_capped_jittered_backoff_until_the_deadline(world: World) -> None:
+@pytest.mark.parametrize(
+    "timing",
+    [DEFAULT_TIMING, SendTiming(timedelta(seconds=16), retry_first_s=1, retry_max_s=60)],
+    ids=["aws", "scaled"],
+)
+def test_twilio_down_is_retried_with_capped_jittered_backoff_until_the_deadline(timing: SendTiming) -> None:
+    """The backoff follows the timing settings (the e2e outage runs them scaled down, SEND_RETRY_*_SECONDS)."""
+    world = World(timing=timing)
     campaign = world.campaign(relevance_hours=4)  # 11:00 to 15:00 in London: quiet hours never decide
     world.contact("+447700900001", engagement=Engagement(last_inbound_at=SEND_AT))
     busy = SendResult(SendOutcome.RETRY, error_code=20500, detail="HTTP 500")
@@ -284,10 +186,12 @@ def test_twilio_down_is_retried_with_capped_jittered_backoff_until_the_deadline(
         world.clock.current += timedelta(seconds=delay)  # SQS hands it back after its delay
         outcomes += world.send()
     assert outcomes == [Sent.RETRY] * (len(outcomes) - 1) + [Sent.FAILED]
-    caps = [min(RETRY_MAX_S, RETRY_FIRST_S << n) for n in range(len(delays) - 1)]
+    first, most = timing.retry_first_s, timing.retry_max_s
+    caps = [min(most, first << n) for n in range(len(delays) - 1)]
     assert all(cap / 2 <= delay <= cap for delay, cap in zip(delays[1:], caps, strict=True))
+    assert max(delays) > most / 2  # the cap was reached
     assert world.clock.current <= SEND_AT + timedelta(hours=campaign.relevance_hours)
-    assert world.clock.current >= SEND_AT + timedelta(hours=campaign.relevance_hours) - timedelta(seconds=RETRY_MAX_S)
+    assert world.clock.current >= SEND_AT + timedelta(hours=campaign.relevance_hours) - timedelta(seconds=most)
     assert world.runs.ledger[("cmp_leeds@20260602T100000+0000", "+447700900001")]["state"] == LedgerState.FAILED
     run = world.runs.get_run("cmp_leeds@20260602T100000+0000")
     assert run is not None and run.counts.get(OUT, 0) == 0 and run.counts["failed"] == 1  # retries are not texts out

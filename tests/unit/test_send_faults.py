@@ -43,7 +43,7 @@ from chalicelib.services.ports import SendResult
 from chalicelib.services.sending import LEASE_SLACK_S, SendContext, SendJob, Sent, send_one
 from tests.fakes import InMemoryPromptBook, StepClock
 from tests.faults import VISIBILITY, Fault, Faults, Faulty, FlakyTwilio, InjectedFaultError, drive
-from tests.unit.test_runs import REPLIES, World
+from tests.world import REPLIES, World
 
 RUN = "cmp_leeds@20260602T100000+0000"
 OPERATIONS = [

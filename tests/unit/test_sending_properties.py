@@ -16,7 +16,7 @@ from chalicelib.domain.inbound import InboundSms
 from chalicelib.services.inbound import handle_inbound
 from chalicelib.services.sending import BatchReads, SendJob, send_one
 from tests.fakes import InMemoryPromptBook, InMemoryRunStore
-from tests.unit.test_runs import REPLIES, SEND_AT, World
+from tests.world import REPLIES, SEND_AT, World
 
 people = st.lists(
     st.tuples(

@@ -53,6 +53,11 @@ def test_the_defaults_are_good_settings() -> None:
         ("PLAN_SHARDS", "1.5"),
         ("PLAN_SHARDS", ""),
         ("PLAN_SHARDS", "2000000"),
+        ("SEND_LEASE_SECONDS", "0"),
+        ("SEND_LEASE_SECONDS", "4m"),
+        ("SEND_RETRY_MAX_SECONDS", "901"),  # SQS delays a message at most 15 minutes
+        ("SEND_RETRY_FIRST_SECONDS", "0"),
+        ("BREAKER_MINIMUM_OUT", "0"),
         ("PUBLIC_BASE_URL", "ftp://example.com"),
         ("PUBLIC_BASE_URL", "example.com/prod"),
         ("PUBLIC_BASE_URL", "https://"),
@@ -91,6 +96,11 @@ def test_one_error_names_every_bad_variable_and_why() -> None:
     assert "HH:MM-HH:MM" in message and "IANA" in message and "whole number" in message and "http(s)" in message
 
 
+def test_the_first_retry_wait_may_not_exceed_the_longest() -> None:
+    problems = problems_with({"SEND_RETRY_FIRST_SECONDS": "60", "SEND_RETRY_MAX_SECONDS": "30"})
+    assert problems == ("SEND_RETRY_FIRST_SECONDS=60: at most SEND_RETRY_MAX_SECONDS (30)",)
+
+
 def test_secrets_are_never_echoed_in_the_error() -> None:
     secret_like = "0123456789abcdef" * 3  # 48 hex digits: not a SHA-256 digest
     message = str(problems_with({"OPERATOR_TOKEN_SHA256": secret_like, "TWILIO_AUTH_TOKEN": "s3cret"}))
@@ -105,6 +115,9 @@ def test_secrets_are_never_echoed_in_the_error() -> None:
         ("BUSINESS_HOURS", ""),
         ("BRAND_TIME_ZONE", "America/Chicago"),
         ("PLAN_SHARDS", "1"),
+        ("SEND_LEASE_SECONDS", "20"),
+        ("SEND_RETRY_FIRST_SECONDS", "1"),
+        ("BREAKER_MINIMUM_OUT", "40"),
         ("PUBLIC_BASE_URL", "https://abc123.execute-api.eu-west-2.amazonaws.com/prod"),
         ("PUBLIC_BASE_URL", "http://127.0.0.1:8000/"),
         ("TWILIO_FROM_NUMBER", "+15005550006"),

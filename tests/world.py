@@ -1,0 +1,128 @@
+"""The tests' composition root on the fakes: a tick, planner, sender and stores
+wired as bootstrap.py wires them in AWS, with a clock the test moves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from chalicelib.domain.campaign import Audience, Campaign, Location
+from chalicelib.domain.contact import ConsentEvent, ConsentState, Contact, Engagement, HomeLocation, TimeZone
+from chalicelib.domain.inbound import BrandReplies
+from chalicelib.domain.policy import PolicySettings
+from chalicelib.domain.runs import BreakerSettings
+from chalicelib.services import runs
+from chalicelib.services.sending import DEFAULT_TIMING, SendContext, SendJob, SendTiming, Sent, send_one
+from tests.fakes import (
+    FakeSender,
+    InMemoryCampaignStore,
+    InMemoryConversationStore,
+    InMemoryPromptBook,
+    InMemoryQueue,
+    InMemoryRunStore,
+    StepClock,
+)
+
+SEND_AT = datetime(2026, 6, 2, 10, 0, tzinfo=UTC)  # 11:00 in London
+SHARDS = 2
+REPLIES = BrandReplies(opt_out="bye", opt_in="hi", help="help")
+
+
+@dataclass
+class World:
+    clock: StepClock = field(default_factory=lambda: StepClock(SEND_AT, step=timedelta(milliseconds=1)))
+    store: InMemoryConversationStore = field(default_factory=InMemoryConversationStore)
+    campaigns: InMemoryCampaignStore = field(default_factory=InMemoryCampaignStore)
+    plan_queue: InMemoryQueue = field(default_factory=InMemoryQueue)
+    send_queue: InMemoryQueue = field(default_factory=InMemoryQueue)
+    breaker: BreakerSettings = field(default_factory=BreakerSettings)
+    timing: SendTiming = DEFAULT_TIMING
+
+    def __post_init__(self) -> None:
+        self.runs = InMemoryRunStore(self.store)
+        self.sender = FakeSender(self.clock)
+
+    def contact(self, phone: str, consent: ConsentState = ConsentState.OPTED_IN, **changes: object) -> Contact:
+        created = SEND_AT - timedelta(days=30)
+        contact = Contact(
+            phone=phone,
+            created_at=created,
+            tags=["pizza"],
+            consent_event=ConsentEvent(state=consent, source="import", at=created),
+            time_zone=TimeZone(confirmed="Europe/London"),
+            engagement=Engagement(last_inbound_at=created),
+            home=HomeLocation(area="LS61AA", confirmed_at=created),
+        ).model_copy(update=changes)
+        self.store.save_contact(contact, None)
+        return contact
+
+    def campaign(self, **changes: object) -> Campaign:
+        campaign = Campaign(
+            id="cmp_leeds",
+            name="2-for-1",
+            message="Hi {first_name|there}, 2-for-1 tonight",
+            audience=Audience(tags=["pizza"]),
+            location=Location(name="Leeds", prefixes=["LS6"]),
+            send_at=SEND_AT,
+            messages_per_second=2,
+            created_at=SEND_AT - timedelta(days=1),
+            updated_at=SEND_AT - timedelta(days=1),
+        ).model_copy(update=changes)
+        self.campaigns.save(campaign, None)
+        return campaign
+
+    def started(self, phones: list[str], **campaign: object) -> list[dict[str, object]]:
+        """The campaign to these contacts, its run started and planned: the send jobs."""
+        self.campaign(**campaign)
+        for phone in phones:
+            self.contact(phone)
+        self.tick()
+        self.plan()
+        return self.send_queue.take()
+
+    def tick(self) -> runs.TickReport:
+        return runs.tick(self.campaigns, self.runs, self.plan_queue, self.clock, "Europe/London", SHARDS)
+
+    def plan(self) -> None:
+        for job in self.plan_queue.take():
+            if job["kind"] == runs.PLAN:
+                runs.plan_shard(
+                    job["run_id"],
+                    job["shard"],
+                    self.campaigns,
+                    self.runs,
+                    self.store,
+                    self.send_queue,
+                    self.clock,
+                    PolicySettings(),
+                )
+            else:
+                runs.release_holds(datetime.fromisoformat(job["minute"]), job["shard"], self.runs, self.send_queue)
+
+    def ctx(self) -> SendContext:
+        return SendContext(
+            self.campaigns,
+            self.runs,
+            self.store,
+            self.send_queue,
+            self.sender,
+            self.clock,
+            PolicySettings(),
+            "Pizza Co",
+            InMemoryPromptBook(),
+            self.breaker,
+            self.timing,
+        )
+
+    def send(self, jobs: list[dict[str, object]] | None = None) -> list[Sent]:
+        taken = self.send_queue.take() if jobs is None else jobs
+        return [
+            send_one(
+                SendJob(str(j["run_id"]), str(j["campaign_id"]), str(j["phone"]), int(str(j.get("retry", 0)))),
+                self.ctx(),
+            )
+            for j in taken
+        ]
+
+    def received(self) -> list[str]:
+        return [to for to, *_ in self.sender.sent]
