@@ -4,8 +4,8 @@ from chalice.app import Chalice
 
 from chalicelib import bootstrap
 from chalicelib.adapters.observability import observe_http
-from chalicelib.adapters.operator_auth import require_api_key
 from chalicelib.entrypoints import agents, console, contacts, health, jobs, keys, openapi, operator, webhooks
+from chalicelib.entrypoints.auth import require_api_key
 
 # Importing this module is the Lambda cold start: settings that cannot work
 # fail it here (logged, every bad variable named), never a request later.

@@ -76,3 +76,18 @@ class Message(BaseModel):
 
     def has_seen(self, status: DeliveryStatus) -> bool:
         return any(event.status == status for event in self.status_events)
+
+    def with_sent(self, sent: Message) -> Message:
+        """This message, stored first by a status callback (its events, no body),
+        with what the send knows merged in: the text, when, whose run or agent,
+        and the number it went from unless Twilio did not say (a Messaging
+        Service picks the number; the callback's `From` then stands)."""
+        return self.model_copy(
+            update={
+                "body": sent.body,
+                "at": sent.at,
+                "run_id": sent.run_id or self.run_id,
+                "sent_by": sent.sent_by or self.sent_by,
+                "brand_number": sent.brand_number or self.brand_number,
+            }
+        )

@@ -13,7 +13,6 @@ from chalice.app import BadRequestError, Blueprint, NotFoundError, Response
 from pydantic import BaseModel, Field, model_validator
 from typing_extensions import TypedDict
 
-from chalicelib.adapters.operator_auth import allow, caller
 from chalicelib.bootstrap import deps, sender
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.conversations import NoConversationError
@@ -21,6 +20,7 @@ from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.saved_replies import SavedReply, SavedReplyText
 from chalicelib.domain.timeline import Entry, EntryKind, parse_cursor
 from chalicelib.entrypoints import openapi
+from chalicelib.entrypoints.auth import allow, caller
 from chalicelib.entrypoints.http import answer, body_of, phone_in_path
 from chalicelib.services import conversations as use_cases
 from chalicelib.services import saved_replies

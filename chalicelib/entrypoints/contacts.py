@@ -20,7 +20,6 @@ from chalice.app import BadRequestError, Blueprint, NotFoundError, Response
 from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, ValidationError, field_validator
 from typing_extensions import TypedDict  # pydantic reads these on Python 3.11
 
-from chalicelib.adapters.operator_auth import allow, caller
 from chalicelib.bootstrap import deps
 from chalicelib.domain import contact_csv, phone
 from chalicelib.domain.contact import (
@@ -36,7 +35,8 @@ from chalicelib.domain.contact import (
 from chalicelib.domain.errors import InvalidPhoneError
 from chalicelib.domain.policy import normalise_area
 from chalicelib.entrypoints import openapi
-from chalicelib.entrypoints.http import answer, body_of, phone_in_path
+from chalicelib.entrypoints.auth import allow, caller
+from chalicelib.entrypoints.http import ImportRefusedError, answer, body_of, error_answer, phone_in_path
 from chalicelib.services import campaigns as use_cases
 from chalicelib.services import contacts as finding
 from chalicelib.services.keys import Role
@@ -118,31 +118,26 @@ class ContactPage(TypedDict):
     next: str | None  # the cursor for the next page; null: there is no more
 
 
-def _refused(rejects: list[tuple[int, str]]) -> Response:
+def _refused(rejects: list[tuple[int, str]]) -> ImportRefusedError:
     """400: every refused line and why, nothing imported."""
     shown = sorted(rejects)[:MAX_REJECTS_SHOWN]
     more = len(rejects) - len(shown)
     listed = "; ".join(f"line {line}: {reason}" if line else reason for line, reason in shown)
     message = f"nothing imported, {len(rejects)} line(s) refused: {listed}" + (f"; and {more} more" if more else "")
-    body = {
-        "Code": "BadRequestError",
-        "Message": message,
-        "rejects": [{"line": line, "reason": reason} for line, reason in shown],
-    }
-    return Response(body=body, status_code=400, headers={"Content-Type": JSON})
+    return ImportRefusedError(message, {"rejects": [{"line": line, "reason": reason} for line, reason in shown]})
 
 
 def _row_reasons(error: ValidationError) -> str:
     return "; ".join(f"{contact_csv.column_of(e['loc'])}: {e['msg']}" for e in error.errors())
 
 
-def _csv_records() -> tuple[list[use_cases.ContactRecord], list[int]] | Response:
-    """The CSV body's records and their lines, or the 400 refusing them."""
+def _csv_records() -> tuple[list[use_cases.ContactRecord], list[int]]:
+    """The CSV body's records and their lines; ImportRefusedError (400) naming every bad line."""
     raw = bp.current_request.raw_body or b""
     try:
         text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw.removeprefix("\ufeff")
     except UnicodeDecodeError:
-        return _refused([(0, "the file is not UTF-8 text: save it as CSV UTF-8")])
+        raise _refused([(0, "the file is not UTF-8 text: save it as CSV UTF-8")]) from None
     read = contact_csv.read_csv(text, MAX_IMPORT)
     rejects = list(read.rejects)
     for name in read.attributes:
@@ -153,7 +148,7 @@ def _csv_records() -> tuple[list[use_cases.ContactRecord], list[int]] | Response
     if len(read.attributes) > MAX_ATTRIBUTES:
         rejects.append((1, f"{len(read.attributes)} attribute columns; at most {MAX_ATTRIBUTES}"))
     if rejects and any(line <= 1 for line, _ in rejects):
-        return _refused(rejects)  # the header or the file itself: its rows cannot be read
+        raise _refused(rejects)  # the header or the file itself: its rows cannot be read
     records, lines = [], []
     for row in read.rows:
         try:
@@ -164,7 +159,9 @@ def _csv_records() -> tuple[list[use_cases.ContactRecord], list[int]] | Response
             rejects.append((row.line, _row_reasons(error)))
         except InvalidPhoneError as error:
             rejects.append((row.line, f"phone: {error}"))
-    return _refused(rejects) if rejects else (records, lines)
+    if rejects:
+        raise _refused(rejects)
+    return records, lines
 
 
 def _json_records() -> list[use_cases.ContactRecord]:
@@ -188,23 +185,20 @@ def import_contacts() -> Response:
     import with 400 (a CSV's rejects by line number, in `rejects`), nothing imported."""
     request = bp.current_request
     d = deps()
-    lines: list[int] = []
-    if (request.headers.get("content-type") or JSON).lower().startswith(CSV):
-        read = _csv_records()
-        if isinstance(read, Response):
-            return read
-        records, lines = read
-    else:
-        records = _json_records()
 
-    def run() -> dict[str, Any] | Response:
+    def run() -> dict[str, Any]:
+        lines: list[int] = []
+        if (request.headers.get("content-type") or JSON).lower().startswith(CSV):
+            records, lines = _csv_records()
+        else:
+            records = _json_records()
         zones = phone.time_zone_candidates
         try:
             return {"imported": use_cases.import_contacts(records, d.store, d.clock, zones, caller().name)}
         except use_cases.RecordsRefusedError as error:
             if not lines:
                 raise  # JSON: a 400 naming each record's phone
-            return _refused([(lines[index], reason) for index, reason in error.refused])
+            raise _refused([(lines[index], reason) for index, reason in error.refused]) from None
 
     return answer(run)
 
@@ -299,8 +293,7 @@ def export_contacts() -> Response:
     try:
         contacts = finding.export_tag(tag, deps().store)
     except finding.ExportTooLargeError as error:
-        body = {"Code": "PayloadTooLarge", "Message": f"tag {tag!r}: {error}"}
-        return Response(body=body, status_code=413, headers={"Content-Type": JSON})
+        return error_answer(finding.ExportTooLargeError(f"tag {tag!r}: {error}"))
     filename = re.sub(r"[^\w.-]+", "-", tag, flags=re.ASCII).strip("-") or "tag"
     headers: dict[str, str | list[str]] = {
         "Content-Type": f"{CSV}; charset=utf-8",

@@ -1,23 +1,27 @@
-"""Where the operator and agent API meets HTTP: request bodies and phone numbers
-read with a clear 400, and the one table that turns the errors use cases raise
-into status codes. (The Twilio webhooks answer TwiML and map their own few.)"""
+"""Where the API and the webhooks meet HTTP: request bodies and phone numbers
+read with a clear 400, and the one table that turns every error raised on
+purpose into its status code (use cases, webhooks, API keys, imports). Errors
+raised here at the edge carry their own status, as Powertools' do (HttpError)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import unquote
 
 from chalice.app import BadRequestError, Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.adapters.secrets import SecretUnavailableError
+from chalicelib.adapters.webhook import ForgedWebhookError, MalformedFormError, WebhooksDisabledError
 from chalicelib.domain import phone
 from chalicelib.domain.contact import ProfileLimitError
 from chalicelib.domain.conversations import ClaimedError, NoConversationError
 from chalicelib.domain.errors import ConcurrentUpdateError, InvalidPhoneError
-from chalicelib.entrypoints.forms import reasons
+from chalicelib.entrypoints.forms import BadFormError, reasons
 from chalicelib.services.campaigns import UnknownCampaignError
+from chalicelib.services.contacts import ExportTooLargeError
 from chalicelib.services.conversations import (
     NotSendableError,
     RequestInProgressError,
@@ -31,37 +35,100 @@ from chalicelib.services.saved_replies import StaleSavedReplyError, TooManySaved
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-# error -> (status, Code in the JSON body, what the message starts with)
-ERRORS: dict[type[Exception], tuple[int, str, str]] = {
-    ProfileLimitError: (400, "BadRequestError", ""),
-    InvalidKeyNameError: (400, "BadRequestError", ""),
-    UnknownKeyError: (404, "NotFoundError", ""),
-    KeyNameTakenError: (409, "ConflictError", ""),
-    UnknownCampaignError: (404, "NotFoundError", ""),
-    UnknownContactError: (404, "NotFoundError", ""),
-    NoConversationError: (404, "NotFoundError", ""),
-    UnknownSavedReplyError: (404, "NotFoundError", ""),
-    StaleSavedReplyError: (409, "ConflictError", "If-Match: "),
-    TooManySavedRepliesError: (409, "ConflictError", ""),
-    ConcurrentUpdateError: (409, "ConflictError", "changed by someone else meanwhile, try again: "),
-    ClaimedError: (409, "ConflictError", ""),
-    NotSendableError: (409, "ConflictError", ""),
-    RequestInProgressError: (409, "ConflictError", ""),
-    IdempotencyKeyMismatchError: (422, "UnprocessableEntityError", "Idempotency-Key was used with another request: "),
-    SendFailedError: (502, "BadGateway", ""),
-    SendUnknownError: (502, "SendOutcomeUnknown", "unknown: "),  # it may have gone: never resent
-    SecretUnavailableError: (503, "ServiceUnavailable", ""),  # nothing was sent; the next call reads it again
+
+class HttpError(Exception):
+    """An answer decided at the edge (a refused key, a refused import), carrying
+    its status, Code and headers; `extra` joins the JSON body."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "BadRequestError"
+    headers: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, message: str, extra: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.extra = dict(extra or {})
+
+
+class UnauthorisedError(HttpError):
+    status, code, headers = 401, "Unauthorized", {"WWW-Authenticate": "Bearer"}
+
+
+class RoleForbiddenError(HttpError):
+    status, code = 403, "Forbidden"
+
+
+class UnavailableError(HttpError):
+    status, code = 503, "ServiceUnavailable"
+
+
+class ImportRefusedError(HttpError):
+    """400 naming every refused line (`rejects`), nothing imported."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    code: str  # Code in the JSON body
+    prefix: str = ""  # what the message starts with
+    headers: Mapping[str, str] | None = None
+
+
+BUSY = Answer(503, "Busy", "busy: the record kept changing, try again: ", {"Retry-After": "1"})
+
+# Every error raised on purpose -> its answer, looked up by class (a subclass takes its base's row).
+ERRORS: dict[type[Exception], Answer] = {
+    ProfileLimitError: Answer(400, "BadRequestError"),
+    InvalidKeyNameError: Answer(400, "BadRequestError"),
+    InvalidPhoneError: Answer(400, "BadRequestError"),
+    MalformedFormError: Answer(400, "BadRequestError"),  # a webhook's body that is no form
+    BadFormError: Answer(400, "BadRequestError"),  # a webhook's form without a field Twilio always sends
+    ForgedWebhookError: Answer(403, "ForbiddenError"),
+    UnknownKeyError: Answer(404, "NotFoundError"),
+    UnknownCampaignError: Answer(404, "NotFoundError"),
+    UnknownContactError: Answer(404, "NotFoundError"),
+    NoConversationError: Answer(404, "NotFoundError"),
+    UnknownSavedReplyError: Answer(404, "NotFoundError"),
+    KeyNameTakenError: Answer(409, "ConflictError"),
+    StaleSavedReplyError: Answer(409, "ConflictError", "If-Match: "),
+    TooManySavedRepliesError: Answer(409, "ConflictError"),
+    ClaimedError: Answer(409, "ConflictError"),
+    NotSendableError: Answer(409, "ConflictError"),
+    RequestInProgressError: Answer(409, "ConflictError"),
+    ExportTooLargeError: Answer(413, "PayloadTooLarge"),
+    IdempotencyKeyMismatchError: Answer(
+        422, "UnprocessableEntityError", "Idempotency-Key was used with another request: "
+    ),
+    SendFailedError: Answer(502, "BadGateway"),
+    SendUnknownError: Answer(502, "SendOutcomeUnknown", "unknown: "),  # it may have gone: never resent
+    # A record that kept changing under our retries: 5xx, so that Twilio retries a webhook (its
+    # connection overrides retry 5xx) and a script knows to come back; nothing half-written.
+    ConcurrentUpdateError: BUSY,
+    SecretUnavailableError: Answer(503, "ServiceUnavailable"),  # nothing was sent; the next call reads it again
+    WebhooksDisabledError: Answer(503, "ServiceUnavailable"),  # no auth token: every webhook refused (fail closed)
 }
+ANSWERED: tuple[type[Exception], ...] = (HttpError, *ERRORS)
+
+
+def error_answer(error: Exception) -> Response:
+    """The one place an error becomes an HTTP answer: its own status (HttpError) or the table's."""
+    if isinstance(error, HttpError):
+        found = Answer(error.status, error.code, headers=error.headers)
+        extra = error.extra
+    else:
+        found = next(ERRORS[kind] for kind in type(error).__mro__ if kind in ERRORS)
+        extra = {}
+    body = {"Code": found.code, "Message": f"{found.prefix}{error}", **extra}
+    return Response(
+        body=body, status_code=found.status, headers={"Content-Type": "application/json", **(found.headers or {})}
+    )
 
 
 def answer(work: Callable[[], Any], status: int = 200) -> Response:
     """Run a use case; its result as JSON, or its error as the table says."""
     try:
         result = work()
-    except tuple(ERRORS) as error:
-        code, name, prefix = next(ERRORS[kind] for kind in type(error).__mro__ if kind in ERRORS)
-        body = {"Code": name, "Message": f"{prefix}{error}"}
-        return Response(body=body, status_code=code, headers={"Content-Type": "application/json"})
+    except ANSWERED as error:
+        return error_answer(error)
     if isinstance(result, Response):  # the use case chose its own status
         return result
     body = result.model_dump(mode="json") if isinstance(result, BaseModel) else result

@@ -10,9 +10,9 @@ from chalice.app import Blueprint, Response
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict  # pydantic reads these on Python 3.11
 
-from chalicelib.adapters.operator_auth import allow, caller
 from chalicelib.bootstrap import deps, key_lookup
 from chalicelib.entrypoints import openapi
+from chalicelib.entrypoints.auth import allow, caller
 from chalicelib.entrypoints.http import answer, body_of
 from chalicelib.services import keys as use_cases
 from chalicelib.services.keys import Role

@@ -34,13 +34,13 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import JsonSchemaMode
 from typing_extensions import TypedDict
 
-from chalicelib.adapters.operator_auth import allow
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import ConsentEvent, ConsentState, Contact, FieldChange
 from chalicelib.domain.messages import Message
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.runs import DecisionRecord, Run
 from chalicelib.domain.timeline import Entry, Event
+from chalicelib.entrypoints.auth import allow
 from chalicelib.entrypoints.params import query_int, query_text
 from chalicelib.services.idempotency import KEY_PATTERN
 from chalicelib.services.keys import Role

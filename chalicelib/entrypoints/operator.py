@@ -8,7 +8,6 @@ from chalice.app import BadRequestError, Blueprint, NotFoundError, Response
 from pydantic import BaseModel, Field, field_validator
 from typing_extensions import TypedDict  # pydantic reads these on Python 3.11
 
-from chalicelib.adapters.operator_auth import allow, caller
 from chalicelib.bootstrap import deps
 from chalicelib.domain import phone
 from chalicelib.domain.campaign import Campaign, CampaignSpec
@@ -16,6 +15,7 @@ from chalicelib.domain.errors import InvalidPhoneError
 from chalicelib.domain.segments import Encoding, segments
 from chalicelib.domain.template import Template
 from chalicelib.entrypoints import openapi
+from chalicelib.entrypoints.auth import allow, caller
 from chalicelib.entrypoints.http import answer, body_of
 from chalicelib.services import campaigns as use_cases
 from chalicelib.services.keys import Role

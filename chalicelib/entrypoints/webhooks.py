@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from chalice.app import BadRequestError, Blueprint, ForbiddenError, Response
+from chalice.app import Blueprint, Response
 
 from chalicelib.adapters.observability import count, logger
 from chalicelib.adapters.webhook import (
@@ -18,6 +18,7 @@ from chalicelib.adapters.webhook import (
 from chalicelib.bootstrap import deps, twilio_auth_token
 from chalicelib.domain.errors import ConcurrentUpdateError, InvalidPhoneError
 from chalicelib.entrypoints.forms import BadFormError, InboundForm, StatusForm, parse
+from chalicelib.entrypoints.http import error_answer
 from chalicelib.services.inbound import handle_inbound
 from chalicelib.services.status import record_status
 
@@ -40,22 +41,23 @@ def _verified_form() -> dict[str, str]:
 
 
 def _answer(handle: Callable[[dict[str, str]], Response]) -> Response:
-    """Map what can go wrong with a webhook onto its status code."""
+    """Run a webhook; what went wrong is logged here and answered as the one table says
+    (entrypoints/http.py): 403 forged, 400 malformed, 503 busy or no token (Twilio retries 5xx)."""
     try:
         return handle(_verified_form())
-    except WebhooksDisabledError as error:
-        logger.error("webhook refused", extra={"reason": str(error)})
-        return Response(body={"Code": "ServiceUnavailable", "Message": str(error)}, status_code=503)
     except ForgedWebhookError as error:
         count("ForgedSignatures")
         logger.warning("forged webhook rejected", extra={"reason": str(error)})
-        raise ForbiddenError(str(error)) from None
+        return error_answer(error)
+    except WebhooksDisabledError as error:
+        logger.error("webhook refused", extra={"reason": str(error)})
+        return error_answer(error)
     except (MalformedFormError, BadFormError, InvalidPhoneError) as error:
         logger.info("webhook rejected as malformed", extra={"reason": str(error)})
-        raise BadRequestError(str(error)) from None
+        return error_answer(error)
     except ConcurrentUpdateError as error:
         logger.warning("webhook gave up on a busy record", extra={"reason": str(error)})
-        return Response(body={"Code": "Busy", "Message": "record busy, retry"}, status_code=503)
+        return error_answer(error)
 
 
 @bp.route("/twilio/inbound", methods=["POST"], content_types=FORM)

@@ -299,14 +299,7 @@ def _record(
                 stored = store.put_message(message)
             if stored is None or stored.body:
                 return
-        merged = stored.model_copy(
-            update={
-                "body": message.body,
-                "at": message.at,
-                "brand_number": message.brand_number or stored.brand_number,
-                "sent_by": message.sent_by,
-            }
-        )
+        merged = stored.with_sent(message)
         expected = contact.version if updated is not None and contact is not None else None
         store.record_receipt(merged, stored.version, updated, expected)
 

@@ -462,9 +462,7 @@ def _record_sent(
         stored, current = seen[-1]
         message = sent
         if stored is not None:  # keep what the callbacks already said
-            message = stored.model_copy(
-                update={"body": outgoing.text, "run_id": run.id, "at": at, "brand_number": sent.brand_number}
-            )
+            message = stored.with_sent(sent)
         updated = after_send(current, campaign.purpose, outgoing.prompt, outgoing.location, run.id, at)
         try:
             ctx.runs.record_sent(

@@ -54,9 +54,11 @@ def test_a_stop_in_the_middle_of_a_burst_is_honoured_and_confirmed_once(stack: R
     assert len(stack.store.history(phone).messages) == 30
 
 
-def test_thousands_of_stop_start_flips_keep_the_profile_small_and_the_last_stop_wins(stack: RunningStack) -> None:
+def test_a_thousand_stop_start_flips_keep_the_profile_small_and_the_last_stop_wins(stack: RunningStack) -> None:
+    """1,000 flips prove the bound as 5,000 did (248 s on the stack, 50 ms a text): anything kept per
+    text on the profile, a sid marker (~40 bytes) or a consent event (~100), would pass 16 KB by then."""
     phone = "+447700900303"
-    flips = 5000
+    flips = 1000
     for start in range(0, flips, 500):  # in order, a few at a time: each round's texts race each other
         round_ = ["STOP" if n % 2 == 0 else "START" for n in range(start, start + 500)]
         assert all(r["status"] == 200 for r in burst(stack, phone, round_))

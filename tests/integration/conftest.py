@@ -14,8 +14,8 @@ from twilio.request_validator import RequestValidator
 from app import app
 from chalicelib import bootstrap
 from chalicelib.adapters.dynamodb_store import DynamoConversationStore
-from chalicelib.adapters.operator_auth import token_hash
 from chalicelib.config import Settings
+from chalicelib.entrypoints.auth import token_hash
 from chalicelib.services.keys import KeyRecord, KeyStore, Role, key_hash
 from tests.fakes import StepClock
 

@@ -15,7 +15,7 @@ from chalice.test import Client
 from app import app
 from chalicelib import bootstrap
 from chalicelib.adapters.dynamodb_keys import DynamoKeyStore
-from chalicelib.adapters.operator_auth import API_PREFIX, route_roles
+from chalicelib.entrypoints.auth import API_PREFIX, route_roles
 from chalicelib.services import keys as use_cases
 from chalicelib.services.keys import LOOKUP_TTL_S, KeyLookup, Role
 from local import keys as make_key

@@ -11,10 +11,10 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import bootstrap
-from chalicelib.adapters import operator_auth
 from chalicelib.adapters.dynamodb_store import DynamoConversationStore
 from chalicelib.domain.messages import DeliveryStatus, Direction, Message
 from chalicelib.domain.runs import Run, run_id
+from chalicelib.entrypoints import auth as operator_auth
 from tests.integration.conftest import ALICE, OLIVE, OPERATOR_TOKEN, item_count, post_signed, settings_for, wire
 
 if TYPE_CHECKING:

@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalice.app import Request, Response, RouteEntry
 
 from chalicelib.bootstrap import key_lookup, operator_token_hashes
+from chalicelib.entrypoints.http import HttpError, RoleForbiddenError, UnauthorisedError, UnavailableError, error_answer
 from chalicelib.services.keys import Identity, Role, key_hash
 
 API_PREFIX = "/api/"
@@ -81,24 +82,14 @@ def script_identity(offered: str, hashes: frozenset[str]) -> Identity | None:
     return None
 
 
-def _error(status: int, code: str, message: str, headers: dict[str, str | list[str]] | None = None) -> Response:
-    return Response(body={"Code": code, "Message": message}, status_code=status, headers=headers or {})
+UNAUTHORISED = "a valid 'Authorization: Bearer <key>' header is required (the key may be wrong or revoked)"
 
 
-def _unauthorised() -> Response:
-    return _error(
-        401,
-        "Unauthorized",
-        "a valid 'Authorization: Bearer <key>' header is required (the key may be wrong or revoked)",
-        {"WWW-Authenticate": "Bearer"},
-    )
-
-
-def identify(authorization: str | None) -> Identity | Response:
-    """The caller, or the answer to give instead (401, or 503 when we cannot tell)."""
+def identify(authorization: str | None) -> Identity:
+    """The caller; UnauthorisedError (401), or UnavailableError (503) when we cannot tell now."""
     token = bearer(authorization)
     if token is None:
-        return _unauthorised()
+        raise UnauthorisedError(UNAUTHORISED)
     offered = token_hash(token)
     script_hashes = operator_token_hashes()
     identity = script_identity(offered, script_hashes)
@@ -107,12 +98,12 @@ def identify(authorization: str | None) -> Identity | Response:
     try:
         identity = key_lookup().identity(offered)
     except (BotoCoreError, ClientError):
-        return _error(503, "ServiceUnavailable", "API keys cannot be read now: try again")
+        raise UnavailableError("API keys cannot be read now: try again") from None
     if identity is not None:
         return identity
     if not script_hashes and _script_tokens_expected():
-        return _error(503, "ServiceUnavailable", "the operator tokens cannot be read now (OPERATOR_TOKENS_PARAM)")
-    return _unauthorised()
+        raise UnavailableError("the operator tokens cannot be read now (OPERATOR_TOKENS_PARAM)")
+    raise UnauthorisedError(UNAUTHORISED)
 
 
 def _script_tokens_expected() -> bool:
@@ -127,19 +118,18 @@ def require_api_key(routes: Mapping[str, Mapping[str, RouteEntry]]) -> Callable[
     def middleware(request: Request, get_response: Callable[[Request], Response]) -> Response:
         if not request.path.startswith(API_PREFIX):
             return get_response(request)
-        found = identify(request.headers.get("authorization"))
-        if isinstance(found, Response):
-            return found
         template = (request.context or {}).get("resourcePath") or request.path
         entry = routes.get(template, {}).get(request.method)
         allowed = roles_of(entry.view_function) if entry is not None else frozenset({Role.ADMIN})
-        if found.role not in allowed:
-            may = ", ".join(sorted(role.value for role in allowed))
-            return _error(
-                403,
-                "Forbidden",
-                f"{found.name} has the role {found.role.value}; {request.method} {template} is for: {may}",
-            )
+        try:
+            found = identify(request.headers.get("authorization"))
+            if found.role not in allowed:
+                may = ", ".join(sorted(role.value for role in allowed))
+                raise RoleForbiddenError(
+                    f"{found.name} has the role {found.role.value}; {request.method} {template} is for: {may}"
+                )
+        except HttpError as refused:
+            return error_answer(refused)
         reset = _caller.set(found)
         try:
             return get_response(request)
