@@ -31,16 +31,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.adapters.table_layout import (
+    consent_sk,
+    contact_key,
+    contact_pk,
+    field_sk,
+    key,
+    sortable,
+    tag_key,
+)
 from chalicelib.domain.contact import ConsentEvent, Contact, Conversation, DeliverabilityState, FieldChange
 from chalicelib.domain.inbound import InboundChange
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
-PROFILE = "PROFILE"
 DOC = "doc"
 MARKER_PREFIX = "m_"
 MARKERS_KEPT = 32  # retried webhooks arrive within minutes; a burst of more than this is trimmed
@@ -55,14 +63,6 @@ _OUTSIDE_DOC: Any = {
     "conversation": True,
     "engagement": {"inbound_count", "last_inbound_at", "unanswered_marketing"},
 }
-
-
-def contact_key(phone: str) -> dict[str, Any]:
-    return {"pk": {"S": f"C#{phone}"}, "sk": {"S": PROFILE}}
-
-
-def sortable(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _s(value: str) -> dict[str, str]:
@@ -307,17 +307,7 @@ def load_contact(item: dict[str, Any]) -> Contact:
 
 def consent_item(phone: str, event: ConsentEvent) -> dict[str, Any]:
     who = event.message_sid or event.source
-    key = f"K#{sortable(event.at)}#{who}"
-    return {"pk": _s(f"C#{phone}"), "sk": _s(key), DOC: _s(event.model_dump_json())}
-
-
-TAG_PREFIX = "T#"  # the tag index: pk = T#<tag>, sk = C#<e164>, one item per tag a contact has
-
-
-def tag_key(tag: str, phone: str) -> dict[str, Any]:
-    """The tag index's item for one of a contact's tags. A tag's items share one
-    partition, in phone order: finding a tag's contacts is a Query, never a scan."""
-    return {"pk": _s(TAG_PREFIX + tag), "sk": _s(f"C#{phone}")}
+    return {**key(contact_pk(phone), consent_sk(event.at, who)), DOC: _s(event.model_dump_json())}
 
 
 def tag_changes(table: str, phone: str, before: Iterable[str], after: Iterable[str]) -> list[TransactWriteItemTypeDef]:
@@ -339,5 +329,5 @@ def tag_items(contact: Contact) -> list[dict[str, Any]]:
 
 
 def field_item(phone: str, change: FieldChange) -> dict[str, Any]:
-    key = f"F#{sortable(change.at)}#{change.field}#{change.message_sid or ''}"
-    return {"pk": _s(f"C#{phone}"), "sk": _s(key), DOC: _s(change.model_dump_json())}
+    sk = field_sk(change.at, change.field, change.message_sid or "")
+    return {**key(contact_pk(phone), sk), DOC: _s(change.model_dump_json())}

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamodb_store import CONDITION_FAILED, error_code
+from chalicelib.adapters.table_layout import idempotency_key
 from chalicelib.services.idempotency import (
     RECORD_KEPT,
     IdempotencyKeyMismatchError,
@@ -37,12 +38,7 @@ from chalicelib.services.idempotency import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-SK = "IDEM"
 IN_PROGRESS, COMPLETED, RELEASED = "in_progress", "completed", "released"
-
-
-def record_key(key: str) -> dict[str, Any]:
-    return {"pk": {"S": f"IDEM#{key}"}, "sk": {"S": SK}}
 
 
 class DynamoIdempotencyStore:
@@ -54,7 +50,7 @@ class DynamoIdempotencyStore:
         self, key: str, request_hash: str, now: datetime, lease: timedelta, intent: Mapping[str, str]
     ) -> Started | Replay | InProgress:
         item = {
-            **record_key(key),
+            **idempotency_key(key),
             "status": {"S": IN_PROGRESS},
             "hash": {"S": request_hash},
             "started_at": {"S": now.isoformat()},
@@ -78,7 +74,7 @@ class DynamoIdempotencyStore:
             if error_code(error) != CONDITION_FAILED:
                 raise
             found: Any = error.response.get("Item") or self._client.get_item(
-                TableName=self._table, Key=record_key(key), ConsistentRead=True
+                TableName=self._table, Key=idempotency_key(key), ConsistentRead=True
             ).get("Item")
             if not found:  # released or expired, then gone between the put and the read: try again
                 return self.begin(key, request_hash, now, lease, intent)
@@ -103,7 +99,7 @@ class DynamoIdempotencyStore:
         try:
             self._client.update_item(
                 TableName=self._table,
-                Key=record_key(key),
+                Key=idempotency_key(key),
                 UpdateExpression=update,
                 ConditionExpression="#status = :in_progress",
                 ExpressionAttributeNames=names,

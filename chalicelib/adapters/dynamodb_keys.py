@@ -18,20 +18,11 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamodb_store import TRANSACTION_CANCELLED, all_pages, error_code
+from chalicelib.adapters.table_layout import API_KEYS, KEY_NAME, key_hash_key, key_name_key
 from chalicelib.services.keys import KeyNameTakenError, KeyRecord, Role, UnknownKeyError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-PK = "KEYS"
-
-
-def _name_key(name: str) -> dict[str, Any]:
-    return {"pk": {"S": PK}, "sk": {"S": f"N#{name}"}}
-
-
-def _hash_key(hashed: str) -> dict[str, Any]:
-    return {"pk": {"S": PK}, "sk": {"S": f"K#{hashed}"}}
 
 
 def _attributes(record: KeyRecord) -> dict[str, Any]:
@@ -74,14 +65,14 @@ class DynamoKeyStore:
                     {
                         "Put": {
                             "TableName": self._table,
-                            "Item": {**_name_key(record.name), **attributes},
+                            "Item": {**key_name_key(record.name), **attributes},
                             "ConditionExpression": "attribute_not_exists(pk) OR attribute_exists(revoked_at)",
                         }
                     },
                     {
                         "Put": {
                             "TableName": self._table,
-                            "Item": {**_hash_key(record.key_hash), **attributes},
+                            "Item": {**key_hash_key(record.key_hash), **attributes},
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
@@ -93,19 +84,19 @@ class DynamoKeyStore:
             raise
 
     def by_hash(self, key_hash: str) -> KeyRecord | None:
-        item = self._client.get_item(TableName=self._table, Key=_hash_key(key_hash)).get("Item")
+        item = self._client.get_item(TableName=self._table, Key=key_hash_key(key_hash)).get("Item")
         return _record(item) if item else None
 
     def list(self) -> list[KeyRecord]:
         request: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :n)",
-            "ExpressionAttributeValues": {":pk": {"S": PK}, ":n": {"S": "N#"}},
+            "ExpressionAttributeValues": {":pk": {"S": API_KEYS}, ":n": {"S": KEY_NAME}},
         }
         return [_record(item) for page in all_pages(self._client.query, request) for item in page]
 
     def revoke(self, name: str, at: datetime, by: str) -> KeyRecord:
-        item = self._client.get_item(TableName=self._table, Key=_name_key(name), ConsistentRead=True).get("Item")
+        item = self._client.get_item(TableName=self._table, Key=key_name_key(name), ConsistentRead=True).get("Item")
         current = _record(item) if item else None
         if current is None or current.revoked_at is not None:
             raise UnknownKeyError(f"no key named {name!r} is in use")
@@ -123,8 +114,8 @@ class DynamoKeyStore:
         try:
             self._client.transact_write_items(
                 TransactItems=[
-                    {"Update": {**update, "Key": _name_key(name)}},  # type: ignore[typeddict-item]
-                    {"Update": {**update, "Key": _hash_key(current.key_hash)}},  # type: ignore[typeddict-item]
+                    {"Update": {**update, "Key": key_name_key(name)}},  # type: ignore[typeddict-item]
+                    {"Update": {**update, "Key": key_hash_key(current.key_hash)}},  # type: ignore[typeddict-item]
                 ]
             )
         except ClientError as error:

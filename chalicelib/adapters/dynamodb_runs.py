@@ -1,4 +1,5 @@
-"""RunStore on the same DynamoDB table as contacts (schema in infra/resources.json).
+"""RunStore on the same DynamoDB table as contacts (schema in infra/resources.json,
+keys built in table_layout.py).
 
   pk = "RUNS#<campaign id>", sk = "R#<run id>"   a run: counts, shards done, pace
   pk = "RUNS#<campaign id>", sk = "R#<run id>#N<k>"  the run's settled counts, spread over
@@ -19,19 +20,14 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zlib import crc32
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamodb_contacts import (
-    changed_since,
-    contact_key,
-    contact_update,
-    sortable,
-    unchanged_since,
-)
+from chalicelib.adapters import table_layout as layout
+from chalicelib.adapters.dynamodb_contacts import changed_since, contact_update, unchanged_since
 from chalicelib.adapters.dynamodb_store import (
     all_pages,
     as_conflict,
@@ -42,6 +38,15 @@ from chalicelib.adapters.dynamodb_store import (
     next_version,
     to_item,
     versioned_put,
+)
+from chalicelib.adapters.table_layout import (
+    CURSOR_KEY,
+    contact_key,
+    decision_key,
+    hold_key,
+    ledger_key,
+    run_key,
+    sortable,
 )
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.errors import ConcurrentUpdateError, LostLeaseError, MarketingTakenError
@@ -56,7 +61,6 @@ if TYPE_CHECKING:
 BATCH = 25  # BatchWriteItem's limit
 DECISIONS_KEPT = timedelta(days=90)
 HOLDS_KEPT = timedelta(days=2)  # past their minute; released long before
-CURSOR_KEY = {"pk": {"S": "TICK"}, "sk": {"S": "CURSOR"}}
 COUNTER_SHARDS = 8
 SLOT_TRIES = 8  # conditional updates of the pace before giving up (each failure says which one holds)
 CATCH_UP_S = 1.0  # a pace this far behind `earliest`, as last seen, is tried as fallen behind first
@@ -75,28 +79,8 @@ def _epoch(at: datetime) -> dict[str, str]:
     return _n(int(at.timestamp()))
 
 
-def run_key(run_id: str) -> dict[str, Any]:
-    campaign_id = run_id.split("@", 1)[0]
-    return {"pk": _s(f"RUNS#{campaign_id}"), "sk": _s(f"R#{run_id}")}
-
-
-def decision_key(phone: str, run_id: str) -> dict[str, Any]:
-    return {"pk": _s(f"C#{phone}"), "sk": _s(f"D#{run_id}")}
-
-
-def ledger_key(phone: str, run_id: str) -> dict[str, Any]:
-    return {"pk": _s(f"C#{phone}"), "sk": _s(f"L#{run_id}")}
-
-
-def hold_key(minute: datetime, shard: int, run_id: str, phone: str) -> dict[str, Any]:
-    return {"pk": _s(f"H#{minute.astimezone(UTC):%Y%m%dT%H%M}#{shard}"), "sk": _s(f"{run_id}#{phone}")}
-
-
 def parked_key(hold: Hold) -> dict[str, Any]:
-    return {
-        "pk": _s(f"P#{hold.run_id}#{hold.shard}"),
-        "sk": _s(f"{hold.phone}#{hold.minute.astimezone(UTC):%Y%m%dT%H%M}"),
-    }
+    return layout.parked_key(hold.run_id, hold.shard, hold.phone, hold.minute)
 
 
 def _hold_item(key: dict[str, Any], hold: Hold) -> dict[str, Any]:
@@ -184,7 +168,7 @@ class DynamoRunStore:
         request = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": _s(f"RUNS#{campaign_id}")},
+            "ExpressionAttributeValues": {":pk": _s(layout.runs_pk(campaign_id))},
             "ScanIndexForward": False,
         }
         return _runs_from(item for page in all_pages(self._client.query, request) for item in page)
@@ -342,7 +326,7 @@ class DynamoRunStore:
         request = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :d)",
-            "ExpressionAttributeValues": {":pk": _s(f"C#{phone}"), ":d": _s("D#")},
+            "ExpressionAttributeValues": {":pk": _s(layout.contact_pk(phone)), ":d": _s(layout.DECISION)},
         }
         found = all_pages(self._client.query, request)
         records = [load_doc(DecisionRecord, item) for page in found for item in page]
@@ -352,7 +336,7 @@ class DynamoRunStore:
         request = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": hold_key(minute, shard, "", "")["pk"]},
+            "ExpressionAttributeValues": {":pk": _s(layout.holds_pk(minute, shard))},
         }
         return [_hold_from(d, minute) for page in all_pages(self._client.query, request) for d in map(from_item, page)]
 
@@ -369,7 +353,7 @@ class DynamoRunStore:
             request = {
                 "TableName": self._table,
                 "KeyConditionExpression": "pk = :pk",
-                "ExpressionAttributeValues": {":pk": _s(f"P#{run_id}#{shard}")},
+                "ExpressionAttributeValues": {":pk": _s(layout.parked_pk(run_id, shard))},
             }
             found += [
                 _hold_from(d, datetime.fromisoformat(d["minute"]), paused=True)

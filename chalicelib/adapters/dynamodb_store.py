@@ -30,20 +30,26 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
+from chalicelib.adapters import table_layout as layout
 from chalicelib.adapters.dynamodb_contacts import (
-    PROFILE,
     applied_before,
     consent_item,
-    contact_key,
     contact_update,
     field_item,
     load_contact,
     markers_to_trim,
     needs_profile,
-    sortable,
     tag_changes,
-    tag_key,
     text_update,
+)
+from chalicelib.adapters.table_layout import (
+    PROFILE,
+    contact_key,
+    contact_pk,
+    entry_key,
+    message_key,
+    sortable,
+    tag_key,
 )
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import ConsentEvent, Contact, FieldChange
@@ -66,10 +72,6 @@ DOC = "doc"
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 DocumentT = TypeVar("DocumentT", bound=BaseModel)
-
-
-def message_key(phone: str, sid: str) -> dict[str, Any]:
-    return {"pk": {"S": f"C#{phone}"}, "sk": {"S": f"M#{sid}"}}
 
 
 def to_item(model: BaseModel, key: dict[str, Any], version: int, **extra: str) -> dict[str, Any]:
@@ -318,7 +320,7 @@ class DynamoConversationStore:
         if after is not None:
             request["ExclusiveStartKey"] = tag_key(tag, after)
         response = self._client.query(**request)
-        phones = [item["sk"]["S"].removeprefix("C#") for item in response.get("Items", [])]
+        phones = [item["sk"]["S"].removeprefix(layout.CONTACT) for item in response.get("Items", [])]
         contacts = [contact for contact in self.get_contacts(phones) if tag in contact.tags]
         more = phones[-1] if phones and "LastEvaluatedKey" in response else None
         return contacts, more
@@ -363,14 +365,15 @@ class DynamoConversationStore:
                 requests = response.get("UnprocessedItems", {}).get(self._table, [])
 
     def trail(self, phone: str) -> ContactHistory:
-        return self.history(phone, sk_range=("F#", "K#~"))  # F# and K#: nothing sorts between them
+        # F# and K#: nothing sorts between them
+        return self.history(phone, sk_range=(layout.FIELD, layout.CONSENT + layout.AFTER_ALL))
 
     def history(self, phone: str, sk_range: tuple[str, str] | None = None) -> ContactHistory:
         """Everything kept under the contact (one partition), every page of it."""
         request: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": f"C#{phone}"}},
+            "ExpressionAttributeValues": {":pk": {"S": contact_pk(phone)}},
         }
         if sk_range:
             request["KeyConditionExpression"] += " AND sk BETWEEN :low AND :high"
@@ -379,13 +382,13 @@ class DynamoConversationStore:
         for page in all_pages(self._client.query, request):
             for item in page:
                 kind = item["sk"]["S"][:2]
-                if kind == "M#":
+                if kind == layout.MESSAGE:
                     found.messages.append(load_doc(Message, item))
-                elif kind == "E#":
+                elif kind == layout.ENTRY:
                     found.entries.append(load_doc(Entry, item))
-                elif kind == "K#":
+                elif kind == layout.CONSENT:
                     found.consents.append(load_doc(ConsentEvent, item))
-                elif kind == "F#":
+                elif kind == layout.FIELD:
                     found.fields.append(load_doc(FieldChange, item))
         return found
 
@@ -410,7 +413,7 @@ class DynamoConversationStore:
         return [load_contact(item) for item in response.get("Items", [])]
 
     def add_entry(self, phone: str, entry: Entry) -> bool:
-        item = doc_item(entry, {"pk": {"S": f"C#{phone}"}, "sk": {"S": f"E#{entry.id}"}}, 1)
+        item = doc_item(entry, entry_key(phone, entry.id), 1)
         try:
             self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
         except ClientError as error:
@@ -420,26 +423,25 @@ class DynamoConversationStore:
         return True
 
     def entries(self, phone: str) -> list[Entry]:
-        return self.history(phone, sk_range=("E#", "E#~")).entries
+        return self.history(phone, sk_range=(layout.ENTRY, layout.ENTRY + layout.AFTER_ALL)).entries
 
     def thread(self, phone: str, limit: int = 50) -> list[Message]:
         response = self._client.query(
             TableName=self._table,
             IndexName=THREAD_INDEX,
             KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": f"C#{phone}"}},
+            ExpressionAttributeValues={":pk": {"S": contact_pk(phone)}},
             ScanIndexForward=False,
             Limit=limit,
         )
         return [load_doc(Message, item) for item in response.get("Items", [])]
 
 
-CAMPAIGNS = "CAMPAIGNS"  # few, read together: one partition, sk = C#<id>
 
 
 class DynamoCampaignStore:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
-        self._shelf = Shelf(client, table_name, CAMPAIGNS, "C#", Campaign)
+        self._shelf = Shelf(client, table_name, *layout.CAMPAIGN_SHELF, Campaign)
 
     def get(self, campaign_id: str) -> Campaign | None:
         return self._shelf.get(campaign_id)
@@ -519,12 +521,10 @@ class Shelf(Generic[DocumentT]):
         return int(self._client.query(**self._query(Select="COUNT"))["Count"])
 
 
-PROMPTS = "PROMPTS"  # operators' own questions: one partition, sk = P#<id>
-SAVED_REPLIES = "SAVED_REPLIES"  # operators' canned replies: one partition, sk = R#<id>
 
 
 def saved_reply_shelf(client: DynamoDBClient, table_name: str) -> Shelf[SavedReply]:
-    return Shelf(client, table_name, SAVED_REPLIES, "R#", SavedReply)
+    return Shelf(client, table_name, *layout.SAVED_REPLY_SHELF, SavedReply)
 
 
 class DynamoPromptBook:
@@ -532,7 +532,7 @@ class DynamoPromptBook:
     prompt with a default's id replaces it)."""
 
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
-        self._shelf = Shelf(client, table_name, PROMPTS, "P#", Prompt)
+        self._shelf = Shelf(client, table_name, *layout.PROMPT_SHELF, Prompt)
 
     def get(self, prompt_id: str) -> Prompt | None:
         return self._shelf.get(prompt_id) or default_prompts().get(prompt_id)

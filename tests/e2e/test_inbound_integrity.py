@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from chalicelib.adapters.dynamodb_contacts import contact_key
+from chalicelib.adapters.table_layout import contact_key
 from chalicelib.domain.contact import ConsentState
 from tests.e2e.conftest import RunningStack
 from tests.e2e.test_local_stack import BRAND, handset

@@ -1,0 +1,139 @@
+"""Every item's key in the one DynamoDB table, built here and nowhere else
+(the schema and its indexes: infra/resources.json).
+
+  pk = C#<e164>            sk = PROFILE             the contact (layout: dynamodb_contacts.py)
+  pk = C#<e164>            sk = M#<sid>             a message; a retried webhook collides on its sid
+  pk = C#<e164>            sk = K#<at>#<sid|source> a consent change (the trail)
+  pk = C#<e164>            sk = F#<at>#<field>#<sid> an answered field
+  pk = C#<e164>            sk = E#<id>              a note or an interaction
+  pk = C#<e164>            sk = D#<run id>          the contact's decision in that run
+  pk = C#<e164>            sk = L#<run id>          the ledger entry: one text per run
+  pk = T#<tag>             sk = C#<e164>            the tag index, one item per tag a contact has
+  pk = RUNS#<campaign id>  sk = R#<run id>          a run: counts, shards done, pace
+  pk = RUNS#<campaign id>  sk = R#<run id>#N<k>     the run's settled counts, spread over counter items
+  pk = H#<minute>#<shard>  sk = <run id>#<e164>     a held message, filed by due minute
+  pk = P#<run id>#<shard>  sk = <e164>#<minute>     the same, held for its run's pause
+  pk = TICK                sk = CURSOR              the last minute whose holds were released
+  pk = IDEM#<scope>#<key>  sk = IDEM                an Idempotency-Key's record
+  pk = KEYS                sk = N#<name> | K#<hash> an API key, by name and by the hash offered
+  pk = CAMPAIGNS | PROMPTS | SAVED_REPLIES, sk = <prefix><id>   small shelves of documents
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+CONTACT = "C#"
+PROFILE = "PROFILE"
+MESSAGE = "M#"
+CONSENT = "K#"
+FIELD = "F#"
+ENTRY = "E#"
+DECISION = "D#"
+LEDGER = "L#"
+TAG = "T#"
+RUNS = "RUNS#"
+RUN = "R#"
+HOLDS = "H#"
+PARKED = "P#"
+IDEMPOTENCY = "IDEM#"
+API_KEYS = "KEYS"
+KEY_NAME = "N#"
+KEY_HASH = "K#"
+AFTER_ALL = "~"  # sorts after every character a key uses: the end of a prefix's range
+
+
+def key(pk: str, sk: str) -> dict[str, Any]:
+    """A DynamoDB key from its two strings."""
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def sortable(at: datetime) -> str:
+    """A time as keys sort it: UTC, microseconds, fixed width."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def minute_key(minute: datetime) -> str:
+    return f"{minute.astimezone(UTC):%Y%m%dT%H%M}"
+
+
+def contact_pk(phone: str) -> str:
+    return f"{CONTACT}{phone}"
+
+
+def contact_key(phone: str) -> dict[str, Any]:
+    return key(contact_pk(phone), PROFILE)
+
+
+def message_key(phone: str, sid: str) -> dict[str, Any]:
+    return key(contact_pk(phone), f"{MESSAGE}{sid}")
+
+
+def consent_sk(at: datetime, who: str) -> str:
+    return f"{CONSENT}{sortable(at)}#{who}"
+
+
+def field_sk(at: datetime, field: str, sid: str) -> str:
+    return f"{FIELD}{sortable(at)}#{field}#{sid}"
+
+
+def entry_key(phone: str, entry_id: str) -> dict[str, Any]:
+    return key(contact_pk(phone), f"{ENTRY}{entry_id}")
+
+
+def tag_key(tag: str, phone: str) -> dict[str, Any]:
+    return key(f"{TAG}{tag}", contact_pk(phone))
+
+
+def runs_pk(campaign_id: str) -> str:
+    return f"{RUNS}{campaign_id}"
+
+
+def run_key(run_id: str) -> dict[str, Any]:
+    campaign_id = run_id.split("@", 1)[0]
+    return key(runs_pk(campaign_id), f"{RUN}{run_id}")
+
+
+def decision_key(phone: str, run_id: str) -> dict[str, Any]:
+    return key(contact_pk(phone), f"{DECISION}{run_id}")
+
+
+def ledger_key(phone: str, run_id: str) -> dict[str, Any]:
+    return key(contact_pk(phone), f"{LEDGER}{run_id}")
+
+
+def holds_pk(minute: datetime, shard: int) -> str:
+    return f"{HOLDS}{minute_key(minute)}#{shard}"
+
+
+def hold_key(minute: datetime, shard: int, run_id: str, phone: str) -> dict[str, Any]:
+    return key(holds_pk(minute, shard), f"{run_id}#{phone}")
+
+
+def parked_pk(run_id: str, shard: int) -> str:
+    return f"{PARKED}{run_id}#{shard}"
+
+
+def parked_key(run_id: str, shard: int, phone: str, minute: datetime) -> dict[str, Any]:
+    return key(parked_pk(run_id, shard), f"{phone}#{minute_key(minute)}")
+
+
+CURSOR_KEY = key("TICK", "CURSOR")
+
+# Small shelves of documents, each one partition read together: (pk, sk prefix before the id).
+CAMPAIGN_SHELF = ("CAMPAIGNS", "C#")  # few campaigns
+PROMPT_SHELF = ("PROMPTS", "P#")  # operators' own questions
+SAVED_REPLY_SHELF = ("SAVED_REPLIES", "R#")  # operators' canned replies
+
+
+def idempotency_key(scoped_key: str) -> dict[str, Any]:
+    return key(f"{IDEMPOTENCY}{scoped_key}", "IDEM")
+
+
+def key_name_key(name: str) -> dict[str, Any]:
+    return key(API_KEYS, f"{KEY_NAME}{name}")
+
+
+def key_hash_key(hashed: str) -> dict[str, Any]:
+    return key(API_KEYS, f"{KEY_HASH}{hashed}")
