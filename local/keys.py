@@ -46,7 +46,7 @@ def role_keys(dynamodb: DynamoDBClient, table: str) -> dict[Role, tuple[str, str
 def _client() -> DynamoDBClient:
     import boto3
 
-    from local.stack import Ports, stack_env
+    from local.environment import Ports, stack_env
 
     env = stack_env(Ports())  # the stack's endpoint, table and credentials, unless set here
     return boto3.client(

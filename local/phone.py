@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import requests
 
-from local.stack import BRAND_NUMBER, LOOPBACK, Ports
+from local.environment import BRAND_NUMBER, LOOPBACK, Ports
 
 
 def text(sim_url: str, sender: str, to: str, body: str) -> list[str]:

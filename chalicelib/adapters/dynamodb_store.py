@@ -437,8 +437,6 @@ class DynamoConversationStore:
         return [load_doc(Message, item) for item in response.get("Items", [])]
 
 
-
-
 class DynamoCampaignStore:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._shelf = Shelf(client, table_name, *layout.CAMPAIGN_SHELF, Campaign)
@@ -519,8 +517,6 @@ class Shelf(Generic[DocumentT]):
     def count(self) -> int:
         """One query: a shelf is kept far under the 1 MB a query page reads."""
         return int(self._client.query(**self._query(Select="COUNT"))["Count"])
-
-
 
 
 def saved_reply_shelf(client: DynamoDBClient, table_name: str) -> Shelf[SavedReply]:

@@ -44,7 +44,8 @@ from chalicelib.domain.contact import DeliverabilityState
 from chalicelib.domain.ledger import LEASE, pending
 from chalicelib.domain.policy import PolicySettings
 from chalicelib.services.sending import PACE_MARGIN
-from local.stack import ROOT, Ports, stack_env, stop_process
+from local.environment import Ports, stack_env
+from local.stack import ROOT, stop_process
 from tests.conftest import REGION
 from tests.e2e.conftest import OPERATOR_TOKEN, RunningStack, running_stack
 from tests.e2e.test_campaigns import person

@@ -5,7 +5,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from chalicelib.services.keys import Role
-from local.stack import Ports, Stack, stack_env
+from local.environment import Ports, stack_env
+from local.stack import Stack
 
 
 def test_the_banner_prints_a_key_per_role_and_the_admin_script_token() -> None:
