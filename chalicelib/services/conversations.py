@@ -19,7 +19,7 @@ from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.runs import after_send
 from chalicelib.domain.timeline import Entry, EntryKind, Event, merge, page
 from chalicelib.services.idempotency import IdempotencyStore, Idempotent, InProgress, Replay, Started
-from chalicelib.services.ports import Clock, ConversationStore, JobQueue, RunStore, Sender, SendOutcome
+from chalicelib.services.ports import Clock, ConversationStore, JobQueue, RunStore, Sender, SendOutcome, SendResult
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.runs import send_job
 
@@ -160,34 +160,16 @@ def _converse(
     before the policy decides on a fresh read and the Twilio call (so an
     in-progress record means "maybe sent"). Once Twilio takes the text the
     record is completed with the message, and only then is the message put in
-    the thread with its effect on the contact (`_record`: merged with a status
-    callback that came first, redone on a fresh read when the contact moved).
-    From the moment Twilio takes it the answer is the message (201): a failed
-    record is logged and made up by a retry with the key, never answered with
-    "try again", because without a key that would send the text twice.
-
-    A retry with the key gets what the first call got: the message (its record
-    made sure of), or SendUnknownError when Twilio's answer was lost. A record
-    still in progress means the first call is sending now (RequestInProgressError)
-    or, once its lease has run out, that it stopped without saying whether
-    Twilio took the text: SendUnknownError again, and the text is not resent.
-    Blind resending could text the customer twice, and Twilio's side cannot be
-    asked here; the status callback of a text that did go still reaches its
-    thread. A failure that sent nothing (the policy said no, Twilio refused or
-    asked to come back later) gives the key back: the next call tries afresh.
-    No idempotency store (`once` None): sent and recorded, nothing kept."""
+    the thread (`_record`). From the moment Twilio takes it the answer is the
+    message (201): a failed record is logged and made up by a retry with the
+    key, never answered with "try again", which would send the text twice.
+    A retry with the key: `_begun_before`. No idempotency store (`once` None):
+    sent and recorded, nothing kept."""
     contact = _contact(phone, ctx.store)
     now = ctx.clock.now()
     began = once.begin(now, SEND_LEASE, {"phone": phone, "body": body}) if once else Started()
-    if isinstance(began, Replay):
-        return _replayed(began.response, after, ctx.store)
-    if isinstance(began, InProgress):
-        if not began.expired(now):
-            raise RequestInProgressError(f"in progress: a request with this key began at {began.started_at:%H:%M:%S}")
-        raise SendUnknownError(
-            f"a request with this key began sending at {began.started_at.isoformat()} and stopped without "
-            "Twilio's answer: the text may have gone; it is not sent again"
-        )
+    if not isinstance(began, Started):
+        return _begun_before(began, now, after, ctx.store)
     try:  # nothing has gone yet: any failure here gives the key back
         decision = decide(contact, intent_for(contact, now), now, ctx.policy)
         if decision.verdict != Verdict.SEND:
@@ -196,6 +178,38 @@ def _converse(
         _give_back(once)
         raise
     result = ctx.sender.send(phone, body, REPLY_VALIDITY_S)  # an exception leaves the record in progress: maybe sent
+    message = _taken(result, once, phone, body, ctx.clock.now(), sent_by)
+    _keep(once, {"outcome": "sent", "message": message.model_dump(mode="json")})
+    _record_or_log(message, after, ctx.store, contact)
+    return message
+
+
+def _begun_before(
+    began: Replay | InProgress, now: datetime, after: Callable[[Contact, datetime], Contact], store: ConversationStore
+) -> Message:
+    """A request with this key came before. It gets what the first call got: the
+    message (its record made sure of), or SendUnknownError when Twilio's answer
+    was lost. A record still in progress means the first call is sending now
+    (RequestInProgressError) or, once its lease has run out, that it stopped
+    without saying whether Twilio took the text: SendUnknownError again, and
+    the text is not resent. Blind resending could text the customer twice, and
+    Twilio's side cannot be asked here; the status callback of a text that did
+    go still reaches its thread."""
+    if isinstance(began, Replay):
+        return _replayed(began.response, after, store)
+    if not began.expired(now):
+        raise RequestInProgressError(f"in progress: a request with this key began at {began.started_at:%H:%M:%S}")
+    raise SendUnknownError(
+        f"a request with this key began sending at {began.started_at.isoformat()} and stopped without "
+        "Twilio's answer: the text may have gone; it is not sent again"
+    )
+
+
+def _taken(
+    result: SendResult, once: Idempotent | None, phone: str, body: str, at: datetime, sent_by: str | None
+) -> Message:
+    """The message Twilio took; SendFailedError when nothing went (the key given back),
+    SendUnknownError when it may have gone (the key kept: never sent again)."""
     if result.outcome in (SendOutcome.RETRY, SendOutcome.REJECTED):
         _give_back(once)  # nothing went
         raise SendFailedError(f"Twilio did not take it ({result.outcome}): {result.detail}")
@@ -203,19 +217,10 @@ def _converse(
         detail = result.detail or "Twilio took it but its answer had no sid"
         _keep(once, {"outcome": "unknown", "detail": detail})
         raise SendUnknownError(f"Twilio's answer was lost ({detail}): the text may have gone; it is not sent again")
-    message = Message(
-        sid=result.sid,
-        phone=phone,
-        brand_number=result.from_number or "",
-        direction=Direction.OUTBOUND,
-        at=ctx.clock.now(),
-        body=body,
-        status=DeliveryStatus.QUEUED,
-        sent_by=sent_by,
-    )
-    _keep(once, {"outcome": "sent", "message": message.model_dump(mode="json")})
-    _record_or_log(message, after, ctx.store, contact)
-    return message
+    return Message(
+        sid=result.sid, phone=phone, brand_number=result.from_number or "", direction=Direction.OUTBOUND,
+        at=at, body=body, status=DeliveryStatus.QUEUED, sent_by=sent_by,
+    )  # fmt: skip
 
 
 def _give_back(once: Idempotent | None) -> None:
@@ -263,6 +268,19 @@ def _record_or_log(
         log.error("text %s went but its record failed: %s", message.sid, type(error).__name__)
 
 
+def _after_reply(
+    after: Callable[[Contact, datetime], Contact], contact: Contact | None, at: datetime
+) -> Contact | None:
+    """The contact as the text leaves it; None when there is nothing to change (no
+    contact, or its conversation closed since the text went: the text is kept)."""
+    if contact is None:
+        return None
+    try:
+        return after(contact, at)
+    except conversations.NoConversationError:
+        return None
+
+
 def _record(
     message: Message, after: Callable[[Contact, datetime], Contact], store: ConversationStore, read: Contact | None
 ) -> None:
@@ -273,16 +291,6 @@ def _record(
     the contact as just read, tried first without another read."""
     first = [read] if read is not None else []
 
-    def changed(contact: Contact | None) -> Contact | None:
-        if contact is None:
-            return None
-        try:
-            return after(contact, message.at)
-        except (
-            conversations.NoConversationError
-        ):  # closed since the text went: the text is kept, the contact left as it is
-            return None
-
     def attempt() -> None:
         stored: Message | None = None
         if first:
@@ -291,7 +299,7 @@ def _record(
             stored, contact = store.get_message_and_contact(message.phone, message.sid)
         if stored is not None and stored.body:
             return  # recorded already (by the first call, or a retry of it)
-        updated = changed(contact)
+        updated = _after_reply(after, contact, message.at)
         if stored is None:
             if updated is not None and contact is not None:
                 stored = store.record_message(updated, contact.version, message)

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from chalicelib.domain.campaign import Campaign, CampaignStatus
 from chalicelib.domain.contact import Contact
@@ -176,6 +177,28 @@ class ShardReport:
     replay: bool = False
 
 
+def _plan_page(
+    run: Run,
+    campaign: Campaign,
+    intent: Intent,
+    page: list[Contact],
+    clock: Clock,
+    settings: PolicySettings,
+    counts: Counter[str],
+) -> tuple[list[DecisionRecord], list[Hold], list[dict[str, Any]]]:
+    """One page of the audience decided: its records, its holds, its send jobs (counted into `counts`)."""
+    records, holds, sends = [], [], []
+    now = clock.now()
+    for contact, decision in decisions_for_audience(campaign, intent, page, now, settings):
+        counts[f"{decision.verdict}/{decision.reason}"] += 1
+        records.append(DecisionRecord.of(contact.phone, run, decision, now, "planned"))
+        if decision.verdict == Verdict.HOLD and decision.until is not None:
+            holds.append(Hold.filed(run.id, campaign.id, contact.phone, decision.until, clock.now(), decision.reason))
+        elif decision.verdict in (Verdict.SEND, Verdict.ASK):
+            sends.append(send_job(run.id, campaign.id, contact.phone))
+    return records, holds, sends
+
+
 def plan_shard(
     run_key: str,
     shard: int,
@@ -197,20 +220,11 @@ def plan_shard(
     campaign = campaigns.get(run.campaign_id)
     if campaign is None:
         raise LookupError(f"no campaign {run.campaign_id!r}")
-    now = clock.now()
     intent = campaign.intent(run.scheduled_for)
     counts: Counter[str] = Counter()
     queued = held = 0
     for page in store.scan_contacts(shard, run.shards):
-        records, holds, sends = [], [], []
-        for contact, decision in decisions_for_audience(campaign, intent, page, now, settings):
-            counts[f"{decision.verdict}/{decision.reason}"] += 1
-            records.append(DecisionRecord.of(contact.phone, run, decision, now, "planned"))
-            if decision.verdict == Verdict.HOLD and decision.until is not None:
-                hold = Hold.filed(run.id, campaign.id, contact.phone, decision.until, clock.now(), decision.reason)
-                holds.append(hold)
-            elif decision.verdict in (Verdict.SEND, Verdict.ASK):
-                sends.append(send_job(run.id, campaign.id, contact.phone))
+        records, holds, sends = _plan_page(run, campaign, intent, page, clock, settings, counts)
         runs.record_decisions(records, [])
         file_holds(holds, runs, send_queue)
         send_queue.enqueue(sends)

@@ -162,131 +162,163 @@ class BatchReads:
         return self.contacts[phone]
 
 
+@dataclass
+class TextAttempt:
+    """One send job on its way through the pipeline: what it is for, and where it stands."""
+
+    job: SendJob
+    campaign: Campaign
+    run: Run
+    intent: Intent
+    now: datetime
+    paced: bool  # it takes a slot of the run's pace (a paused run's texts are only held)
+    send_at: float = 0.0  # its slot, epoch seconds (paced only)
+
+    @property
+    def interval_s(self) -> float:
+        return PACE_MARGIN / self.campaign.messages_per_second
+
+    def decided(self, contact: Contact, decision: Decision) -> DecisionRecord:
+        return DecisionRecord.of(contact.phone, self.run, decision, self.now, "at_send")
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A text this sender holds the ledger's lease for: about to go to Twilio."""
+
+    contact: Contact
+    outgoing: Outgoing
+    record: DecisionRecord
+    attempt: str  # the ledger entry's attempt this sender holds
+    marketing: bool = False  # it also reserved the contact's marketing slot
+
+
 def send_one(job: SendJob, ctx: SendContext, batch: BatchReads | None = None) -> Sent:
-    """One text through its ledger entry (domain/ledger.py): decided again at
-    its slot on the contact as the batch read it, claimed just before the
-    Twilio call on condition that the contact is still as read, settled once."""
+    """One text through its ledger entry (domain/ledger.py): a slot of the pace,
+    decided again at it on the contact as the batch read it, claimed just before
+    the Twilio call on condition that the contact is still as read, settled once."""
     reads = batch or BatchReads()
     campaign, run = reads.campaign(job.campaign_id, ctx), reads.run(job.run_id, ctx)
     if campaign is None or run is None:
         return Sent.GONE
     contact = reads.contact(job.phone, ctx)
-    now = ctx.clock.now()
     intent = campaign.intent(run.scheduled_for)
     if run.breaker:
         intent = replace(intent, campaign_paused=True)
-    paced = not intent.campaign_paused
-    send_at = now.timestamp()
-    if paced:
-        earliest = send_at + SLOT_AHEAD_S  # it still has to be claimed: a slot at `now` would be missed
-        send_at, current = ctx.runs.take_slot(run.id, PACE_MARGIN / campaign.messages_per_second, earliest)
-        if current.breaker or _trip(run, campaign, ctx):
-            intent = replace(intent, campaign_paused=True)
-        else:
-            wait = send_at - ctx.clock.now().timestamp()
-            if wait > 0 and wait > ctx.remaining_s() - TIME_KEPT_S:  # never sleep past the handler's time
-                ctx.send_queue.enqueue([job.body()], delay_s=min(ctx.timing.retry_max_s, math.ceil(wait)))
-                return Sent.DEFERRED
-            ctx.clock.sleep(wait - CLAIM_LEAD_S)  # wake just early enough to decide and claim before the slot
-        now = ctx.clock.now()
+    text = TextAttempt(job, campaign, run, intent, ctx.clock.now(), paced=not intent.campaign_paused)
+    if text.paced and (deferred := _wait_for_slot(text, ctx)) is not None:
+        return deferred
+    claimed = _claim(text, contact, reads, ctx)
+    if isinstance(claimed, Sent):
+        return claimed
+    return _call_twilio(text, claimed, reads, ctx)
+
+
+def _wait_for_slot(text: TextAttempt, ctx: SendContext) -> Sent | None:
+    """Take the run's next slot and sleep until just before it; DEFERRED when the
+    slot lies beyond this sender's time (queued again for it). A breaker seen or
+    tripped at the slot pauses the text instead (it is held, not sent)."""
+    earliest = text.now.timestamp() + SLOT_AHEAD_S  # it still has to be claimed: a slot at `now` would be missed
+    text.send_at, current = ctx.runs.take_slot(text.run.id, text.interval_s, earliest)
+    if current.breaker or _trip(text.run, text.campaign, ctx):
+        text.intent = replace(text.intent, campaign_paused=True)
+    else:
+        wait = text.send_at - ctx.clock.now().timestamp()
+        if wait > 0 and wait > ctx.remaining_s() - TIME_KEPT_S:  # never sleep past the handler's time
+            ctx.send_queue.enqueue([text.job.body()], delay_s=min(ctx.timing.retry_max_s, math.ceil(wait)))
+            return Sent.DEFERRED
+        ctx.clock.sleep(wait - CLAIM_LEAD_S)  # wake just early enough to decide and claim before the slot
+    text.now = ctx.clock.now()
+    return None
+
+
+def _claim(text: TextAttempt, contact: Contact | None, reads: BatchReads, ctx: SendContext) -> Claimed | Sent:
+    """Decide now on the contact as read and claim its entry on condition that it is
+    still so (a STOP meanwhile refuses the claim: read again, decided again). A dead
+    sender's entry is reconciled with Twilio first; not found there, it is taken over."""
     taking_over: str | None = None  # a dead sender's attempt, found not sent at Twilio: this sender settles it
     for _ in range(CLAIM_TRIES):
-        # decided now, on the contact as read: the claim below refuses a contact changed since (a STOP meanwhile)
-        decision = _decide_now(contact, intent, now, ctx.policy) if contact else None
+        decision = _decide_now(contact, text.intent, text.now, ctx.policy) if contact else None
         if contact is None or decision is None or decision.verdict in (Verdict.HOLD, Verdict.DROP):
-            return _not_now(job, campaign, run, contact, decision, now, ctx, taking_over)
-        outgoing = _outgoing(campaign, contact, decision, ctx)
-        record = DecisionRecord.of(contact.phone, run, decision, now, "at_send")
-        marketing = campaign.purpose == Purpose.MARKETING and decision.verdict == Verdict.SEND
+            return _not_now(text, contact, decision, ctx, taking_over)
+        outgoing, record = _outgoing(text.campaign, contact, decision, ctx), text.decided(contact, decision)
+        marketing = text.campaign.purpose == Purpose.MARKETING and decision.verdict == Verdict.SEND
+        since = text.now - ctx.policy.smart_sending if marketing and taking_over is None else None
         try:
             claim = ctx.runs.claim(
-                run.id,
-                contact.phone,
-                now,
-                now + ctx.timing.lease,
-                marketing_since=now - ctx.policy.smart_sending if marketing and taking_over is None else None,
-                take_over=taking_over,
-                seen=contact,
-                body=outgoing.text,
-            )
+                text.run.id, contact.phone, text.now, text.now + ctx.timing.lease,
+                marketing_since=since, take_over=taking_over, seen=contact, body=outgoing.text,
+            )  # fmt: skip
         except MarketingTakenError:
-            taken = Decision(
-                Verdict.DROP, Reason.SMART_SENDING, "Another campaign's text took this contact's slot just now."
-            )
-            taken_record = DecisionRecord.of(contact.phone, run, taken, now, "at_send")
-            ctx.runs.settle(run.id, contact.phone, None, Outcome.DROPPED, taken_record)
-            return Sent.DROPPED
+            return _slot_taken(text, contact, ctx)
         if claim.status == ClaimStatus.STALE_SENDING and taking_over is None:
-            found = _reconcile(job.phone, campaign, run, contact, record, claim, now, ctx)
+            found = _reconcile(text, contact, record, claim, ctx)
             if found is not None:
                 return found
             taking_over = claim.attempt  # Twilio never took it: claimed again below, from the dead sender
             continue
+        if claim.status == ClaimStatus.TAKEN:
+            return Claimed(contact, outgoing, record, claim.attempt, marketing)
         if claim.status != ClaimStatus.CHANGED:
-            break
-        contact, now = reads.read_again(job.phone, ctx), ctx.clock.now()
-    else:
-        raise ConcurrentUpdateError(f"{job.phone} kept changing under the claim")  # SQS brings the job back
-    if claim.status != ClaimStatus.TAKEN:
-        return _busy(job, claim, ctx)
-    if paced:
-        _keep_slot(run.id, send_at, PACE_MARGIN / campaign.messages_per_second, ctx)
-    deadline = intent.deadline or run.scheduled_for + LEDGER_KEPT
+            return _busy(text.job, claim, ctx)
+        contact, text.now = reads.read_again(text.job.phone, ctx), ctx.clock.now()
+    raise ConcurrentUpdateError(f"{text.job.phone} kept changing under the claim")  # SQS brings the job back
+
+
+def _slot_taken(text: TextAttempt, contact: Contact, ctx: SendContext) -> Sent:
+    """Another campaign's text took the contact's marketing slot between decision and claim."""
+    taken = Decision(Verdict.DROP, Reason.SMART_SENDING, "Another campaign's text took this contact's slot just now.")
+    ctx.runs.settle(text.run.id, contact.phone, None, Outcome.DROPPED, text.decided(contact, taken))
+    return Sent.DROPPED
+
+
+def _call_twilio(text: TextAttempt, claimed: Claimed, reads: BatchReads, ctx: SendContext) -> Sent:
+    """At its slot, the one Twilio call; what Twilio said, recorded."""
+    if text.paced:
+        _keep_slot(text.run.id, text.send_at, text.interval_s, ctx)
+    deadline = text.intent.deadline or text.run.scheduled_for + LEDGER_KEPT
     valid_for = int(min(MAX_VALIDITY_S, max(1, (deadline - ctx.clock.now()).total_seconds())))
-    result = ctx.sender.send(contact.phone, outgoing.text, valid_for)
+    phone = claimed.contact.phone
+    result = ctx.sender.send(phone, claimed.outgoing.text, valid_for)
     if result.outcome == SendOutcome.ACCEPTED and result.sid:
-        reads.contacts.pop(contact.phone, None)  # recorded as sent: the read is stale now
-        _record_sent(contact, campaign, run, outgoing, result, record, claim.attempt, ctx)
+        reads.contacts.pop(phone, None)  # recorded as sent: the read is stale now
+        _record_sent(text, claimed, result, ctx)
         return Sent.SENT
-    if marketing:
-        ctx.runs.release_marketing(contact.phone, now)  # nothing went: the slot is free again
-    return _not_sent(job, run, deadline, result, record, claim.attempt, ctx)
+    if claimed.marketing:
+        ctx.runs.release_marketing(phone, text.now)  # nothing went: the slot is free again
+    return _not_sent(text.job, deadline, result, claimed, ctx)
 
 
-def _not_sent(
-    job: SendJob,
-    run: Run,
-    deadline: datetime,
-    result: SendResult,
-    record: DecisionRecord,
-    attempt: str,
-    ctx: SendContext,
-) -> Sent:
+def _not_sent(job: SendJob, deadline: datetime, result: SendResult, claimed: Claimed, ctx: SendContext) -> Sent:
     """Twilio did not take it (busy, down, refused) or cannot say whether it did."""
-    phone = job.phone
+    run_id, phone, record = job.run_id, job.phone, claimed.record
     if result.outcome == SendOutcome.RETRY:
         delay = backoff_s(job.retry, timing=ctx.timing)
         if ctx.clock.now() + timedelta(seconds=delay) < deadline:  # outages end; texts are kept until their deadline
-            if ctx.runs.settle(run.id, phone, attempt, Outcome.RETRY, detail=result.detail):
+            if ctx.runs.settle(run_id, phone, claimed.attempt, Outcome.RETRY, detail=result.detail):
                 ctx.send_queue.enqueue([replace(job, retry=job.retry + 1).body()], delay_s=delay)
             return Sent.RETRY
         result = SendResult(SendOutcome.REJECTED, detail=f"Twilio still unavailable at the deadline: {result.detail}")
     if result.outcome == SendOutcome.UNKNOWN:  # it may have gone: never sent again
-        ctx.runs.settle(run.id, phone, attempt, Outcome.UNKNOWN, record, result.detail)
+        ctx.runs.settle(run_id, phone, claimed.attempt, Outcome.UNKNOWN, record, result.detail)
         return Sent.UNKNOWN
     failed = record.model_copy(update={"error_code": result.error_code})
-    ctx.runs.settle(run.id, phone, attempt, Outcome.FAILED, failed, result.detail)
+    ctx.runs.settle(run_id, phone, claimed.attempt, Outcome.FAILED, failed, result.detail)
     if result.error_code in NUMBER_ERRORS:
         _refused(phone, result.error_code, ctx.clock.now(), ctx)
     return Sent.FAILED
 
 
 def _reconcile(
-    phone: str,
-    campaign: Campaign,
-    run: Run,
-    contact: Contact | None,
-    record: DecisionRecord | None,
-    stale: Claim,
-    now: datetime,
-    ctx: SendContext,
+    text: TextAttempt, contact: Contact | None, record: DecisionRecord | None, stale: Claim, ctx: SendContext
 ) -> Sent | None:
     """A sender died while its entry was `sending`: ask Twilio whether the text
     it was sending (the body its claim stored) went. It did: record it. Twilio
     cannot say: settle as unknown (counted, and alarmed on), never resend. It did
     not (None): the caller takes the entry over, to send or to settle as decided
     now. `record`: the decision made now (None: the contact is gone)."""
-    since = stale.sending_since or now - ctx.timing.lease
+    phone, run, campaign = text.job.phone, text.run, text.campaign
+    since = stale.sending_since or text.now - ctx.timing.lease
     body = stale.body
     if not body and contact is not None and campaign.message is not None:  # claimed before bodies were kept
         body = campaign.text_for(contact)
@@ -307,8 +339,9 @@ def _reconcile(
         return Sent.RECONCILED
     location = campaign.location.name if campaign.location else None
     outgoing = Outgoing(body, _prompt_of(body, campaign, location, ctx), location)
-    found = SendResult(SendOutcome.ACCEPTED, sid=sid)
-    _record_sent(contact, campaign, run, outgoing, found, record, stale.attempt, ctx)
+    _record_sent(
+        text, Claimed(contact, outgoing, record, stale.attempt), SendResult(SendOutcome.ACCEPTED, sid=sid), ctx
+    )
     return Sent.RECONCILED
 
 
@@ -359,29 +392,20 @@ def _decide_now(contact: Contact, intent: Intent, now: datetime, policy: PolicyS
 
 
 def _not_now(
-    job: SendJob,
-    campaign: Campaign,
-    run: Run,
-    contact: Contact | None,
-    decision: Decision | None,
-    now: datetime,
-    ctx: SendContext,
-    attempt: str | None = None,
+    text: TextAttempt, contact: Contact | None, decision: Decision | None, ctx: SendContext, attempt: str | None = None
 ) -> Sent:
     """Held: filed for when the tick releases it, the entry left free. Dropped
     (or the contact is gone): final for this run. Either way nothing is claimed
     (`attempt`: a dead sender's entry, found not sent at Twilio, settled instead).
-    A refused settle (rare: one read) found the entry `sending`: a dead sender's
-    is reconciled first, then settled in its place; another's live lease brings
-    this job back when it ends."""
-    phone = job.phone
-    record = DecisionRecord.of(phone, run, decision, now, "at_send") if decision else None
+    A refused settle (rare: one read) found the entry `sending`: see _settle_refused."""
+    phone, run = text.job.phone, text.run
+    record = DecisionRecord.of(phone, run, decision, text.now, "at_send") if decision else None
     if decision is None:
         outcome, done, detail = Outcome.DROPPED, Sent.GONE, "no such contact"
     elif decision.verdict == Verdict.HOLD and decision.until is not None:
-        # filed first: a crash in between leaves a spare hold (its send finds the entry settled), never none
-        # paused: noted for resume
-        hold = Hold.filed(run.id, run.campaign_id, phone, decision.until, now, decision.reason)
+        # filed first: a crash in between leaves a spare hold (its send finds the entry settled), never none;
+        # held for a pause: noted for the resume
+        hold = Hold.filed(run.id, run.campaign_id, phone, decision.until, text.now, decision.reason)
         file_holds([hold], ctx.runs, ctx.send_queue)
         done = Sent.PAUSED if decision.reason == Reason.CAMPAIGN_PAUSED else Sent.HELD
         outcome, detail = Outcome.HELD, str(decision.reason)
@@ -389,17 +413,33 @@ def _not_now(
         outcome, done, detail = Outcome.DROPPED, Sent.DROPPED, str(decision.reason)
     if ctx.runs.settle(run.id, phone, attempt, outcome, record, detail):
         return done
-    entry = ctx.runs.peek(run.id, phone, ctx.clock.now())
+    return _settle_refused(text, contact, record, (outcome, done, detail), ctx, attempt)
+
+
+def _settle_refused(
+    text: TextAttempt,
+    contact: Contact | None,
+    record: DecisionRecord | None,
+    settled: tuple[Outcome, Sent, str],
+    ctx: SendContext,
+    attempt: str | None,
+) -> Sent:
+    """The entry was `sending` when this job would settle it: a dead sender's is
+    reconciled first, then settled in its place; another's live lease brings this
+    job back when it ends."""
+    outcome, done, detail = settled
+    phone, run_id = text.job.phone, text.run.id
+    entry = ctx.runs.peek(run_id, phone, ctx.clock.now())
     if entry.status == ClaimStatus.STALE_SENDING and attempt is None:
-        found = _reconcile(phone, campaign, run, contact, record, entry, now, ctx)
+        found = _reconcile(text, contact, record, entry, ctx)
         if found is not None:
             return found
-        if ctx.runs.settle(run.id, phone, entry.attempt, outcome, record, f"taken over: {detail}"):
+        if ctx.runs.settle(run_id, phone, entry.attempt, outcome, record, f"taken over: {detail}"):
             return done  # Twilio never took the dead sender's text: settled as decided now
-        entry = ctx.runs.peek(run.id, phone, ctx.clock.now())
+        entry = ctx.runs.peek(run_id, phone, ctx.clock.now())
     if entry.status == ClaimStatus.TAKEN:  # given back meanwhile (a retry, a hold): its job comes back
         return Sent.DUPLICATE
-    return _busy(job, entry, ctx)
+    return _busy(text.job, entry, ctx)
 
 
 def _trip(run: Run, campaign: Campaign, ctx: SendContext) -> bool:
@@ -429,47 +469,28 @@ def _outgoing(campaign: Campaign, contact: Contact, decision: Decision, ctx: Sen
     return Outgoing(campaign.text_for(contact), None, location)
 
 
-def _record_sent(
-    contact: Contact,
-    campaign: Campaign,
-    run: Run,
-    outgoing: Outgoing,
-    result: SendResult,
-    record: DecisionRecord,
-    attempt: str,
-    ctx: SendContext,
-) -> None:
+def _record_sent(text: TextAttempt, claimed: Claimed, result: SendResult, ctx: SendContext) -> None:
     """Store what went out. A status callback may have arrived first and created
     the message: its events are kept. A concurrent inbound text: re-read, redo.
     Another sender took the entry over (this one outlived its lease): it found
     this text at Twilio and records it; nothing more here."""
-    sid = result.sid or ""
-    at = ctx.clock.now()
+    sid, at, outgoing = result.sid or "", ctx.clock.now(), claimed.outgoing
     sent = Message(
-        sid=sid,
-        phone=contact.phone,
-        brand_number=result.from_number or "",
-        direction=Direction.OUTBOUND,
-        at=at,
-        body=outgoing.text,
-        status=DeliveryStatus.QUEUED,
-        run_id=run.id,
-    )
-    outcome = record.model_copy(update={"outcome": "sent", "sid": sid})
-    seen: list[tuple[Message | None, Contact]] = [(None, contact)]
+        sid=sid, phone=claimed.contact.phone, brand_number=result.from_number or "", direction=Direction.OUTBOUND,
+        at=at, body=outgoing.text, status=DeliveryStatus.QUEUED, run_id=text.run.id,
+    )  # fmt: skip
+    outcome = claimed.record.model_copy(update={"outcome": "sent", "sid": sid})
+    seen: list[tuple[Message | None, Contact]] = [(None, claimed.contact)]
 
     def attempt_record() -> Message | None:
         stored, current = seen[-1]
-        message = sent
-        if stored is not None:  # keep what the callbacks already said
-            message = stored.with_sent(sent)
-        updated = after_send(current, campaign.purpose, outgoing.prompt, outgoing.location, run.id, at)
+        message = stored.with_sent(sent) if stored is not None else sent  # keep what the callbacks already said
+        updated = after_send(current, text.campaign.purpose, outgoing.prompt, outgoing.location, text.run.id, at)
+        expected_message = stored.version if stored else None
         try:
-            ctx.runs.record_sent(
-                updated, current.version, message, stored.version if stored else None, outcome, attempt
-            )
+            ctx.runs.record_sent(updated, current.version, message, expected_message, outcome, claimed.attempt)
         except ConcurrentUpdateError:
-            again, latest = ctx.store.get_message_and_contact(contact.phone, sid)
+            again, latest = ctx.store.get_message_and_contact(current.phone, sid)
             seen.append((again, latest or current))
             raise
         return stored
@@ -480,7 +501,7 @@ def _record_sent(
         return
     if stored is not None and (counts := run_counts(None, stored.status)):
         ctx.runs.add_counts(
-            run.id, counts
+            text.run.id, counts
         )  # its final receipt came before the run was known: counted as status.py would
 
 
