@@ -58,7 +58,7 @@ test: lint ## ruff, mypy, both stages packaged and linted, checkov on prod, then
 	$(MAKE) --no-print-directory package STAGE=prod
 	$(MAKE) --no-print-directory checkov
 	$(MAKE) --no-print-directory browser
-	$(BIN)/python -m pytest
+	RAPPORT_PACKAGED_DIR=build $(BIN)/python -m pytest  # the templates just packaged above, not packaged again
 
 bench: package ## every benchmark in bench/, one `name: value unit` line per figure
 	$(BIN)/python -m bench
