@@ -55,7 +55,7 @@ T = TypeVar("T")
 SEND_VISIBILITY_S = 720  # infra/resources.json SendQueue: what a killed sender's batch waits before it comes back
 SCALE = 15  # Twilio's outage scenario: every clock divided by this
 RETRY_FIRST_S, RETRY_MAX_S = 1, 60  # the backoff's 15 s and 900 s, scaled
-SCALED_LEASE_S, SCALED_VISIBILITY_S = 16, 48  # the lease's 240 s and the visibility timeout's 720 s, scaled
+SCALED_LEASE_S, SCALED_VISIBILITY_S = 8, 24  # the lease's 240 s and the visibility timeout's 720 s, divided by 30
 BREAKER_MINIMUM_OUT = (
     40  # BREAKER_MINIMUM_OUT on this module's stack: texts out before the breaker may trip (200 in AWS)
 )
