@@ -25,7 +25,7 @@ from chalicelib.domain.ledger import BODY_KEPT, Claim, ClaimStatus, LedgerState,
 from chalicelib.domain.messages import Message
 from chalicelib.domain.prompts import Prompt, default_prompts
 from chalicelib.domain.runs import DecisionRecord, Hold, Run
-from chalicelib.domain.timeline import ContactHistory, Entry
+from chalicelib.domain.timeline import ContactHistory, Entry, page_of
 from chalicelib.services.ports import SendOutcome, SendResult
 
 
@@ -108,11 +108,11 @@ class InMemoryConversationStore:
             fields=[e for e in kept if isinstance(e, FieldChange)],
         )
 
-    def history(self, phone: str) -> ContactHistory:
+    def history(self, phone: str, before: datetime | None = None, newest: int | None = None) -> ContactHistory:
         found = self.trail(phone)
         found.messages = [m for (p, _), m in self.messages.items() if p == phone]
         found.entries = self.entries(phone)
-        return found
+        return found if newest is None else page_of(found, before, newest)
 
     def record_message(self, contact: Contact, expected_version: int | None, message: Message) -> Message | None:
         with self._lock:

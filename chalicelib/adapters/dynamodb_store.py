@@ -44,6 +44,7 @@ from chalicelib.adapters.dynamodb_contacts import (
 )
 from chalicelib.adapters.table_layout import (
     PROFILE,
+    SORTABLE_LENGTH,
     contact_key,
     contact_pk,
     entry_key,
@@ -366,9 +367,51 @@ class DynamoConversationStore:
 
     def trail(self, phone: str) -> ContactHistory:
         # F# and K#: nothing sorts between them
-        return self.history(phone, sk_range=(layout.FIELD, layout.CONSENT + layout.AFTER_ALL))
+        return self._read(phone, sk_range=(layout.FIELD, layout.CONSENT + layout.AFTER_ALL))
 
-    def history(self, phone: str, sk_range: tuple[str, str] | None = None) -> ContactHistory:
+    def history(self, phone: str, before: datetime | None = None, newest: int | None = None) -> ContactHistory:
+        """Everything kept under the contact (one partition), every page of it; with
+        `newest`, of each timed kind only what a timeline page needs (ports.py)."""
+        if newest is None:
+            return self._read(phone)
+        upto = sortable(before) if before else None
+        return ContactHistory(
+            messages=[load_doc(Message, item) for item in self._newest(phone, "", upto, newest)],
+            entries=self.entries(phone),
+            consents=[load_doc(ConsentEvent, item) for item in self._newest(phone, layout.CONSENT, upto, newest)],
+            fields=[load_doc(FieldChange, item) for item in self._newest(phone, layout.FIELD, upto, newest)],
+        )
+
+    def _newest(self, phone: str, prefix: str, upto: str | None, newest: int) -> list[dict[str, Any]]:
+        """One timed kind, newest first: every item at `upto` and the `newest` + 1 before it.
+        Messages (no prefix) are read on the thread index by `ts`; consent changes and
+        answered fields by `sk`, whose time follows the prefix. Both times are `sortable`."""
+        key, index = ("sk", None) if prefix else ("ts", THREAD_INDEX)
+        high = (prefix + upto + "#" + layout.AFTER_ALL) if upto else prefix + layout.AFTER_ALL
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": f"pk = :pk AND {key} BETWEEN :low AND :high",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": contact_pk(phone)},
+                ":low": {"S": prefix or "0"},
+                ":high": {"S": high},
+            },
+            "ScanIndexForward": False,
+            "Limit": newest + 1,
+            **({"IndexName": index} if index else {}),
+        }
+        found: list[dict[str, Any]] = []
+        older = 0
+        for page in all_pages(self._client.query, request):
+            for item in page:
+                at = item[key]["S"][len(prefix) : len(prefix) + SORTABLE_LENGTH]
+                older += upto is None or at < upto
+                if older > newest + 1:
+                    return found
+                found.append(item)
+        return found
+
+    def _read(self, phone: str, sk_range: tuple[str, str] | None = None) -> ContactHistory:
         """Everything kept under the contact (one partition), every page of it."""
         request: dict[str, Any] = {
             "TableName": self._table,
@@ -423,7 +466,7 @@ class DynamoConversationStore:
         return True
 
     def entries(self, phone: str) -> list[Entry]:
-        return self.history(phone, sk_range=(layout.ENTRY, layout.ENTRY + layout.AFTER_ALL)).entries
+        return self._read(phone, sk_range=(layout.ENTRY, layout.ENTRY + layout.AFTER_ALL)).entries
 
     def thread(self, phone: str, limit: int = 50) -> list[Message]:
         response = self._client.query(

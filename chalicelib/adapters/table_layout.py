@@ -49,6 +49,9 @@ def key(pk: str, sk: str) -> dict[str, Any]:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
+SORTABLE_LENGTH = 27  # len("2026-03-01T12:00:00.000000Z")
+
+
 def sortable(at: datetime) -> str:
     """A time as keys sort it: UTC, microseconds, fixed width."""
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

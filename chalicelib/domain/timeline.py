@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,6 +45,33 @@ class ContactHistory:
     entries: list[Entry] = field(default_factory=list)
     consents: list[ConsentEvent] = field(default_factory=list)
     fields: list[FieldChange] = field(default_factory=list)
+
+
+def page_of(history: ContactHistory, before: datetime | None, newest: int) -> ContactHistory:
+    """What a page of `newest` events before `before` may need of a whole history: of
+    each timed kind, every one at `before` and the `newest` + 1 before it (the one
+    more says whether another page follows); notes and interactions whole."""
+
+    return ContactHistory(
+        _newest(history.messages, before, newest),
+        history.entries,
+        _newest(history.consents, before, newest),
+        _newest(history.fields, before, newest),
+    )
+
+
+class _Timed(Protocol):
+    @property
+    def at(self) -> datetime: ...
+
+
+TimedT = TypeVar("TimedT", bound=_Timed)
+
+
+def _newest(items: list[TimedT], before: datetime | None, newest: int) -> list[TimedT]:
+    upto = sorted((item for item in items if before is None or item.at <= before), key=lambda i: i.at, reverse=True)
+    at_before = [item for item in upto if item.at == before]
+    return at_before + upto[len(at_before) : len(at_before) + newest + 1]
 
 
 class Event(BaseModel):

@@ -348,4 +348,5 @@ def timeline(
 ) -> tuple[list[Event], str | None]:
     """A page of the timeline, newest first, and the cursor for the next page."""
     _contact(phone, store)
-    return page(merge(store.history(phone), runs.decisions_for(phone, DECISIONS_SHOWN)), before, limit)
+    history = store.history(phone, before[0] if before else None, newest=limit)  # a page's worth, not all of it
+    return page(merge(history, runs.decisions_for(phone, DECISIONS_SHOWN)), before, limit)

@@ -47,8 +47,11 @@ class ConversationStore(Protocol):
         """Consent changes and answered fields only, each oldest first."""
         ...
 
-    def history(self, phone: str) -> ContactHistory:
-        """Messages, notes and interactions, consent changes and answered fields: all of them."""
+    def history(self, phone: str, before: datetime | None = None, newest: int | None = None) -> ContactHistory:
+        """Messages, notes and interactions, consent changes and answered fields: all of them.
+        With `newest` (a page of the timeline): of messages, consent changes and answered
+        fields, each one at `before` and the `newest` + 1 of each kind before it (all when
+        fewer; `before` None: the newest); notes and interactions whole."""
         ...
 
     def record_message(self, contact: Contact, expected_version: int | None, message: Message) -> Message | None:

@@ -154,3 +154,24 @@ def test_notes_and_interactions_are_kept_once_per_id(store: ConversationStore) -
     assert not store.add_entry(PHONE, order.model_copy(update={"summary": "changed"}))
     assert store.entries(PHONE) == [order]
     assert store.entries("+447700900999") == []
+
+
+def test_a_timeline_page_reads_what_it_may_show_and_not_the_whole_history(store: ConversationStore) -> None:
+    """history(before, newest): of each timed kind, every item at `before` and the newest + 1 before it."""
+    store.record_message(contact(), None, inbound("SM00"))
+    for minute in range(1, 10):  # one text a minute, and two at minute 5 (a tie at the cursor's time)
+        store.put_message(inbound(f"SM{minute:02d}", minutes=minute))
+    store.put_message(inbound("SM05b", minutes=5))
+    consents = [
+        ConsentEvent(state=ConsentState.OPTED_IN, source="keyword", at=AT + timedelta(minutes=m), message_sid=f"K{m}")
+        for m in range(10)
+    ]
+    store.add_trail(PHONE, consents, [])
+    store.add_entry(PHONE, Entry(id="note_1", kind=EntryKind.NOTE, at=AT, summary="called", author="alice"))
+    page = store.history(PHONE, before=AT + timedelta(minutes=5), newest=2)
+    assert sorted(m.sid for m in page.messages) == ["SM02", "SM03", "SM04", "SM05", "SM05b"]
+    assert sorted(c.message_sid or "" for c in page.consents) == ["K2", "K3", "K4", "K5"]
+    assert [e.id for e in page.entries] == ["note_1"]  # notes and interactions: whole
+    first = store.history(PHONE, newest=2)  # no cursor: the newest of each kind
+    assert sorted(m.sid for m in first.messages) == ["SM07", "SM08", "SM09"]
+    assert len(store.history(PHONE).messages) == 11  # without `newest`: everything
