@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.inbound import BrandReplies, BusinessHours
+from chalicelib.domain.ledger import LEASE, RETRY_FIRST_S, RETRY_MAX_S
+from chalicelib.domain.runs import BreakerSettings
 
 __all__ = ["DEFAULT_TABLE_NAME", "Settings", "SettingsError", "parse_hashes"]
 
@@ -51,12 +53,12 @@ _ENV = {
     "send_retry_max_s": "SEND_RETRY_MAX_SECONDS",
     "breaker_minimum_out": "BREAKER_MINIMUM_OUT",
 }
-# Whole-number settings: variable -> (default, least, most).
+# Whole-number settings: variable -> (default: the code's own, least, most).
 _WHOLE = {
-    "BREAKER_MINIMUM_OUT": (200, 1, 1_000_000),
-    "SEND_LEASE_SECONDS": (240, 1, 3600),
-    "SEND_RETRY_FIRST_SECONDS": (15, 1, 900),
-    "SEND_RETRY_MAX_SECONDS": (900, 1, 900),  # SQS delays a message at most 15 minutes
+    "BREAKER_MINIMUM_OUT": (BreakerSettings().minimum_out, 1, 1_000_000),
+    "SEND_LEASE_SECONDS": (int(LEASE.total_seconds()), 1, 3600),
+    "SEND_RETRY_FIRST_SECONDS": (RETRY_FIRST_S, 1, RETRY_MAX_S),
+    "SEND_RETRY_MAX_SECONDS": (RETRY_MAX_S, 1, RETRY_MAX_S),  # SQS delays a message at most 15 minutes
 }
 
 
@@ -96,10 +98,10 @@ class Settings:
     twilio_api_base_url: str = ""  # unset in AWS; the local simulator otherwise
     # The send path's clocks (services/sending.py SendTiming). In AWS the lease must outlast a send
     # function's run (120 s) and the send queue's visibility timeout the lease; tests scale them down.
-    send_lease_s: int = 240
-    send_retry_first_s: int = 15
-    send_retry_max_s: int = 900
-    breaker_minimum_out: int = 200  # texts out before a run's opt-out and failure rates can pause it
+    send_lease_s: int = _WHOLE["SEND_LEASE_SECONDS"][0]
+    send_retry_first_s: int = _WHOLE["SEND_RETRY_FIRST_SECONDS"][0]
+    send_retry_max_s: int = _WHOLE["SEND_RETRY_MAX_SECONDS"][0]
+    breaker_minimum_out: int = _WHOLE["BREAKER_MINIMUM_OUT"][0]  # texts out before a run's rates can pause it
 
     def __post_init__(self) -> None:
         """However they were built (environment, tests, `replace`), settings that

@@ -41,6 +41,7 @@ class LedgerState(StrEnum):
 
 TERMINAL = frozenset({LedgerState.SENT, LedgerState.FAILED, LedgerState.UNKNOWN, LedgerState.DROPPED})
 LEASE = timedelta(minutes=4)  # longer than a send function may run (its timeout is 120 s)
+RETRY_FIRST_S, RETRY_MAX_S = 15, 900  # Twilio unavailable: wait 15 s, doubled per try up to 15 minutes (SQS's most)
 BODY_KEPT = 1600  # characters of the claimed body stored on the entry (Twilio's longest body)
 LEDGER_KEPT = timedelta(days=30)  # past any deadline, so "once per run" holds for good
 

@@ -51,7 +51,6 @@ def page_of(history: ContactHistory, before: datetime | None, newest: int) -> Co
     """What a page of `newest` events before `before` may need of a whole history: of
     each timed kind, every one at `before` and the `newest` + 1 before it (the one
     more says whether another page follows); notes and interactions whole."""
-
     return ContactHistory(
         _newest(history.messages, before, newest),
         history.entries,

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 from chalice.app import Request, Response, RouteEntry
 
-from chalicelib.bootstrap import key_lookup, operator_token_hashes
+from chalicelib.bootstrap import deps, key_lookup, operator_token_hashes
 from chalicelib.entrypoints.http import HttpError, RoleForbiddenError, UnauthorisedError, UnavailableError, error_answer
 from chalicelib.services.keys import Identity, Role, key_hash
 
@@ -107,8 +107,6 @@ def identify(authorization: str | None) -> Identity:
 
 
 def _script_tokens_expected() -> bool:
-    from chalicelib.bootstrap import deps
-
     return bool(deps().settings.operator_tokens_param)
 
 

@@ -73,8 +73,6 @@ class Answer:
     headers: Mapping[str, str] | None = None
 
 
-BUSY = Answer(503, "Busy", "busy: the record kept changing, try again: ", {"Retry-After": "1"})
-
 # Every error raised on purpose -> its answer, looked up by class (a subclass takes its base's row).
 ERRORS: dict[type[Exception], Answer] = {
     ProfileLimitError: Answer(400, "BadRequestError"),
@@ -102,7 +100,7 @@ ERRORS: dict[type[Exception], Answer] = {
     SendUnknownError: Answer(502, "SendOutcomeUnknown", "unknown: "),  # it may have gone: never resent
     # A record that kept changing under our retries: 5xx, so that Twilio retries a webhook (its
     # connection overrides retry 5xx) and a script knows to come back; nothing half-written.
-    ConcurrentUpdateError: BUSY,
+    ConcurrentUpdateError: Answer(503, "Busy", "busy: the record kept changing, try again: ", {"Retry-After": "1"}),
     SecretUnavailableError: Answer(503, "ServiceUnavailable"),  # nothing was sent; the next call reads it again
     WebhooksDisabledError: Answer(503, "ServiceUnavailable"),  # no auth token: every webhook refused (fail closed)
 }

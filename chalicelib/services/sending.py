@@ -20,7 +20,7 @@ from chalicelib.domain.errors import (
     LostLeaseError,
     MarketingTakenError,
 )
-from chalicelib.domain.ledger import LEASE, LEDGER_KEPT, Claim, ClaimStatus, Outcome
+from chalicelib.domain.ledger import LEASE, LEDGER_KEPT, RETRY_FIRST_S, RETRY_MAX_S, Claim, ClaimStatus, Outcome
 from chalicelib.domain.messages import DeliveryStatus, Direction, Message
 from chalicelib.domain.policy import Decision, Intent, PolicySettings, PromptId, Purpose, Reason, Verdict, decide
 from chalicelib.domain.prompts import Prompt
@@ -49,7 +49,6 @@ CLAIM_TRIES = 4  # decisions on a contact that changed under the claim, and a de
 MAX_VALIDITY_S = 36_000  # Twilio's longest ValidityPeriod
 TIME_KEPT_S = 10.0  # of a sender's remaining time: for the Twilio call and the record after its slot
 LEASE_SLACK_S = 5  # a job meeting another sender's lease comes back this long after it ends
-RETRY_FIRST_S, RETRY_MAX_S = 15, 900  # SQS delays a message at most 15 minutes
 SLOT_RETAKES = 5  # a text late for its slot takes a new one at most this often
 # Twilio's refusals that say something about the number; platform errors (20xxx) never do.
 NUMBER_ERRORS = frozenset({21610, 21614, 30003, 30005, 30006})
