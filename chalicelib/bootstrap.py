@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from chalicelib.config import Settings, SettingsError, parse_hashes
 from chalicelib.domain.policy import PolicySettings
-from chalicelib.services.idempotency import IdempotencyStore
 from chalicelib.services.keys import KeyLookup, KeyStore
 from chalicelib.services.ports import (
     CampaignStore,
@@ -38,7 +37,6 @@ class Deps:
     saved_replies: SavedReplyBook  # operators' canned replies for agents
     plan_queue: JobQueue
     send_queue: JobQueue
-    idempotency: IdempotencyStore  # Idempotency-Key records of the routes that send a text
     keys: KeyStore  # the API keys (hashes), named, each with a role
     policy: PolicySettings = field(default_factory=PolicySettings)
 
@@ -99,7 +97,6 @@ class _NoQueue:
 def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> Deps:
     """The stores on one DynamoDB client; tests and benchmarks wire through here too
     (queues to be swapped in with dataclasses.replace)."""
-    from chalicelib.adapters.dynamodb_idempotency import DynamoIdempotencyStore
     from chalicelib.adapters.dynamodb_keys import DynamoKeyStore
     from chalicelib.adapters.dynamodb_runs import DynamoRunStore
     from chalicelib.adapters.dynamodb_store import (
@@ -119,7 +116,6 @@ def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> D
         saved_replies=saved_reply_shelf(dynamodb, settings.table_name),
         plan_queue=_NoQueue(),
         send_queue=_NoQueue(),
-        idempotency=DynamoIdempotencyStore(dynamodb, settings.table_name),
         keys=DynamoKeyStore(dynamodb, settings.table_name),
     )
 

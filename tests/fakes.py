@@ -21,7 +21,7 @@ from chalicelib.domain.errors import (
     TextAlreadyAppliedError,
 )
 from chalicelib.domain.inbound import InboundChange, apply_change
-from chalicelib.domain.ledger import BODY_KEPT, Claim, ClaimStatus, LedgerState, Outcome, found, settlement
+from chalicelib.domain.ledger import BODY_KEPT, Claim, ClaimStatus, LedgerEntry, LedgerState, Outcome, found, settlement
 from chalicelib.domain.messages import Message
 from chalicelib.domain.prompts import Prompt, default_prompts
 from chalicelib.domain.runs import DecisionRecord, Hold, Run
@@ -345,6 +345,7 @@ class InMemoryRunStore:
         take_over: str | None = None,
         seen: Contact | None = None,
         body: str = "",
+        request: str = "",
     ) -> Claim:
         with self._lock, self.conversations._lock:
             seen_entry = self._found(run_id, phone, now, take_over)
@@ -368,6 +369,7 @@ class InMemoryRunStore:
                 "sending_at": now,
                 "lease_until": lease_until,
                 "body": body[:BODY_KEPT],
+                "request": request,
             }
             return Claim(ClaimStatus.TAKEN, attempt=token)
 
@@ -383,9 +385,15 @@ class InMemoryRunStore:
             take_over,
         )
 
-    def peek(self, run_id: str, phone: str, now: datetime) -> Claim:
+    def entry(self, run_id: str, phone: str) -> LedgerEntry | None:
         with self._lock:
-            return self._found(run_id, phone, now)
+            entry = self.ledger.get((run_id, phone))
+            if entry is None:
+                return None
+            return LedgerEntry(
+                entry["state"], entry.get("attempt", ""), entry.get("sending_at"), entry.get("lease_until"),
+                entry.get("body", ""), entry.get("sid", ""), entry.get("request", ""), entry.get("detail", ""),
+            )  # fmt: skip
 
     def _own(self, run_id: str, phone: str, attempt: str | None) -> bool:
         entry = self.ledger.get((run_id, phone))
@@ -401,13 +409,14 @@ class InMemoryRunStore:
         outcome: Outcome,
         record: DecisionRecord | None = None,
         detail: str = "",
+        sid: str = "",
     ) -> bool:
-        result = settlement(outcome)
+        result = settlement(outcome, run_id)
         with self._lock:
             if not self._own(run_id, phone, attempt):
                 return False
             entry = self.ledger.setdefault((run_id, phone), {"attempt": ""})
-            entry.update(state=result.state, detail=detail, lease_until=None)
+            entry.update(state=result.state, detail=detail, sid=sid, lease_until=None)
             if run_id in self.runs:
                 self._add(self.runs[run_id], result.counts)
             if record is not None:

@@ -50,7 +50,17 @@ from chalicelib.adapters.table_layout import (
 )
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.errors import ConcurrentUpdateError, LostLeaseError, MarketingTakenError
-from chalicelib.domain.ledger import BODY_KEPT, LEDGER_KEPT, Claim, ClaimStatus, LedgerState, Outcome, found, settlement
+from chalicelib.domain.ledger import (
+    BODY_KEPT,
+    LEDGER_KEPT,
+    Claim,
+    ClaimStatus,
+    LedgerEntry,
+    LedgerState,
+    Outcome,
+    found,
+    settlement,
+)
 from chalicelib.domain.messages import Message
 from chalicelib.domain.runs import HOLD_SHARDS, DecisionRecord, Hold, Run
 
@@ -377,6 +387,7 @@ class DynamoRunStore:
         take_over: str | None = None,
         seen: Contact | None = None,
         body: str = "",
+        request: str = "",
     ) -> Claim:
         """One write when nothing else is checked; otherwise one transaction with
         the contact item (`seen` unchanged, the marketing slot free). A refused
@@ -390,6 +401,7 @@ class DynamoRunStore:
             ":token": _s(token),
             ":expires": _epoch(lease_until + LEDGER_KEPT),
             ":body": _s(body[:BODY_KEPT]),
+            ":request": _s(request),
         }
         if take_over is None:
             values[":released"] = _s(LedgerState.RELEASED)
@@ -401,7 +413,7 @@ class DynamoRunStore:
                 "TableName": self._table,
                 "Key": ledger_key(phone, run_id),
                 "UpdateExpression": "SET #state = :sending, attempt = :token, sending_at = :at, "
-                "lease_until = :lease, expires_at = :expires, body = :body",
+                "lease_until = :lease, expires_at = :expires, body = :body, request_hash = :request",
                 "ConditionExpression": condition,
                 "ExpressionAttributeNames": {"#state": "state"},
                 "ExpressionAttributeValues": values,
@@ -425,9 +437,9 @@ class DynamoRunStore:
             raise MarketingTakenError(phone) from None
         return Claim(ClaimStatus.TAKEN, attempt=token)
 
-    def peek(self, run_id: str, phone: str, now: datetime) -> Claim:
+    def entry(self, run_id: str, phone: str) -> LedgerEntry | None:
         item = self._client.get_item(TableName=self._table, Key=ledger_key(phone, run_id), ConsistentRead=True)
-        return _found(item.get("Item", {}), now)
+        return _entry(item["Item"]) if "Item" in item else None
 
     def _contact_check(
         self, phone: str, now: datetime, marketing_since: datetime | None, seen: Contact | None
@@ -473,10 +485,11 @@ class DynamoRunStore:
         outcome: Outcome,
         record: DecisionRecord | None = None,
         detail: str = "",
+        sid: str = "",
     ) -> bool:
-        result = settlement(outcome)
+        result = settlement(outcome, run_id)
         names = {"#state": "state"}
-        values: dict[str, Any] = {":state": _s(result.state), ":detail": _s(detail)}
+        values: dict[str, Any] = {":state": _s(result.state), ":detail": _s(detail), ":sid": _s(sid)}
         if attempt is None:
             condition = "attribute_not_exists(pk) OR #state = :released"
             values[":released"] = _s(LedgerState.RELEASED)
@@ -488,7 +501,7 @@ class DynamoRunStore:
                 "Update": {
                     "TableName": self._table,
                     "Key": ledger_key(phone, run_id),
-                    "UpdateExpression": "SET #state = :state, detail = :detail REMOVE lease_until",
+                    "UpdateExpression": "SET #state = :state, detail = :detail, sid = :sid REMOVE lease_until",
                     "ConditionExpression": condition,
                     "ExpressionAttributeNames": names,
                     "ExpressionAttributeValues": values,
@@ -618,14 +631,22 @@ class DynamoRunStore:
         return True
 
 
+def _entry(item: Mapping[str, Any]) -> LedgerEntry:
+    def text(name: str) -> str:
+        return str(item[name]["S"]) if name in item else ""
+
+    def time(name: str) -> datetime | None:
+        return datetime.fromisoformat(item[name]["S"]) if name in item else None
+
+    return LedgerEntry(
+        LedgerState(item["state"]["S"]), text("attempt"), time("sending_at"), time("lease_until"),
+        text("body"), text("sid"), text("request_hash"), text("detail"),
+    )  # fmt: skip
+
+
 def _found(item: Mapping[str, Any], now: datetime, take_over: str | None = None) -> Claim:
     """What a claim at `now` finds in the ledger entry `item` (domain/ledger.py)."""
-    return found(
-        LedgerState(item["state"]["S"]) if "state" in item else None,
-        datetime.fromisoformat(item["lease_until"]["S"]) if "lease_until" in item else None,
-        now,
-        str(item["attempt"]["S"]) if "attempt" in item else None,
-        datetime.fromisoformat(item["sending_at"]["S"]) if "sending_at" in item else None,
-        str(item["body"]["S"]) if "body" in item else "",
-        take_over,
-    )
+    if "state" not in item:
+        return found(None, None, now, take_over=take_over)
+    entry = _entry(item)
+    return found(entry.state, entry.lease_until, now, entry.attempt, entry.sending_at, entry.body, take_over)

@@ -14,7 +14,7 @@
   pk = H#<minute>#<shard>  sk = <run id>#<e164>     a held message, filed by due minute
   pk = P#<run id>#<shard>  sk = <e164>#<minute>     the same, held for its run's pause
   pk = TICK                sk = CURSOR              the last minute whose holds were released
-  pk = IDEM#<scope>#<key>  sk = IDEM                an Idempotency-Key's record
+  pk = talk#<scope>#<key>  sk = L#                  the ledger entry of a reply or question, by its Idempotency-Key
   pk = KEYS                sk = N#<name> | K#<hash> an API key, by name and by the hash offered
   pk = CAMPAIGNS | PROMPTS | SAVED_REPLIES, sk = <prefix><id>   small shelves of documents
 """
@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+
+from chalicelib.domain.ledger import CONVERSATION
 
 CONTACT = "C#"
 PROFILE = "PROFILE"
@@ -37,7 +39,6 @@ RUNS = "RUNS#"
 RUN = "R#"
 HOLDS = "H#"
 PARKED = "P#"
-IDEMPOTENCY = "IDEM#"
 API_KEYS = "KEYS"
 KEY_NAME = "N#"
 KEY_HASH = "K#"
@@ -103,6 +104,10 @@ def decision_key(phone: str, run_id: str) -> dict[str, Any]:
 
 
 def ledger_key(phone: str, run_id: str) -> dict[str, Any]:
+    """A run's entry lives with its contact; a conversation text's is its key's own
+    (one key names one request, whoever it is to)."""
+    if run_id.startswith(CONVERSATION):
+        return key(run_id, LEDGER)
     return key(contact_pk(phone), f"{LEDGER}{run_id}")
 
 
@@ -128,10 +133,6 @@ CURSOR_KEY = key("TICK", "CURSOR")
 CAMPAIGN_SHELF = ("CAMPAIGNS", "C#")  # few campaigns
 PROMPT_SHELF = ("PROMPTS", "P#")  # operators' own questions
 SAVED_REPLY_SHELF = ("SAVED_REPLIES", "R#")  # operators' canned replies
-
-
-def idempotency_key(scoped_key: str) -> dict[str, Any]:
-    return key(f"{IDEMPOTENCY}{scoped_key}", "IDEM")
 
 
 def key_name_key(name: str) -> dict[str, Any]:

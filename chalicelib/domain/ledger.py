@@ -1,4 +1,6 @@
-"""One text of one run to one contact: the states it goes through, and what
+"""One text to one contact, sent at most once: a campaign run's text (its
+entry named by the run), or an agent's reply or question (named by its
+Idempotency-Key, `conversation_text`). The states it goes through, and what
 each way it can end does to the run's counts and the recorded decision.
 
     (planned) -> sending (claimed, with a lease) -> sent | failed | unknown
@@ -25,7 +27,7 @@ planned text ends in a terminal state or is still pending, so for each run:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -87,8 +89,18 @@ SETTLEMENTS = {
 }
 
 
-def settlement(outcome: Outcome) -> Settlement:
-    return SETTLEMENTS[outcome]
+CONVERSATION = "talk#"  # entries of texts sent in a conversation (replies, questions): no run to count them
+
+
+def conversation_text(scope: str, key: str) -> str:
+    """The entry of one reply or question, named by its route and Idempotency-Key."""
+    return f"{CONVERSATION}{scope}#{key}"
+
+
+def settlement(outcome: Outcome, text: str = "") -> Settlement:
+    """How `outcome` settles the entry of `text` (a run's id counts on the run)."""
+    result = SETTLEMENTS[outcome]
+    return replace(result, counts={}) if text.startswith(CONVERSATION) else result
 
 
 def pending(counts: Mapping[str, int]) -> int:
@@ -152,3 +164,26 @@ def found(
             return Claim(ClaimStatus.STALE_SENDING, attempt=attempt or "", sending_since=sending_since, body=body)
         return Claim(ClaimStatus.BUSY, lease_until=lease_until)
     return Claim(ClaimStatus.BUSY)
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """An entry as stored: where its text stands."""
+
+    state: LedgerState
+    attempt: str = ""
+    sending_at: datetime | None = None
+    lease_until: datetime | None = None
+    body: str = ""  # the claimed text (its first BODY_KEPT characters)
+    sid: str = ""  # Twilio's, once sent
+    request: str = ""  # the request that claimed it (a conversation text's request hash)
+    detail: str = ""  # why it settled so
+
+    def found(self, now: datetime) -> Claim:
+        """What a claim at `now` would find in it."""
+        return found(self.state, self.lease_until, now, self.attempt, self.sending_at, self.body)
+
+
+def look(entry: LedgerEntry | None, now: datetime) -> Claim:
+    """What a claim at `now` would find in the entry (None: there is none, it is free)."""
+    return entry.found(now) if entry is not None else Claim(ClaimStatus.TAKEN)

@@ -13,7 +13,7 @@ from chalice.app import BadRequestError, Blueprint, NotFoundError, Response
 from pydantic import BaseModel, Field, model_validator
 from typing_extensions import TypedDict
 
-from chalicelib.bootstrap import deps, sender
+from chalicelib.bootstrap import Deps, deps, sender
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.conversations import NoConversationError
 from chalicelib.domain.prompts import Prompt
@@ -130,6 +130,10 @@ def mark_read(number: str) -> Response:
 IDEMPOTENCY_KEY = "Idempotency-Key"
 
 
+def _outbound(d: Deps) -> use_cases.Outbound:
+    return use_cases.Outbound(d.store, d.runs, sender(), d.clock, d.policy)
+
+
 def _idempotency_key() -> str | None:
     """The request's Idempotency-Key header, checked (400), or None without one."""
     raw: str | None = bp.current_request.headers.get(IDEMPOTENCY_KEY)
@@ -147,10 +151,7 @@ def _idempotency_key() -> str | None:
 def reply(number: str) -> Response:
     """Send an agent's reply; once per Idempotency-Key (use_cases.reply)."""
     phone, body, key, d, who = phone_in_path(number), body_of(bp, ReplyIn), _idempotency_key(), deps(), caller().name
-    return answer(
-        lambda: use_cases.reply(phone, who, body.body, d.store, sender(), d.clock, d.policy, d.idempotency, key),
-        status=201,
-    )
+    return answer(lambda: use_cases.reply(phone, who, body.body, _outbound(d), key), status=201)
 
 
 @allow(AGENT)
@@ -237,9 +238,7 @@ def ask(number: str) -> Response:
         raise NotFoundError(f"no prompt {body.prompt_id!r}")
     brand = d.settings.brand_name
     return answer(
-        lambda: use_cases.ask(
-            phone, prompt, body.location, d.store, sender(), d.clock, d.policy, brand, d.idempotency, key, who
-        ),
+        lambda: use_cases.ask(phone, prompt, body.location, brand, _outbound(d), key, who),
         status=201,
     )
 

@@ -5,27 +5,29 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain import conversations
 from chalicelib.domain.contact import Contact
-from chalicelib.domain.errors import RapportError
+from chalicelib.domain.errors import ConcurrentUpdateError, LookupUnavailableError, RapportError
+from chalicelib.domain.ledger import ClaimStatus, LedgerEntry, LedgerState, Outcome, conversation_text
 from chalicelib.domain.messages import DeliveryStatus, Direction, Message
 from chalicelib.domain.policy import Intent, PolicySettings, Purpose, Reason, Verdict, decide
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.runs import after_send
 from chalicelib.domain.timeline import Entry, EntryKind, Event, merge, page
-from chalicelib.services.idempotency import IdempotencyStore, Idempotent, InProgress, Replay, Started
+from chalicelib.services.idempotency import IdempotencyKeyMismatchError, request_hash
 from chalicelib.services.ports import Clock, ConversationStore, JobQueue, RunStore, Sender, SendOutcome, SendResult
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.runs import send_job
 
 DECISIONS_SHOWN = 10_000  # decisions expire (TTL), so this is all of them
 REPLY_VALIDITY_S = 4 * 3600  # a reply that cannot be delivered within 4 hours is stale
-SEND_LEASE = timedelta(seconds=90)  # longer than the API function may run (60 s): past it, that request is over
+REPLY_LEASE = timedelta(seconds=90)  # longer than the API function may run (60 s): past it, that request is over
+CLAIM_TRIES = 4  # decisions on a contact that changed under the claim (a text, a STOP)
 log = logging.getLogger(__name__)
 
 
@@ -86,11 +88,7 @@ def reply(
     phone: str,
     agent: str,
     body: str,
-    store: ConversationStore,
-    sender: Sender,
-    clock: Clock,
-    policy: PolicySettings,
-    idempotency: IdempotencyStore | None = None,
+    ctx: Outbound,
     key: str | None = None,
 ) -> Message:
     """Send an agent's reply through the policy (consent, deliverability; quiet hours
@@ -99,13 +97,10 @@ def reply(
     `key`: the request's Idempotency-Key (see `_converse`)."""
     request = {"phone": phone, "agent": agent, "body": body}
     return _converse(
-        phone,
+        OutboundText(phone, body, agent, Keyed.of("reply", key, request)),
         conversations.reply_intent,
-        body,
         lambda contact, at: conversations.replied(contact, agent, at),
-        Outbound(store, sender, clock, policy),
-        Idempotent(idempotency, "reply", key, request) if idempotency is not None else None,
-        sent_by=agent,
+        ctx,
     )
 
 
@@ -113,12 +108,8 @@ def ask(
     phone: str,
     prompt: Prompt,
     location: str | None,
-    store: ConversationStore,
-    sender: Sender,
-    clock: Clock,
-    policy: PolicySettings,
     brand: str,
-    idempotency: IdempotencyStore | None = None,
+    ctx: Outbound,
     key: str | None = None,
     by: str | None = None,
 ) -> Message:
@@ -127,150 +118,189 @@ def ask(
     `key`: the request's Idempotency-Key (see `_converse`)."""
     request = {"phone": phone, "prompt_id": prompt.id, "location": location}
     return _converse(
-        phone,
+        OutboundText(phone, prompt.text(brand, location), by, Keyed.of("ask", key, request)),
         lambda _contact, _at: Intent(Purpose.CONVERSATIONAL, is_prompt=True),
-        prompt.text(brand, location),
         lambda contact, at: after_send(contact, Purpose.CONVERSATIONAL, prompt, location, None, at),
-        Outbound(store, sender, clock, policy),
-        Idempotent(idempotency, "ask", key, request) if idempotency is not None else None,
-        sent_by=by,
+        ctx,
     )
 
 
 @dataclass(frozen=True)
 class Outbound:
     store: ConversationStore
+    runs: RunStore  # the ledger: one text per Idempotency-Key, as one per run
     sender: Sender
     clock: Clock
     policy: PolicySettings
 
 
-def _converse(
-    phone: str,
-    intent_for: Callable[[Contact, datetime], Intent],
-    body: str,
-    after: Callable[[Contact, datetime], Contact],
-    ctx: Outbound,
-    once: Idempotent | None,
-    sent_by: str | None = None,
-) -> Message:
-    """One text to one contact now, sent at most once per Idempotency-Key.
+@dataclass(frozen=True)
+class Keyed:
+    """One request under its Idempotency-Key: its ledger entry and its identity."""
 
-    The key's record is written in progress, carrying the intended text, just
-    before the policy decides on a fresh read and the Twilio call (so an
-    in-progress record means "maybe sent"). Once Twilio takes the text the
-    record is completed with the message, and only then is the message put in
-    the thread (`_record`). From the moment Twilio takes it the answer is the
-    message (201): a failed record is logged and made up by a retry with the
-    key, never answered with "try again", which would send the text twice.
-    A retry with the key: `_begun_before`. No idempotency store (`once` None):
-    sent and recorded, nothing kept."""
-    contact = _contact(phone, ctx.store)
-    now = ctx.clock.now()
-    began = once.begin(now, SEND_LEASE, {"phone": phone, "body": body}) if once else Started()
-    if not isinstance(began, Started):
-        return _begun_before(began, now, after, ctx.store)
-    try:  # nothing has gone yet: any failure here gives the key back
+    text: str  # the ledger entry's name (domain/ledger.py conversation_text)
+    request: str  # the request's hash: the key used with another request is refused
+
+    @classmethod
+    def of(cls, scope: str, key: str | None, request: Mapping[str, Any]) -> Keyed:
+        """Without a key a fresh one: never replayed, but its intent is still written first."""
+        name = key if key is not None else "auto:" + secrets.token_hex(16)
+        return cls(conversation_text(scope, name), request_hash(scope, request))
+
+
+@dataclass(frozen=True)
+class OutboundText:
+    phone: str
+    body: str
+    sent_by: str | None
+    keyed: Keyed
+
+    def message(self, sid: str, at: datetime, brand_number: str = "") -> Message:
+        """The message as every answer to its key gives it."""
+        return Message(
+            sid=sid, phone=self.phone, brand_number=brand_number, direction=Direction.OUTBOUND, at=at,
+            body=self.body, status=DeliveryStatus.QUEUED, sent_by=self.sent_by,
+        )  # fmt: skip
+
+
+After = Callable[[Contact, datetime], Contact]
+
+
+def _converse(
+    text: OutboundText, intent_for: Callable[[Contact, datetime], Intent], after: After, ctx: Outbound
+) -> Message:
+    """One text to one contact now, sent at most once per Idempotency-Key through
+    its ledger entry, as a campaign's text is once per run (domain/ledger.py):
+    decided on a fresh read, claimed (with a lease, carrying the text and the
+    request's hash) on condition that the contact is still as read, so a STOP
+    that lands meanwhile refuses the claim and the text is decided again; then
+    the Twilio call; then recorded in the thread and settled. From the moment
+    Twilio takes the text the answer is the message (201): a failed record is
+    logged and made up by a retry with the key, never answered with "try
+    again". A retry with the key meets the entry first: `_seen_before`."""
+    taking_over: str | None = None
+    entry = ctx.runs.entry(text.keyed.text, text.phone)
+    if entry is not None:
+        earlier = _seen_before(entry, text, after, ctx)
+        if isinstance(earlier, Message):
+            return earlier
+        taking_over = earlier
+    attempt, contact, at = _claimed(text, intent_for, taking_over, ctx)
+    result = ctx.sender.send(text.phone, text.body, REPLY_VALIDITY_S)  # an exception leaves the entry sending
+    if result.outcome != SendOutcome.ACCEPTED or not result.sid:
+        raise _not_taken(result, text, attempt, ctx)
+    message = text.message(result.sid, at, result.from_number or "")
+    _record_or_log(message, after, ctx.store, contact)
+    _settle_sent(text, attempt, result.sid, ctx)
+    return message
+
+
+def _claimed(
+    text: OutboundText, intent_for: Callable[[Contact, datetime], Intent], taking_over: str | None, ctx: Outbound
+) -> tuple[str, Contact, datetime]:
+    """The entry claimed for this text, with the contact it was decided on and when.
+    NotSendableError when the policy says no (a dead request's entry taken over is
+    given back); RequestInProgressError when another request with the key holds it."""
+    for _ in range(CLAIM_TRIES):
+        contact = _contact(text.phone, ctx.store)
+        now = ctx.clock.now()
         decision = decide(contact, intent_for(contact, now), now, ctx.policy)
         if decision.verdict != Verdict.SEND:
+            if taking_over is not None:
+                ctx.runs.settle(text.keyed.text, text.phone, taking_over, Outcome.RETRY, detail=str(decision.reason))
             raise NotSendableError(f"{decision.reason}: {decision.explanation}")
-    except Exception:
-        _give_back(once)
-        raise
-    result = ctx.sender.send(phone, body, REPLY_VALIDITY_S)  # an exception leaves the record in progress: maybe sent
-    message = _taken(result, once, phone, body, ctx.clock.now(), sent_by)
-    _keep(once, {"outcome": "sent", "message": message.model_dump(mode="json")})
-    _record_or_log(message, after, ctx.store, contact)
+        claim = ctx.runs.claim(
+            text.keyed.text, text.phone, now, now + REPLY_LEASE,
+            take_over=taking_over, seen=contact, body=text.body, request=text.keyed.request,
+        )  # fmt: skip
+        if claim.status == ClaimStatus.TAKEN:
+            return claim.attempt, contact, now
+        if claim.status != ClaimStatus.CHANGED:
+            raise RequestInProgressError("in progress: another request with this key is sending it now")
+    raise ConcurrentUpdateError(f"{text.phone} kept changing under the claim")
+
+
+def _seen_before(entry: LedgerEntry, text: OutboundText, after: After, ctx: Outbound) -> Message | str | None:
+    """A request with this key came before. It gets what the first one got: the
+    message (recorded now if the first stopped before its record), or
+    SendUnknownError when Twilio's answer was lost; RequestInProgressError while
+    the first still holds its lease. Past the lease the first stopped without a
+    word: Twilio's message list says whether the text went (recorded, answered)
+    or not (its attempt, returned to be taken over and sent now). None: the
+    first gave the key back (nothing went), this one starts over."""
+    if entry.request != text.keyed.request:
+        raise IdempotencyKeyMismatchError("its first request was for another contact or another text")
+    found = entry.found(ctx.clock.now())
+    if found.status == ClaimStatus.TAKEN:
+        return None
+    if found.status == ClaimStatus.STALE_SENDING:
+        return _reconciled(entry, text, after, ctx)
+    if found.lease_until is not None:
+        raise RequestInProgressError(f"in progress: a request with this key began at {entry.sending_at:%H:%M:%S}")
+    if entry.state != LedgerState.SENT:
+        raise _unknown(entry.detail)
+    return _sent_before(text, entry.sid, entry.sending_at, after, ctx)
+
+
+def _sent_before(text: OutboundText, sid: str, at: datetime | None, after: After, ctx: Outbound) -> Message:
+    """The message an earlier request with the key sent, recorded now if that one
+    stopped before its record (the number it went from is then unknown here)."""
+    stored, _ = ctx.store.get_message_and_contact(text.phone, sid)
+    message = text.message(sid, at or ctx.clock.now(), stored.brand_number if stored else "")
+    if stored is None or not stored.body:
+        _record_or_log(message, after, ctx.store, None)
     return message
 
 
-def _begun_before(
-    began: Replay | InProgress, now: datetime, after: Callable[[Contact, datetime], Contact], store: ConversationStore
-) -> Message:
-    """A request with this key came before. It gets what the first call got: the
-    message (its record made sure of), or SendUnknownError when Twilio's answer
-    was lost. A record still in progress means the first call is sending now
-    (RequestInProgressError) or, once its lease has run out, that it stopped
-    without saying whether Twilio took the text: SendUnknownError again, and
-    the text is not resent. Blind resending could text the customer twice, and
-    Twilio's side cannot be asked here; the status callback of a text that did
-    go still reaches its thread."""
-    if isinstance(began, Replay):
-        return _replayed(began.response, after, store)
-    if not began.expired(now):
-        raise RequestInProgressError(f"in progress: a request with this key began at {began.started_at:%H:%M:%S}")
-    raise SendUnknownError(
-        f"a request with this key began sending at {began.started_at.isoformat()} and stopped without "
-        "Twilio's answer: the text may have gone; it is not sent again"
-    )
+def _reconciled(entry: LedgerEntry, text: OutboundText, after: After, ctx: Outbound) -> Message | str:
+    """A request with this key stopped while sending: ask Twilio whether its text went."""
+    since = (entry.sending_at or ctx.clock.now() - REPLY_LEASE) - timedelta(seconds=5)
+    try:
+        sid = ctx.sender.find_sent(text.phone, entry.body, since)
+    except LookupUnavailableError as error:  # reported, never resent blindly: the next retry asks again
+        unsure = f"a request with this key stopped while sending and Twilio cannot say now whether it went ({error})"
+        raise SendUnknownError(f"{unsure}: it is not sent again until Twilio can tell") from None
+    if sid is None:
+        return entry.attempt  # it never went: this request takes the entry over and sends it
+    message = _sent_before(text, sid, entry.sending_at, after, ctx)
+    _settle_sent(text, entry.attempt, sid, ctx)
+    return message
 
 
-def _taken(
-    result: SendResult, once: Idempotent | None, phone: str, body: str, at: datetime, sent_by: str | None
-) -> Message:
-    """The message Twilio took; SendFailedError when nothing went (the key given back),
-    SendUnknownError when it may have gone (the key kept: never sent again)."""
+def _not_taken(result: SendResult, text: OutboundText, attempt: str, ctx: Outbound) -> RapportError:
+    """Twilio did not take the text (the key given back: nothing went) or cannot say
+    whether it did (settled unknown: never sent again)."""
+    name = text.keyed.text
     if result.outcome in (SendOutcome.RETRY, SendOutcome.REJECTED):
-        _give_back(once)  # nothing went
-        raise SendFailedError(f"Twilio did not take it ({result.outcome}): {result.detail}")
-    if result.outcome != SendOutcome.ACCEPTED or not result.sid:
-        detail = result.detail or "Twilio took it but its answer had no sid"
-        _keep(once, {"outcome": "unknown", "detail": detail})
-        raise SendUnknownError(f"Twilio's answer was lost ({detail}): the text may have gone; it is not sent again")
-    return Message(
-        sid=result.sid, phone=phone, brand_number=result.from_number or "", direction=Direction.OUTBOUND,
-        at=at, body=body, status=DeliveryStatus.QUEUED, sent_by=sent_by,
-    )  # fmt: skip
+        ctx.runs.settle(name, text.phone, attempt, Outcome.RETRY, detail=result.detail)
+        return SendFailedError(f"Twilio did not take it ({result.outcome}): {result.detail}")
+    detail = result.detail or "Twilio took it but its answer had no sid"
+    ctx.runs.settle(name, text.phone, attempt, Outcome.UNKNOWN, detail=detail)
+    return _unknown(detail)
 
 
-def _give_back(once: Idempotent | None) -> None:
-    """Release the key after a failure that sent nothing; if that fails too, the
-    original error is still the answer (the key then reads as unknown once its
-    lease is over: conservative, never a second text)."""
-    if once is None:
-        return
+def _unknown(detail: str) -> SendUnknownError:
+    return SendUnknownError(f"Twilio's answer was lost ({detail}): the text may have gone; it is not sent again")
+
+
+def _settle_sent(text: OutboundText, attempt: str, sid: str, ctx: Outbound) -> None:
+    """The text has gone: a failure here must not become an error answer, which would
+    invite a second send; the entry then stays sending and a retry with the key
+    finds the text at Twilio once the lease is over."""
     try:
-        once.release()
-    except Exception as error:  # the request's own error is the answer
-        log.error("could not release idempotency record %s: %s", once.key, type(error).__name__)
-
-
-def _keep(once: Idempotent | None, response: dict[str, Any]) -> None:
-    """Complete the key's record. The text has gone (or may have): a failure here
-    must not become an error answer, which would invite a second send; the record
-    then stays in progress, and a retry with the key is told so, never resends."""
-    if once is None:
-        return
-    try:
-        once.complete(response)
+        ctx.runs.settle(text.keyed.text, text.phone, attempt, Outcome.SENT, detail="sent", sid=sid)
     except Exception as error:  # the text is out: say so, whatever failed after it
-        log.error("could not complete idempotency record %s: %s", once.key, type(error).__name__)
+        log.error("could not settle %s: %s", text.keyed.text, type(error).__name__)
 
 
-def _replayed(
-    response: dict[str, Any], after: Callable[[Contact, datetime], Contact], store: ConversationStore
-) -> Message:
-    if response.get("outcome") != "sent":
-        raise SendUnknownError(
-            f"Twilio's answer was lost ({response.get('detail', '')}): the text may have gone; it is not sent again"
-        )
-    message = Message.model_validate(response["message"])
-    _record_or_log(message, after, store, None)  # the first call may have stopped before its record
-    return message
-
-
-def _record_or_log(
-    message: Message, after: Callable[[Contact, datetime], Contact], store: ConversationStore, read: Contact | None
-) -> None:
+def _record_or_log(message: Message, after: After, store: ConversationStore, read: Contact | None) -> None:
     try:
         _record(message, after, store, read)
     except Exception as error:  # the text is out: say so, whatever failed after it
         log.error("text %s went but its record failed: %s", message.sid, type(error).__name__)
 
 
-def _after_reply(
-    after: Callable[[Contact, datetime], Contact], contact: Contact | None, at: datetime
-) -> Contact | None:
+def _after_reply(after: After, contact: Contact | None, at: datetime) -> Contact | None:
     """The contact as the text leaves it; None when there is nothing to change (no
     contact, or its conversation closed since the text went: the text is kept)."""
     if contact is None:
@@ -281,9 +311,7 @@ def _after_reply(
         return None
 
 
-def _record(
-    message: Message, after: Callable[[Contact, datetime], Contact], store: ConversationStore, read: Contact | None
-) -> None:
+def _record(message: Message, after: After, store: ConversationStore, read: Contact | None) -> None:
     """Put the sent text in the thread with its effect on the contact, atomically,
     once. A status callback may have stored the message first (keyed by its sid,
     with no body): its events are kept and the text merged in. When the contact

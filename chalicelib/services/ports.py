@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import ConsentEvent, Contact, FieldChange
 from chalicelib.domain.inbound import InboundChange
-from chalicelib.domain.ledger import Claim, Outcome
+from chalicelib.domain.ledger import Claim, LedgerEntry, Outcome
 from chalicelib.domain.messages import Message
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.runs import DecisionRecord, Hold, Run
@@ -207,6 +207,7 @@ class RunStore(Protocol):
         take_over: str | None = None,
         seen: Contact | None = None,
         body: str = "",
+        request: str = "",
     ) -> Claim:
         """Mark the contact's entry for the run `sending`, with a lease, just before
         the Twilio call: taken when there is none, it was released, or (with
@@ -219,12 +220,14 @@ class RunStore(Protocol):
         `body`: the text about to be sent, kept on the entry (its first BODY_KEPT
         characters) for whoever finds it stale. A refused claim says what it found
         (domain/ledger.py `found`): STALE_SENDING with the dead sender's attempt,
-        sending_since and body; BUSY with lease_until while another sender holds it."""
+        sending_since and body; BUSY with lease_until while another sender holds it.
+        `run_id` may also name a conversation text (domain/ledger.py `conversation_text`),
+        whose `request` (its request's hash) is kept on the entry."""
         ...
 
-    def peek(self, run_id: str, phone: str, now: datetime) -> Claim:
-        """What a claim at `now` would find in the entry, nothing written (one
-        consistent read): TAKEN when it is free. Only for a refused settle."""
+    def entry(self, run_id: str, phone: str) -> LedgerEntry | None:
+        """The entry as stored (one consistent read), None when there is none. Only for
+        a refused settle, and a conversation text's request seen again."""
         ...
 
     def settle(
@@ -235,9 +238,10 @@ class RunStore(Protocol):
         outcome: Outcome,
         record: DecisionRecord | None = None,
         detail: str = "",
+        sid: str = "",
     ) -> bool:
-        """End (or give back) one attempt, in one write: the entry's state, the run's
-        counts and the recorded decision. `attempt`: the claim this sender holds
+        """End (or give back) one attempt, in one write: the entry's state (with
+        Twilio's `sid` when given), the run's counts and the recorded decision. `attempt`: the claim this sender holds
         (None: it holds none, and the entry is settled only if nobody is sending).
         False when that no longer holds: nothing is written."""
         ...

@@ -20,7 +20,16 @@ from chalicelib.domain.errors import (
     LostLeaseError,
     MarketingTakenError,
 )
-from chalicelib.domain.ledger import LEASE, LEDGER_KEPT, RETRY_FIRST_S, RETRY_MAX_S, Claim, ClaimStatus, Outcome
+from chalicelib.domain.ledger import (
+    LEASE,
+    LEDGER_KEPT,
+    RETRY_FIRST_S,
+    RETRY_MAX_S,
+    Claim,
+    ClaimStatus,
+    Outcome,
+    look,
+)
 from chalicelib.domain.messages import DeliveryStatus, Direction, Message
 from chalicelib.domain.policy import Decision, Intent, PolicySettings, PromptId, Purpose, Reason, Verdict, decide
 from chalicelib.domain.prompts import Prompt
@@ -428,14 +437,14 @@ def _settle_refused(
     job back when it ends."""
     outcome, done, detail = settled
     phone, run_id = text.job.phone, text.run.id
-    entry = ctx.runs.peek(run_id, phone, ctx.clock.now())
+    entry = look(ctx.runs.entry(run_id, phone), ctx.clock.now())
     if entry.status == ClaimStatus.STALE_SENDING and attempt is None:
         found = _reconcile(text, contact, record, entry, ctx)
         if found is not None:
             return found
         if ctx.runs.settle(run_id, phone, entry.attempt, outcome, record, f"taken over: {detail}"):
             return done  # Twilio never took the dead sender's text: settled as decided now
-        entry = ctx.runs.peek(run_id, phone, ctx.clock.now())
+        entry = look(ctx.runs.entry(run_id, phone), ctx.clock.now())
     if entry.status == ClaimStatus.TAKEN:  # given back meanwhile (a retry, a hold): its job comes back
         return Sent.DUPLICATE
     return _busy(text.job, entry, ctx)

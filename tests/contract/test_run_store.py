@@ -14,7 +14,7 @@ from chalicelib.adapters.dynamodb_store import DynamoConversationStore
 from chalicelib.domain.contact import ConsentEvent, ConsentState, Contact
 from chalicelib.domain.errors import ConcurrentUpdateError, LostLeaseError, MarketingTakenError
 from chalicelib.domain.inbound import InboundSms, new_contact, read_text
-from chalicelib.domain.ledger import FAILED, OUT, UNKNOWN, ClaimStatus, Outcome
+from chalicelib.domain.ledger import FAILED, OUT, UNKNOWN, ClaimStatus, LedgerState, Outcome, conversation_text, look
 from chalicelib.domain.messages import DeliveryStatus, Direction, Message
 from chalicelib.domain.policy import Decision, Reason, Verdict
 from chalicelib.domain.runs import DecisionRecord, Hold, Run
@@ -182,22 +182,38 @@ def test_a_stale_claim_hands_back_the_body_the_dead_sender_claimed_it_for(stores
     dead = stores.runs.claim(RUN, PHONE, AT, lease, body="Hi Sam, 2-for-1 tonight")
     live = stores.runs.claim(RUN, PHONE, AT + timedelta(minutes=1), lease)
     assert live.status == ClaimStatus.BUSY and live.lease_until == lease  # another sender's: until then
-    assert stores.runs.peek(RUN, PHONE, AT + timedelta(minutes=1)) == live
+    assert look(stores.runs.entry(RUN, PHONE), AT + timedelta(minutes=1)) == live
     later = AT + timedelta(minutes=5)
     stale = stores.runs.claim(RUN, PHONE, later, later + timedelta(minutes=4), body="Hi Ann, 2-for-1 tonight")
     assert stale.status == ClaimStatus.STALE_SENDING and stale.attempt == dead.attempt
     assert stale.body == "Hi Sam, 2-for-1 tonight"  # what went (or not) then, not what would go now
-    assert stores.runs.peek(RUN, PHONE, later) == stale  # the same, nothing written
+    assert look(stores.runs.entry(RUN, PHONE), later) == stale  # the same, nothing written
     assert stores.runs.settle(RUN, PHONE, stale.attempt, Outcome.DROPPED, record(verdict=Verdict.DROP))
-    settled = stores.runs.peek(RUN, PHONE, later)
+    settled = look(stores.runs.entry(RUN, PHONE), later)
     assert settled.status == ClaimStatus.BUSY and settled.lease_until is None
-    assert stores.runs.peek(RUN, "+447700900999", later).status == ClaimStatus.TAKEN  # free
+    assert look(stores.runs.entry(RUN, "+447700900999"), later).status == ClaimStatus.TAKEN  # free
 
 
 def test_the_claimed_body_is_kept_up_to_twilios_longest(stores: Stores) -> None:
     stores.runs.start_run(run())
     stores.runs.claim(RUN, PHONE, AT, AT + timedelta(minutes=4), body="x" * 5000)
-    assert stores.runs.peek(RUN, PHONE, AT + timedelta(minutes=5)).body == "x" * 1600
+    assert look(stores.runs.entry(RUN, PHONE), AT + timedelta(minutes=5)).body == "x" * 1600
+
+
+def test_a_conversation_text_keeps_its_request_and_sid_and_counts_on_no_run(stores: Stores) -> None:
+    stores.runs.start_run(run())
+    text = conversation_text("reply", "key-1")
+    assert stores.runs.entry(text, PHONE) is None
+    claim = stores.runs.claim(text, PHONE, AT, AT + timedelta(seconds=90), body="We do!", request="hash-1")
+    assert claim.status == ClaimStatus.TAKEN
+    entry = stores.runs.entry(text, PHONE)
+    assert entry is not None and (entry.state, entry.body, entry.request, entry.sid) == (
+        LedgerState.SENDING, "We do!", "hash-1", ""
+    )  # fmt: skip
+    assert stores.runs.settle(text, PHONE, claim.attempt, Outcome.SENT, sid="SM1")
+    entry = stores.runs.entry(text, PHONE)
+    assert entry is not None and (entry.state, entry.sid, entry.request) == (LedgerState.SENT, "SM1", "hash-1")
+    assert stores.runs.list_runs("reply") == [] and stores.runs.get_run(RUN) == run()  # counted nowhere
 
 
 def test_settling_without_a_claim_is_refused_while_someone_sends(stores: Stores) -> None:

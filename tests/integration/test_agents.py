@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -17,11 +17,12 @@ from chalice.test import Client
 
 from app import app
 from chalicelib import bootstrap
-from chalicelib.adapters.dynamodb_idempotency import DynamoIdempotencyStore
+from chalicelib.adapters.dynamodb_runs import DynamoRunStore
 from chalicelib.adapters.dynamodb_store import DynamoConversationStore
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.delivery import Receipt
+from chalicelib.domain.ledger import Outcome
 from chalicelib.domain.messages import DeliveryStatus, Message
 from chalicelib.domain.policy import Decision, Reason, Verdict
 from chalicelib.domain.runs import DecisionRecord, Run
@@ -237,16 +238,28 @@ class RecordFailsOnce(DynamoConversationStore):
         return super().record_message(contact, expected_version, message)
 
 
-class CompleteFailsOnce(DynamoIdempotencyStore):
-    """The write that keeps Twilio's answer fails once (the process might as well have died there)."""
+class SettleFailsOnce(DynamoRunStore):
+    """The write that settles a sent reply's entry fails once (the process might as well have died there)."""
 
     failed = False
 
-    def complete(self, key: str, response: Mapping[str, Any]) -> None:
-        if not self.failed:
+    def settle(self, run_id: str, phone: str, attempt: str | None, outcome: Outcome, *args: Any, **kw: Any) -> bool:
+        if not self.failed and outcome == Outcome.SENT:
             self.failed = True
             raise RuntimeError("DynamoDB is not answering")
-        super().complete(key, response)
+        return super().settle(run_id, phone, attempt, outcome, *args, **kw)
+
+
+class DiesBeforeTwilio(FakeSender):
+    """The request dies on its way to Twilio, once: nothing went, its entry stays `sending`."""
+
+    died = False
+
+    def send(self, to: str, body: str, valid_for_s: int) -> SendResult:
+        if not self.died:
+            self.died = True
+            raise RuntimeError("the function timed out before Twilio answered")
+        return super().send(to, body, valid_for_s)
 
 
 class CallbackFirstSender(FakeSender):
@@ -307,29 +320,50 @@ def test_a_crash_after_twilio_took_the_text_is_recorded_by_the_retry_without_a_s
     assert status == 201 and first["body"] == "We do!"  # it went: never "try again"
     assert [m.body for m in agents.deps.store.thread(ANNA)] == ["Do you do gluten free?"]  # not recorded yet
     status, again = call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("crash-1"))
-    assert (status, again) == (201, first)
+    # the same text (sid, time, body, author); the number it went from is the thread's, which did not have it
+    assert (status, again) == (201, {**first, "brand_number": ""})
     assert len(agents.sender.sent) == 1
     assert [m.body for m in reversed(agents.deps.store.thread(ANNA))] == ["Do you do gluten free?", "We do!"]
     contact = agents.deps.store.get_contact(ANNA)
     assert contact is not None and contact.engagement.outbound_count == 1
     assert contact.conversation is not None and contact.conversation.waiting_since is None
-    assert call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("crash-1"))[1] == first  # still once
+    assert call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("crash-1"))[1] == again  # still once
     assert agents.deps.store.get_contact(ANNA) == contact
 
 
-def test_a_lost_outcome_keeps_the_key_in_progress_then_unknown_and_the_text_is_never_resent(
+def test_a_request_stopped_after_twilio_took_the_text_is_found_at_twilio_never_resent(
     agents: Agents, dynamodb: DynamoDBClient, table: str
 ) -> None:
     agents.text(ANNA, "hello?", "SMa1")
-    wire_again(agents, idempotency=CompleteFailsOnce(dynamodb, table))
-    assert call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("lost-1"))[0] == 201  # it went
+    wire_again(agents, runs=SettleFailsOnce(dynamodb, table))
+    status, first = call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("lost-1"))
+    assert status == 201  # it went
     assert agents.deps.store.thread(ANNA)[0].body == "We do!"  # and is recorded
     status, busy = call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("lost-1"))
-    assert status == 409 and busy["Message"].startswith("in progress")
+    assert status == 409 and busy["Message"].startswith("in progress")  # its entry is still `sending`, leased
     agents.clock.current += timedelta(minutes=2)  # the first request's lease has run out
+    agents.sender.lookup_fails = True
     status, unknown = call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("lost-1"))
     assert status == 502 and unknown["Code"] == "SendOutcomeUnknown" and "not sent again" in unknown["Message"]
-    assert len(agents.sender.sent) == 1
+    agents.sender.lookup_fails = False  # Twilio's message list answers: the text went
+    assert call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("lost-1")) == (201, first)
+    assert call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("lost-1")) == (201, first)  # settled now
+    assert len(agents.sender.sent) == 1 and [m.body for m in agents.deps.store.thread(ANNA)].count("We do!") == 1
+
+
+def test_a_request_stopped_before_twilio_took_the_text_is_sent_once_by_a_retry_after_its_lease(
+    agents: Agents,
+) -> None:
+    agents.text(ANNA, "hello?", "SMa1")
+    sender = DiesBeforeTwilio(agents.clock)
+    bootstrap.use(agents.deps, sender)
+    assert call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("died-1"))[0] == 500  # nothing said
+    assert call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("died-1"))[0] == 409  # leased: maybe sending
+    agents.clock.current += timedelta(minutes=2)
+    status, sent = call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("died-1"))
+    assert status == 201 and sent["body"] == "We do!"  # Twilio had nothing: taken over and sent
+    assert call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("died-1")) == (201, sent)
+    assert [body for _, body, *_ in sender.accepted] == ["We do!"]
 
 
 def test_twilio_s_lost_answer_is_kept_for_the_key_and_a_refusal_gives_the_key_back(agents: Agents) -> None:
@@ -378,14 +412,14 @@ def test_concurrent_requests_with_one_key_send_one_text(agents: Agents) -> None:
     agents.text(ANNA, "anyone there?", "SMa1")
     sender = SlowSender(agents.clock)
     d = agents.deps
+    outbound = use_cases.Outbound(d.store, d.runs, sender, d.clock, d.policy)
     answers: list[object] = []
     barrier = threading.Barrier(6)
 
     def one() -> None:
         barrier.wait()
         try:
-            answers.append(use_cases.reply(ANNA, "alice", "Yes!", d.store, sender, d.clock, d.policy, d.idempotency,
-                                           "race-1"))  # fmt: skip
+            answers.append(use_cases.reply(ANNA, "alice", "Yes!", outbound, "race-1"))
         except use_cases.RequestInProgressError as error:
             answers.append(error)
 
@@ -397,9 +431,7 @@ def test_concurrent_requests_with_one_key_send_one_text(agents: Agents) -> None:
     assert len(sender.sent) == 1
     sent = [answer for answer in answers if isinstance(answer, Message)]
     assert len(answers) == 6 and len(sent) >= 1 and all(message == sent[0] for message in sent)
-    assert (
-        use_cases.reply(ANNA, "alice", "Yes!", d.store, sender, d.clock, d.policy, d.idempotency, "race-1") == sent[0]
-    )
+    assert use_cases.reply(ANNA, "alice", "Yes!", outbound, "race-1") == sent[0]
     assert len(sender.sent) == 1 and [m.body for m in d.store.thread(ANNA)].count("Yes!") == 1
 
 
@@ -411,23 +443,22 @@ def test_without_a_key_the_intent_is_still_written_before_the_send(
 
     class Watching(FakeSender):
         def send(self, to: str, body: str, valid_for_s: int) -> SendResult:
-            seen.append(idempotency_records(dynamodb, table))
+            seen.append(conversation_entries(dynamodb, table))
             return super().send(to, body, valid_for_s)
 
     bootstrap.use(agents.deps, Watching(agents.clock))
     assert call(agents.client, "POST", reply_path(ANNA), REPLY, ALICE)[0] == 201
     [[before]] = seen
-    assert before["status"]["S"] == "in_progress" and json.loads(before["intent"]["S"]) == {
-        "phone": ANNA,
-        "body": "We do!",
-    }
-    [after] = idempotency_records(dynamodb, table)
-    assert after["status"]["S"] == "completed" and json.loads(after["response"]["S"])["outcome"] == "sent"
+    assert before["state"]["S"] == "sending" and before["body"]["S"] == "We do!"
+    [after] = conversation_entries(dynamodb, table)
+    assert after["state"]["S"] == "sent" and after["sid"]["S"].startswith("SM")
 
 
-def idempotency_records(dynamodb: DynamoDBClient, table: str) -> list[dict[str, Any]]:
+def conversation_entries(dynamodb: DynamoDBClient, table: str) -> list[dict[str, Any]]:
     found = dynamodb.scan(
-        TableName=table, FilterExpression="sk = :sk", ExpressionAttributeValues={":sk": {"S": "IDEM"}}
+        TableName=table,
+        FilterExpression="begins_with(pk, :talk)",
+        ExpressionAttributeValues={":talk": {"S": "talk#reply#auto:"}},
     )
     return list(found["Items"])  # tests only: never on a request path
 

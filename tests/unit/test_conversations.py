@@ -4,16 +4,18 @@ unread texts, and marking them read while another text arrives."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from chalicelib.domain import conversations as domain
-from chalicelib.domain.contact import Contact, Conversation
+from chalicelib.domain.contact import ConsentEvent, ConsentState, Contact, Conversation
 from chalicelib.domain.conversations import ClaimedError, NoConversationError
+from chalicelib.domain.ledger import Claim
 from chalicelib.domain.messages import Direction, Message
 from chalicelib.domain.policy import PolicySettings
 from chalicelib.services import conversations
-from tests.fakes import FakeSender, InMemoryConversationStore, StepClock
+from tests.fakes import FakeSender, InMemoryConversationStore, InMemoryRunStore, StepClock
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PHONE = "+447700900123"
@@ -75,7 +77,8 @@ def test_two_agents_replying_at_once_both_replies_are_kept() -> None:
         Contact(phone=PHONE, created_at=AT, conversation=Conversation(opened_at=AT, last_inbound_at=AT)), None
     )
     clock = StepClock(AT)
-    sent = conversations.reply(PHONE, "alice", "Hi, Alice here", store, FakeSender(clock), clock, PolicySettings())
+    outbound = conversations.Outbound(store, InMemoryRunStore(store), FakeSender(clock), clock, PolicySettings())
+    sent = conversations.reply(PHONE, "alice", "Hi, Alice here", outbound)
     bodies = [m.body for m in reversed(store.thread(PHONE))]
     assert bodies == ["Hi, Bob here", "Hi, Alice here"] and sent.body == "Hi, Alice here"
 
@@ -125,3 +128,26 @@ def test_a_text_arriving_while_the_thread_is_marked_read_is_not_lost_nor_left_ha
         2,
         0,
     )  # the write over the stale read was refused, and done again on a fresh one
+
+
+class StopBeforeClaim(InMemoryRunStore):
+    """The customer's STOP lands between the policy's read and the claim."""
+
+    def claim(self, run_id: str, phone: str, *args: Any, **kwargs: Any) -> Claim:
+        current = self.conversations.get_contact(phone)
+        if current is not None and current.consent != ConsentState.OPTED_OUT:
+            stop = ConsentEvent(state=ConsentState.OPTED_OUT, source="keyword", at=AT, keyword="STOP")
+            self.conversations.save_contact(current.with_consent(stop), current.version)
+        return super().claim(run_id, phone, *args, **kwargs)
+
+
+def test_a_reply_decided_before_a_stop_that_lands_before_its_claim_is_not_sent() -> None:
+    store = InMemoryConversationStore()
+    opened = Conversation(opened_at=AT, last_inbound_at=AT)
+    store.save_contact(Contact(phone=PHONE, created_at=AT, conversation=opened), None)
+    clock = StepClock(AT)
+    sender = FakeSender(clock)
+    outbound = conversations.Outbound(store, StopBeforeClaim(store), sender, clock, PolicySettings())
+    with pytest.raises(conversations.NotSendableError, match="opted_out"):
+        conversations.reply(PHONE, "alice", "Still there?", outbound, "k-1")
+    assert sender.sent == []  # the claim saw the contact change, read it again and decided again

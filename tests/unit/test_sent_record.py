@@ -64,8 +64,11 @@ def test_an_agents_reply_keeps_the_number_its_early_callback_stored() -> None:
     opened = Conversation(opened_at=SEND_AT, last_inbound_at=SEND_AT)
     store.save_contact(Contact(phone=phone, created_at=SEND_AT, conversation=opened), None)
     clock = StepClock(SEND_AT)
-    sender = CallbackFirstSender(clock, store, InMemoryRunStore(store))
-    conversations.reply(phone, "alice", "On its way!", store, sender, clock, PolicySettings())
+    runs = InMemoryRunStore(store)
+    sender = CallbackFirstSender(clock, store, runs)
+    conversations.reply(
+        phone, "alice", "On its way!", conversations.Outbound(store, runs, sender, clock, PolicySettings())
+    )
     stored = the_record(store, phone)
     assert (stored.brand_number, stored.status, stored.body, stored.sent_by) == (
         SERVICE_NUMBER,
