@@ -46,6 +46,13 @@ class LoopbackServer:
         self._server.server_close()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long scenarios first, then the rest of the end-to-end tests, then the quick
+    ones: run in parallel (make test: pytest-xdist), the quick tests fill the
+    workers around the long ones instead of waiting behind them at the end."""
+    items.sort(key=lambda item: (item.get_closest_marker("slow") is None, "/e2e/" not in str(item.path)))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _aws_test_credentials() -> None:
     """Never let a test reach a real AWS account, whatever the shell has."""

@@ -46,6 +46,7 @@ def fuzz_stack() -> Iterator[RunningStack]:
         yield started
 
 
+@pytest.mark.slow
 def test_the_fuzzer_finds_no_server_error_and_no_answer_off_its_schema(
     fuzz_stack: RunningStack, tmp_path: Path
 ) -> None:

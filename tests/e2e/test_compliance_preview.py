@@ -155,6 +155,7 @@ def zone_where_it_is_eight() -> str:
     return "Etc/GMT" + (f"{-offset:+d}" if offset else "")  # Etc/GMT-5 is UTC+5
 
 
+@pytest.mark.slow
 def test_a_real_run_records_the_rule_and_the_explain_route_names_it(stack: RunningStack) -> None:
     tag = f"compliance-{uuid.uuid4().hex[:8]}"
     phone = "+12125550299"  # New York; the confirmed home is in Connecticut

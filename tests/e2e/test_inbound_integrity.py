@@ -54,6 +54,7 @@ def test_a_stop_in_the_middle_of_a_burst_is_honoured_and_confirmed_once(stack: R
     assert len(stack.store.history(phone).messages) == 30
 
 
+@pytest.mark.slow
 def test_a_thousand_stop_start_flips_keep_the_profile_small_and_the_last_stop_wins(stack: RunningStack) -> None:
     """1,000 flips prove the bound as 5,000 did (248 s on the stack, 50 ms a text): anything kept per
     text on the profile, a sid marker (~40 bytes) or a consent event (~100), would pass 16 KB by then."""

@@ -205,6 +205,7 @@ def created(message: dict[str, Any]) -> datetime:
 # --- pace -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_run_at_half_a_message_per_second_is_paced_and_sends_each_text_once(own: OwnStack) -> None:
     """0.5 MPS (below a long code's 1): the texts reach Twilio at least 1/MPS apart, one each."""
     stack = own.stack
@@ -304,6 +305,7 @@ def twilio_down_then_back(own: OwnStack, outage_s: float, count: int, wait_s: fl
     return f"outage {outage_s:.0f} s: {refused} calls refused; texts at +{[_after(back_at, m) for m in texts]} s"
 
 
+@pytest.mark.slow
 def test_twilio_down_for_a_while_then_back_every_text_goes_once(own: OwnStack) -> None:
     """Twilio down for 20 s from just before the run, then back: a short outage, a few retries per
     text. Hours of outage up to the deadline are covered on the fakes
@@ -311,6 +313,7 @@ def test_twilio_down_for_a_while_then_back_every_text_goes_once(own: OwnStack) -
     print(twilio_down_then_back(own, outage_s=20, count=4, wait_s=150))
 
 
+@pytest.mark.slow
 def test_twilio_down_for_ten_minutes_of_a_one_hour_run_every_text_goes_once_after(own: OwnStack) -> None:
     """The issue's scenario with every clock divided by SCALE: the simulator down for 10 minutes of a
     run whose texts are relevant for an hour. The sender retries after 15 s, 30 s, 1 min ... (capped at
@@ -359,6 +362,7 @@ def trip_the_breaker(stack: RunningStack) -> tuple[dict[str, Any], dict[str, Any
 RESUMED_WITHIN_S = 120  # a resume files the held texts under this minute; the tick releases it once past
 
 
+@pytest.mark.slow
 def test_the_breaker_trips_on_opt_outs_holds_the_rest_and_resume_sends_it(own: OwnStack) -> None:
     """Breaker trip → resume → the rest goes: within a minute or two of the resume, once each."""
     where = urls(own.stack)
@@ -387,6 +391,7 @@ def test_the_breaker_trips_on_opt_outs_holds_the_rest_and_resume_sends_it(own: O
     print(f"breaker: tripped at {counts['out']} out; {len(held)} held went {took:.0f} s after the resume")
 
 
+@pytest.mark.slow
 def test_an_operators_pause_then_resume_sends_the_held_texts_within_minutes(own: OwnStack) -> None:
     """An operator pauses a run in the middle (the pause reaches the sender's next batch of 10, so more
     than 10 contacts), then resumes it: the held texts go within a minute or two, once each."""
@@ -439,6 +444,7 @@ def start_runner(env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
+@pytest.mark.slow
 def test_a_sender_killed_in_a_twilio_call_and_restarted_sends_every_text_once(bare: OwnStack) -> None:
     """The runner is SIGKILLed while its sender is inside a Twilio call that Twilio has taken (the
     simulator holds its answer back: POST /sim/slow), then a new runner starts.

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from chalice.test import Client
 
 from chalicelib.adapters.dynamodb_contacts import contact_item
@@ -60,6 +61,7 @@ def read_all(client: Client, limit: int) -> list[dict[str, Any]]:
             return events
 
 
+@pytest.mark.slow
 def test_pages_of_any_size_hold_a_long_history_whole_and_once(client: Client, store: DynamoConversationStore) -> None:
     ids = build_history(store, texts=800, instructions=1200)
     whole = read_all(client, 200)
