@@ -369,8 +369,14 @@ def test_the_breaker_trips_on_opt_outs_holds_the_rest_and_resume_sends_it(own: O
     promo, run, phones = trip_the_breaker(own.stack)
     minimum = BREAKER_MINIMUM_OUT
     assert run["breaker"].startswith("circuit breaker: 6 opt-outs in")
-    paused = api(where.api, "GET", f"/api/campaigns/{promo['id']}")
-    assert (paused["status"], paused["paused_reason"]) == ("paused", run["breaker"])
+
+    def campaign_paused() -> dict[str, Any] | None:
+        found: dict[str, Any] = api(where.api, "GET", f"/api/campaigns/{promo['id']}")
+        return found if found["status"] == "paused" else None
+
+    # the sender trips the run's breaker, then pauses the campaign: two writes, one after the other
+    paused = until(campaign_paused, 30, what="the campaign paused by the breaker")
+    assert paused["paused_reason"] == run["breaker"]
 
     latest = all_decided_at_send(where, phones)
     texts = accepted(where, tag_of(promo))
