@@ -54,17 +54,17 @@ browser: ## chromium + chromium-driver for tests/e2e/test_console.py, installed 
 	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium chromium-driver; }
 
 # The suite runs on PYTEST_WORKERS processes (pytest-xdist; each has its own emulator and stacks):
-# its end-to-end tests mostly wait on their stacks, so three share two cores well. The long
-# scenarios are collected first (tests/conftest.py) and handed out two at a time, so that they
-# spread over the workers instead of queuing on the first. checkov (its install and scan, CPU)
-# runs beside the suite; its output follows the suite's, and either failing fails the target.
+# its end-to-end tests mostly wait on their stacks, so three share two cores well. A module runs
+# on one worker, in its order; the modules with long scenarios are collected first
+# (tests/conftest.py). checkov (its install and scan, CPU) runs beside the suite; its output
+# follows the suite's, and either failing fails the target.
 PYTEST_WORKERS ?= 3
 test: lint ## ruff, mypy, both stages packaged and linted, then the whole suite (parallel) with checkov on prod beside it
 	$(MAKE) --no-print-directory package STAGE=dev
 	$(MAKE) --no-print-directory package STAGE=prod
 	$(MAKE) --no-print-directory browser
 	$(MAKE) --no-print-directory checkov > build/checkov.log 2>&1 & scan=$$!; \
-	RAPPORT_PACKAGED_DIR=build $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --maxschedchunk 2; suite=$$?; \
+	RAPPORT_PACKAGED_DIR=build $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder; suite=$$?; \
 	wait $$scan; scanned=$$?; echo "--- checkov (build/checkov.log)"; cat build/checkov.log; \
 	exit $$(( suite || scanned ))
 

@@ -47,10 +47,12 @@ class LoopbackServer:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The long scenarios first, then the rest of the end-to-end tests, then the quick
-    ones: run in parallel (make test: pytest-xdist), the quick tests fill the
-    workers around the long ones instead of waiting behind them at the end."""
-    items.sort(key=lambda item: (item.get_closest_marker("slow") is None, "/e2e/" not in str(item.path)))
+    """The modules with long scenarios first, then the rest of the end-to-end tests,
+    then the quick ones, each module in its own order. Run in parallel (make test:
+    pytest-xdist, `--dist loadfile`: a module on one worker, since some tests build
+    on what an earlier one left), the quick modules fill the workers around the long ones."""
+    slow_modules = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: (item.path not in slow_modules, "/e2e/" not in str(item.path)))
 
 
 @pytest.fixture(scope="session", autouse=True)
