@@ -21,7 +21,7 @@ from chalicelib.domain.errors import (
     TextAlreadyAppliedError,
 )
 from chalicelib.domain.inbound import InboundChange, apply_change
-from chalicelib.domain.ledger import BODY_KEPT, Claim, ClaimStatus, LedgerEntry, LedgerState, Outcome, found, settlement
+from chalicelib.domain.ledger import BODY_KEPT, Claim, ClaimStatus, LedgerEntry, LedgerState, Outcome, look, settlement
 from chalicelib.domain.messages import Message
 from chalicelib.domain.prompts import Prompt, default_prompts
 from chalicelib.domain.runs import DecisionRecord, Hold, Run
@@ -374,16 +374,7 @@ class InMemoryRunStore:
             return Claim(ClaimStatus.TAKEN, attempt=token)
 
     def _found(self, run_id: str, phone: str, now: datetime, take_over: str | None = None) -> Claim:
-        entry = self.ledger.get((run_id, phone)) or {}
-        return found(
-            entry.get("state"),
-            entry.get("lease_until"),
-            now,
-            entry.get("attempt"),
-            entry.get("sending_at"),
-            entry.get("body", ""),
-            take_over,
-        )
+        return look(self.entry(run_id, phone), now, take_over)
 
     def entry(self, run_id: str, phone: str) -> LedgerEntry | None:
         with self._lock:

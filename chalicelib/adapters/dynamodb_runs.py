@@ -58,7 +58,7 @@ from chalicelib.domain.ledger import (
     LedgerEntry,
     LedgerState,
     Outcome,
-    found,
+    look,
     settlement,
 )
 from chalicelib.domain.messages import Message
@@ -430,7 +430,7 @@ class DynamoRunStore:
             if failed is None:
                 raise
             if 0 in failed:
-                seen_entry = _found(failed[0], now, take_over)
+                seen_entry = look(_entry(failed[0]) if failed[0] else None, now, take_over)
                 return seen_entry if seen_entry.status != ClaimStatus.TAKEN else Claim(ClaimStatus.BUSY)
             if seen is not None and changed_since(failed.get(1, {}), seen):
                 return Claim(ClaimStatus.CHANGED)
@@ -642,11 +642,3 @@ def _entry(item: Mapping[str, Any]) -> LedgerEntry:
         LedgerState(item["state"]["S"]), text("attempt"), time("sending_at"), time("lease_until"),
         text("body"), text("sid"), text("request_hash"), text("detail"),
     )  # fmt: skip
-
-
-def _found(item: Mapping[str, Any], now: datetime, take_over: str | None = None) -> Claim:
-    """What a claim at `now` finds in the ledger entry `item` (domain/ledger.py)."""
-    if "state" not in item:
-        return found(None, None, now, take_over=take_over)
-    entry = _entry(item)
-    return found(entry.state, entry.lease_until, now, entry.attempt, entry.sending_at, entry.body, take_over)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.domain.ledger import CONVERSATION
+from chalicelib.domain.ledger import in_conversation
 
 CONTACT = "C#"
 PROFILE = "PROFILE"
@@ -106,7 +106,7 @@ def decision_key(phone: str, run_id: str) -> dict[str, Any]:
 def ledger_key(phone: str, run_id: str) -> dict[str, Any]:
     """A run's entry lives with its contact; a conversation text's is its key's own
     (one key names one request, whoever it is to)."""
-    if run_id.startswith(CONVERSATION):
+    if in_conversation(run_id):
         return key(run_id, LEDGER)
     return key(contact_pk(phone), f"{LEDGER}{run_id}")
 

@@ -97,10 +97,15 @@ def conversation_text(scope: str, key: str) -> str:
     return f"{CONVERSATION}{scope}#{key}"
 
 
+def in_conversation(text: str) -> bool:
+    """Whether the entry `text` is a reply's or a question's (else a run's)."""
+    return text.startswith(CONVERSATION)
+
+
 def settlement(outcome: Outcome, text: str = "") -> Settlement:
     """How `outcome` settles the entry of `text` (a run's id counts on the run)."""
     result = SETTLEMENTS[outcome]
-    return replace(result, counts={}) if text.startswith(CONVERSATION) else result
+    return replace(result, counts={}) if in_conversation(text) else result
 
 
 def pending(counts: Mapping[str, int]) -> int:
@@ -179,11 +184,11 @@ class LedgerEntry:
     request: str = ""  # the request that claimed it (a conversation text's request hash)
     detail: str = ""  # why it settled so
 
-    def found(self, now: datetime) -> Claim:
-        """What a claim at `now` would find in it."""
-        return found(self.state, self.lease_until, now, self.attempt, self.sending_at, self.body)
+    def found(self, now: datetime, take_over: str | None = None) -> Claim:
+        """What a claim at `now` (taking over `take_over`) would find in it."""
+        return found(self.state, self.lease_until, now, self.attempt, self.sending_at, self.body, take_over)
 
 
-def look(entry: LedgerEntry | None, now: datetime) -> Claim:
-    """What a claim at `now` would find in the entry (None: there is none, it is free)."""
-    return entry.found(now) if entry is not None else Claim(ClaimStatus.TAKEN)
+def look(entry: LedgerEntry | None, now: datetime, take_over: str | None = None) -> Claim:
+    """What a claim at `now` would find in the entry (None: there is none)."""
+    return entry.found(now, take_over) if entry is not None else found(None, None, now, take_over=take_over)

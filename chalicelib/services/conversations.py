@@ -23,11 +23,11 @@ from chalicelib.services.idempotency import IdempotencyKeyMismatchError, request
 from chalicelib.services.ports import Clock, ConversationStore, JobQueue, RunStore, Sender, SendOutcome, SendResult
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.runs import send_job
+from chalicelib.services.sending import CLAIM_TRIES  # decisions on a contact that changed under the claim
 
 DECISIONS_SHOWN = 10_000  # decisions expire (TTL), so this is all of them
 REPLY_VALIDITY_S = 4 * 3600  # a reply that cannot be delivered within 4 hours is stale
 REPLY_LEASE = timedelta(seconds=90)  # longer than the API function may run (60 s): past it, that request is over
-CLAIM_TRIES = 4  # decisions on a contact that changed under the claim (a text, a STOP)
 log = logging.getLogger(__name__)
 
 
