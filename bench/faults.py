@@ -2,8 +2,8 @@
 store and Twilio call of the send path (3% of calls fail before acting or
 crash the sender after acting), Twilio down for its first 100 sends, 1% of
 its answers lost, 10% of jobs delivered twice, all in any order. Stores are
-the in-memory fakes held to the DynamoDB contract: the figures are about the
-state machine, not the emulator.
+the DynamoDB stores on the in-memory table (tests/memory_dynamodb.py): the
+figures are about the state machine, not the emulator.
 
 Figures: texts lost (planned, neither sent nor settled), texts sent twice,
 faults injected, texts reconciled with Twilio after a sender died."""
@@ -38,9 +38,7 @@ def run() -> list[Figure]:
     log(f"faults: {len(jobs)} planned texts, {FAULT_RATE:.0%} of calls failing")
     outcomes = drive(jobs, faulty_context(world, faults, twilio), world.clock, random.Random(9), max_steps=200_000)
     texts = Counter(to for to, *_ in twilio.accepted)
-    settled = {
-        phone for phone in phones if (entry := world.runs.ledger.get((RUN, phone))) and entry["state"] in TERMINAL
-    }
+    settled = {phone for phone in phones if (entry := world.runs.entry(RUN, phone)) and entry.state in TERMINAL}
     return [
         ("faults.lost_texts", len(set(phones) - settled), "texts"),
         ("faults.duplicate_texts", sum(n - 1 for n in texts.values()), "texts"),

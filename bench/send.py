@@ -6,9 +6,9 @@ a ratio of the configured one, the most texts the simulator saw in any one
 second, and DynamoDB calls per text.
 
 Three rates. 10 and 1 per second: two senders against DynamoDB on moto
-server. 50 per second: four senders against the in-memory stores of
-tests/fakes.py, held in one store process that every sender calls (so the
-pace and the ledger are shared, as the run item is in DynamoDB), each call
+server. 50 per second: four senders against the DynamoDB stores on the
+in-memory table of tests/memory_dynamodb.py, held in one store process that
+every sender calls (so the pace and the ledger are shared), each store call
 taking `STORE_LATENCY_S` more, as a call to DynamoDB from Lambda would. moto
 cannot serve that rate on two cores: it handles one request at a time, and
 its TransactWriteItems deep-copies the whole table first (a text's record
@@ -163,27 +163,17 @@ def _moto_sender(
 # --- the shared in-memory stores (50 per second) ------------------------------
 
 
-class SharedRunStore(InMemoryRunStore):
-    """The fake run store with the pace taken atomically: the store process
-    answers each sender on its own thread, as DynamoDB applies one item's
-    updates one at a time."""
-
-    def take_slot(self, run_id: str, interval_s: float, earliest: float) -> tuple[float, Run]:
-        with self._lock:
-            return super().take_slot(run_id, interval_s, earliest)
-
-
 _SHARED: dict[str, Any] = {}  # in the store process
 
 
 def _shared(name: str) -> Any:
     if not _SHARED:
-        conversations = InMemoryConversationStore()
-        _SHARED.update(
+        conversations = InMemoryConversationStore()  # the store process answers each sender on its own thread:
+        _SHARED.update(  # the table in memory applies each call atomically, as DynamoDB does one item's writes
             conversations=conversations,
-            runs=SharedRunStore(conversations),
-            campaigns=InMemoryCampaignStore(),
-            prompts=InMemoryPromptBook(),
+            runs=InMemoryRunStore(conversations),
+            campaigns=InMemoryCampaignStore(conversations.table),
+            prompts=InMemoryPromptBook(conversations.table),
         )
     return _SHARED[name]
 

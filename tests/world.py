@@ -6,11 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from chalicelib.adapters import table_layout as layout
+from chalicelib.adapters.dynamodb_store import from_item
 from chalicelib.domain.campaign import Audience, Campaign, Location
 from chalicelib.domain.contact import ConsentEvent, ConsentState, Contact, Engagement, HomeLocation, TimeZone
 from chalicelib.domain.inbound import BrandReplies
+from chalicelib.domain.ledger import LedgerEntry
 from chalicelib.domain.policy import PolicySettings
-from chalicelib.domain.runs import BreakerSettings
+from chalicelib.domain.runs import BreakerSettings, Hold
 from chalicelib.services import runs
 from chalicelib.services.sending import DEFAULT_TIMING, SendContext, SendJob, SendTiming, Sent, send_one
 from tests.fakes import (
@@ -20,9 +23,11 @@ from tests.fakes import (
     InMemoryPromptBook,
     InMemoryQueue,
     InMemoryRunStore,
+    MemoryTable,
     StepClock,
 )
 
+parse = datetime.fromisoformat
 SEND_AT = datetime(2026, 6, 2, 10, 0, tzinfo=UTC)  # 11:00 in London
 SHARDS = 2
 REPLIES = BrandReplies(opt_out="bye", opt_in="hi", help="help")
@@ -31,14 +36,15 @@ REPLIES = BrandReplies(opt_out="bye", opt_in="hi", help="help")
 @dataclass
 class World:
     clock: StepClock = field(default_factory=lambda: StepClock(SEND_AT, step=timedelta(milliseconds=1)))
-    store: InMemoryConversationStore = field(default_factory=InMemoryConversationStore)
-    campaigns: InMemoryCampaignStore = field(default_factory=InMemoryCampaignStore)
+    table: MemoryTable = field(default_factory=MemoryTable)
     plan_queue: InMemoryQueue = field(default_factory=InMemoryQueue)
     send_queue: InMemoryQueue = field(default_factory=InMemoryQueue)
     breaker: BreakerSettings = field(default_factory=BreakerSettings)
     timing: SendTiming = DEFAULT_TIMING
 
     def __post_init__(self) -> None:
+        self.store = InMemoryConversationStore(self.table)
+        self.campaigns = InMemoryCampaignStore(self.table)
         self.runs = InMemoryRunStore(self.store)
         self.sender = FakeSender(self.clock)
 
@@ -123,6 +129,33 @@ class World:
             )
             for j in taken
         ]
+
+    def get_campaign(self, campaign_id: str = "cmp_leeds") -> Campaign:
+        campaign = self.campaigns.get(campaign_id)
+        assert campaign is not None, campaign_id
+        return campaign
+
+    def get_contact(self, phone: str) -> Contact:
+        contact = self.store.get_contact(phone)
+        assert contact is not None, phone
+        return contact
+
+    def ledger(self, run_id: str, phone: str) -> LedgerEntry:
+        entry = self.runs.entry(run_id, phone)
+        assert entry is not None, (run_id, phone)
+        return entry
+
+    def holds(self) -> list[Hold]:
+        """The held texts filed by minute (pk H#<minute>#<shard>), as stored."""
+        filed = [from_item(i) for i in self.table.items(lambda i: i["pk"]["S"].startswith(layout.HOLDS))]
+        return [
+            Hold(h["run_id"], h["campaign_id"], h["phone"], parse(h["until"]), parse(h["minute"]), paused=False)
+            for h in filed
+        ]
+
+    def set_cursor(self, released_through: datetime) -> None:
+        """The tick's cursor, as if the tick had released every minute through this one."""
+        assert self.runs.advance_cursor(self.runs.tick_cursor(), released_through)
 
     def received(self) -> list[str]:
         return [to for to, *_ in self.sender.sent]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -30,15 +31,18 @@ RUN = "cmp_leeds@20260601T090000+0000"
 class Stores:
     runs: RunStore
     contacts: ConversationStore
+    another: Callable[[], RunStore]  # the same table from a second container, with its own view of the pace
 
 
 @pytest.fixture(params=["memory", "dynamodb"])
 def stores(request: pytest.FixtureRequest) -> Stores:
     if request.param == "memory":
         contacts = InMemoryConversationStore()
-        return Stores(InMemoryRunStore(contacts), contacts)
+        return Stores(InMemoryRunStore(contacts), contacts, lambda: InMemoryRunStore(contacts))
     client, table = request.getfixturevalue("dynamodb"), request.getfixturevalue("table")
-    return Stores(DynamoRunStore(client, table), DynamoConversationStore(client, table))
+    return Stores(
+        DynamoRunStore(client, table), DynamoConversationStore(client, table), lambda: DynamoRunStore(client, table)
+    )
 
 
 def run(**changes: object) -> Run:
@@ -90,14 +94,11 @@ def test_the_breaker_trips_once(stores: Stores) -> None:
     assert not stores.runs.trip_breaker(RUN, "again")  # an operator's resume stands for this run
 
 
-def test_slots_are_spaced_across_senders(stores: Stores, request: pytest.FixtureRequest) -> None:
+def test_slots_are_spaced_across_senders(stores: Stores) -> None:
     stores.runs.start_run(run())
     first, _ = stores.runs.take_slot(RUN, 0.5, 1000.0)
     second, _ = stores.runs.take_slot(RUN, 0.5, 1000.0)
-    other = stores.runs
-    if isinstance(stores.runs, DynamoRunStore):  # a second container, with its own view of the pace
-        other = DynamoRunStore(request.getfixturevalue("dynamodb"), request.getfixturevalue("table"))
-    third, after = other.take_slot(RUN, 0.5, 1000.2)
+    third, after = stores.another().take_slot(RUN, 0.5, 1000.2)
     late, _ = stores.runs.take_slot(RUN, 0.5, 2000.0)
     assert (first, second, third, late) == (1000.0, 1000.5, 1001.0, 2000.0)
     assert after.breaker is None and OUT not in after.counts  # a slot is not a text out
@@ -327,13 +328,11 @@ def test_the_tick_cursor_moves_forward_once(stores: Stores) -> None:
     assert stores.runs.tick_cursor() == AT + timedelta(minutes=1)
 
 
-def test_senders_taking_slots_at_once_all_get_one_each_spaced(stores: Stores, request: pytest.FixtureRequest) -> None:
+def test_senders_taking_slots_at_once_all_get_one_each_spaced(stores: Stores) -> None:
     stores.runs.start_run(run())
 
     def sender(n: int) -> list[float]:
-        own = stores.runs
-        if isinstance(own, DynamoRunStore):  # a container of its own, with its own view of the pace
-            own = DynamoRunStore(request.getfixturevalue("dynamodb"), request.getfixturevalue("table"))
+        own = stores.another()
         return [own.take_slot(RUN, 0.5, 1000.0 + n * 0.01 + i * 0.2)[0] for i in range(15)]
 
     with concurrent.futures.ThreadPoolExecutor(4) as pool:

@@ -66,7 +66,8 @@ class ReplyRaceStore(InMemoryConversationStore):
             self.rival_pending = False
             rival = Message(sid="SMrival", phone=PHONE, brand_number="", direction=Direction.OUTBOUND, at=AT,
                             body="Hi, Bob here")  # fmt: skip
-            current = self.contacts[PHONE]
+            current = self.get_contact(PHONE)
+            assert current is not None
             super().record_message(current, current.version, rival)
         return super().record_message(contact, expected_version, message)
 
@@ -132,6 +133,10 @@ def test_a_text_arriving_while_the_thread_is_marked_read_is_not_lost_nor_left_ha
 
 class StopBeforeClaim(InMemoryRunStore):
     """The customer's STOP lands between the policy's read and the claim."""
+
+    def __init__(self, store: InMemoryConversationStore) -> None:
+        super().__init__(store)
+        self.conversations = store
 
     def claim(self, run_id: str, phone: str, *args: Any, **kwargs: Any) -> Claim:
         current = self.conversations.get_contact(phone)

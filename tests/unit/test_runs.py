@@ -11,6 +11,7 @@ from itertools import pairwise
 
 import pytest
 
+from chalicelib.adapters.table_layout import run_key
 from chalicelib.domain.campaign import Campaign, CampaignStatus
 from chalicelib.domain.contact import ConsentState, Engagement, HomeLocation
 from chalicelib.domain.delivery import Receipt
@@ -44,7 +45,7 @@ def test_a_due_campaign_starts_one_run_planned_in_shards(world: World) -> None:
     assert report.started == ["cmp_leeds@20260602T100000+0000"]
     assert [job["shard"] for job, _ in world.plan_queue.jobs if job["kind"] == "plan"] == [0, 1]
     assert world.tick().started == []  # the next tick: already running
-    assert world.campaigns.campaigns["cmp_leeds"].last_run_for == SEND_AT
+    assert world.get_campaign("cmp_leeds").last_run_for == SEND_AT
 
 
 def test_future_paused_and_stale_campaigns_do_not_start(world: World) -> None:
@@ -88,10 +89,12 @@ def test_a_replayed_shard_counts_once_and_sends_once(world: World) -> None:
     world.plan_queue.jobs = list(jobs)  # SQS delivers the finished shard jobs again: nothing to do
     world.plan()
     key = "cmp_leeds@20260602T100000+0000"
-    planned = world.runs.runs[key]
-    world.runs.runs[key] = planned.model_copy(
-        update={"shards_done": [], "counts": {}}
-    )  # as if it crashed before the end
+    world.table.client.update_item(  # as if it crashed before the end
+        TableName=world.table.name,
+        Key=run_key(key),
+        UpdateExpression="SET shards_done = :none, counts = :nothing",
+        ExpressionAttributeValues={":none": {"L": []}, ":nothing": {"M": {}}},
+    )
     world.plan_queue.jobs = list(jobs)
     world.plan()
     assert world.send() == [Sent.SENT, Sent.DUPLICATE]
@@ -126,7 +129,7 @@ def test_a_sent_text_updates_engagement_and_carries_the_deadline(world: World) -
     to, body, valid_for, _ = world.sender.sent[0]
     assert body == "Hi there, 2-for-1 tonight"
     assert valid_for == 36_000  # Twilio's longest validity: the deadline is 24 h away
-    contact = world.store.contacts[to]
+    contact = world.get_contact(to)
     assert contact.engagement.unanswered_marketing == 1 and len(contact.engagement.marketing_sent_at) == 1
     assert contact.engagement.last_run_id == "cmp_leeds@20260602T100000+0000"
     [message] = world.store.thread(to)
@@ -141,7 +144,7 @@ def test_a_stale_location_gets_the_question_instead_and_it_awaits_an_answer(worl
     world.plan()
     assert world.send() == [Sent.SENT]
     assert world.sender.sent[0][1] == "Pizza Co: are you still near Leeds? Reply YES, or send us your postcode or ZIP."
-    contact = world.store.contacts["+447700900001"]
+    contact = world.get_contact("+447700900001")
     assert contact.pending_prompt is not None and contact.pending_prompt.prompt_id == "still_near"
     assert contact.engagement.marketing_sent_at == []  # a question is not a promotion
 
@@ -192,10 +195,10 @@ def test_twilio_down_is_retried_with_capped_jittered_backoff_until_the_deadline(
     assert max(delays) > most / 2  # the cap was reached
     assert world.clock.current <= SEND_AT + timedelta(hours=campaign.relevance_hours)
     assert world.clock.current >= SEND_AT + timedelta(hours=campaign.relevance_hours) - timedelta(seconds=most)
-    assert world.runs.ledger[("cmp_leeds@20260602T100000+0000", "+447700900001")]["state"] == LedgerState.FAILED
+    assert world.ledger("cmp_leeds@20260602T100000+0000", "+447700900001").state == LedgerState.FAILED
     run = world.runs.get_run("cmp_leeds@20260602T100000+0000")
     assert run is not None and run.counts.get(OUT, 0) == 0 and run.counts["failed"] == 1  # retries are not texts out
-    contact = world.store.contacts["+447700900001"]
+    contact = world.get_contact("+447700900001")
     assert contact.deliverability.state == "ok"  # a platform error says nothing about the number
 
 
@@ -219,7 +222,7 @@ def test_a_refusal_for_an_unsubscribed_number_records_the_opt_out(world: World) 
     world.tick()
     world.plan()
     assert world.send() == [Sent.FAILED]
-    assert world.store.contacts["+447700900001"].consent == ConsentState.OPTED_OUT
+    assert world.get_contact("+447700900001").consent == ConsentState.OPTED_OUT
 
 
 def test_sends_are_paced_to_the_campaigns_rate(world: World) -> None:
@@ -242,7 +245,7 @@ def test_the_breaker_pauses_a_run_that_causes_opt_outs(world: World) -> None:
         sms = InboundSms(f"SMstop{n}", phone, "+15005550006", "STOP", world.clock.now())
         handle_inbound(sms, world.store, REPLIES, world.runs, InMemoryPromptBook())
     assert world.send(jobs[4:]) == [Sent.PAUSED] * 4
-    campaign = world.campaigns.campaigns["cmp_leeds"]
+    campaign = world.get_campaign("cmp_leeds")
     assert campaign.status == CampaignStatus.PAUSED and "opt-outs" in (campaign.paused_reason or "")
     run = world.runs.get_run("cmp_leeds@20260602T100000+0000")
     assert run is not None and run.counts[OPTED_OUT] == 2 and run.breaker
@@ -273,8 +276,8 @@ def test_a_receipt_that_arrives_before_the_send_is_recorded_keeps_its_events(wor
     record_status(early, world.store, world.runs)  # Twilio's callback beat our own write
     world.sender.answers = [SendResult(SendOutcome.ACCEPTED, sid=sid, from_number="+15005550006")]
     assert world.send() == [Sent.SENT]
-    message = world.store.messages[("+447700900001", sid)]
-    assert message.run_id and message.body and message.status == DeliveryStatus.SENT
+    message, _ = world.store.get_message_and_contact("+447700900001", sid)
+    assert message is not None and message.run_id and message.body and message.status == DeliveryStatus.SENT
 
 
 def test_a_question_campaign_asks_everyone_once_and_sets_the_pending_question(world: World) -> None:
@@ -286,12 +289,12 @@ def test_a_question_campaign_asks_everyone_once_and_sets_the_pending_question(wo
     assert world.send() == [Sent.SENT]
     [(to, body, *_)] = world.sender.sent
     assert to == "+447700900001" and body.startswith("Pizza Co: what would you like to hear about?")
-    contact = world.store.contacts[to]
+    contact = world.get_contact(to)
     assert contact.pending_prompt is not None and contact.pending_prompt.prompt_id == "interests"
     assert contact.engagement.marketing_sent_at == []
 
     world.campaigns.save(
-        world.campaigns.campaigns["cmp_leeds"].model_copy(update={"id": "cmp_second", "last_run_for": None}), None
+        world.get_campaign("cmp_leeds").model_copy(update={"id": "cmp_second", "last_run_for": None}), None
     )
     world.tick()
     world.plan()  # a second question waits while the first awaits its answer
@@ -315,8 +318,8 @@ class BrokenCampaigns(InMemoryCampaignStore):
 def test_one_campaign_failing_does_not_stop_the_others_or_the_hold_releases(world: World) -> None:
     world.campaigns = BrokenCampaigns("cmp_broken")
     world.campaign()
-    world.campaigns.save(world.campaigns.campaigns["cmp_leeds"].model_copy(update={"id": "cmp_broken"}), None)
-    world.runs.cursor = SEND_AT - timedelta(minutes=5)
+    world.campaigns.save(world.get_campaign("cmp_leeds").model_copy(update={"id": "cmp_broken"}), None)
+    world.set_cursor(SEND_AT - timedelta(minutes=5))
     report = world.tick()
     assert report.started == ["cmp_leeds@20260602T100000+0000"]
     assert list(report.failed) == ["cmp_broken"] and "DynamoDB said no" in report.failed["cmp_broken"]
@@ -332,11 +335,11 @@ def test_one_campaign_failing_does_not_stop_the_others_or_the_hold_releases(worl
 
 
 def test_a_hold_filed_at_a_minute_already_released_is_queued_at_once(world: World) -> None:
-    world.runs.cursor = SEND_AT + timedelta(minutes=10)  # the tick is ahead of this planner's clock
+    world.set_cursor(SEND_AT + timedelta(minutes=10))  # the tick is ahead of this planner's clock
     hold = Hold.filed("cmp_leeds@20260602T100000+0000", "cmp_leeds", "+447700900001", SEND_AT, SEND_AT)
     runs.file_holds([hold], world.runs, world.send_queue)
     assert [job["phone"] for job, _ in world.send_queue.jobs] == ["+447700900001"]
-    assert world.runs.holds == {}
+    assert world.holds() == []
 
 
 RUN = "cmp_leeds@20260602T100000+0000"
@@ -375,9 +378,9 @@ def test_resume_after_the_breaker_sends_the_held_rest_at_the_next_minute(world: 
     resume_campaign("cmp_leeds", world.campaigns, world.runs, world.clock)
     run = world.runs.get_run(RUN)
     assert run is not None and run.breaker is None
-    assert world.campaigns.campaigns["cmp_leeds"].paused_reason is None
+    assert world.get_campaign("cmp_leeds").paused_reason is None
     assert world.runs.parked(RUN) == []
-    assert [hold.minute for hold in world.runs.holds.values()] == [minute_of(resumed_at)] * 4  # released once past
+    assert [hold.minute for hold in world.holds()] == [minute_of(resumed_at)] * 4  # released once past
     assert minutes_pass(world, 1) == [Sent.SENT] * 4  # within a minute, not at the hourly re-check
     assert sorted(world.received()) == phones
     assert minutes_pass(world, 65) == []  # the re-check's holds went with the resume: nothing at the hour
@@ -415,7 +418,7 @@ def test_a_resume_twice_or_two_at_once_send_each_held_text_once(world: World) ->
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda c: resume_campaign("cmp_leeds", world.campaigns, world.runs, c), clocks))
     world.runs.parked = original  # type: ignore[method-assign]
-    assert len(world.runs.holds) == 8  # four texts, each filed twice
+    assert len(world.holds()) == 8  # four texts, each filed twice
     outcomes = minutes_pass(world, 3, deliveries=2)
     assert outcomes.count(Sent.SENT) == 4 and set(outcomes) == {Sent.SENT, Sent.DUPLICATE}
     assert sorted(world.received()) == phones  # one text each
@@ -425,9 +428,10 @@ def test_a_resume_twice_or_two_at_once_send_each_held_text_once(world: World) ->
 
 def test_a_resume_never_files_a_held_text_at_a_minute_the_tick_has_released(world: World) -> None:
     trip_and_hold(world, 4)
-    world.runs.cursor = minute_of(world.clock.current) + timedelta(minutes=3)  # the tick's clock is ahead
+    released_through = minute_of(world.clock.current) + timedelta(minutes=3)  # the tick's clock is ahead
+    world.set_cursor(released_through)
     resume_campaign("cmp_leeds", world.campaigns, world.runs, world.clock)
-    assert {hold.minute for hold in world.runs.holds.values()} == {world.runs.cursor + timedelta(minutes=1)}
+    assert {hold.minute for hold in world.holds()} == {released_through + timedelta(minutes=1)}
 
 
 def test_a_resume_that_crashes_half_way_loses_no_held_text_and_sends_none_twice(world: World) -> None:

@@ -7,6 +7,7 @@ planned text ends settled, and the run's counts add up."""
 from __future__ import annotations
 
 import random
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
@@ -90,20 +91,20 @@ def check_run(world: World, twilio: FlakyTwilio, phones: list[str], eligible: se
     texts = Counter(to for to, *_ in twilio.accepted)
     assert all(n == 1 for n in texts.values()), f"two texts to one contact: {texts}"
     assert set(texts) <= eligible, "a text to someone opted out or undeliverable"
-    entries = {phone: entry for phone in phones if (entry := world.runs.ledger.get((RUN, phone)))}
-    assert all(entry["state"] in TERMINAL for entry in entries.values()), entries
+    entries = {phone: entry for phone in phones if (entry := world.runs.entry(RUN, phone))}
+    assert all(entry.state in TERMINAL for entry in entries.values()), entries
     run = world.runs.get_run(RUN)
     assert run is not None
     settled = sum(run.counts.get(name, 0) for name in SETTLED_COUNTS)
     assert run.counts.get(PLANNED, 0) == settled, run.counts  # nothing pending once the queue is empty
-    sent = {phone for phone, entry in entries.items() if entry["state"] == LedgerState.SENT}
+    sent = {phone for phone, entry in entries.items() if entry.state == LedgerState.SENT}
     assert run.counts.get(OUT, 0) == len(sent)
     assert all(world.store.thread(phone) for phone in sent), "a sent text without its message"
     assert run.counts.get(OUT, 0) <= len(texts) <= run.counts.get(OUT, 0) + run.counts.get(UNKNOWN, 0)
 
 
 def opt_out(world: World, phone: str) -> None:
-    stop = InboundSms(f"SMstop{len(world.store.messages)}", phone, "+15005550006", "STOP", world.clock.now())
+    stop = InboundSms(f"SMstop{uuid.uuid4().hex}", phone, "+15005550006", "STOP", world.clock.now())
     handle_inbound(stop, world.store, REPLIES, world.runs, InMemoryPromptBook())
 
 
@@ -178,7 +179,7 @@ def test_faults_in_any_step_lose_no_text_and_send_none_twice(
     event(f"opted out after a crash: {bool(stopped)}")
     check_run(world, twilio, phones, eligible)
     assert all(at <= stopped[to] for to, _, at, _ in twilio.accepted if to in stopped), "a text after a STOP"
-    assert not [key for key, entry in world.runs.ledger.items() if entry["state"] == LedgerState.SENDING]
+    assert not world.table.items(lambda item: item.get("state") == {"S": LedgerState.SENDING}), "an entry left sending"
 
 
 def test_a_sender_killed_after_twilio_took_the_text_is_reconciled_not_resent() -> None:
@@ -259,7 +260,7 @@ def killed_after_the_claim(death: str) -> tuple[World, FlakyTwilio, SendContext,
     ctx = faulty_context(world, Faults(plan=dict(plan)), twilio)
     with pytest.raises(InjectedFaultError):
         send_one(as_job(job), ctx)
-    assert world.runs.ledger[(RUN, DEAD)]["state"] == LedgerState.SENDING
+    assert world.ledger(RUN, DEAD).state == LedgerState.SENDING
     return world, twilio, ctx, job
 
 
@@ -274,8 +275,8 @@ def test_a_dead_senders_text_is_reconciled_whatever_the_contact_did_before_its_j
     outcome, texts, state = AFTER_A_DEATH[(death, change)]
     assert outcomes == [outcome]
     assert len(twilio.sent) == texts, twilio.sent  # never a second text
-    entry = world.runs.ledger[(RUN, DEAD)]
-    assert entry["state"] == state and entry["lease_until"] is None
+    entry = world.ledger(RUN, DEAD)
+    assert entry.state == state and entry.lease_until is None
     run = world.runs.get_run(RUN)
     assert run is not None
     # planned = out + failed + unknown + dropped + pending
@@ -287,7 +288,7 @@ def test_a_dead_senders_text_is_reconciled_whatever_the_contact_did_before_its_j
         (message,) = [message for message in world.store.thread(DEAD) if message.run_id == RUN]
         assert message.body == twilio.accepted[0][1]  # the body that went, not one derived again
     if state == LedgerState.RELEASED:
-        assert [hold.phone for hold in world.runs.holds.values()] == [DEAD]  # the tick brings it back
+        assert [hold.phone for hold in world.holds()] == [DEAD]  # the tick brings it back
 
 
 def test_a_dead_senders_question_is_found_and_awaits_its_answer_though_the_campaign_text_would_go_now() -> None:
@@ -301,13 +302,13 @@ def test_a_dead_senders_question_is_found_and_awaits_its_answer_though_the_campa
     ctx = faulty_context(world, Faults(plan={("twilio.send", 1): Fault.AFTER}), twilio)
     with pytest.raises(InjectedFaultError):
         send_one(as_job(job), ctx)  # "are you still near Leeds?" went
-    contact = world.store.contacts[DEAD]
+    contact = world.get_contact(DEAD)
     confirmed = contact.model_copy(update={"home": HomeLocation(area="LS61AA", confirmed_at=world.clock.now())})
     world.store.save_contact(confirmed, contact.version)  # now the 2-for-1 text would go instead
     world.clock.current += VISIBILITY
     assert drive([job], ctx, world.clock, random.Random(7), duplicates=0) == [Sent.RECONCILED]
     assert len(twilio.sent) == 1 and "still near Leeds" in twilio.sent[0][1]
-    pending_prompt = world.store.contacts[DEAD].pending_prompt
+    pending_prompt = world.get_contact(DEAD).pending_prompt
     assert pending_prompt is not None and pending_prompt.prompt_id == "still_near"
 
 
@@ -322,7 +323,7 @@ def test_a_job_meeting_a_live_lease_comes_back_when_it_ends_not_dropped_as_a_dup
     world.clock.current += timedelta(seconds=delay)
     outcomes = drive([again], ctx, world.clock, random.Random(6), duplicates=0)
     assert outcomes == [Sent.SENT if change == "nothing" else Sent.DROPPED]
-    assert world.runs.ledger[(RUN, DEAD)]["state"] in TERMINAL
+    assert world.ledger(RUN, DEAD).state in TERMINAL
     assert len(twilio.sent) == (change == "nothing")
 
 
@@ -331,7 +332,8 @@ class StaleBatchReads:
     batch long ago); a contact read again is read fresh."""
 
     def __init__(self, world: World) -> None:
-        self._store, self._seen = world.store, dict(world.store.contacts)
+        self._store = world.store
+        self._seen = {contact.phone: contact for page in world.store.scan_contacts(0, 1) for contact in page}
 
     def __getattr__(self, name: str) -> Any:
         if name == "get_contacts":
@@ -356,9 +358,7 @@ class RaceAtTwilio(FlakyTwilio):
 
 def two_campaigns(world: World) -> list[str]:
     world.campaign(messages_per_second=50)
-    world.campaigns.save(
-        world.campaigns.campaigns["cmp_leeds"].model_copy(update={"id": "cmp_other", "version": 0}), None
-    )
+    world.campaigns.save(world.get_campaign("cmp_leeds").model_copy(update={"id": "cmp_other", "version": 0}), None)
     phones = [f"+4477009005{i:02d}" for i in range(6)]
     for phone in phones:
         world.contact(phone)
