@@ -37,14 +37,20 @@ def _is_table(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
 
 
 def port_methods() -> list[tuple[int, str]]:
-    """(methods, port) for every Protocol class in chalicelib/, most first."""
+    """(methods, port) for every Protocol class in chalicelib/, most first (properties aside)."""
     found = []
     for path, tree in _trees():
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef) and any(ast.unparse(base).endswith("Protocol") for base in node.bases):
-                methods = [f for f in node.body if isinstance(f, ast.FunctionDef) and not f.name.startswith("_")]
+                methods = [f for f in node.body if isinstance(f, ast.FunctionDef) and _is_method(f)]
                 found.append((len(methods), f"{path.relative_to(ROOT.parent)}:{node.name}"))
     return sorted(found, reverse=True)
+
+
+def _is_method(function: ast.FunctionDef) -> bool:
+    """Public, and not a property (a property names a repository beside the port: counted on its own)."""
+    properties = any(ast.unparse(d) == "property" for d in function.decorator_list)
+    return not function.name.startswith("_") and not properties
 
 
 def run() -> list[tuple[str, float, str]]:

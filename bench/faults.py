@@ -38,7 +38,7 @@ def run() -> list[Figure]:
     log(f"faults: {len(jobs)} planned texts, {FAULT_RATE:.0%} of calls failing")
     outcomes = drive(jobs, faulty_context(world, faults, twilio), world.clock, random.Random(9), max_steps=200_000)
     texts = Counter(to for to, *_ in twilio.accepted)
-    settled = {phone for phone in phones if (entry := world.runs.entry(RUN, phone)) and entry.state in TERMINAL}
+    settled = {phone for phone in phones if (entry := world.runs.ledger.entry(RUN, phone)) and entry.state in TERMINAL}
     return [
         ("faults.lost_texts", len(set(phones) - settled), "texts"),
         ("faults.duplicate_texts", sum(n - 1 for n in texts.values()), "texts"),

@@ -58,20 +58,31 @@ class Faults:
 
 
 class Faulty:
-    """Every public method of `inner` goes through `faults` under `prefix.method`."""
+    """Every public method of `inner` goes through `faults` under `prefix.method`;
+    so do those of the repositories beside it (`runs.ledger.claim`) and of the
+    units of work it opens (`store.unit.commit`)."""
 
     def __init__(self, inner: Any, prefix: str, faults: Faults) -> None:
         self._inner, self._prefix, self._faults = inner, prefix, faults
 
     def __getattr__(self, name: str) -> Any:
         target = getattr(self._inner, name)
-        if name.startswith("_") or not callable(target):
+        where = f"{self._prefix}.{name}"
+        if name.startswith("_"):
             return target
+        if not callable(target):
+            return Faulty(target, where, self._faults) if _is_adapter(target) else target
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            return self._faults.around(f"{self._prefix}.{name}", lambda: target(*args, **kwargs))
+            result = self._faults.around(where, lambda: target(*args, **kwargs))
+            return Faulty(result, where, self._faults) if _is_adapter(result) else result
 
         return call
+
+
+def _is_adapter(value: Any) -> bool:
+    """A repository or a unit of work (its own calls fail too), not a value read."""
+    return type(value).__module__.startswith("chalicelib.adapters")
 
 
 class FlakyTwilio(FakeSender):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from chalicelib.adapters import table_layout as layout
-from chalicelib.adapters.dynamodb_store import from_item
+from chalicelib.adapters.dynamodb_items import from_item
 from chalicelib.domain.campaign import Audience, Campaign, Location
 from chalicelib.domain.contact import ConsentEvent, ConsentState, Contact, Engagement, HomeLocation, TimeZone
 from chalicelib.domain.inbound import BrandReplies
@@ -141,7 +141,7 @@ class World:
         return contact
 
     def ledger(self, run_id: str, phone: str) -> LedgerEntry:
-        entry = self.runs.entry(run_id, phone)
+        entry = self.runs.ledger.entry(run_id, phone)
         assert entry is not None, (run_id, phone)
         return entry
 
@@ -155,7 +155,7 @@ class World:
 
     def set_cursor(self, released_through: datetime) -> None:
         """The tick's cursor, as if the tick had released every minute through this one."""
-        assert self.runs.advance_cursor(self.runs.tick_cursor(), released_through)
+        assert self.runs.holds.advance_cursor(self.runs.holds.cursor(), released_through)
 
     def received(self) -> list[str]:
         return [to for to, *_ in self.sender.sent]

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamodb_store import TRANSACTION_CANCELLED, all_pages, error_code
+from chalicelib.adapters.dynamodb_items import all_pages
 from chalicelib.adapters.table_layout import API_KEYS, KEY_NAME, key_hash_key, key_name_key
+from chalicelib.adapters.unit_of_work import TRANSACTION_CANCELLED, error_code
 from chalicelib.services.keys import KeyNameTakenError, KeyRecord, Role, UnknownKeyError
 
 if TYPE_CHECKING:

@@ -312,8 +312,8 @@ def get_contact(number: str) -> Response:
     contact = d.store.get_contact(e164)
     if contact is None:
         raise NotFoundError(f"no contact {e164}")
-    decisions = [record.model_dump(mode="json") for record in d.runs.decisions_for(e164, limit=5)]
-    trail = d.store.trail(e164)
+    decisions = [record.model_dump(mode="json") for record in d.runs.holds.decisions_for(e164, limit=5)]
+    trail = d.store.timeline.trail(e164)
     view = {
         **contact.model_dump(mode="json"),
         "consent": contact.consent,
@@ -329,7 +329,7 @@ def get_contact(number: str) -> Response:
 def explain_contact(number: str) -> Response:
     """Why this customer did (not) get each campaign's text: recent decisions, newest first."""
     e164 = phone_in_path(number)
-    records = deps().runs.decisions_for(e164, limit=50)
+    records = deps().runs.holds.decisions_for(e164, limit=50)
     return answer(lambda: {"phone": e164, "decisions": [record.model_dump(mode="json") for record in records]})
 
 

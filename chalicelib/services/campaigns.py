@@ -154,7 +154,7 @@ def import_contact(
             contact = contact.with_consent(record.consent)  # never over a newer STOP
         store.save_contact(contact, current.version if current else None, tags_before=current.tags if current else None)
         if added := consent_added(current, contact):
-            store.add_trail(record.phone, added, [])
+            store.timeline.add_trail(record.phone, added, [])
         return contact
 
     return retry_on_conflict(attempt)

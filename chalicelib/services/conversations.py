@@ -20,7 +20,17 @@ from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.runs import after_send
 from chalicelib.domain.timeline import Entry, EntryKind, Event, merge, page
 from chalicelib.services.idempotency import IdempotencyKeyMismatchError, request_hash
-from chalicelib.services.ports import Clock, ConversationStore, JobQueue, RunStore, Sender, SendOutcome, SendResult
+from chalicelib.services.ports import (
+    Clock,
+    ConversationStore,
+    JobQueue,
+    RunStore,
+    Sender,
+    SendOutcome,
+    SendResult,
+    Write,
+)
+from chalicelib.services.recording import record_sent
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.runs import send_job
 from chalicelib.services.sending import CLAIM_TRIES  # decisions on a contact that changed under the claim
@@ -179,7 +189,7 @@ def _converse(
     logged and made up by a retry with the key, never answered with "try
     again". A retry with the key meets the entry first: `_seen_before`."""
     taking_over: str | None = None
-    entry = ctx.runs.entry(text.keyed.text, text.phone)
+    entry = ctx.runs.ledger.entry(text.keyed.text, text.phone)
     if entry is not None:
         earlier = _seen_before(entry, text, after, ctx)
         if isinstance(earlier, Message):
@@ -190,8 +200,7 @@ def _converse(
     if result.outcome != SendOutcome.ACCEPTED or not result.sid:
         raise _not_taken(result, text, attempt, ctx)
     message = text.message(result.sid, at, result.from_number or "")
-    _record_or_log(message, after, ctx.store, contact)
-    _settle_sent(text, attempt, result.sid, ctx)
+    _record_or_log(text, message, after, ctx, contact, attempt)
     return message
 
 
@@ -207,9 +216,11 @@ def _claimed(
         decision = decide(contact, intent_for(contact, now), now, ctx.policy)
         if decision.verdict != Verdict.SEND:
             if taking_over is not None:
-                ctx.runs.settle(text.keyed.text, text.phone, taking_over, Outcome.RETRY, detail=str(decision.reason))
+                ctx.runs.ledger.settle(
+                    text.keyed.text, text.phone, taking_over, Outcome.RETRY, detail=str(decision.reason)
+                )
             raise NotSendableError(f"{decision.reason}: {decision.explanation}")
-        claim = ctx.runs.claim(
+        claim = ctx.runs.ledger.claim(
             text.keyed.text, text.phone, now, now + REPLY_LEASE,
             take_over=taking_over, seen=contact, body=text.body, request=text.keyed.request,
         )  # fmt: skip
@@ -242,13 +253,16 @@ def _seen_before(entry: LedgerEntry, text: OutboundText, after: After, ctx: Outb
     return _sent_before(text, entry.sid, entry.sending_at, after, ctx)
 
 
-def _sent_before(text: OutboundText, sid: str, at: datetime | None, after: After, ctx: Outbound) -> Message:
+def _sent_before(
+    text: OutboundText, sid: str, at: datetime | None, after: After, ctx: Outbound, attempt: str | None = None
+) -> Message:
     """The message an earlier request with the key sent, recorded now if that one
-    stopped before its record (the number it went from is then unknown here)."""
-    stored, _ = ctx.store.get_message_and_contact(text.phone, sid)
+    stopped before its record (the number it went from is then unknown here).
+    `attempt`: that request's claim, settled sent with the record."""
+    stored, _ = ctx.store.messages.with_contact(text.phone, sid)
     message = text.message(sid, at or ctx.clock.now(), stored.brand_number if stored else "")
-    if stored is None or not stored.body:
-        _record_or_log(message, after, ctx.store, None)
+    if stored is None or not stored.body or attempt is not None:
+        _record_or_log(text, message, after, ctx, None, attempt)
     return message
 
 
@@ -262,9 +276,7 @@ def _reconciled(entry: LedgerEntry, text: OutboundText, after: After, ctx: Outbo
         raise SendUnknownError(f"{unsure}: it is not sent again until Twilio can tell") from None
     if sid is None:
         return entry.attempt  # it never went: this request takes the entry over and sends it
-    message = _sent_before(text, sid, entry.sending_at, after, ctx)
-    _settle_sent(text, entry.attempt, sid, ctx)
-    return message
+    return _sent_before(text, sid, entry.sending_at, after, ctx, entry.attempt)
 
 
 def _not_taken(result: SendResult, text: OutboundText, attempt: str, ctx: Outbound) -> RapportError:
@@ -272,10 +284,10 @@ def _not_taken(result: SendResult, text: OutboundText, attempt: str, ctx: Outbou
     whether it did (settled unknown: never sent again)."""
     name = text.keyed.text
     if result.outcome in (SendOutcome.RETRY, SendOutcome.REJECTED):
-        ctx.runs.settle(name, text.phone, attempt, Outcome.RETRY, detail=result.detail)
+        ctx.runs.ledger.settle(name, text.phone, attempt, Outcome.RETRY, detail=result.detail)
         return SendFailedError(f"Twilio did not take it ({result.outcome}): {result.detail}")
     detail = result.detail or "Twilio took it but its answer had no sid"
-    ctx.runs.settle(name, text.phone, attempt, Outcome.UNKNOWN, detail=detail)
+    ctx.runs.ledger.settle(name, text.phone, attempt, Outcome.UNKNOWN, detail=detail)
     return _unknown(detail)
 
 
@@ -283,69 +295,43 @@ def _unknown(detail: str) -> SendUnknownError:
     return SendUnknownError(f"Twilio's answer was lost ({detail}): the text may have gone; it is not sent again")
 
 
-def _settle_sent(text: OutboundText, attempt: str, sid: str, ctx: Outbound) -> None:
-    """The text has gone: a failure here must not become an error answer, which would
-    invite a second send; the entry then stays sending and a retry with the key
-    finds the text at Twilio once the lease is over."""
-    try:
-        ctx.runs.settle(text.keyed.text, text.phone, attempt, Outcome.SENT, detail="sent", sid=sid)
-    except Exception as error:  # the text is out: say so, whatever failed after it
-        log.error("could not settle %s: %s", text.keyed.text, type(error).__name__)
+def _record_or_log(
+    text: OutboundText, message: Message, after: After, ctx: Outbound, read: Contact | None, attempt: str | None
+) -> None:
+    """Record the text (recording.py), settling its entry with it (`attempt`: the
+    claim to settle; None: settled already). The text has gone: a failure here
+    must not become an error answer, which would invite a second send. It is
+    logged and the entry settled alone; should that fail too, the entry stays
+    sending and a retry with the key finds the text at Twilio once the lease is over."""
 
+    def settles(_stored: Message | None) -> list[Write]:
+        return [] if attempt is None else [ctx.runs.ledger.sent(text.keyed.text, text.phone, attempt, message.sid)]
 
-def _record_or_log(message: Message, after: After, store: ConversationStore, read: Contact | None) -> None:
     try:
-        _record(message, after, store, read)
+        record_sent(message, lambda contact, at: _after_reply(after, contact, at), settles, ctx.store, read)
     except Exception as error:  # the text is out: say so, whatever failed after it
         log.error("text %s went but its record failed: %s", message.sid, type(error).__name__)
+        if attempt is None:
+            return
+        try:
+            ctx.runs.ledger.settle(text.keyed.text, text.phone, attempt, Outcome.SENT, detail="sent", sid=message.sid)
+        except Exception as again:
+            log.error("could not settle %s: %s", text.keyed.text, type(again).__name__)
 
 
-def _after_reply(after: After, contact: Contact | None, at: datetime) -> Contact | None:
-    """The contact as the text leaves it; None when there is nothing to change (no
-    contact, or its conversation closed since the text went: the text is kept)."""
-    if contact is None:
-        return None
+def _after_reply(after: After, contact: Contact, at: datetime) -> Contact | None:
+    """The contact as the text leaves it; None when there is nothing to change (its
+    conversation closed since the text went: the text is kept)."""
     try:
         return after(contact, at)
     except conversations.NoConversationError:
         return None
 
 
-def _record(message: Message, after: After, store: ConversationStore, read: Contact | None) -> None:
-    """Put the sent text in the thread with its effect on the contact, atomically,
-    once. A status callback may have stored the message first (keyed by its sid,
-    with no body): its events are kept and the text merged in. When the contact
-    moved meanwhile, both are read again and only the record is redone. `read`:
-    the contact as just read, tried first without another read."""
-    first = [read] if read is not None else []
-
-    def attempt() -> None:
-        stored: Message | None = None
-        if first:
-            contact: Contact | None = first.pop()
-        else:
-            stored, contact = store.get_message_and_contact(message.phone, message.sid)
-        if stored is not None and stored.body:
-            return  # recorded already (by the first call, or a retry of it)
-        updated = _after_reply(after, contact, message.at)
-        if stored is None:
-            if updated is not None and contact is not None:
-                stored = store.record_message(updated, contact.version, message)
-            else:
-                stored = store.put_message(message)
-            if stored is None or stored.body:
-                return
-        merged = stored.with_sent(message)
-        expected = contact.version if updated is not None and contact is not None else None
-        store.record_receipt(merged, stored.version, updated, expected)
-
-    retry_on_conflict(attempt)
-
-
 def add_entry(phone: str, entry: Entry, store: ConversationStore) -> bool:
     """A note or an interaction; False when one with the same id is already stored."""
     _contact(phone, store)
-    return store.add_entry(phone, entry)
+    return store.timeline.add_entry(phone, entry)
 
 
 def note(phone: str, agent: str, text: str, store: ConversationStore, clock: Clock) -> Entry:
@@ -364,7 +350,7 @@ def close(
     since = clock.now() - timedelta(days=2)
     held = [
         d
-        for d in runs.decisions_for(phone)
+        for d in runs.holds.decisions_for(phone)
         if d.verdict == Verdict.HOLD and d.reason == Reason.IN_CONVERSATION and d.at >= since and not d.outcome
     ]
     send_queue.enqueue([send_job(d.run_id, d.campaign_id, phone) for d in held])
@@ -376,5 +362,7 @@ def timeline(
 ) -> tuple[list[Event], str | None]:
     """A page of the timeline, newest first, and the cursor for the next page."""
     _contact(phone, store)
-    history = store.history(phone, before[0] if before else None, newest=limit)  # a page's worth, not all of it
-    return page(merge(history, runs.decisions_for(phone, DECISIONS_SHOWN)), before, limit)
+    history = store.timeline.history(
+        phone, before[0] if before else None, newest=limit
+    )  # a page's worth, not all of it
+    return page(merge(history, runs.holds.decisions_for(phone, DECISIONS_SHOWN)), before, limit)

@@ -52,8 +52,8 @@ def handle_inbound(
     message = outcome.message
     consents = [change.consent] if change.consent and message.kind in CONSENT_KINDS else []
     if consents or outcome.field_changes:  # every instruction, in time order, whatever it changed
-        store.add_trail(sms.phone, consents, outcome.field_changes)
-    earlier = store.put_message(message)
+        store.timeline.add_trail(sms.phone, consents, outcome.field_changes)
+    earlier = store.messages.put(message)
     if earlier is not None:
         return earlier
     _attribute_opt_out(before, outcome.contact, runs)
@@ -75,11 +75,11 @@ def _apply_reading(
 
 def _finish_replayed(change: InboundChange, store: ConversationStore, replies: BrandReplies) -> Message:
     message = replayed(change, replies)
-    earlier = store.put_message(message)
+    earlier = store.messages.put(message)
     if earlier is not None:
         return earlier
     if change.consent is not None:  # its trail may not have been written either (idempotent)
-        store.add_trail(change.sms.phone, [change.consent], [])
+        store.timeline.add_trail(change.sms.phone, [change.consent], [])
     return message
 
 

@@ -19,25 +19,51 @@ from chalicelib.domain.saved_replies import SavedReply
 from chalicelib.domain.timeline import ContactHistory, Entry
 
 
-class ConversationStore(Protocol):
-    """Contacts and their message threads, with atomic multi-record writes."""
+@dataclass(frozen=True)
+class Write:
+    """One item's write with its condition, as a repository builds it; a use case
+    only hands it to a unit of work. `refused`: what a refusal means (the item as
+    it was -> the error to raise; None: ConcurrentUpdateError)."""
 
-    def get_contact(self, phone: str) -> Contact | None: ...
+    op: Any  # the store's own form (DynamoDB: one TransactWriteItems entry)
+    refused: Callable[[dict[str, Any]], Exception] | None = None
 
-    def apply_text(self, change: InboundChange, created: Contact) -> Contact | None:
-        """Apply one inbound text to its contact in one write, without reading it
-        first (`created`: the contact when none exists yet). Texts applied together
-        never invalidate each other; a consent older than the recorded one is
-        left out (the latest instruction stands). Returns the contact as the text found it (None:
-        it created it). Raises TextAlreadyAppliedError for a text applied before,
-        ProfileNeededError when its effect depends on the profile (a live question
-        would read it as an answer; a number to mark reachable again)."""
+
+class UnitOfWork(Protocol):
+    """Writes registered by one use case, committed together: all or nothing."""
+
+    def add(self, *writes: Write) -> None: ...
+
+    def commit(self) -> None:
+        """Send them (one write: a single conditional write; more: one transaction).
+        A refused write raises its own error (LostLeaseError, TextAlreadyAppliedError...)
+        or ConcurrentUpdateError; nothing is written then."""
         ...
 
-    def put_message(self, message: Message) -> Message | None:
+
+class MessageLog(Protocol):
+    """A contact's messages, each under its Twilio sid."""
+
+    def put(self, message: Message) -> Message | None:
         """Store a new message on its own; returns the one already stored under
         its sid (nothing written), or None."""
         ...
+
+    def with_contact(self, phone: str, sid: str) -> tuple[Message | None, Contact | None]:
+        """The message under that sid and its contact, read together."""
+        ...
+
+    def thread(self, phone: str, limit: int = 50) -> list[Message]:
+        """The contact's messages, newest first."""
+        ...
+
+    def saved(self, message: Message, expected_version: int | None) -> Write:
+        """The message written over `expected_version` (None: it must not exist yet)."""
+        ...
+
+
+class Timeline(Protocol):
+    """What else is kept about a contact: consent changes, answered fields, notes, interactions."""
 
     def add_trail(self, phone: str, consents: list[ConsentEvent], fields: list[FieldChange]) -> None:
         """Keep consent changes and answered fields, each as its own record (idempotent)."""
@@ -54,31 +80,35 @@ class ConversationStore(Protocol):
         fewer; `before` None: the newest); notes and interactions whole."""
         ...
 
-    def record_message(self, contact: Contact, expected_version: int | None, message: Message) -> Message | None:
-        """Store a new message (a text in, or an agent's reply) and the contact it changed, atomically.
-
-        Returns None when stored, or the message already stored under the same
-        sid (a retried webhook) with nothing written. Raises
-        ConcurrentUpdateError when the contact's version is not
-        `expected_version` (None: the contact must not exist yet).
-        """
+    def add_entry(self, phone: str, entry: Entry) -> bool:
+        """Store a note or interaction; False when one with its id is already there."""
         ...
 
-    def get_message_and_contact(self, phone: str, sid: str) -> tuple[Message | None, Contact | None]: ...
+    def entries(self, phone: str) -> list[Entry]: ...
 
-    def record_receipt(
-        self,
-        message: Message,
-        expected_message_version: int | None,
-        contact: Contact | None,
-        expected_contact_version: int | None,
-    ) -> None:
-        """Save a message's new delivery state, and the contact when given,
-        atomically; ConcurrentUpdateError when either changed meanwhile."""
-        ...
 
-    def thread(self, phone: str, limit: int = 50) -> list[Message]:
-        """The contact's messages, newest first."""
+class ConversationStore(Protocol):
+    """Contacts, with their messages and timeline beside them, and the unit of
+    work that writes any of them together."""
+
+    @property
+    def messages(self) -> MessageLog: ...
+
+    @property
+    def timeline(self) -> Timeline: ...
+
+    def unit(self) -> UnitOfWork: ...
+
+    def get_contact(self, phone: str) -> Contact | None: ...
+
+    def apply_text(self, change: InboundChange, created: Contact) -> Contact | None:
+        """Apply one inbound text to its contact in one write, without reading it
+        first (`created`: the contact when none exists yet). Texts applied together
+        never invalidate each other; a consent older than the recorded one is
+        left out (the latest instruction stands). Returns the contact as the text found it (None:
+        it created it). Raises TextAlreadyAppliedError for a text applied before,
+        ProfileNeededError when its effect depends on the profile (a live question
+        would read it as an answer; a number to mark reachable again)."""
         ...
 
     def save_contact(
@@ -89,12 +119,24 @@ class ConversationStore(Protocol):
         applied_at: datetime | None = None,
         tags_before: Sequence[str] | None = None,
     ) -> None:
-        """Create (expected_version None) or replace the contact; ConcurrentUpdateError
-        when its version is not the expected one or a text was applied since the read.
-        `applied_sid`: the inbound text this write applies (counted once; a second
-        time raises TextAlreadyAppliedError). `tags_before`: the tags the contact
-        had when read, given by a write that changes them, so that the tag index
-        changes with the profile (a new contact's tags are indexed without it)."""
+        """The writes of `saved`, committed on their own."""
+        ...
+
+    def saved(
+        self,
+        contact: Contact,
+        expected_version: int | None,
+        applied_sid: str = "",
+        applied_at: datetime | None = None,
+        tags_before: Sequence[str] | None = None,
+    ) -> Sequence[Write]:
+        """Create (expected_version None) or replace the contact; refused
+        (ConcurrentUpdateError) when its version is not the expected one or a text
+        was applied since the read. `applied_sid`: the inbound text this write
+        applies (counted once; a second time is refused with TextAlreadyAppliedError).
+        `tags_before`: the tags the contact had when read, given by a write that
+        changes them, so that the tag index changes with the profile (a new
+        contact's tags are indexed without it)."""
         ...
 
     def get_contacts(self, phones: Sequence[str]) -> list[Contact]:
@@ -123,12 +165,6 @@ class ConversationStore(Protocol):
         """Contacts with an open conversation: waiting longest first, then answered ones."""
         ...
 
-    def add_entry(self, phone: str, entry: Entry) -> bool:
-        """Store a note or interaction; False when one with its id is already there."""
-        ...
-
-    def entries(self, phone: str) -> list[Entry]: ...
-
 
 class CampaignStore(Protocol):
     def get(self, campaign_id: str) -> Campaign | None: ...
@@ -140,38 +176,14 @@ class CampaignStore(Protocol):
     def list(self) -> list[Campaign]: ...
 
 
-class RunStore(Protocol):
-    """Runs, their recorded decisions, held messages and the one-per-run ledger."""
+class HoldBook(Protocol):
+    """What each run decided per contact, the texts it held, and the tick's cursor over them."""
 
-    def start_run(self, run: Run) -> bool:
-        """Create the run; False when it already exists."""
+    def decided(self, record: DecisionRecord) -> Write:
+        """The decision recorded (a replay overwrites it with the same)."""
         ...
 
-    def get_run(self, run_id: str) -> Run | None: ...
-
-    def list_runs(self, campaign_id: str) -> list[Run]: ...
-
-    def finish_shard(self, run_id: str, shard: int, counts: Mapping[str, int]) -> bool:
-        """Add a planned shard's decision counts, once; False when it was already added."""
-        ...
-
-    def add_counts(self, run_id: str, counts: Mapping[str, int]) -> None: ...
-
-    def trip_breaker(self, run_id: str, reason: str) -> bool:
-        """Record why the breaker paused the run; False when it had already tripped."""
-        ...
-
-    def clear_breaker(self, run_id: str) -> bool:
-        """Forget why the breaker paused the run: an operator resumed it, and the breaker
-        leaves this run alone from then on. False when it had not tripped."""
-        ...
-
-    def take_slot(self, run_id: str, interval_s: float, earliest: float) -> tuple[float, Run]:
-        """Reserve the next send time (epoch seconds, >= earliest, `interval_s` after the
-        previous one across all senders); the run as it stands (its breaker)."""
-        ...
-
-    def record_decisions(self, records: list[DecisionRecord], holds: list[Hold]) -> None:
+    def record(self, records: list[DecisionRecord], holds: list[Hold]) -> None:
         """Store decisions and held messages in batches (a replay overwrites with the same)."""
         ...
 
@@ -179,7 +191,7 @@ class RunStore(Protocol):
         """The contact's latest decisions, newest first."""
         ...
 
-    def due_holds(self, minute: datetime, shard: int) -> list[Hold]: ...
+    def due(self, minute: datetime, shard: int) -> list[Hold]: ...
 
     def release(self, holds: list[Hold]) -> None:
         """Forget held messages (they have been queued again)."""
@@ -196,6 +208,16 @@ class RunStore(Protocol):
     def unpark(self, holds: list[Hold]) -> None:
         """Forget those notes (a resume has filed the texts again)."""
         ...
+
+    def cursor(self) -> datetime | None:
+        """The last minute whose held messages have been released."""
+        ...
+
+    def advance_cursor(self, old: datetime | None, new: datetime) -> bool: ...
+
+
+class Ledger(Protocol):
+    """One entry per text: at most one send per run (or per Idempotency-Key)."""
 
     def claim(
         self,
@@ -250,26 +272,52 @@ class RunStore(Protocol):
         """Give back a marketing slot this sender reserved and did not use."""
         ...
 
-    def record_sent(
-        self,
-        contact: Contact,
-        expected_contact_version: int,
-        message: Message,
-        expected_message_version: int | None,
-        decision: DecisionRecord,
-        attempt: str,
-    ) -> None:
-        """Atomically: the outbound message, the contact's engagement, the ledger
-        entry as sent (if this sender still holds `attempt`), the decision with its
-        outcome and the run's count. ConcurrentUpdateError when the contact or
-        message changed meanwhile; LostLeaseError when the attempt is no longer ours."""
+    def sent(self, run_id: str, phone: str, attempt: str, sid: str) -> Write:
+        """The entry settled sent with Twilio's `sid`, if this sender still holds
+        `attempt`; refused with LostLeaseError when another sender took it over."""
         ...
 
-    def tick_cursor(self) -> datetime | None:
-        """The last minute whose held messages have been released."""
+
+class RunStore(Protocol):
+    """Runs and their counts and pace, with their decisions and holds and the ledger beside them."""
+
+    @property
+    def holds(self) -> HoldBook: ...
+
+    @property
+    def ledger(self) -> Ledger: ...
+
+    def start_run(self, run: Run) -> bool:
+        """Create the run; False when it already exists."""
         ...
 
-    def advance_cursor(self, old: datetime | None, new: datetime) -> bool: ...
+    def get_run(self, run_id: str) -> Run | None: ...
+
+    def list_runs(self, campaign_id: str) -> list[Run]: ...
+
+    def finish_shard(self, run_id: str, shard: int, counts: Mapping[str, int]) -> bool:
+        """Add a planned shard's decision counts, once; False when it was already added."""
+        ...
+
+    def add_counts(self, run_id: str, counts: Mapping[str, int]) -> None: ...
+
+    def trip_breaker(self, run_id: str, reason: str) -> bool:
+        """Record why the breaker paused the run; False when it had already tripped."""
+        ...
+
+    def clear_breaker(self, run_id: str) -> bool:
+        """Forget why the breaker paused the run: an operator resumed it, and the breaker
+        leaves this run alone from then on. False when it had not tripped."""
+        ...
+
+    def take_slot(self, run_id: str, interval_s: float, earliest: float) -> tuple[float, Run]:
+        """Reserve the next send time (epoch seconds, >= earliest, `interval_s` after the
+        previous one across all senders); the run as it stands (its breaker)."""
+        ...
+
+    def counted(self, run_id: str, phone: str, counts: Mapping[str, int]) -> Sequence[Write]:
+        """Settled counts added to the run (none for no counts)."""
+        ...
 
 
 class PromptBook(Protocol):

@@ -109,12 +109,12 @@ def file_holds(holds: list[Hold], runs: RunStore, send_queue: JobQueue) -> None:
     (after the filing: a crash in between leaves them to the hourly re-check)."""
     if not holds:
         return
-    runs.record_decisions([], holds)
-    released = runs.tick_cursor()
+    runs.holds.record([], holds)
+    released = runs.holds.cursor()
     late = [hold for hold in holds if released is not None and hold.minute <= released]
     send_queue.enqueue([send_job(hold.run_id, hold.campaign_id, hold.phone) for hold in late])
-    runs.release(late)
-    runs.park([hold for hold in holds if hold.paused and hold not in late])
+    runs.holds.release(late)
+    runs.holds.park([hold for hold in holds if hold.paused and hold not in late])
 
 
 def bring_forward(run_id: str, runs: RunStore, now: datetime) -> int:
@@ -123,26 +123,26 @@ def bring_forward(run_id: str, runs: RunStore, now: datetime) -> int:
     re-check's holds and the notes are forgotten: a crash in between, a resume
     called twice or two at once file a text twice at worst, and its ledger entry
     lets one send through (the other finds it sent). How many notes it found."""
-    parked = runs.parked(run_id)
+    parked = runs.holds.parked(run_id)
     if not parked:
         return 0
     minute = _first_unreleased_minute(runs, now)
     later = [hold for hold in parked if hold.minute > minute]  # the others go at that minute anyway
     while later:
-        runs.record_decisions([], [hold.moved_to(minute) for hold in later])
-        released = runs.tick_cursor()
+        runs.holds.record([], [hold.moved_to(minute) for hold in later])
+        released = runs.holds.cursor()
         if released is None or released < minute:
             break
         minute = released + timedelta(minutes=1)  # the tick passed it meanwhile: file them at the next one
         later = [hold for hold in later if hold.minute > minute]
-    runs.release(later)
-    runs.unpark(parked)
+    runs.holds.release(later)
+    runs.holds.unpark(parked)
     return len(parked)
 
 
 def _first_unreleased_minute(runs: RunStore, now: datetime) -> datetime:
     """This minute, released as soon as it is past, unless the tick (its clock ahead) has released it."""
-    released = runs.tick_cursor()
+    released = runs.holds.cursor()
     minute = minute_of(now)
     return minute if released is None or released < minute else released + timedelta(minutes=1)
 
@@ -150,9 +150,9 @@ def _first_unreleased_minute(runs: RunStore, now: datetime) -> datetime:
 def _release_due_minutes(runs: RunStore, plan_queue: JobQueue, now: datetime) -> int:
     """Queue one release job per (minute, shard) for every minute fully past."""
     through = minute_of(now) - timedelta(minutes=1)
-    cursor = runs.tick_cursor()
+    cursor = runs.holds.cursor()
     if cursor is None:  # first tick ever: holds are only filed from now on
-        runs.advance_cursor(None, through)
+        runs.holds.advance_cursor(None, through)
         return 0
     minutes: list[datetime] = []
     at = cursor + timedelta(minutes=1)
@@ -163,7 +163,7 @@ def _release_due_minutes(runs: RunStore, plan_queue: JobQueue, now: datetime) ->
         return 0
     jobs = [{"kind": RELEASE, "minute": m.isoformat(), "shard": shard} for m in minutes for shard in range(HOLD_SHARDS)]
     plan_queue.enqueue(jobs)  # queued before the cursor moves: a crash repeats, never loses
-    runs.advance_cursor(cursor, minutes[-1])
+    runs.holds.advance_cursor(cursor, minutes[-1])
     return len(minutes)
 
 
@@ -225,7 +225,7 @@ def plan_shard(
     queued = held = 0
     for page in store.scan_contacts(shard, run.shards):
         records, holds, sends = _plan_page(run, campaign, intent, page, clock, settings, counts)
-        runs.record_decisions(records, [])
+        runs.holds.record(records, [])
         file_holds(holds, runs, send_queue)
         send_queue.enqueue(sends)
         queued, held = queued + len(sends), held + len(holds)
@@ -234,7 +234,7 @@ def plan_shard(
 
 
 def release_holds(minute: datetime, shard: int, runs: RunStore, send_queue: JobQueue) -> int:
-    holds = runs.due_holds(minute, shard)
+    holds = runs.holds.due(minute, shard)
     send_queue.enqueue([send_job(h.run_id, h.campaign_id, h.phone) for h in holds])
-    runs.release(holds)
+    runs.holds.release(holds)
     return len(holds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -17,7 +18,6 @@ from chalicelib.domain.delivery import Receipt, reachability
 from chalicelib.domain.errors import (
     ConcurrentUpdateError,
     LookupUnavailableError,
-    LostLeaseError,
     MarketingTakenError,
 )
 from chalicelib.domain.ledger import (
@@ -29,6 +29,7 @@ from chalicelib.domain.ledger import (
     ClaimStatus,
     Outcome,
     look,
+    settlement,
 )
 from chalicelib.domain.messages import DeliveryStatus, Direction, Message
 from chalicelib.domain.policy import Decision, Intent, PolicySettings, PromptId, Purpose, Reason, Verdict, decide
@@ -45,7 +46,9 @@ from chalicelib.services.ports import (
     Sender,
     SendOutcome,
     SendResult,
+    Write,
 )
+from chalicelib.services.recording import record_sent
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.runs import file_holds, send_job
 from chalicelib.services.status import run_counts
@@ -253,7 +256,7 @@ def _claim(text: TextAttempt, contact: Contact | None, reads: BatchReads, ctx: S
         marketing = text.campaign.purpose == Purpose.MARKETING and decision.verdict == Verdict.SEND
         since = text.now - ctx.policy.smart_sending if marketing and taking_over is None else None
         try:
-            claim = ctx.runs.claim(
+            claim = ctx.runs.ledger.claim(
                 text.run.id, contact.phone, text.now, text.now + ctx.timing.lease,
                 marketing_since=since, take_over=taking_over, seen=contact, body=outgoing.text,
             )  # fmt: skip
@@ -276,7 +279,7 @@ def _claim(text: TextAttempt, contact: Contact | None, reads: BatchReads, ctx: S
 def _slot_taken(text: TextAttempt, contact: Contact, ctx: SendContext) -> Sent:
     """Another campaign's text took the contact's marketing slot between decision and claim."""
     taken = Decision(Verdict.DROP, Reason.SMART_SENDING, "Another campaign's text took this contact's slot just now.")
-    ctx.runs.settle(text.run.id, contact.phone, None, Outcome.DROPPED, text.decided(contact, taken))
+    ctx.runs.ledger.settle(text.run.id, contact.phone, None, Outcome.DROPPED, text.decided(contact, taken))
     return Sent.DROPPED
 
 
@@ -293,7 +296,7 @@ def _call_twilio(text: TextAttempt, claimed: Claimed, reads: BatchReads, ctx: Se
         _record_sent(text, claimed, result, ctx)
         return Sent.SENT
     if claimed.marketing:
-        ctx.runs.release_marketing(phone, text.now)  # nothing went: the slot is free again
+        ctx.runs.ledger.release_marketing(phone, text.now)  # nothing went: the slot is free again
     return _not_sent(text.job, deadline, result, claimed, ctx)
 
 
@@ -303,15 +306,15 @@ def _not_sent(job: SendJob, deadline: datetime, result: SendResult, claimed: Cla
     if result.outcome == SendOutcome.RETRY:
         delay = backoff_s(job.retry, timing=ctx.timing)
         if ctx.clock.now() + timedelta(seconds=delay) < deadline:  # outages end; texts are kept until their deadline
-            if ctx.runs.settle(run_id, phone, claimed.attempt, Outcome.RETRY, detail=result.detail):
+            if ctx.runs.ledger.settle(run_id, phone, claimed.attempt, Outcome.RETRY, detail=result.detail):
                 ctx.send_queue.enqueue([replace(job, retry=job.retry + 1).body()], delay_s=delay)
             return Sent.RETRY
         result = SendResult(SendOutcome.REJECTED, detail=f"Twilio still unavailable at the deadline: {result.detail}")
     if result.outcome == SendOutcome.UNKNOWN:  # it may have gone: never sent again
-        ctx.runs.settle(run_id, phone, claimed.attempt, Outcome.UNKNOWN, record, result.detail)
+        ctx.runs.ledger.settle(run_id, phone, claimed.attempt, Outcome.UNKNOWN, record, result.detail)
         return Sent.UNKNOWN
     failed = record.model_copy(update={"error_code": result.error_code})
-    ctx.runs.settle(run_id, phone, claimed.attempt, Outcome.FAILED, failed, result.detail)
+    ctx.runs.ledger.settle(run_id, phone, claimed.attempt, Outcome.FAILED, failed, result.detail)
     if result.error_code in NUMBER_ERRORS:
         _refused(phone, result.error_code, ctx.clock.now(), ctx)
     return Sent.FAILED
@@ -335,7 +338,7 @@ def _reconcile(
             raise LookupUnavailableError("nothing to look for: the claim kept no body")
         sid = ctx.sender.find_sent(phone, body, since - timedelta(seconds=5))
     except LookupUnavailableError as error:
-        ctx.runs.settle(run.id, phone, stale.attempt, Outcome.UNKNOWN, record, f"reconcile: {error}")
+        ctx.runs.ledger.settle(run.id, phone, stale.attempt, Outcome.UNKNOWN, record, f"reconcile: {error}")
         return Sent.UNKNOWN
     if sid is None:
         return None
@@ -343,7 +346,7 @@ def _reconcile(
         note = " Found at Twilio: an earlier sender had sent it before this decision."
         record = record.model_copy(update={"explanation": record.explanation + note})
     if contact is None or record is None:  # nobody to record the message on: counted as sent
-        ctx.runs.settle(run.id, phone, stale.attempt, Outcome.SENT, record, f"reconciled: {sid}")
+        ctx.runs.ledger.settle(run.id, phone, stale.attempt, Outcome.SENT, record, f"reconciled: {sid}")
         return Sent.RECONCILED
     location = campaign.location.name if campaign.location else None
     outgoing = Outgoing(body, _prompt_of(body, campaign, location, ctx), location)
@@ -419,7 +422,7 @@ def _not_now(
         outcome, detail = Outcome.HELD, str(decision.reason)
     else:
         outcome, done, detail = Outcome.DROPPED, Sent.DROPPED, str(decision.reason)
-    if ctx.runs.settle(run.id, phone, attempt, outcome, record, detail):
+    if ctx.runs.ledger.settle(run.id, phone, attempt, outcome, record, detail):
         return done
     return _settle_refused(text, contact, record, (outcome, done, detail), ctx, attempt)
 
@@ -437,14 +440,14 @@ def _settle_refused(
     job back when it ends."""
     outcome, done, detail = settled
     phone, run_id = text.job.phone, text.run.id
-    entry = look(ctx.runs.entry(run_id, phone), ctx.clock.now())
+    entry = look(ctx.runs.ledger.entry(run_id, phone), ctx.clock.now())
     if entry.status == ClaimStatus.STALE_SENDING and attempt is None:
         found = _reconcile(text, contact, record, entry, ctx)
         if found is not None:
             return found
-        if ctx.runs.settle(run_id, phone, entry.attempt, outcome, record, f"taken over: {detail}"):
+        if ctx.runs.ledger.settle(run_id, phone, entry.attempt, outcome, record, f"taken over: {detail}"):
             return done  # Twilio never took the dead sender's text: settled as decided now
-        entry = look(ctx.runs.entry(run_id, phone), ctx.clock.now())
+        entry = look(ctx.runs.ledger.entry(run_id, phone), ctx.clock.now())
     if entry.status == ClaimStatus.TAKEN:  # given back meanwhile (a retry, a hold): its job comes back
         return Sent.DUPLICATE
     return _busy(text.job, entry, ctx)
@@ -478,39 +481,29 @@ def _outgoing(campaign: Campaign, contact: Contact, decision: Decision, ctx: Sen
 
 
 def _record_sent(text: TextAttempt, claimed: Claimed, result: SendResult, ctx: SendContext) -> None:
-    """Store what went out. A status callback may have arrived first and created
-    the message: its events are kept. A concurrent inbound text: re-read, redo.
-    Another sender took the entry over (this one outlived its lease): it found
-    this text at Twilio and records it; nothing more here."""
-    sid, at, outgoing = result.sid or "", ctx.clock.now(), claimed.outgoing
+    """Store what went out, with the entry settled sent, the decision's outcome and
+    the run's count in the same write (recording.py). A receipt a status callback
+    stored before this record is counted with it, as status.py would have."""
+    sid, at, outgoing, run_id = result.sid or "", ctx.clock.now(), claimed.outgoing, text.run.id
     sent = Message(
         sid=sid, phone=claimed.contact.phone, brand_number=result.from_number or "", direction=Direction.OUTBOUND,
-        at=at, body=outgoing.text, status=DeliveryStatus.QUEUED, run_id=text.run.id,
+        at=at, body=outgoing.text, status=DeliveryStatus.QUEUED, run_id=run_id,
     )  # fmt: skip
     outcome = claimed.record.model_copy(update={"outcome": "sent", "sid": sid})
-    seen: list[tuple[Message | None, Contact]] = [(None, claimed.contact)]
+    counts = settlement(Outcome.SENT).counts
 
-    def attempt_record() -> Message | None:
-        stored, current = seen[-1]
-        message = stored.with_sent(sent) if stored is not None else sent  # keep what the callbacks already said
-        updated = after_send(current, text.campaign.purpose, outgoing.prompt, outgoing.location, text.run.id, at)
-        expected_message = stored.version if stored else None
-        try:
-            ctx.runs.record_sent(updated, current.version, message, expected_message, outcome, claimed.attempt)
-        except ConcurrentUpdateError:
-            again, latest = ctx.store.get_message_and_contact(current.phone, sid)
-            seen.append((again, latest or current))
-            raise
-        return stored
+    def settles(stored: Message | None) -> list[Write]:
+        early = run_counts(None, stored.status) if stored is not None else {}
+        return [
+            ctx.runs.ledger.sent(run_id, sent.phone, claimed.attempt, sid),
+            ctx.runs.holds.decided(outcome),
+            *ctx.runs.counted(run_id, sent.phone, dict(Counter(counts) + Counter(early))),
+        ]
 
-    try:
-        stored = retry_on_conflict(attempt_record)
-    except LostLeaseError:
-        return
-    if stored is not None and (counts := run_counts(None, stored.status)):
-        ctx.runs.add_counts(
-            text.run.id, counts
-        )  # its final receipt came before the run was known: counted as status.py would
+    def after(contact: Contact, when: datetime) -> Contact:
+        return after_send(contact, text.campaign.purpose, outgoing.prompt, outgoing.location, run_id, when)
+
+    record_sent(sent, after, settles, ctx.store, read=claimed.contact)
 
 
 def _refused(phone: str, code: int, at: datetime, ctx: SendContext) -> None:
@@ -524,6 +517,6 @@ def _refused(phone: str, code: int, at: datetime, ctx: SendContext) -> None:
             return
         ctx.store.save_contact(changed, current.version)
         if added := consent_added(current, changed):
-            ctx.store.add_trail(phone, added, [])
+            ctx.store.timeline.add_trail(phone, added, [])
 
     retry_on_conflict(attempt)

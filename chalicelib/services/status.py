@@ -34,18 +34,17 @@ def record_status(receipt: Receipt, store: ConversationStore, runs: RunStore) ->
     """Apply the receipt; False when it was a duplicate and nothing changed."""
 
     def attempt() -> bool:
-        message, contact = store.get_message_and_contact(receipt.phone, receipt.sid)
+        message, contact = store.messages.with_contact(receipt.phone, receipt.sid)
         outcome = apply_receipt(message, contact, receipt)
         if outcome is None:
             return False
-        store.record_receipt(
-            outcome.message,
-            expected_message_version=message.version if message else None,
-            contact=outcome.contact,
-            expected_contact_version=contact.version if contact else None,
-        )
+        unit = store.unit()
+        unit.add(store.messages.saved(outcome.message, message.version if message else None))
+        if outcome.contact is not None:
+            unit.add(*store.saved(outcome.contact, contact.version if contact else None))
+        unit.commit()
         if outcome.contact is not None and (added := consent_added(contact, outcome.contact)):
-            store.add_trail(receipt.phone, added, [])  # 21610: the carrier says they opted out
+            store.timeline.add_trail(receipt.phone, added, [])  # 21610: the carrier says they opted out
         counts = run_counts(message.status if message else None, outcome.message.status)
         if outcome.message.run_id and counts:
             runs.add_counts(outcome.message.run_id, counts)  # after the receipt's write: a retry never adds twice

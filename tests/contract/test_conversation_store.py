@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from chalicelib.domain.contact import ConsentEvent, ConsentState, Contact, Conversation
-from chalicelib.domain.errors import ConcurrentUpdateError
+from chalicelib.domain.errors import ConcurrentUpdateError, TextAlreadyAppliedError
 from chalicelib.domain.messages import DeliveryStatus, Direction, InboundKind, Message, StatusEvent
 from chalicelib.domain.timeline import Entry, EntryKind
 from chalicelib.services.ports import ConversationStore
@@ -37,6 +37,13 @@ def inbound(sid: str, minutes: int = 0, reply: str = "") -> Message:
     )
 
 
+def record(store: ConversationStore, saved: Contact, expected: int | None, message: Message) -> None:
+    """A new message and the contact it changed, in one unit of work (as a text's record is)."""
+    unit = store.unit()
+    unit.add(store.messages.saved(message, None), *store.saved(saved, expected))
+    unit.commit()
+
+
 def test_an_unknown_contact_is_none(store: ConversationStore) -> None:
     assert store.get_contact(PHONE) is None
 
@@ -45,40 +52,54 @@ def test_a_first_inbound_stores_contact_and_message(store: ConversationStore) ->
     opted_in = contact(
         consent_event=ConsentEvent(state=ConsentState.OPTED_IN, source="keyword", keyword="START", at=AT)
     )
-    assert store.record_message(opted_in, None, inbound("SM1", reply="hello")) is None
+    record(store, opted_in, None, inbound("SM1", reply="hello"))
     saved = store.get_contact(PHONE)
     assert saved is not None and saved.version == 1
     assert saved.model_copy(update={"version": 0}) == opted_in
     assert saved.consent == ConsentState.OPTED_IN
-    message, same = store.get_message_and_contact(PHONE, "SM1")
+    message, same = store.messages.with_contact(PHONE, "SM1")
     assert message is not None and message.reply == "hello" and message.at == AT
     assert same == saved
 
 
-def test_a_retried_message_returns_the_first_and_writes_nothing(store: ConversationStore) -> None:
-    store.record_message(contact(), None, inbound("SM1", reply="first answer"))
+def test_a_unit_with_a_message_stored_already_is_refused_and_writes_nothing(store: ConversationStore) -> None:
+    record(store, contact(), None, inbound("SM1", reply="first answer"))
     changed = contact(consent_event=ConsentEvent(state=ConsentState.OPTED_OUT, source="keyword", at=AT))
-    earlier = store.record_message(changed, 1, inbound("SM1", minutes=3, reply="second answer"))
+    with pytest.raises(ConcurrentUpdateError):
+        record(store, changed, 1, inbound("SM1", minutes=3, reply="second answer"))
+    earlier, saved = store.messages.with_contact(PHONE, "SM1")
     assert earlier is not None and earlier.reply == "first answer"
-    saved = store.get_contact(PHONE)
     assert saved is not None and saved.version == 1 and saved.consent == ConsentState.UNKNOWN
 
 
+def test_the_first_refused_write_says_why_and_an_empty_unit_writes_nothing(store: ConversationStore) -> None:
+    store.save_contact(contact(), None, applied_sid="SMin1", applied_at=AT)
+    unit = store.unit()
+    unit.add(*store.saved(contact(), 1, applied_sid="SMin1", applied_at=AT), store.messages.saved(inbound("SM2"), None))
+    with pytest.raises(TextAlreadyAppliedError):  # the profile write's own refusal, not a bare conflict
+        unit.commit()
+    assert store.messages.with_contact(PHONE, "SM2")[0] is None
+    unit.commit()  # what was added went with the refused commit: nothing is sent again
+    store.unit().commit()
+    saved = store.get_contact(PHONE)
+    assert saved is not None and saved.version == 1
+
+
 def test_a_stale_version_is_refused_and_stores_nothing(store: ConversationStore) -> None:
-    store.record_message(contact(), None, inbound("SM1"))
+    record(store, contact(), None, inbound("SM1"))
     with pytest.raises(ConcurrentUpdateError):
-        store.record_message(contact(), None, inbound("SM2"))  # claims the contact is new
+        record(store, contact(), None, inbound("SM2"))  # claims the contact is new
     with pytest.raises(ConcurrentUpdateError):
-        store.record_message(contact(), 7, inbound("SM3"))
-    assert store.get_message_and_contact(PHONE, "SM2")[0] is None
-    assert store.get_message_and_contact(PHONE, "SM3")[0] is None
-    store.record_message(contact(), 1, inbound("SM4"))
+        record(store, contact(), 7, inbound("SM3"))
+    assert store.messages.with_contact(PHONE, "SM2")[0] is None
+    assert store.messages.with_contact(PHONE, "SM3")[0] is None
+    record(store, contact(), 1, inbound("SM4"))
     saved = store.get_contact(PHONE)
     assert saved is not None and saved.version == 2
 
 
 def test_receipts_save_message_and_contact_together_or_not_at_all(store: ConversationStore) -> None:
-    store.record_message(contact(), None, inbound("SM0"))
+    record(store, contact(), None, inbound("SM0"))
     sent = Message(
         sid="SM9",
         phone=PHONE,
@@ -88,27 +109,35 @@ def test_receipts_save_message_and_contact_together_or_not_at_all(store: Convers
         status=DeliveryStatus.SENT,
         status_events=[StatusEvent(status=DeliveryStatus.SENT, at=AT)],
     )
-    store.record_receipt(sent, None, None, None)
+
+    def receipt(message: Message, expected: int | None, changed: Contact | None, contact_expected: int | None) -> None:
+        unit = store.unit()
+        unit.add(store.messages.saved(message, expected))
+        if changed is not None:
+            unit.add(*store.saved(changed, contact_expected))
+        unit.commit()
+
+    receipt(sent, None, None, None)
     with pytest.raises(ConcurrentUpdateError):
-        store.record_receipt(sent, None, None, None)  # someone created it meanwhile
+        receipt(sent, None, None, None)  # someone created it meanwhile
     failed = sent.model_copy(update={"status": DeliveryStatus.UNDELIVERED, "error_code": 30005})
     with pytest.raises(ConcurrentUpdateError):
-        store.record_receipt(failed, 1, contact(), 5)  # contact version is stale
-    message, _ = store.get_message_and_contact(PHONE, "SM9")
+        receipt(failed, 1, contact(), 5)  # contact version is stale
+    message, _ = store.messages.with_contact(PHONE, "SM9")
     assert message is not None and message.status == DeliveryStatus.SENT and message.version == 1
-    store.record_receipt(failed, 1, contact(), 1)
-    message, saved = store.get_message_and_contact(PHONE, "SM9")
+    receipt(failed, 1, contact(), 1)
+    message, saved = store.messages.with_contact(PHONE, "SM9")
     assert message is not None and message.status == DeliveryStatus.UNDELIVERED and message.version == 2
     assert saved is not None and saved.version == 2
 
 
 def test_the_thread_is_newest_first_and_limited(store: ConversationStore) -> None:
-    store.record_message(contact(), None, inbound("SM1", minutes=1))
-    store.record_message(contact(), 1, inbound("SM3", minutes=3))
-    store.record_message(contact(), 2, inbound("SM2", minutes=2))
-    assert [m.sid for m in store.thread(PHONE)] == ["SM3", "SM2", "SM1"]
-    assert [m.sid for m in store.thread(PHONE, limit=2)] == ["SM3", "SM2"]
-    assert store.thread("+14155550100") == []
+    record(store, contact(), None, inbound("SM1", minutes=1))
+    record(store, contact(), 1, inbound("SM3", minutes=3))
+    record(store, contact(), 2, inbound("SM2", minutes=2))
+    assert [m.sid for m in store.messages.thread(PHONE)] == ["SM3", "SM2", "SM1"]
+    assert [m.sid for m in store.messages.thread(PHONE, limit=2)] == ["SM3", "SM2"]
+    assert store.messages.thread("+14155550100") == []
 
 
 def test_contacts_are_saved_with_versions(store: ConversationStore) -> None:
@@ -124,7 +153,7 @@ def test_segments_of_a_scan_cover_every_contact_once_and_nothing_else(store: Con
     phones = [f"+4477009{n:05d}" for n in range(30)]
     for phone in phones:
         store.save_contact(Contact(phone=phone, created_at=AT), None)
-    store.record_message(Contact(phone=PHONE, created_at=AT), None, inbound("SM1"))  # a message item too
+    record(store, Contact(phone=PHONE, created_at=AT), None, inbound("SM1"))  # a message item too
     seen = [c.phone for segment in range(4) for page in store.scan_contacts(segment, 4) for c in page]
     assert sorted(seen) == sorted([*phones, PHONE])
 
@@ -150,28 +179,28 @@ def test_the_inbox_lists_open_conversations_waiting_longest_first(store: Convers
 
 def test_notes_and_interactions_are_kept_once_per_id(store: ConversationStore) -> None:
     order = Entry(id="order-981", kind=EntryKind.INTERACTION, at=AT, summary="Order placed", channel="order_placed")
-    assert store.add_entry(PHONE, order)
-    assert not store.add_entry(PHONE, order.model_copy(update={"summary": "changed"}))
-    assert store.entries(PHONE) == [order]
-    assert store.entries("+447700900999") == []
+    assert store.timeline.add_entry(PHONE, order)
+    assert not store.timeline.add_entry(PHONE, order.model_copy(update={"summary": "changed"}))
+    assert store.timeline.entries(PHONE) == [order]
+    assert store.timeline.entries("+447700900999") == []
 
 
 def test_a_timeline_page_reads_what_it_may_show_and_not_the_whole_history(store: ConversationStore) -> None:
     """history(before, newest): of each timed kind, every item at `before` and the newest + 1 before it."""
-    store.record_message(contact(), None, inbound("SM00"))
+    record(store, contact(), None, inbound("SM00"))
     for minute in range(1, 10):  # one text a minute, and two at minute 5 (a tie at the cursor's time)
-        store.put_message(inbound(f"SM{minute:02d}", minutes=minute))
-    store.put_message(inbound("SM05b", minutes=5))
+        store.messages.put(inbound(f"SM{minute:02d}", minutes=minute))
+    store.messages.put(inbound("SM05b", minutes=5))
     consents = [
         ConsentEvent(state=ConsentState.OPTED_IN, source="keyword", at=AT + timedelta(minutes=m), message_sid=f"K{m}")
         for m in range(10)
     ]
-    store.add_trail(PHONE, consents, [])
-    store.add_entry(PHONE, Entry(id="note_1", kind=EntryKind.NOTE, at=AT, summary="called", author="alice"))
-    page = store.history(PHONE, before=AT + timedelta(minutes=5), newest=2)
+    store.timeline.add_trail(PHONE, consents, [])
+    store.timeline.add_entry(PHONE, Entry(id="note_1", kind=EntryKind.NOTE, at=AT, summary="called", author="alice"))
+    page = store.timeline.history(PHONE, before=AT + timedelta(minutes=5), newest=2)
     assert sorted(m.sid for m in page.messages) == ["SM02", "SM03", "SM04", "SM05", "SM05b"]
     assert sorted(c.message_sid or "" for c in page.consents) == ["K2", "K3", "K4", "K5"]
     assert [e.id for e in page.entries] == ["note_1"]  # notes and interactions: whole
-    first = store.history(PHONE, newest=2)  # no cursor: the newest of each kind
+    first = store.timeline.history(PHONE, newest=2)  # no cursor: the newest of each kind
     assert sorted(m.sid for m in first.messages) == ["SM07", "SM08", "SM09"]
-    assert len(store.history(PHONE).messages) == 11  # without `newest`: everything
+    assert len(store.timeline.history(PHONE).messages) == 11  # without `newest`: everything

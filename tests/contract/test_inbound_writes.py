@@ -157,10 +157,10 @@ def test_a_message_is_stored_once_on_its_own(store: ConversationStore) -> None:
         sid="SM1", phone=PHONE, brand_number=BRAND, direction=Direction.INBOUND, at=AT, body="hi",
         kind=InboundKind.CONVERSATION, reply="first",
     )  # fmt: skip
-    assert store.put_message(message) is None
-    earlier = store.put_message(message.model_copy(update={"reply": "second"}))
+    assert store.messages.put(message) is None
+    earlier = store.messages.put(message.model_copy(update={"reply": "second"}))
     assert earlier is not None and earlier.reply == "first"
-    assert [m.reply for m in store.history(PHONE).messages] == ["first"]
+    assert [m.reply for m in store.timeline.history(PHONE).messages] == ["first"]
 
 
 def test_the_trail_keeps_every_consent_change_and_answer_in_order(store: ConversationStore) -> None:
@@ -169,10 +169,10 @@ def test_the_trail_keeps_every_consent_change_and_answer_in_order(store: Convers
         for n, state in enumerate([ConsentState.OPTED_OUT, ConsentState.OPTED_IN] * 30)
     ]
     for event in reversed(events):
-        store.add_trail(PHONE, [event], [])
-    store.add_trail(PHONE, events[:3], [])  # again: nothing doubles
+        store.timeline.add_trail(PHONE, [event], [])
+    store.timeline.add_trail(PHONE, events[:3], [])  # again: nothing doubles
     field = FieldChange(field="home.area", old=None, new="LS61AA", source="prompt:x", message_sid="SMf", at=AT)
-    store.add_trail(PHONE, [], [field])
-    assert store.trail(PHONE).consents == events
-    history = store.history(PHONE)
+    store.timeline.add_trail(PHONE, [], [field])
+    assert store.timeline.trail(PHONE).consents == events
+    history = store.timeline.history(PHONE)
     assert history.consents == events and history.fields == [field]

@@ -106,10 +106,10 @@ def test_slots_are_spaced_across_senders(stores: Stores) -> None:
 
 def test_decisions_read_back_newest_first_and_replays_overwrite(stores: Stores) -> None:
     other_run = record(minutes=5).model_copy(update={"run_id": "cmp_other@20260601T091000+0000"})
-    stores.runs.record_decisions([record(), other_run, record(phone="+447700900999")], [])
-    stores.runs.record_decisions([record()], [])
-    assert stores.runs.decisions_for(PHONE) == [other_run, record()]
-    assert stores.runs.decisions_for(PHONE, limit=1) == [other_run]
+    stores.runs.holds.record([record(), other_run, record(phone="+447700900999")], [])
+    stores.runs.holds.record([record()], [])
+    assert stores.runs.holds.decisions_for(PHONE) == [other_run, record()]
+    assert stores.runs.holds.decisions_for(PHONE, limit=1) == [other_run]
 
 
 def test_holds_are_filed_by_minute_and_released(stores: Stores) -> None:
@@ -118,12 +118,12 @@ def test_holds_are_filed_by_minute_and_released(stores: Stores) -> None:
     past = Hold.filed(RUN, "cmp_leeds", "+447700900999", AT - timedelta(minutes=5), now)
     assert soon.minute == AT + timedelta(minutes=30)
     assert past.minute == AT + timedelta(minutes=1)  # never filed where the tick has already been
-    stores.runs.record_decisions([], [soon, past])
-    assert stores.runs.due_holds(soon.minute, soon.shard) == [soon]
-    assert stores.runs.due_holds(soon.minute, (soon.shard + 1) % 8) == []
-    stores.runs.release([soon])
-    assert stores.runs.due_holds(soon.minute, soon.shard) == []
-    assert stores.runs.due_holds(past.minute, past.shard) == [past]
+    stores.runs.holds.record([], [soon, past])
+    assert stores.runs.holds.due(soon.minute, soon.shard) == [soon]
+    assert stores.runs.holds.due(soon.minute, (soon.shard + 1) % 8) == []
+    stores.runs.holds.release([soon])
+    assert stores.runs.holds.due(soon.minute, soon.shard) == []
+    assert stores.runs.holds.due(past.minute, past.shard) == [past]
 
 
 def test_texts_held_for_a_pause_are_noted_under_their_run_until_forgotten(stores: Stores) -> None:
@@ -135,95 +135,99 @@ def test_texts_held_for_a_pause_are_noted_under_their_run_until_forgotten(stores
     again = Hold.filed(RUN, "cmp_leeds", held[0].phone, later + timedelta(hours=1), later, Reason.CAMPAIGN_PAUSED)
     quiet = Hold.filed(RUN, "cmp_leeds", "+447700900999", AT + timedelta(hours=3), AT, Reason.QUIET_HOURS)
     assert all(hold.paused for hold in held) and not quiet.paused
-    stores.runs.park([*held, again])
-    stores.runs.park(held[:3])  # a replay changes nothing
+    stores.runs.holds.park([*held, again])
+    stores.runs.holds.park(held[:3])  # a replay changes nothing
     key = lambda hold: (hold.phone, hold.minute)  # noqa: E731
-    assert sorted(stores.runs.parked(RUN), key=key) == sorted([*held, again], key=key)
-    assert stores.runs.parked("cmp_other@20260601T090000+0000") == []
-    stores.runs.unpark(held[:5])
-    assert sorted(stores.runs.parked(RUN), key=key) == sorted([*held[5:], again], key=key)
+    assert sorted(stores.runs.holds.parked(RUN), key=key) == sorted([*held, again], key=key)
+    assert stores.runs.holds.parked("cmp_other@20260601T090000+0000") == []
+    stores.runs.holds.unpark(held[:5])
+    assert sorted(stores.runs.holds.parked(RUN), key=key) == sorted([*held[5:], again], key=key)
 
 
 def test_the_ledger_lets_one_claim_through_until_released(stores: Stores) -> None:
     stores.runs.start_run(run())
     lease = AT + timedelta(minutes=4)
-    first = stores.runs.claim(RUN, PHONE, AT, lease)
+    first = stores.runs.ledger.claim(RUN, PHONE, AT, lease)
     assert first.status == ClaimStatus.TAKEN and first.attempt
-    assert stores.runs.claim(RUN, PHONE, AT, lease).status == ClaimStatus.BUSY  # a redelivered job
-    assert stores.runs.settle(RUN, PHONE, first.attempt, Outcome.RETRY, detail="HTTP 429")
-    assert not stores.runs.settle(RUN, PHONE, first.attempt, Outcome.FAILED)  # given back: no longer ours
-    second = stores.runs.claim(RUN, PHONE, AT, lease)
+    assert stores.runs.ledger.claim(RUN, PHONE, AT, lease).status == ClaimStatus.BUSY  # a redelivered job
+    assert stores.runs.ledger.settle(RUN, PHONE, first.attempt, Outcome.RETRY, detail="HTTP 429")
+    assert not stores.runs.ledger.settle(RUN, PHONE, first.attempt, Outcome.FAILED)  # given back: no longer ours
+    second = stores.runs.ledger.claim(RUN, PHONE, AT, lease)
     assert second.status == ClaimStatus.TAKEN and second.attempt != first.attempt
-    assert stores.runs.settle(RUN, PHONE, second.attempt, Outcome.UNKNOWN, record(), "no answer in time")
-    assert stores.runs.claim(RUN, PHONE, AT + timedelta(days=2), lease).status == ClaimStatus.BUSY  # never resent
-    assert stores.runs.claim(RUN, "+447700900999", AT, lease).status == ClaimStatus.TAKEN
+    assert stores.runs.ledger.settle(RUN, PHONE, second.attempt, Outcome.UNKNOWN, record(), "no answer in time")
+    assert (
+        stores.runs.ledger.claim(RUN, PHONE, AT + timedelta(days=2), lease).status == ClaimStatus.BUSY
+    )  # never resent
+    assert stores.runs.ledger.claim(RUN, "+447700900999", AT, lease).status == ClaimStatus.TAKEN
     counts = stores.runs.get_run(RUN)
     assert counts is not None and counts.counts == {UNKNOWN: 1}
-    assert stores.runs.decisions_for(PHONE)[0].outcome == "unknown"
+    assert stores.runs.holds.decisions_for(PHONE)[0].outcome == "unknown"
 
 
 def test_a_dead_senders_entry_is_found_stale_after_its_lease_and_taken_over_once(stores: Stores) -> None:
     stores.runs.start_run(run())
-    dead = stores.runs.claim(RUN, PHONE, AT, AT + timedelta(minutes=4))
-    assert stores.runs.claim(RUN, PHONE, AT + timedelta(minutes=3), AT).status == ClaimStatus.BUSY
+    dead = stores.runs.ledger.claim(RUN, PHONE, AT, AT + timedelta(minutes=4))
+    assert stores.runs.ledger.claim(RUN, PHONE, AT + timedelta(minutes=3), AT).status == ClaimStatus.BUSY
     later = AT + timedelta(minutes=5)
-    stale = stores.runs.claim(RUN, PHONE, later, later + timedelta(minutes=4))
+    stale = stores.runs.ledger.claim(RUN, PHONE, later, later + timedelta(minutes=4))
     assert stale.status == ClaimStatus.STALE_SENDING and stale.attempt == dead.attempt and stale.sending_since == AT
-    taken = stores.runs.claim(RUN, PHONE, later, later + timedelta(minutes=4), take_over=stale.attempt)
+    taken = stores.runs.ledger.claim(RUN, PHONE, later, later + timedelta(minutes=4), take_over=stale.attempt)
     assert taken.status == ClaimStatus.TAKEN
-    again = stores.runs.claim(RUN, PHONE, later, later + timedelta(minutes=4), take_over=stale.attempt)
+    again = stores.runs.ledger.claim(RUN, PHONE, later, later + timedelta(minutes=4), take_over=stale.attempt)
     assert again.status == ClaimStatus.BUSY  # a second reconciler loses
-    assert not stores.runs.settle(RUN, PHONE, dead.attempt, Outcome.FAILED)  # the dead sender's word counts no more
-    assert stores.runs.settle(RUN, PHONE, taken.attempt, Outcome.DROPPED, record())
+    assert not stores.runs.ledger.settle(
+        RUN, PHONE, dead.attempt, Outcome.FAILED
+    )  # the dead sender's word counts no more
+    assert stores.runs.ledger.settle(RUN, PHONE, taken.attempt, Outcome.DROPPED, record())
 
 
 def test_a_stale_claim_hands_back_the_body_the_dead_sender_claimed_it_for(stores: Stores) -> None:
     stores.runs.start_run(run())
     lease = AT + timedelta(minutes=4)
-    dead = stores.runs.claim(RUN, PHONE, AT, lease, body="Hi Sam, 2-for-1 tonight")
-    live = stores.runs.claim(RUN, PHONE, AT + timedelta(minutes=1), lease)
+    dead = stores.runs.ledger.claim(RUN, PHONE, AT, lease, body="Hi Sam, 2-for-1 tonight")
+    live = stores.runs.ledger.claim(RUN, PHONE, AT + timedelta(minutes=1), lease)
     assert live.status == ClaimStatus.BUSY and live.lease_until == lease  # another sender's: until then
-    assert look(stores.runs.entry(RUN, PHONE), AT + timedelta(minutes=1)) == live
+    assert look(stores.runs.ledger.entry(RUN, PHONE), AT + timedelta(minutes=1)) == live
     later = AT + timedelta(minutes=5)
-    stale = stores.runs.claim(RUN, PHONE, later, later + timedelta(minutes=4), body="Hi Ann, 2-for-1 tonight")
+    stale = stores.runs.ledger.claim(RUN, PHONE, later, later + timedelta(minutes=4), body="Hi Ann, 2-for-1 tonight")
     assert stale.status == ClaimStatus.STALE_SENDING and stale.attempt == dead.attempt
     assert stale.body == "Hi Sam, 2-for-1 tonight"  # what went (or not) then, not what would go now
-    assert look(stores.runs.entry(RUN, PHONE), later) == stale  # the same, nothing written
-    assert stores.runs.settle(RUN, PHONE, stale.attempt, Outcome.DROPPED, record(verdict=Verdict.DROP))
-    settled = look(stores.runs.entry(RUN, PHONE), later)
+    assert look(stores.runs.ledger.entry(RUN, PHONE), later) == stale  # the same, nothing written
+    assert stores.runs.ledger.settle(RUN, PHONE, stale.attempt, Outcome.DROPPED, record(verdict=Verdict.DROP))
+    settled = look(stores.runs.ledger.entry(RUN, PHONE), later)
     assert settled.status == ClaimStatus.BUSY and settled.lease_until is None
-    assert look(stores.runs.entry(RUN, "+447700900999"), later).status == ClaimStatus.TAKEN  # free
+    assert look(stores.runs.ledger.entry(RUN, "+447700900999"), later).status == ClaimStatus.TAKEN  # free
 
 
 def test_the_claimed_body_is_kept_up_to_twilios_longest(stores: Stores) -> None:
     stores.runs.start_run(run())
-    stores.runs.claim(RUN, PHONE, AT, AT + timedelta(minutes=4), body="x" * 5000)
-    assert look(stores.runs.entry(RUN, PHONE), AT + timedelta(minutes=5)).body == "x" * 1600
+    stores.runs.ledger.claim(RUN, PHONE, AT, AT + timedelta(minutes=4), body="x" * 5000)
+    assert look(stores.runs.ledger.entry(RUN, PHONE), AT + timedelta(minutes=5)).body == "x" * 1600
 
 
 def test_a_conversation_text_keeps_its_request_and_sid_and_counts_on_no_run(stores: Stores) -> None:
     stores.runs.start_run(run())
     text = conversation_text("reply", "key-1")
-    assert stores.runs.entry(text, PHONE) is None
-    claim = stores.runs.claim(text, PHONE, AT, AT + timedelta(seconds=90), body="We do!", request="hash-1")
+    assert stores.runs.ledger.entry(text, PHONE) is None
+    claim = stores.runs.ledger.claim(text, PHONE, AT, AT + timedelta(seconds=90), body="We do!", request="hash-1")
     assert claim.status == ClaimStatus.TAKEN
-    entry = stores.runs.entry(text, PHONE)
+    entry = stores.runs.ledger.entry(text, PHONE)
     assert entry is not None and (entry.state, entry.body, entry.request, entry.sid) == (
         LedgerState.SENDING, "We do!", "hash-1", ""
     )  # fmt: skip
-    assert stores.runs.settle(text, PHONE, claim.attempt, Outcome.SENT, sid="SM1")
-    entry = stores.runs.entry(text, PHONE)
+    assert stores.runs.ledger.settle(text, PHONE, claim.attempt, Outcome.SENT, sid="SM1")
+    entry = stores.runs.ledger.entry(text, PHONE)
     assert entry is not None and (entry.state, entry.sid, entry.request) == (LedgerState.SENT, "SM1", "hash-1")
     assert stores.runs.list_runs("reply") == [] and stores.runs.get_run(RUN) == run()  # counted nowhere
 
 
 def test_settling_without_a_claim_is_refused_while_someone_sends(stores: Stores) -> None:
     stores.runs.start_run(run())
-    assert stores.runs.settle(RUN, PHONE, None, Outcome.HELD, record())  # held before any claim
-    claim = stores.runs.claim(RUN, PHONE, AT, AT + timedelta(minutes=4))
-    assert not stores.runs.settle(RUN, PHONE, None, Outcome.DROPPED, record())
-    assert stores.runs.settle(RUN, PHONE, claim.attempt, Outcome.FAILED, record())
-    assert not stores.runs.settle(RUN, PHONE, None, Outcome.DROPPED, record())  # settled: once
+    assert stores.runs.ledger.settle(RUN, PHONE, None, Outcome.HELD, record())  # held before any claim
+    claim = stores.runs.ledger.claim(RUN, PHONE, AT, AT + timedelta(minutes=4))
+    assert not stores.runs.ledger.settle(RUN, PHONE, None, Outcome.DROPPED, record())
+    assert stores.runs.ledger.settle(RUN, PHONE, claim.attempt, Outcome.FAILED, record())
+    assert not stores.runs.ledger.settle(RUN, PHONE, None, Outcome.DROPPED, record())  # settled: once
     stored = stores.runs.get_run(RUN)
     assert stored is not None and stored.counts == {FAILED: 1}
 
@@ -232,13 +236,13 @@ def test_one_marketing_text_per_window_even_from_two_runs_at_once(stores: Stores
     stores.contacts.save_contact(Contact(phone=PHONE, created_at=AT), None)
     seen = stores.contacts.get_contact(PHONE)
     window = AT - timedelta(hours=24)
-    stores.runs.claim(RUN, PHONE, AT, AT + timedelta(minutes=4), marketing_since=window, seen=seen)
+    stores.runs.ledger.claim(RUN, PHONE, AT, AT + timedelta(minutes=4), marketing_since=window, seen=seen)
     with pytest.raises(MarketingTakenError):  # the reservation changes no decision: the contact is still as read
-        stores.runs.claim(
+        stores.runs.ledger.claim(
             "cmp_other@20260601T090000+0000", PHONE, AT, AT + timedelta(minutes=4), marketing_since=window, seen=seen
         )
-    stores.runs.release_marketing(PHONE, AT)  # the first one did not go
-    other = stores.runs.claim(
+    stores.runs.ledger.release_marketing(PHONE, AT)  # the first one did not go
+    other = stores.runs.ledger.claim(
         "cmp_other@20260601T090000+0000", PHONE, AT, AT + timedelta(minutes=4), marketing_since=window
     )
     assert other.status == ClaimStatus.TAKEN
@@ -266,11 +270,11 @@ def test_a_claim_on_a_contact_changed_since_its_read_is_refused_and_writes_nothi
     stores.runs.start_run(run())
     seen = _read_then(stores, change)
     lease, window = AT + timedelta(minutes=4), (AT - timedelta(hours=24) if marketing else None)
-    refused = stores.runs.claim(RUN, PHONE, AT, lease, marketing_since=window, seen=seen)
+    refused = stores.runs.ledger.claim(RUN, PHONE, AT, lease, marketing_since=window, seen=seen)
     assert refused.status == ClaimStatus.CHANGED  # never MarketingTakenError: the slot is free
     fresh = stores.contacts.get_contact(PHONE)
     assert fresh is not None and fresh.version + fresh.engagement.inbound_count > seen.version
-    claim = stores.runs.claim(RUN, PHONE, AT, lease, marketing_since=window, seen=fresh)  # read again: taken
+    claim = stores.runs.ledger.claim(RUN, PHONE, AT, lease, marketing_since=window, seen=fresh)  # read again: taken
     assert claim.status == ClaimStatus.TAKEN  # the refused claim wrote neither the entry nor the slot
 
 
@@ -280,10 +284,10 @@ def test_a_claim_on_a_contact_as_read_is_taken_and_the_entry_is_checked_first(st
     seen = stores.contacts.get_contacts([PHONE, "+447700900999"])
     assert [contact.phone for contact in seen] == [PHONE]  # only those that exist
     lease = AT + timedelta(minutes=4)
-    assert stores.runs.claim(RUN, PHONE, AT, lease, seen=seen[0]).status == ClaimStatus.TAKEN
-    assert stores.runs.claim(RUN, PHONE, AT, lease, seen=seen[0]).status == ClaimStatus.BUSY
+    assert stores.runs.ledger.claim(RUN, PHONE, AT, lease, seen=seen[0]).status == ClaimStatus.TAKEN
+    assert stores.runs.ledger.claim(RUN, PHONE, AT, lease, seen=seen[0]).status == ClaimStatus.BUSY
     gone = Contact(phone="+447700900999", created_at=AT)  # read, then no longer there
-    assert stores.runs.claim(RUN, gone.phone, AT, lease, seen=gone).status == ClaimStatus.CHANGED
+    assert stores.runs.ledger.claim(RUN, gone.phone, AT, lease, seen=gone).status == ClaimStatus.CHANGED
 
 
 def test_a_sent_text_is_recorded_with_its_contact_atomically(stores: Stores) -> None:
@@ -302,30 +306,42 @@ def test_a_sent_text_is_recorded_with_its_contact_atomically(stores: Stores) -> 
         status=DeliveryStatus.QUEUED,
         run_id=RUN,
     )
-    claim = stores.runs.claim(RUN, PHONE, AT, AT + timedelta(minutes=4))
+    claim = stores.runs.ledger.claim(RUN, PHONE, AT, AT + timedelta(minutes=4))
     sent = record().model_copy(update={"outcome": "sent", "sid": message.sid})
+
+    def record_sent(expected_contact: int, attempt: str) -> None:  # one unit of work, as recording.py makes it
+        unit = stores.contacts.unit()
+        unit.add(
+            stores.runs.ledger.sent(RUN, PHONE, attempt, message.sid),
+            stores.contacts.messages.saved(message, None),
+            *stores.contacts.saved(stored, expected_contact),
+            stores.runs.holds.decided(sent),
+            *stores.runs.counted(RUN, PHONE, {OUT: 1}),
+        )
+        unit.commit()
+
     with pytest.raises(ConcurrentUpdateError):  # the contact changed since it was read
-        stores.runs.record_sent(stored, stored.version + 1, message, None, sent, claim.attempt)
-    assert stores.contacts.thread(PHONE) == []
-    with pytest.raises(LostLeaseError):
-        stores.runs.record_sent(stored, stored.version, message, None, sent, "someone else's")
-    stores.runs.record_sent(stored, stored.version, message, None, sent, claim.attempt)
-    saved, after = stores.contacts.get_message_and_contact(PHONE, message.sid)
+        record_sent(stored.version + 1, claim.attempt)
+    assert stores.contacts.messages.thread(PHONE) == []
+    with pytest.raises(LostLeaseError):  # the ledger write's own refusal: another sender holds the text
+        record_sent(stored.version, "someone else's")
+    record_sent(stored.version, claim.attempt)
+    saved, after = stores.contacts.messages.with_contact(PHONE, message.sid)
     assert saved is not None and saved.run_id == RUN and saved.body == "Hi"
     assert after is not None and after.version == stored.version + 1
-    assert stores.runs.decisions_for(PHONE) == [sent]
-    assert stores.runs.claim(RUN, PHONE, AT, AT + timedelta(days=1)).status == ClaimStatus.BUSY
+    assert stores.runs.holds.decisions_for(PHONE) == [sent]
+    assert stores.runs.ledger.claim(RUN, PHONE, AT, AT + timedelta(days=1)).status == ClaimStatus.BUSY
     settled = stores.runs.get_run(RUN)
     assert settled is not None and settled.counts == {OUT: 1}
     assert stores.runs.list_runs("cmp_leeds") == [settled]
 
 
 def test_the_tick_cursor_moves_forward_once(stores: Stores) -> None:
-    assert stores.runs.tick_cursor() is None
-    assert stores.runs.advance_cursor(None, AT)
-    assert not stores.runs.advance_cursor(None, AT + timedelta(minutes=1))
-    assert stores.runs.advance_cursor(AT, AT + timedelta(minutes=1))
-    assert stores.runs.tick_cursor() == AT + timedelta(minutes=1)
+    assert stores.runs.holds.cursor() is None
+    assert stores.runs.holds.advance_cursor(None, AT)
+    assert not stores.runs.holds.advance_cursor(None, AT + timedelta(minutes=1))
+    assert stores.runs.holds.advance_cursor(AT, AT + timedelta(minutes=1))
+    assert stores.runs.holds.cursor() == AT + timedelta(minutes=1)
 
 
 def test_senders_taking_slots_at_once_all_get_one_each_spaced(stores: Stores) -> None:

@@ -120,7 +120,7 @@ def test_a_scheduled_run_does_what_its_preview_said(stack: RunningStack) -> None
     assert [(d["reason"], d["stage"]) for d in why] == [("out_of_area", "planned")]
     sent = api(stack, "GET", f"/api/contacts/{send_a}/decisions")["decisions"][0]
     assert sent["outcome"] == "sent" and sent["sid"].startswith("SM")
-    delivered = eventually(lambda: [m for m in stack.store.thread(send_a) if m.status == "delivered"] or None)
+    delivered = eventually(lambda: [m for m in stack.store.messages.thread(send_a) if m.status == "delivered"] or None)
     assert delivered[0].run_id == run["id"]  # Twilio's callbacks reached the stored text
 
 

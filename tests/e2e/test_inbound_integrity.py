@@ -34,7 +34,7 @@ def test_fifty_texts_at_once_from_one_number_are_all_taken_and_counted(stack: Ru
     phone = "+447700900301"
     results = burst(stack, phone, [f"part {n} of my long question" for n in range(BURST)])
     assert [r["status"] for r in results] == [200] * BURST  # each on its first try
-    history = stack.store.history(phone)
+    history = stack.store.timeline.history(phone)
     assert sorted(m.body for m in history.messages) == sorted(f"part {n} of my long question" for n in range(BURST))
     contact = stack.store.get_contact(phone)
     assert contact is not None and contact.engagement.inbound_count == BURST
@@ -49,9 +49,9 @@ def test_a_stop_in_the_middle_of_a_burst_is_honoured_and_confirmed_once(stack: R
     assert all(r["status"] == 200 for r in results)
     contact = stack.store.get_contact(phone)
     assert contact is not None and contact.consent == ConsentState.OPTED_OUT
-    assert [e.state for e in stack.store.trail(phone).consents] == [ConsentState.OPTED_OUT]
+    assert [e.state for e in stack.store.timeline.trail(phone).consents] == [ConsentState.OPTED_OUT]
     assert sum("unsubscribed" in body for body in handset(stack, phone)) == 1
-    assert len(stack.store.history(phone).messages) == 30
+    assert len(stack.store.timeline.history(phone).messages) == 30
 
 
 @pytest.mark.slow
@@ -67,7 +67,7 @@ def test_a_thousand_stop_start_flips_keep_the_profile_small_and_the_last_stop_wi
     contact = stack.store.get_contact(phone)
     assert contact is not None and contact.consent == ConsentState.OPTED_OUT
     assert contact.engagement.inbound_count == flips + 1
-    assert len(stack.store.trail(phone).consents) == flips + 1
+    assert len(stack.store.timeline.trail(phone).consents) == flips + 1
     client = stack.store._client
     item = client.get_item(TableName="rapport-e2e", Key=contact_key(phone))["Item"]
     size = sum(len(name) + len(str(value)) for name, value in item.items())
@@ -87,7 +87,7 @@ def test_a_webhook_url_with_a_query_is_verified_as_twilio_signed_it(stack: Runni
     assert response.status_code == 200, response.text
     result = response.json()
     assert result["status"] == 200
-    assert [m.sid for m in stack.store.thread(phone)] == [result["sid"]]  # stored once
+    assert [m.sid for m in stack.store.messages.thread(phone)] == [result["sid"]]  # stored once
 
 
 def test_a_query_twilio_did_not_sign_is_refused_and_nothing_is_stored(stack: RunningStack) -> None:

@@ -55,7 +55,7 @@ def test_health_answers(stack: RunningStack) -> None:
 def test_a_handset_texts_the_service_and_the_message_is_stored(stack: RunningStack) -> None:
     result = text(stack, "+447700900201", "Are you open on Sunday?")
     assert result["status"] == 200 and result["replies"] == []
-    thread = stack.store.thread("+447700900201")
+    thread = stack.store.messages.thread("+447700900201")
     assert [(m.sid, m.body) for m in thread] == [(result["sid"], "Are you open on Sunday?")]
 
 
@@ -68,7 +68,7 @@ def test_stop_then_help_then_start(stack: RunningStack) -> None:
     assert handset(stack, phone) == stop + help_ + start
     contact = stack.store.get_contact(phone)
     assert contact is not None and contact.consent == ConsentState.OPTED_IN
-    assert [(e.state, e.keyword) for e in stack.store.trail(phone).consents] == [
+    assert [(e.state, e.keyword) for e in stack.store.timeline.trail(phone).consents] == [
         (ConsentState.OPTED_OUT, "STOP"),
         (ConsentState.OPTED_IN, "START"),
     ]
@@ -89,7 +89,7 @@ def test_a_duplicated_webhook_is_answered_the_same_and_stored_once(stack: Runnin
     first = text(stack, phone, "STOP", sid=sid)
     second = text(stack, phone, "STOP", sid=sid)
     assert first["response"] == second["response"] and "unsubscribed" in first["response"]
-    assert [m.sid for m in stack.store.thread(phone)] == [sid]
+    assert [m.sid for m in stack.store.messages.thread(phone)] == [sid]
     contact = stack.store.get_contact(phone)
     assert contact is not None and contact.engagement.inbound_count == 1
 
@@ -98,7 +98,7 @@ def test_a_forged_webhook_is_refused_and_stores_nothing(stack: RunningStack) -> 
     phone = "+447700900205"
     assert text(stack, phone, "STOP", forged=True)["status"] == 403
     assert stack.store.get_contact(phone) is None
-    assert stack.store.thread(phone) == []
+    assert stack.store.messages.thread(phone) == []
 
 
 def test_status_callbacks_from_a_real_send_then_late_ones_out_of_order(stack: RunningStack) -> None:
@@ -109,7 +109,7 @@ def test_status_callbacks_from_a_real_send_then_late_ones_out_of_order(stack: Ru
     assert sent.sid.startswith("SM") and sent.status == "queued"
 
     def delivered() -> Any:
-        message, _ = stack.store.get_message_and_contact(phone, sent.sid)
+        message, _ = stack.store.messages.with_contact(phone, sent.sid)
         return message if message is not None and message.status == DeliveryStatus.DELIVERED else None
 
     message = eventually(delivered)
@@ -120,7 +120,7 @@ def test_status_callbacks_from_a_real_send_then_late_ones_out_of_order(stack: Ru
         timeout=30,
     ).json()
     assert late["statuses"] == [204, 204]
-    after, _ = stack.store.get_message_and_contact(phone, sent.sid)
+    after, _ = stack.store.messages.with_contact(phone, sent.sid)
     assert after is not None and after.status == DeliveryStatus.DELIVERED
     assert handset(stack, phone) == ["Your order is on its way"]
 
@@ -137,5 +137,5 @@ def test_a_designated_landline_becomes_undeliverable(stack: RunningStack) -> Non
 
     contact = eventually(undeliverable)
     assert contact.deliverability.last_error_code == 30006
-    message, _ = stack.store.get_message_and_contact(phone, sent.sid)
+    message, _ = stack.store.messages.with_contact(phone, sent.sid)
     assert message is not None and message.status == DeliveryStatus.UNDELIVERED

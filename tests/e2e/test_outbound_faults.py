@@ -1,206 +1,45 @@
-"""End to end: the outbound guarantees (issue 10) on the running stack.
+"""End to end: the outbound guarantees (issue 10) on the running stack: a slow
+pace, two runs racing for one audience, Twilio down for a while (tests/e2e/outbound.py
+holds the parts these scenarios share; the breaker and pause are in
+test_outbound_pause.py, a killed sender in test_outbound_killed.py).
 
-Every planned text is sent once or accounted for, whatever goes wrong: a slow
-pace, two runs racing for one audience, the circuit breaker and a resume,
-Twilio down for a while, a sender killed in the middle of a Twilio call.
-What arrived is read from the Twilio simulator (`GET /sim/messages`: every
-text its API accepted, timed to the microsecond), what the service decided
-from the operator API.
-
-They run on a stack of their own (`own`), not the session's: they measure
-time (pace, retries, the breaker's 200 texts), and the session's stack has
-grown slow by then. moto copies a whole table for every TransactWriteItems
-(a claim, a settle), so after the other e2e tests (5,000 STOP/START flips
-among them) each text costs seconds and API calls take up to ten.
-
-Two scenarios run AWS's and Twilio's clocks scaled down (the same code, its
-timings set through the environment, config.py): a sender killed and
-restarted (SQS's 720 s visibility timeout and the 4-minute lease become
-SCALED_VISIBILITY_S and SCALED_LEASE_S) and Twilio down for 10 minutes of a
-one-hour run (the outage, the run's relevance and the retries' backoff, 15 s
-doubling up to 15 minutes, all divided by SCALE).
+Twilio down for 10 minutes of a one-hour run runs AWS's and Twilio's clocks
+scaled down (the same code, its timings set through the environment,
+config.py): the outage, the run's relevance and the retries' backoff, 15 s
+doubling up to 15 minutes, all divided by SCALE.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import os
-import signal
-import subprocess
-import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-import boto3
 import pytest
 import requests
 
 from chalicelib.domain.contact import DeliverabilityState
-from chalicelib.domain.ledger import LEASE, pending
-from chalicelib.domain.policy import PolicySettings
 from chalicelib.services.sending import PACE_MARGIN
-from local.environment import Ports, stack_env
-from local.stack import ROOT, stop_process
-from tests.conftest import REGION
-from tests.e2e.conftest import OPERATOR_TOKEN, RunningStack, running_stack
-from tests.e2e.test_campaigns import person
-from tests.e2e.test_local_stack import handset, text
-
-T = TypeVar("T")
-SEND_VISIBILITY_S = 720  # infra/resources.json SendQueue: what a killed sender's batch waits before it comes back
-SCALE = 15  # Twilio's outage scenario: every clock divided by this
-RETRY_FIRST_S, RETRY_MAX_S = 1, 60  # the backoff's 15 s and 900 s, scaled
-SCALED_LEASE_S, SCALED_VISIBILITY_S = 8, 24  # the lease's 240 s and the visibility timeout's 720 s, divided by 30
-BREAKER_MINIMUM_OUT = (
-    40  # BREAKER_MINIMUM_OUT on this module's stack: texts out before the breaker may trip (200 in AWS)
+from local.stack import stop_process
+from tests.e2e.outbound import (
+    RETRY_FIRST_S,
+    RETRY_MAX_S,
+    SCALE,
+    OwnStack,
+    accepted,
+    audience,
+    campaign,
+    created,
+    decisions,
+    own_fixture,  # noqa: F401  (module scope: a stack of this module's own)
+    per_phone,
+    settled_run,
+    start_runner,
+    until,
+    urls,
 )
-
-_BLOCKS = itertools.count()
-
-
-def numbers(count: int) -> list[str]:
-    """Numbers no other test of the session uses (smart sending remembers a text for 24 hours)."""
-    assert count <= 1000
-    base = 447700960000 + next(_BLOCKS) * 1000
-    return [f"+{base + i}" for i in range(count)]
-
-
-def until(probe: Callable[[], T | None], timeout_s: float, every_s: float = 0.5, what: str = "") -> T:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = probe()
-        if found is not None:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what or 'nothing'} after {timeout_s:.0f}s")
-        time.sleep(every_s)
-
-
-@dataclass(frozen=True)
-class OwnStack:
-    stack: RunningStack
-    runner_env: dict[str, str]  # the environment the stack gives its runner: more runners can be started with it
-
-
-@contextlib.contextmanager
-def own_stack(table: str, *flags: str, settings: dict[str, str] | None = None) -> Iterator[OwnStack]:
-    """A stack of its own (tests/e2e/conftest.py), with the environment its runner gets."""
-    with running_stack(table, *flags, settings=settings) as running:
-        api_port, aws_port, twilio_port = running.ports
-        runner_env = stack_env(Ports(api=api_port, aws=aws_port, twilio=twilio_port), running.env)  # as the stack does
-        sqs = boto3.client("sqs", endpoint_url=running.aws, region_name=REGION)
-        for name, queue in (("PLAN_QUEUE_URL", "plan"), ("SEND_QUEUE_URL", "send")):
-            runner_env[name] = sqs.get_queue_url(QueueName=f"rapport-local-{queue}")["QueueUrl"]
-        yield OwnStack(running, runner_env)
-
-
-@pytest.fixture(scope="module")
-def own() -> Iterator[OwnStack]:
-    settings = {
-        "SEND_RETRY_FIRST_SECONDS": str(RETRY_FIRST_S),
-        "SEND_RETRY_MAX_SECONDS": str(RETRY_MAX_S),
-        "BREAKER_MINIMUM_OUT": str(BREAKER_MINIMUM_OUT),
-    }
-    with own_stack("rapport-e2e-outbound", settings=settings) as started:
-        yield started
-
-
-@pytest.fixture(scope="module")
-def bare() -> Iterator[OwnStack]:
-    """The stack without its runner: the test starts, kills and restarts runners (the stack stops
-    every process when one of its own exits, so its runner cannot be killed and replaced). Its lease and
-    the send queue's visibility timeout are scaled down (AWS's are 240 s and 720 s)."""
-    visibility = ("--send-visibility-seconds", str(SCALED_VISIBILITY_S))
-    lease = {"SEND_LEASE_SECONDS": str(SCALED_LEASE_S)}
-    with own_stack("rapport-e2e-kill", "--no-runner", *visibility, settings=lease) as started:
-        yield started
-
-
-def api(base: str, method: str, path: str, body: Any = None) -> Any:
-    response = requests.request(
-        method, f"{base}{path}", json=body, headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"}, timeout=60
-    )
-    assert response.status_code < 300, response.text
-    return response.json()
-
-
-@dataclass(frozen=True)
-class Urls:
-    api: str
-    sim: str
-
-
-def urls(stack: RunningStack) -> Urls:
-    return Urls(stack.api, stack.sim)
-
-
-def audience(where: Urls, count: int) -> tuple[str, list[str]]:
-    """`count` opted-in contacts near Leeds, in daytime, under a fresh tag."""
-    tag = f"of-{uuid.uuid4().hex[:8]}"
-    phones = numbers(count)
-    for start in range(0, count, 500):  # the import takes at most 500 at once
-        chunk = [person(phone, tag) for phone in phones[start : start + 500]]
-        api(where.api, "POST", "/api/contacts", {"contacts": chunk})
-    return tag, phones
-
-
-def campaign(where: Urls, tag: str, mps: float, label: str = "", **spec: Any) -> dict[str, Any]:
-    """A marketing campaign for the tag, due now; its text carries the tag (and label), so it can be found."""
-    body = {
-        "name": f"{label or 'promo'} {tag}",
-        "message": f"Hi {{first_name|there}}, 2-for-1 pizzas tonight {label}[{tag}]",
-        "audience": {"tags": [tag]},
-        "location": {"name": "Leeds", "prefixes": ["LS"]},
-        "send_at": datetime.now(UTC).isoformat(),
-        "messages_per_second": mps,
-        **spec,
-    }
-    created: dict[str, Any] = api(where.api, "POST", "/api/campaigns", body)
-    return created
-
-
-def run_of(where: Urls, campaign_id: str) -> dict[str, Any] | None:
-    runs = api(where.api, "GET", f"/api/campaigns/{campaign_id}/runs")["runs"]
-    return runs[0] if runs else None
-
-
-def settled_run(where: Urls, campaign_id: str, timeout_s: float) -> dict[str, Any]:
-    """The run once planned whole and nothing of it pending (every planned text sent, failed, unknown or dropped)."""
-
-    def probe() -> dict[str, Any] | None:
-        run = run_of(where, campaign_id)
-        done = run is not None and len(run["shards_done"]) == run["shards"] and pending(run["counts"]) == 0
-        return run if done else None
-
-    return until(probe, timeout_s, what=f"run of {campaign_id} still pending")
-
-
-def accepted(where: Urls, tag: str) -> list[dict[str, Any]]:
-    """Every text of this tag the simulator's API accepted, oldest first."""
-    messages = requests.get(f"{where.sim}/sim/messages", timeout=30).json()["messages"]
-    return [m for m in messages if f"[{tag}]" in m["body"]]
-
-
-def per_phone(messages: list[dict[str, Any]]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for message in messages:
-        counts[message["to"]] = counts.get(message["to"], 0) + 1
-    return counts
-
-
-def decisions(where: Urls, phone: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = api(where.api, "GET", f"/api/contacts/{phone}/decisions")["decisions"]
-    return found
-
-
-def created(message: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(message["created"])
-
+from tests.e2e.test_local_stack import handset
 
 # --- pace -------------------------------------------------------------------
 
@@ -328,175 +167,3 @@ def test_twilio_down_for_ten_minutes_of_a_one_hour_run_every_text_goes_once_afte
 
 def _after(moment: datetime, message: dict[str, Any]) -> float:
     return round((created(message) - moment).total_seconds(), 1)
-
-
-# --- the circuit breaker, pause and resume ---------------------------------------------
-
-
-def trip_the_breaker(stack: RunningStack) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
-    """A run to minimum_out + 30 contacts at 10 MPS; six of the first recipients text STOP. At
-    minimum_out (BREAKER_MINIMUM_OUT, 40 here) texts out, 6 opt-outs are 15% > 2%: the breaker pauses
-    the campaign, the rest is held."""
-    where = urls(stack)
-    minimum = BREAKER_MINIMUM_OUT
-    tag, phones = audience(where, minimum + 30)
-    promo = campaign(where, tag, mps=10)
-    stopped: list[str] = []
-
-    def tripped() -> dict[str, Any] | None:
-        for message in accepted(where, tag)[:12]:
-            if len(stopped) == 6:
-                break
-            recorded = decisions(where, message["to"])[0].get("outcome") == "sent"  # so the STOP counts for the run
-            if recorded and message["to"] not in stopped:
-                text(stack, message["to"], "STOP")
-                stopped.append(message["to"])
-        run = run_of(where, promo["id"])
-        return run if run is not None and run["breaker"] else None
-
-    run = until(tripped, 300, every_s=1, what="the breaker")
-    assert len(stopped) == 6
-    return promo, run, phones
-
-
-RESUMED_WITHIN_S = 120  # a resume files the held texts under this minute; the tick releases it once past
-
-
-@pytest.mark.slow
-def test_the_breaker_trips_on_opt_outs_holds_the_rest_and_resume_sends_it(own: OwnStack) -> None:
-    """Breaker trip → resume → the rest goes: within a minute or two of the resume, once each."""
-    where = urls(own.stack)
-    promo, run, phones = trip_the_breaker(own.stack)
-    minimum = BREAKER_MINIMUM_OUT
-    assert run["breaker"].startswith("circuit breaker: 6 opt-outs in")
-
-    def campaign_paused() -> dict[str, Any] | None:
-        found: dict[str, Any] = api(where.api, "GET", f"/api/campaigns/{promo['id']}")
-        return found if found["status"] == "paused" else None
-
-    # the sender trips the run's breaker, then pauses the campaign: two writes, one after the other
-    paused = until(campaign_paused, 30, what="the campaign paused by the breaker")
-    assert paused["paused_reason"] == run["breaker"]
-
-    latest = all_decided_at_send(where, phones)
-    texts = accepted(where, tag_of(promo))
-    held = [d for d in latest if d["verdict"] == "hold"]
-    assert per_phone(texts) == {d["phone"]: 1 for d in latest if d.get("outcome") == "sent"}
-    assert len(texts) >= minimum and len(texts) + len(held) == len(phones)
-    assert {d["reason"] for d in held} == {"campaign_paused"}
-    recheck = PolicySettings().recheck_after
-    for d in held:
-        assert timedelta(0) < datetime.fromisoformat(d["until"]) - datetime.fromisoformat(d["at"]) <= recheck
-    counts = api(where.api, "GET", f"/api/campaigns/{promo['id']}/runs")["runs"][0]["counts"]
-    assert counts["out"] == len(texts) and pending(counts) == len(held)  # planned = out + pending
-
-    took = resume_and_wait(where, promo, phones)
-    after = run_of(where, promo["id"])
-    assert after is not None and (after["breaker"], after["resumed"]) == (None, True)
-    assert after["counts"]["out"] == len(phones) and pending(after["counts"]) == 0
-    print(f"breaker: tripped at {counts['out']} out; {len(held)} held went {took:.0f} s after the resume")
-
-
-@pytest.mark.slow
-def test_an_operators_pause_then_resume_sends_the_held_texts_within_minutes(own: OwnStack) -> None:
-    """An operator pauses a run in the middle (the pause reaches the sender's next batch of 10, so more
-    than 10 contacts), then resumes it: the held texts go within a minute or two, once each."""
-    where = urls(own.stack)
-    tag, phones = audience(where, 14)
-    paused = campaign(where, tag, mps=0.5)
-    until(lambda: True if len(accepted(where, tag)) >= 2 else None, 60, what="the first texts")
-    api(where.api, "POST", f"/api/campaigns/{paused['id']}/pause")
-    latest = all_decided_at_send(where, phones, timeout_s=120)
-    held = [d["phone"] for d in latest if d["verdict"] == "hold"]
-    assert held and {d["reason"] for d in latest if d["verdict"] == "hold"} == {"campaign_paused"}
-    took = resume_and_wait(where, paused, phones)
-    print(f"operator pause: {len(held)} held, sent {took:.0f} s after the resume")
-
-
-def all_decided_at_send(where: Urls, phones: list[str], timeout_s: float = 60) -> list[dict[str, Any]]:
-    """Each contact's latest decision once every one of them was decided again at send time."""
-
-    def probe() -> list[dict[str, Any]] | None:
-        latest = [decisions(where, phone)[0] for phone in phones]
-        return latest if all(d["stage"] == "at_send" for d in latest) else None
-
-    return until(probe, timeout_s, every_s=1, what="a decision at send time for everyone")
-
-
-def resume_and_wait(where: Urls, promo: dict[str, Any], phones: list[str]) -> float:
-    """Resume; every contact then has its one text within RESUMED_WITHIN_S. How long it took."""
-    resumed = api(where.api, "POST", f"/api/campaigns/{promo['id']}/resume")
-    assert (resumed["status"], resumed["paused_reason"]) == ("active", None)
-    started = time.monotonic()
-    settled_run(where, promo["id"], RESUMED_WITHIN_S)
-    took = time.monotonic() - started
-    time.sleep(2)  # anything sent twice would be here by now
-    assert per_phone(accepted(where, tag_of(promo))) == dict.fromkeys(phones, 1)
-    return took
-
-
-def tag_of(promo: dict[str, Any]) -> str:
-    tags: list[str] = promo["audience"]["tags"]
-    return tags[0]
-
-
-# --- a sender killed mid-run ----------------------------------------------------------
-
-
-def start_runner(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """A sender (and tick and planner): what a new Lambda container is for the queues."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "local.runner", "--tick-seconds", "1"], cwd=ROOT, env=env, start_new_session=True
-    )
-
-
-@pytest.mark.slow
-def test_a_sender_killed_in_a_twilio_call_and_restarted_sends_every_text_once(bare: OwnStack) -> None:
-    """The runner is SIGKILLed while its sender is inside a Twilio call that Twilio has taken (the
-    simulator holds its answer back: POST /sim/slow), then a new runner starts.
-
-    What follows is AWS's timing, scaled down: the dead sender's batch (the text in the call and the
-    texts waiting for their slots) comes back only after the send queue's visibility timeout (720 s in
-    AWS, six times the function's timeout; SCALED_VISIBILITY_S here); by then the text in the call is
-    past its lease (4 minutes; SCALED_LEASE_S), so it is reconciled against Twilio's list of messages
-    (found: recorded, not resent), and the others are sent. Texts not yet received by the dead runner
-    go at once from the new one."""
-    where = urls(bare.stack)
-    sqs = boto3.client("sqs", endpoint_url=bare.stack.aws, region_name=REGION)
-    visibility = sqs.get_queue_attributes(QueueUrl=bare.runner_env["SEND_QUEUE_URL"], AttributeNames=["All"])
-    assert int(visibility["Attributes"]["VisibilityTimeout"]) == SCALED_VISIBILITY_S
-    assert timedelta(seconds=SEND_VISIBILITY_S) > LEASE  # the design this test relies on, in AWS ...
-    assert SEND_VISIBILITY_S / LEASE.total_seconds() == SCALED_VISIBILITY_S / SCALED_LEASE_S  # ... and here
-    tag, phones = audience(where, 6)
-    first = start_runner(bare.runner_env)
-    second: subprocess.Popen[bytes] | None = None
-    try:
-        requests.post(f"{where.sim}/sim/slow", json={"seconds": 30, "to": phones, "count": 1}, timeout=30)
-        promo = campaign(where, tag, mps=0.2)
-        [in_call] = until(lambda: accepted(where, tag) or None, 90, every_s=0.05, what="the first text")
-        # every shard planned first: a plan job in the dead runner's hands would come back only after
-        # the plan queue's visibility timeout (90 minutes). The sender's read times out after 10 s.
-        until(lambda: True if (r := run_of(where, promo["id"])) and len(r["shards_done"]) == r["shards"] else None, 7)
-        assert len(accepted(where, tag)) == 1
-        os.kill(first.pid, signal.SIGKILL)  # Twilio has the text; its answer is held back 30 s
-        killed_at = time.monotonic()
-        first.wait(timeout=10)
-        victim = in_call["to"]
-        [entry] = decisions(where, victim)
-        assert entry["stage"] == "planned"  # nothing recorded: the sender died in the call
-        second = start_runner(bare.runner_env)
-        run = settled_run(where, promo["id"], SCALED_VISIBILITY_S + 180)
-        took = time.monotonic() - killed_at
-    finally:
-        for runner in (first, second):
-            if runner is not None:
-                stop_process(runner)
-    time.sleep(2)
-    texts = accepted(where, tag)
-    assert per_phone(texts) == dict.fromkeys(phones, 1)  # the text in the call was not sent again
-    assert (run["counts"]["out"], run["counts"].get("unknown", 0)) == (len(phones), 0)
-    [decision] = decisions(where, victim)
-    assert (decision["outcome"], decision["sid"]) == ("sent", in_call["sid"])  # reconciled from Twilio's list
-    [stored] = [m for m in bare.stack.store.thread(victim) if m.sid == in_call["sid"]]
-    assert stored.run_id == run["id"] and stored.status == "delivered"  # the callbacks that came first kept
-    print(f"killed in a Twilio call: every text once, {took:.0f} s after the kill")

@@ -97,7 +97,7 @@ def test_the_stacks_webhook_url_makes_a_lost_answer_retried_and_the_text_is_kept
     result = text(stack, phone, "help", proxy=flaky.url)  # to the URL the stack configures, overrides included
     assert (result["status"], result["attempts"], result["outcomes"]) == (200, 2, ["502", "200"])
     assert flaky.attempts == [f"{stack.api}/twilio/inbound"] * 2  # the fragment is never sent
-    assert [(m.sid, m.body) for m in stack.store.thread(phone)] == [(result["sid"], "help")]
+    assert [(m.sid, m.body) for m in stack.store.messages.thread(phone)] == [(result["sid"], "help")]
     assert result["replies"] and handset(stack, phone) == result["replies"]  # answered once
 
 
@@ -120,4 +120,4 @@ def test_a_5xx_is_retried_only_with_the_overrides_and_the_text_is_stored_at_most
     result = text(stack, phone, "Are you open on Sunday?", webhook_url=webhook_url, proxy=flaky.url)
     assert result["attempts"] == attempts == len(flaky.attempts)
     assert result["status"] == (200 if attempts == 2 else flaky.status)
-    assert [m.sid for m in stack.store.thread(phone)] == [result["sid"]] * stored
+    assert [m.sid for m in stack.store.messages.thread(phone)] == [result["sid"]] * stored

@@ -17,10 +17,11 @@ from chalice.test import Client
 
 from app import app
 from chalicelib import bootstrap
+from chalicelib.adapters.dynamodb_ledger import DynamoLedger
 from chalicelib.adapters.dynamodb_runs import DynamoRunStore
 from chalicelib.adapters.dynamodb_store import DynamoConversationStore
+from chalicelib.adapters.unit_of_work import DynamoUnitOfWork
 from chalicelib.domain.campaign import Campaign
-from chalicelib.domain.contact import Contact
 from chalicelib.domain.delivery import Receipt
 from chalicelib.domain.ledger import Outcome
 from chalicelib.domain.messages import DeliveryStatus, Message
@@ -28,7 +29,7 @@ from chalicelib.domain.policy import Decision, Reason, Verdict
 from chalicelib.domain.runs import DecisionRecord, Run
 from chalicelib.domain.saved_replies import MAX_SAVED_REPLIES, SavedReply
 from chalicelib.services import conversations as use_cases
-from chalicelib.services.ports import SendOutcome, SendResult
+from chalicelib.services.ports import SendOutcome, SendResult, Write
 from chalicelib.services.status import record_status
 from tests.fakes import FakeSender, InMemoryQueue, StepClock
 from tests.integration.conftest import ALICE, BOB, OLIVE, add_keys, as_key, post_signed, settings_for
@@ -97,7 +98,7 @@ def test_a_reply_goes_out_and_both_agents_replies_are_kept_in_order(agents: Agen
     )  # a colleague may reply too: the claim routes, it does not silence
     assert status == 201 and second["sid"].startswith("SM") and second["status"] == "queued"
     assert [(to, text) for to, text, *_ in agents.sender.sent] == [(ANNA, "We do!"), (ANNA, "Any size.")]
-    thread = agents.deps.store.thread(ANNA)
+    thread = agents.deps.store.messages.thread(ANNA)
     assert [m.body for m in reversed(thread)] == ["Do you do gluten free?", "We do!", "Any size."]
     [waiting] = call(agents.client, "GET", "/api/conversations")[1]["conversations"]
     assert waiting["waiting_since"] is None and waiting["agent"] == "alice"
@@ -143,7 +144,7 @@ def test_closing_releases_the_campaign_texts_the_conversation_held(agents: Agent
     now = agents.clock.now()
     run = Run(id="cmp_x@1", campaign_id="cmp_x", scheduled_for=now, started_at=now, shards=1)
     held = Decision(Verdict.HOLD, Reason.IN_CONVERSATION, "A conversation with an agent is open.", until=now)
-    agents.deps.runs.record_decisions([DecisionRecord.of(ANNA, run, held, now, "at_send")], [])
+    agents.deps.runs.holds.record([DecisionRecord.of(ANNA, run, held, now, "at_send")], [])
     status, closed = call(agents.client, "POST", f"/api/conversations/{ANNA}/close", {}, ALICE)
     assert status == 200 and closed["released_held_texts"] == 1
     assert [job for job, _ in agents.queue.jobs] == [{"run_id": "cmp_x@1", "campaign_id": "cmp_x", "phone": ANNA}]
@@ -231,22 +232,33 @@ class RecordFailsOnce(DynamoConversationStore):
 
     failed = False
 
-    def record_message(self, contact: Contact, expected_version: int | None, message: Message) -> Message | None:
+    def unit(self) -> DynamoUnitOfWork:  # the record's unit of work: its message, contact and entry
         if not self.failed:
             self.failed = True
             raise RuntimeError("DynamoDB is not answering")
-        return super().record_message(contact, expected_version, message)
+        return super().unit()
 
 
-class SettleFailsOnce(DynamoRunStore):
-    """The write that settles a sent reply's entry fails once (the process might as well have died there)."""
+class LedgerFailsOnce(DynamoLedger):
+    """Every write to a sent reply's entry fails once, the record with it and the
+    settle tried alone after it (the process might as well have died there)."""
 
-    failed = False
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        super().__init__(client, table)
+        self.failed: set[str] = set()
+
+    def _once(self, what: str) -> None:
+        if what not in self.failed:
+            self.failed.add(what)
+            raise RuntimeError("DynamoDB is not answering")
+
+    def sent(self, run_id: str, phone: str, attempt: str, sid: str) -> Write:
+        self._once("record")
+        return super().sent(run_id, phone, attempt, sid)
 
     def settle(self, run_id: str, phone: str, attempt: str | None, outcome: Outcome, *args: Any, **kw: Any) -> bool:
-        if not self.failed and outcome == Outcome.SENT:
-            self.failed = True
-            raise RuntimeError("DynamoDB is not answering")
+        if outcome == Outcome.SENT:
+            self._once("settle")
         return super().settle(run_id, phone, attempt, outcome, *args, **kw)
 
 
@@ -297,7 +309,7 @@ def test_the_same_key_sends_once_and_answers_the_same_and_another_body_is_refuse
              for _ in range(2)]  # fmt: skip
     assert asked[0] == asked[1] and asked[0][0] == 201  # each route keeps its own keys
     assert [text for _, text, *_ in agents.sender.sent] == ["We do!", asked[0][1]["body"]]
-    assert [m.body for m in agents.deps.store.thread(ANNA)].count("We do!") == 1
+    assert [m.body for m in agents.deps.store.messages.thread(ANNA)].count("We do!") == 1
     contact = agents.deps.store.get_contact(ANNA)
     assert contact is not None and contact.engagement.outbound_count == 2
 
@@ -318,12 +330,12 @@ def test_a_crash_after_twilio_took_the_text_is_recorded_by_the_retry_without_a_s
     wire_again(agents, store=RecordFailsOnce(dynamodb, table))
     status, first = call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("crash-1"))
     assert status == 201 and first["body"] == "We do!"  # it went: never "try again"
-    assert [m.body for m in agents.deps.store.thread(ANNA)] == ["Do you do gluten free?"]  # not recorded yet
+    assert [m.body for m in agents.deps.store.messages.thread(ANNA)] == ["Do you do gluten free?"]  # not recorded yet
     status, again = call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("crash-1"))
     # the same text (sid, time, body, author); the number it went from is the thread's, which did not have it
     assert (status, again) == (201, {**first, "brand_number": ""})
     assert len(agents.sender.sent) == 1
-    assert [m.body for m in reversed(agents.deps.store.thread(ANNA))] == ["Do you do gluten free?", "We do!"]
+    assert [m.body for m in reversed(agents.deps.store.messages.thread(ANNA))] == ["Do you do gluten free?", "We do!"]
     contact = agents.deps.store.get_contact(ANNA)
     assert contact is not None and contact.engagement.outbound_count == 1
     assert contact.conversation is not None and contact.conversation.waiting_since is None
@@ -335,10 +347,13 @@ def test_a_request_stopped_after_twilio_took_the_text_is_found_at_twilio_never_r
     agents: Agents, dynamodb: DynamoDBClient, table: str
 ) -> None:
     agents.text(ANNA, "hello?", "SMa1")
-    wire_again(agents, runs=SettleFailsOnce(dynamodb, table))
+    runs = DynamoRunStore(dynamodb, table)
+    runs.ledger = LedgerFailsOnce(dynamodb, table)
+    wire_again(agents, runs=runs)
     status, first = call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("lost-1"))
     assert status == 201  # it went
-    assert agents.deps.store.thread(ANNA)[0].body == "We do!"  # and is recorded
+    assert [m.body for m in agents.deps.store.messages.thread(ANNA)] == ["hello?"]  # not recorded yet
+    first = {**first, "brand_number": ""}  # found at Twilio later: the number it went from is not known then
     status, busy = call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("lost-1"))
     assert status == 409 and busy["Message"].startswith("in progress")  # its entry is still `sending`, leased
     agents.clock.current += timedelta(minutes=2)  # the first request's lease has run out
@@ -348,7 +363,9 @@ def test_a_request_stopped_after_twilio_took_the_text_is_found_at_twilio_never_r
     agents.sender.lookup_fails = False  # Twilio's message list answers: the text went
     assert call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("lost-1")) == (201, first)
     assert call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("lost-1")) == (201, first)  # settled now
-    assert len(agents.sender.sent) == 1 and [m.body for m in agents.deps.store.thread(ANNA)].count("We do!") == 1
+    assert (
+        len(agents.sender.sent) == 1 and [m.body for m in agents.deps.store.messages.thread(ANNA)].count("We do!") == 1
+    )
 
 
 def test_a_request_stopped_before_twilio_took_the_text_is_sent_once_by_a_retry_after_its_lease(
@@ -392,7 +409,7 @@ def test_a_status_callback_before_the_record_keeps_its_events_and_the_contact_st
     bootstrap.use(agents.deps, sender)
     status, sent = call(agents.client, "POST", reply_path(ANNA), REPLY, keyed("callback-1"))
     assert status == 201
-    message, contact = agents.deps.store.get_message_and_contact(ANNA, sent["sid"])
+    message, contact = agents.deps.store.messages.with_contact(ANNA, sent["sid"])
     assert message is not None and message.body == "We do!" and message.status == DeliveryStatus.DELIVERED
     assert message.sent_by == "alice"  # kept through the merge with the callback that came first
     assert [event.status for event in message.status_events] == [DeliveryStatus.SENT, DeliveryStatus.DELIVERED]
@@ -402,10 +419,10 @@ def test_a_status_callback_before_the_record_keeps_its_events_and_the_contact_st
     assert contact.conversation.agent == "alice"
     status, asked = call(agents.client, "POST", f"/api/contacts/{ANNA}/ask", {"prompt_id": "interests"})
     assert status == 201  # without a key too
-    message, contact = agents.deps.store.get_message_and_contact(ANNA, asked["sid"])
+    message, contact = agents.deps.store.messages.with_contact(ANNA, asked["sid"])
     assert message is not None and message.body == asked["body"] and len(message.status_events) == 2
     assert contact is not None and contact.pending_prompt is not None and contact.engagement.outbound_count == 2
-    assert len(sender.sent) == 2 and len(agents.deps.store.thread(ANNA)) == 3
+    assert len(sender.sent) == 2 and len(agents.deps.store.messages.thread(ANNA)) == 3
 
 
 def test_concurrent_requests_with_one_key_send_one_text(agents: Agents) -> None:
@@ -432,7 +449,7 @@ def test_concurrent_requests_with_one_key_send_one_text(agents: Agents) -> None:
     sent = [answer for answer in answers if isinstance(answer, Message)]
     assert len(answers) == 6 and len(sent) >= 1 and all(message == sent[0] for message in sent)
     assert use_cases.reply(ANNA, "alice", "Yes!", outbound, "race-1") == sent[0]
-    assert len(sender.sent) == 1 and [m.body for m in d.store.thread(ANNA)].count("Yes!") == 1
+    assert len(sender.sent) == 1 and [m.body for m in d.store.messages.thread(ANNA)].count("Yes!") == 1
 
 
 def test_without_a_key_the_intent_is_still_written_before_the_send(
@@ -475,7 +492,7 @@ def test_a_conversation_closed_while_the_reply_went_still_keeps_the_reply(agents
     bootstrap.use(d, ClosedMeanwhile(agents.clock))
     status, sent = call(agents.client, "POST", reply_path(ANNA), {**REPLY, "body": "Bye!"}, keyed("late-1"))
     assert status == 201
-    message, contact = d.store.get_message_and_contact(ANNA, sent["sid"])
+    message, contact = d.store.messages.with_contact(ANNA, sent["sid"])
     assert message is not None and message.body == "Bye!"
     assert contact is not None and contact.conversation is None  # the close stands
 

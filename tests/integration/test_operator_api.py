@@ -326,7 +326,7 @@ def test_a_run_counts_each_text_delivered_once_whatever_the_receipts_repeat(
     assert bootstrap.deps().runs.start_run(run)
     texts = {f"SM{n:032d}": f"+4477009004{n:02d}" for n in range(3)}
     for sid, to in texts.items():
-        store.put_message(
+        store.messages.put(
             Message(sid=sid, phone=to, brand_number=BRAND, direction=Direction.OUTBOUND, at=scheduled,
                     body="Hi", status=DeliveryStatus.QUEUED, run_id=run.id)
         )  # fmt: skip
@@ -344,5 +344,5 @@ def test_a_run_counts_each_text_delivered_once_whatever_the_receipts_repeat(
     (listed,) = call(client, "GET", f"/api/campaigns/{campaign['id']}/runs")[1]["runs"]
     assert listed["counts"]["delivered"] == 2  # the first final status of each text stands
     assert listed["counts"]["undelivered"] == 1
-    message, _ = store.get_message_and_contact(texts[first[0]], first[0])
+    message, _ = store.messages.with_contact(texts[first[0]], first[0])
     assert message is not None and message.status == DeliveryStatus.DELIVERED

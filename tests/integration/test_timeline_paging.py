@@ -30,7 +30,7 @@ def build_history(store: DynamoConversationStore, texts: int, instructions: int)
             sid=f"SM{n:032x}", phone=PHONE, brand_number="+15005550006", direction=Direction.INBOUND,
             at=AT + timedelta(seconds=n // 3), body=f"text {n}", kind=InboundKind.CONVERSATION,
         )  # fmt: skip
-        store.put_message(message)
+        store.messages.put(message)
         ids.add(f"m:{message.sid}")
     events = [
         ConsentEvent(
@@ -41,7 +41,7 @@ def build_history(store: DynamoConversationStore, texts: int, instructions: int)
         )
         for n in range(instructions)
     ]
-    store.add_trail(PHONE, events, [])
+    store.timeline.add_trail(PHONE, events, [])
     ids |= {f"k:{e.at.isoformat()}:{e.message_sid}" for e in events}
     return ids
 

@@ -86,7 +86,7 @@ def test_inbound_never_fails_and_never_half_writes(
 ) -> None:
     if accepted(wired, dynamodb, "/twilio/inbound", form, ok=200):
         key = (normalise(form["From"]), form["MessageSid"])
-        message, contact = wired[1].get_message_and_contact(*key)
+        message, contact = wired[1].messages.with_contact(*key)
         assert message is not None and contact is not None  # both, or (on 400) neither
         # the first text under a sid is the one kept: a later one is a retry
         assert message.body == FIRST_BODIES.setdefault(key, form["Body"])
@@ -96,5 +96,5 @@ def test_inbound_never_fails_and_never_half_writes(
 @given(form=STATUS_FORMS)
 def test_receipts_never_fail_and_never_half_write(wired: Wired, dynamodb: DynamoDBClient, form: dict[str, str]) -> None:
     if accepted(wired, dynamodb, "/twilio/status", form, ok=204):
-        message, _ = wired[1].get_message_and_contact(normalise(form["To"]), form["MessageSid"])
+        message, _ = wired[1].messages.with_contact(normalise(form["To"]), form["MessageSid"])
         assert message is not None and message.has_seen(DeliveryStatus(form["MessageStatus"]))

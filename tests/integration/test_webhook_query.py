@@ -44,7 +44,7 @@ def post(client: Client, path: str, form: dict[str, str], signed_over: str) -> H
 def test_a_query_signed_as_configured_is_taken(client: Client, store: DynamoConversationStore, configured: str) -> None:
     response = post(client, configured, sms(), signed_over=configured)
     assert response.status_code == 200, response.body
-    assert [(m.sid, m.body) for m in store.thread(CUSTOMER)] == [(SID, "Open late tonight?")]
+    assert [(m.sid, m.body) for m in store.messages.thread(CUSTOMER)] == [(SID, "Open late tonight?")]
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,7 @@ def test_an_ordinary_text_is_stored_and_answered_with_empty_twiml(
     contact = store.get_contact(CUSTOMER)
     assert contact is not None and contact.conversation is not None
     assert "Europe/London" in contact.time_zone.candidates
-    assert [m.body for m in store.thread(CUSTOMER)] == ["Do you deliver to SW1?"]
+    assert [m.body for m in store.messages.thread(CUSTOMER)] == ["Do you deliver to SW1?"]
 
 
 def test_stop_is_confirmed_once_and_recorded_brand_wide(client: Client, store: DynamoConversationStore) -> None:
@@ -52,7 +52,7 @@ def test_stop_is_confirmed_once_and_recorded_brand_wide(client: Client, store: D
     assert contact is not None and contact.consent == ConsentState.OPTED_OUT
     event = contact.consent_event
     assert event is not None
-    assert store.trail(CUSTOMER).consents == [event]
+    assert store.timeline.trail(CUSTOMER).consents == [event]
     assert (event.keyword, event.brand_number, event.message_sid) == ("STOP", BRAND, SID)
 
 
@@ -139,7 +139,7 @@ def test_a_non_form_body_gets_415(client: Client) -> None:
 def test_receipts_arriving_out_of_order_keep_the_final_status(client: Client, store: DynamoConversationStore) -> None:
     for status in ("sent", "delivered", "queued", "sent"):
         assert post_signed(client, "/twilio/status", receipt(status)).status_code == 204
-    message, _ = store.get_message_and_contact(CUSTOMER, SID)
+    message, _ = store.messages.with_contact(CUSTOMER, SID)
     assert message is not None and message.status == DeliveryStatus.DELIVERED
     assert [e.status for e in message.status_events] == ["sent", "delivered", "queued"]  # the repeat changed nothing
 
@@ -173,7 +173,7 @@ def test_bad_receipts_get_400_with_the_reason(
 def test_older_callbacks_with_only_sms_status_are_understood(client: Client, store: DynamoConversationStore) -> None:
     form = {"SmsSid": SID, "MessageSid": SID, "SmsStatus": "sent", "To": CUSTOMER, "From": BRAND}
     assert post_signed(client, "/twilio/status", form).status_code == 204
-    message, _ = store.get_message_and_contact(CUSTOMER, SID)
+    message, _ = store.messages.with_contact(CUSTOMER, SID)
     assert message is not None and message.status == DeliveryStatus.SENT
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from chalicelib.adapters.dynamodb_ledger import DynamoLedger
+from chalicelib.adapters.unit_of_work import DynamoUnitOfWork
 from chalicelib.domain import conversations as domain
 from chalicelib.domain.contact import ConsentEvent, ConsentState, Contact, Conversation
 from chalicelib.domain.conversations import ClaimedError, NoConversationError
@@ -59,17 +61,19 @@ class ReplyRaceStore(InMemoryConversationStore):
 
     def __init__(self) -> None:
         super().__init__()
-        self.rival_pending = True
+        self.rival_pending = False  # armed once the contact is there
 
-    def record_message(self, contact: Contact, expected_version: int | None, message: Message) -> Message | None:
-        if self.rival_pending:
+    def unit(self) -> DynamoUnitOfWork:
+        if self.rival_pending:  # the rival's reply and its contact write, committed before this one's
             self.rival_pending = False
             rival = Message(sid="SMrival", phone=PHONE, brand_number="", direction=Direction.OUTBOUND, at=AT,
                             body="Hi, Bob here")  # fmt: skip
             current = self.get_contact(PHONE)
             assert current is not None
-            super().record_message(current, current.version, rival)
-        return super().record_message(contact, expected_version, message)
+            first = super().unit()
+            first.add(self.messages.saved(rival, None), *self.saved(current, current.version))
+            first.commit()
+        return super().unit()
 
 
 def test_two_agents_replying_at_once_both_replies_are_kept() -> None:
@@ -77,10 +81,11 @@ def test_two_agents_replying_at_once_both_replies_are_kept() -> None:
     store.save_contact(
         Contact(phone=PHONE, created_at=AT, conversation=Conversation(opened_at=AT, last_inbound_at=AT)), None
     )
+    store.rival_pending = True
     clock = StepClock(AT)
     outbound = conversations.Outbound(store, InMemoryRunStore(store), FakeSender(clock), clock, PolicySettings())
     sent = conversations.reply(PHONE, "alice", "Hi, Alice here", outbound)
-    bodies = [m.body for m in reversed(store.thread(PHONE))]
+    bodies = [m.body for m in reversed(store.messages.thread(PHONE))]
     assert bodies == ["Hi, Bob here", "Hi, Alice here"] and sent.body == "Hi, Alice here"
 
 
@@ -131,11 +136,11 @@ def test_a_text_arriving_while_the_thread_is_marked_read_is_not_lost_nor_left_ha
     )  # the write over the stale read was refused, and done again on a fresh one
 
 
-class StopBeforeClaim(InMemoryRunStore):
+class StopBeforeClaim(DynamoLedger):
     """The customer's STOP lands between the policy's read and the claim."""
 
     def __init__(self, store: InMemoryConversationStore) -> None:
-        super().__init__(store)
+        super().__init__(store.table.client, store.table.name)
         self.conversations = store
 
     def claim(self, run_id: str, phone: str, *args: Any, **kwargs: Any) -> Claim:
@@ -152,7 +157,9 @@ def test_a_reply_decided_before_a_stop_that_lands_before_its_claim_is_not_sent()
     store.save_contact(Contact(phone=PHONE, created_at=AT, conversation=opened), None)
     clock = StepClock(AT)
     sender = FakeSender(clock)
-    outbound = conversations.Outbound(store, StopBeforeClaim(store), sender, clock, PolicySettings())
+    runs = InMemoryRunStore(store)
+    runs.ledger = StopBeforeClaim(store)
+    outbound = conversations.Outbound(store, runs, sender, clock, PolicySettings())
     with pytest.raises(conversations.NotSendableError, match="opted_out"):
         conversations.reply(PHONE, "alice", "Still there?", outbound, "k-1")
     assert sender.sent == []  # the claim saw the contact change, read it again and decided again

@@ -45,7 +45,7 @@ def test_a_receipt_counts_only_when_it_brings_the_first_final_status(
 
 
 def receipts(world: World, phone: str, *statuses: str) -> None:
-    sid = str(world.store.thread(phone)[0].sid)
+    sid = str(world.store.messages.thread(phone)[0].sid)
     for status in statuses:
         code = 30003 if status in ("undelivered", "failed") else None
         receipt = Receipt(sid, DeliveryStatus(status), phone, "+15005550006", world.clock.now(), code)

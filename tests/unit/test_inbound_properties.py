@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chalicelib.adapters.dynamodb_messages import DynamoMessageLog
 from chalicelib.domain.contact import ConsentState
 from chalicelib.domain.delivery import Receipt
 from chalicelib.domain.inbound import BrandReplies, InboundSms
@@ -30,18 +31,24 @@ STATES |= {"START": ConsentState.OPTED_IN}
 STATES |= {"UNSTOP": ConsentState.OPTED_IN, "yes": ConsentState.OPTED_IN}
 
 
-class CrashingStore(InMemoryConversationStore):
+class CrashingMessages(DynamoMessageLog):
     """Dies once, for the chosen texts, between the contact's write and the message's."""
 
-    def __init__(self, crash_for: set[str]) -> None:
-        super().__init__()
+    def __init__(self, store: InMemoryConversationStore, crash_for: set[str]) -> None:
+        super().__init__(store.table.client, store.table.name)
         self.crash_for = set(crash_for)
 
-    def put_message(self, message: Message) -> Message | None:
+    def put(self, message: Message) -> Message | None:
         if message.sid in self.crash_for:
             self.crash_for.discard(message.sid)
             raise ConnectionError("the Lambda died here")
-        return super().put_message(message)
+        return super().put(message)
+
+
+def crashing_store(crash_for: set[str]) -> InMemoryConversationStore:
+    store = InMemoryConversationStore()
+    store.messages = CrashingMessages(store, crash_for)
+    return store
 
 
 @dataclass(frozen=True)
@@ -81,7 +88,7 @@ def deliver(store: InMemoryConversationStore, runs: InMemoryRunStore, event: Tex
 
 
 def check(store: InMemoryConversationStore, texts: list[Text]) -> None:
-    stored = {m.sid: m for m in store.history(PHONE).messages if m.kind is not None}
+    stored = {m.sid: m for m in store.timeline.history(PHONE).messages if m.kind is not None}
     assert sorted(stored) == sorted(t.sms().sid for t in texts)  # every text, once
     contact = store.get_contact(PHONE)
     assert contact is not None and contact.engagement.inbound_count == len(texts)
@@ -89,7 +96,7 @@ def check(store: InMemoryConversationStore, texts: list[Text]) -> None:
     if keywords:
         latest = max(keywords, key=lambda t: t.n)
         assert contact.consent == STATES[latest.body]
-        trail = store.trail(PHONE).consents
+        trail = store.timeline.trail(PHONE).consents
         assert {e.message_sid for e in trail} == {t.sms().sid for t in keywords}  # every instruction
         assert trail == sorted(trail, key=lambda e: e.at)
         assert trail[-1].state == contact.consent  # the trail ends where the profile is
@@ -113,7 +120,7 @@ def test_any_order_repeats_and_crashes_lose_nothing(
     schedule: list[Text | Ack] = data.draw(st.permutations([*texts, *acks]))
     repeated = data.draw(st.lists(st.sampled_from(schedule), max_size=4))
     crashing = data.draw(st.sets(st.sampled_from([t.sms().sid for t in texts])))
-    store, runs = CrashingStore(crashing), InMemoryRunStore()
+    store, runs = crashing_store(crashing), InMemoryRunStore()
     for event in [*schedule, *repeated]:
         deliver(store, runs, event)
     check(store, texts)

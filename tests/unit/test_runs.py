@@ -76,8 +76,8 @@ def test_planning_records_every_decision_and_queues_only_sends(world: World) -> 
     assert [job["phone"] for job, _ in world.send_queue.jobs] == ["+447700900001"]
     run = world.runs.get_run("cmp_leeds@20260602T100000+0000")
     assert run is not None and run.counts == {"send/clear": 1, "drop/opted_out": 1, "drop/out_of_area": 1, "planned": 1}
-    assert world.runs.decisions_for("+447700900003")[0].reason == "out_of_area"
-    assert world.runs.decisions_for("+447700900004") == []
+    assert world.runs.holds.decisions_for("+447700900003")[0].reason == "out_of_area"
+    assert world.runs.holds.decisions_for("+447700900004") == []
 
 
 def test_a_replayed_shard_counts_once_and_sends_once(world: World) -> None:
@@ -117,7 +117,7 @@ def test_a_stop_between_planning_and_sending_wins(world: World) -> None:
     )
     assert world.send() == [Sent.DROPPED]
     assert world.received() == []
-    assert world.runs.decisions_for("+447700900001")[0].reason == "opted_out"
+    assert world.runs.holds.decisions_for("+447700900001")[0].reason == "opted_out"
 
 
 def test_a_sent_text_updates_engagement_and_carries_the_deadline(world: World) -> None:
@@ -132,9 +132,9 @@ def test_a_sent_text_updates_engagement_and_carries_the_deadline(world: World) -
     contact = world.get_contact(to)
     assert contact.engagement.unanswered_marketing == 1 and len(contact.engagement.marketing_sent_at) == 1
     assert contact.engagement.last_run_id == "cmp_leeds@20260602T100000+0000"
-    [message] = world.store.thread(to)
+    [message] = world.store.messages.thread(to)
     assert message.run_id == contact.engagement.last_run_id and message.status == DeliveryStatus.QUEUED
-    assert world.runs.decisions_for(to)[0].outcome == "sent"
+    assert world.runs.holds.decisions_for(to)[0].outcome == "sent"
 
 
 def test_a_stale_location_gets_the_question_instead_and_it_awaits_an_answer(world: World) -> None:
@@ -165,7 +165,7 @@ def test_quiet_hours_at_send_time_hold_until_the_window_opens_then_the_tick_rele
     world.tick()
     world.plan()
     assert world.send() == [Sent.SENT]
-    assert world.runs.decisions_for("+447700900001")[0].outcome == "sent"
+    assert world.runs.holds.decisions_for("+447700900001")[0].outcome == "sent"
 
 
 @pytest.mark.parametrize(
@@ -212,7 +212,7 @@ def test_an_unknown_outcome_is_recorded_and_never_resent(world: World) -> None:
     assert world.send() == [Sent.UNKNOWN]
     assert world.send([job for job, _ in jobs]) == [Sent.DUPLICATE]
     assert len(world.sender.sent) == 1
-    assert world.runs.decisions_for("+447700900001")[0].outcome == "unknown"
+    assert world.runs.holds.decisions_for("+447700900001")[0].outcome == "unknown"
 
 
 def test_a_refusal_for_an_unsubscribed_number_records_the_opt_out(world: World) -> None:
@@ -258,7 +258,7 @@ def test_failure_receipts_count_against_the_run_once(world: World) -> None:
     world.tick()
     world.plan()
     world.send()
-    sid = world.sender.sent and world.store.thread("+447700900001")[0].sid
+    sid = world.sender.sent and world.store.messages.thread("+447700900001")[0].sid
     for status in ("undelivered", "undelivered", "failed"):
         receipt = Receipt(str(sid), DeliveryStatus(status), "+447700900001", "+15005550006", world.clock.now(), 30007)
         record_status(receipt, world.store, world.runs)
@@ -276,7 +276,7 @@ def test_a_receipt_that_arrives_before_the_send_is_recorded_keeps_its_events(wor
     record_status(early, world.store, world.runs)  # Twilio's callback beat our own write
     world.sender.answers = [SendResult(SendOutcome.ACCEPTED, sid=sid, from_number="+15005550006")]
     assert world.send() == [Sent.SENT]
-    message, _ = world.store.get_message_and_contact("+447700900001", sid)
+    message, _ = world.store.messages.with_contact("+447700900001", sid)
     assert message is not None and message.run_id and message.body and message.status == DeliveryStatus.SENT
 
 
@@ -373,13 +373,13 @@ def minutes_pass(world: World, minutes: int, deliveries: int = 1) -> list[Sent]:
 
 def test_resume_after_the_breaker_sends_the_held_rest_at_the_next_minute(world: World) -> None:
     phones = trip_and_hold(world, 6)
-    assert len(world.runs.parked(RUN)) == 4  # the paused ones, noted under the run
+    assert len(world.runs.holds.parked(RUN)) == 4  # the paused ones, noted under the run
     resumed_at = world.clock.current
     resume_campaign("cmp_leeds", world.campaigns, world.runs, world.clock)
     run = world.runs.get_run(RUN)
     assert run is not None and run.breaker is None
     assert world.get_campaign("cmp_leeds").paused_reason is None
-    assert world.runs.parked(RUN) == []
+    assert world.runs.holds.parked(RUN) == []
     assert [hold.minute for hold in world.holds()] == [minute_of(resumed_at)] * 4  # released once past
     assert minutes_pass(world, 1) == [Sent.SENT] * 4  # within a minute, not at the hourly re-check
     assert sorted(world.received()) == phones
@@ -406,18 +406,18 @@ def test_a_resume_twice_or_two_at_once_send_each_held_text_once(world: World) ->
     one text per contact through."""
     phones = trip_and_hold(world, 6)
     barrier = threading.Barrier(2)
-    original = world.runs.parked
+    original = world.runs.holds.parked
 
     def parked_together(run_id: str) -> list[Hold]:
         found = original(run_id)
         barrier.wait(timeout=5)  # both have read them
         return found
 
-    world.runs.parked = parked_together  # type: ignore[method-assign]
+    world.runs.holds.parked = parked_together  # type: ignore[method-assign]
     clocks = [StepClock(world.clock.current), StepClock(world.clock.current + timedelta(minutes=1))]
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda c: resume_campaign("cmp_leeds", world.campaigns, world.runs, c), clocks))
-    world.runs.parked = original  # type: ignore[method-assign]
+    world.runs.holds.parked = original  # type: ignore[method-assign]
     assert len(world.holds()) == 8  # four texts, each filed twice
     outcomes = minutes_pass(world, 3, deliveries=2)
     assert outcomes.count(Sent.SENT) == 4 and set(outcomes) == {Sent.SENT, Sent.DUPLICATE}
@@ -440,10 +440,10 @@ def test_a_resume_that_crashes_half_way_loses_no_held_text_and_sends_none_twice(
     def crash(holds: list[Hold]) -> None:
         raise RuntimeError("the Lambda timed out")
 
-    world.runs.release = crash  # type: ignore[method-assign]  # after filing at the next minute, before forgetting
+    world.runs.holds.release = crash  # type: ignore[method-assign]  # after filing at the next minute, before forgetting
     with pytest.raises(RuntimeError):
         resume_campaign("cmp_leeds", world.campaigns, world.runs, world.clock)
-    del world.runs.release
+    del world.runs.holds.release
     assert minutes_pass(world, 2) == [Sent.SENT] * 3  # the campaign is active: they went as the minute passed
     resume_campaign("cmp_leeds", world.campaigns, world.runs, world.clock)  # the operator tries again
     assert set(minutes_pass(world, 65)) <= {Sent.DUPLICATE}  # the spare holds find their texts sent

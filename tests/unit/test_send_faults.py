@@ -50,12 +50,12 @@ RUN = "cmp_leeds@20260602T100000+0000"
 OPERATIONS = [
     "runs.get_run",
     "runs.take_slot",
-    "runs.claim",
-    "runs.settle",
-    "runs.record_sent",
+    "runs.ledger.claim",
+    "runs.ledger.settle",
+    "store.unit.commit",  # the record: message, contact, entry, decision and count together
     "store.get_contacts",
     "store.get_contact",
-    "store.get_message_and_contact",
+    "store.messages.with_contact",
     "twilio.send",
     "twilio.find_sent",
 ]
@@ -91,7 +91,7 @@ def check_run(world: World, twilio: FlakyTwilio, phones: list[str], eligible: se
     texts = Counter(to for to, *_ in twilio.accepted)
     assert all(n == 1 for n in texts.values()), f"two texts to one contact: {texts}"
     assert set(texts) <= eligible, "a text to someone opted out or undeliverable"
-    entries = {phone: entry for phone in phones if (entry := world.runs.entry(RUN, phone))}
+    entries = {phone: entry for phone in phones if (entry := world.runs.ledger.entry(RUN, phone))}
     assert all(entry.state in TERMINAL for entry in entries.values()), entries
     run = world.runs.get_run(RUN)
     assert run is not None
@@ -99,7 +99,7 @@ def check_run(world: World, twilio: FlakyTwilio, phones: list[str], eligible: se
     assert run.counts.get(PLANNED, 0) == settled, run.counts  # nothing pending once the queue is empty
     sent = {phone for phone, entry in entries.items() if entry.state == LedgerState.SENT}
     assert run.counts.get(OUT, 0) == len(sent)
-    assert all(world.store.thread(phone) for phone in sent), "a sent text without its message"
+    assert all(world.store.messages.thread(phone) for phone in sent), "a sent text without its message"
     assert run.counts.get(OUT, 0) <= len(texts) <= run.counts.get(OUT, 0) + run.counts.get(UNKNOWN, 0)
 
 
@@ -201,7 +201,7 @@ def test_a_sender_killed_before_the_twilio_call_is_taken_over_and_sends_once() -
     world.contact("+447700900402")
     world.tick()
     world.plan()
-    faults = Faults(plan={("runs.claim", 1): Fault.AFTER})  # claimed `sending`, then killed
+    faults = Faults(plan={("runs.ledger.claim", 1): Fault.AFTER})  # claimed `sending`, then killed
     twilio = FlakyTwilio(world.clock)
     outcomes = drive(world.send_queue.take(), faulty_context(world, faults, twilio), world.clock, random.Random(2), 0)
     assert outcomes == [Sent.SENT] and len(twilio.sent) == 1
@@ -216,7 +216,7 @@ def test_when_twilio_cannot_be_asked_the_text_is_settled_unknown_never_resent() 
     world.plan()
     twilio = FlakyTwilio(world.clock)
     twilio.lookup_fails = True
-    faults = Faults(plan={("runs.claim", 1): Fault.AFTER})
+    faults = Faults(plan={("runs.ledger.claim", 1): Fault.AFTER})
     outcomes = drive(world.send_queue.take(), faulty_context(world, faults, twilio), world.clock, random.Random(3), 0)
     assert outcomes == [Sent.UNKNOWN] and twilio.sent == []
     run = world.runs.get_run(RUN)
@@ -226,7 +226,7 @@ def test_when_twilio_cannot_be_asked_the_text_is_settled_unknown_never_resent() 
 DEAD = "+447700900410"
 DEATHS = {  # how the first sender died, and what Twilio can say about it afterwards
     "twilio_took_it": ({("twilio.send", 1): Fault.AFTER}, False),
-    "twilio_never_got_it": ({("runs.claim", 1): Fault.AFTER}, False),
+    "twilio_never_got_it": ({("runs.ledger.claim", 1): Fault.AFTER}, False),
     "twilio_unreachable": ({("twilio.send", 1): Fault.AFTER}, True),
 }
 # (death, change) -> what the redelivered job does, how many texts went, the entry's end state
@@ -285,7 +285,7 @@ def test_a_dead_senders_text_is_reconciled_whatever_the_contact_did_before_its_j
     assert run.counts.get(UNKNOWN, 0) == (state == LedgerState.UNKNOWN)
     assert run.counts.get(DROPPED, 0) == (state == LedgerState.DROPPED)
     if state == LedgerState.SENT:
-        (message,) = [message for message in world.store.thread(DEAD) if message.run_id == RUN]
+        (message,) = [message for message in world.store.messages.thread(DEAD) if message.run_id == RUN]
         assert message.body == twilio.accepted[0][1]  # the body that went, not one derived again
     if state == LedgerState.RELEASED:
         assert [hold.phone for hold in world.holds()] == [DEAD]  # the tick brings it back
@@ -388,7 +388,7 @@ def test_two_campaigns_to_one_audience_at_the_same_minute_send_one_text_each() -
     outcomes += [send_one(as_job(job), ctx) for job in jobs if job["campaign_id"] == "cmp_leeds"]
     assert sorted(to for to, *_ in twilio.accepted) == phones  # one each
     assert Counter(outcomes) == {Sent.SENT: 6, Sent.DROPPED: 6}
-    dropped = [d for phone in phones for d in world.runs.decisions_for(phone) if d.reason == "smart_sending"]
+    dropped = [d for phone in phones for d in world.runs.holds.decisions_for(phone) if d.reason == "smart_sending"]
     assert len(dropped) == len(phones)  # the other run's text: both passed the policy, the marketing slot refused
 
 
@@ -400,5 +400,5 @@ def test_a_batch_read_made_stale_by_the_other_runs_text_is_caught_by_the_claim()
     drive(world.send_queue.take(), racing, world.clock, random.Random(4), 0.2)
     assert sorted(to for to, *_ in twilio.accepted) == phones  # one each, from whichever run came first
     for phone in phones:  # the later run read the contact again and decided again: not sent
-        later = [d for d in world.runs.decisions_for(phone) if d.stage == "at_send" and d.outcome != "sent"]
+        later = [d for d in world.runs.holds.decisions_for(phone) if d.stage == "at_send" and d.outcome != "sent"]
         assert [d.verdict for d in later] == ["drop"], later

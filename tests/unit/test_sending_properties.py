@@ -4,18 +4,19 @@ lands after the sender read its batch but before it claimed the text."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from chalicelib.adapters.dynamodb_ledger import DynamoLedger
 from chalicelib.domain.contact import ConsentEvent, ConsentState, Deliverability, DeliverabilityState
 from chalicelib.domain.inbound import InboundSms
+from chalicelib.domain.ledger import Claim
 from chalicelib.services.inbound import handle_inbound
 from chalicelib.services.sending import BatchReads, SendJob, send_one
-from tests.fakes import InMemoryPromptBook, InMemoryRunStore
+from tests.fakes import InMemoryPromptBook
 from tests.world import REPLIES, SEND_AT, World
 
 people = st.lists(
@@ -65,17 +66,15 @@ OPT_OUTS = ("STOP", "please stop texting me", "operator")  # two texts; a whole-
 CHANGES = (None, *OPT_OUTS, "hello?")  # "hello?": a text, but no opt-out
 
 
-class ChangeAtClaim:
-    """The run store, with a change to the contact landing just before its
-    claim: after the sender's batch read and decision, before the claim's write."""
+class ChangeAtClaim(DynamoLedger):
+    """The ledger, with a change to the contact landing just before its claim:
+    after the sender's batch read and decision, before the claim's write."""
 
     def __init__(self, world: World, changes: dict[str, str]) -> None:
-        self._world, self._runs, self.changes = world, world.runs, changes
+        super().__init__(world.table.client, world.table.name)
+        self._world, self.changes = world, changes
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._runs, name)
-
-    def claim(self, run_id: str, phone: str, *args: Any, **kwargs: Any) -> Any:
+    def claim(self, run_id: str, phone: str, *args: Any, **kwargs: Any) -> Claim:
         if (change := self.changes.pop(phone, None)) is not None:
             world, now = self._world, self._world.clock.now()
             if change == "operator":
@@ -85,8 +84,8 @@ class ChangeAtClaim:
                 world.store.save_contact(contact.model_copy(update={"consent_event": opted_out}), contact.version)
             else:
                 sms = InboundSms(f"SMrace{phone[-3:]}", phone, "+15005550006", change, now)
-                handle_inbound(sms, world.store, REPLIES, self._runs, InMemoryPromptBook())
-        return InMemoryRunStore.claim(self._runs, run_id, phone, *args, **kwargs)
+                handle_inbound(sms, world.store, REPLIES, world.runs, InMemoryPromptBook())
+        return super().claim(run_id, phone, *args, **kwargs)
 
 
 racing_people = st.lists(
@@ -114,7 +113,8 @@ def test_an_opt_out_between_the_batch_read_and_the_claim_is_never_sent_to(
     world.plan()
     changes = {phone: change for phone, (_, _, change) in zip(phones, people, strict=True) if change}
     runs = ChangeAtClaim(world, dict(changes))
-    ctx = replace(world.ctx(), runs=runs)
+    world.runs.ledger = runs
+    ctx = world.ctx()
     jobs = world.send_queue.take()
     jobs += jobs if twice else []  # every job delivered twice, the second time in a later batch
     for start in range(0, len(jobs), batch_size):

@@ -37,7 +37,7 @@ class CallbackFirstSender(FakeSender):
 
 
 def the_record(store: ConversationStore, phone: str) -> Message:
-    [message] = [m for m in store.thread(phone) if m.sid == SID]
+    [message] = [m for m in store.messages.thread(phone) if m.sid == SID]
     return message
 
 
