@@ -14,8 +14,7 @@ import random
 from collections import Counter
 
 from bench._support import Figure, log
-from chalicelib.domain.ledger import TERMINAL
-from chalicelib.services.sending import Sent
+from chalicelib.domain.ledger import TERMINAL, Fate
 from tests.faults import Faults, FlakyTwilio, drive
 from tests.unit.test_send_faults import RUN, faulty_context
 from tests.world import World
@@ -43,5 +42,5 @@ def run() -> list[Figure]:
         ("faults.lost_texts", len(set(phones) - settled), "texts"),
         ("faults.duplicate_texts", sum(n - 1 for n in texts.values()), "texts"),
         ("faults.injected", len(faults.fired), "faults"),
-        ("faults.reconciled", Counter(outcomes)[Sent.RECONCILED], "texts"),
+        ("faults.reconciled", Counter(outcomes)[Fate.RECONCILED], "texts"),
     ]

@@ -37,11 +37,12 @@ from chalicelib.adapters.dynamodb_store import DynamoCampaignStore, DynamoConver
 from chalicelib.adapters.twilio_sender import TwilioSender
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import Contact
+from chalicelib.domain.ledger import Fate
 from chalicelib.domain.policy import PolicySettings, Purpose
 from chalicelib.domain.runs import Run
 from chalicelib.services.ports import CampaignStore, ConversationStore, PromptBook, RunStore
 from chalicelib.services.runs import plan_shard
-from chalicelib.services.sending import BatchReads, SendContext, SendJob, Sent, send_one
+from chalicelib.services.sending import BatchReads, SendContext, SendJob, send_one
 from local.schema import create_table
 from local.twilio_sim import TwilioSimulator
 from tests.conftest import free_port
@@ -270,7 +271,7 @@ def _send(case: Case, jobs: list[dict[str, Any]], sim: TwilioSimulator, target: 
     for process in senders:
         process.join()
     outcomes = [outcome for done, _ in answers for outcome in done]
-    sent, failed = outcomes.count(Sent.SENT), outcomes.count(FAILED_JOB)
+    sent, failed = outcomes.count(Fate.SENT), outcomes.count(FAILED_JOB)
     assert sent + failed == len(jobs) == case.contacts * 4 // 5 and sent == len(sim.messages), Counter(outcomes)
     times = sorted(message.created.timestamp() for message in sim.messages.values())
     return Sending(outcomes, sum((calls for _, calls in answers), Counter()), times)

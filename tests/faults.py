@@ -14,9 +14,9 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from chalicelib.domain.ledger import LEASE
+from chalicelib.domain.ledger import LEASE, Fate
 from chalicelib.services.ports import SendOutcome, SendResult
-from chalicelib.services.sending import BatchReads, SendContext, SendJob, Sent, send_one
+from chalicelib.services.sending import BatchReads, SendContext, SendJob, send_one
 from tests.fakes import FakeSender, StepClock
 
 VISIBILITY = LEASE + timedelta(seconds=30)  # SQS hands a failed job back after the lease has run out
@@ -112,13 +112,13 @@ def drive(
     max_steps: int = 20_000,
     batch_size: int = 10,
     after_crash: Callable[[dict[str, Any]], None] | None = None,
-) -> list[Sent]:
+) -> list[Fate]:
     """Deliver jobs until none is left, as SQS and the send Lambda would: in
     batches (their contacts read together), in any order, some twice, a failed
     one again after its visibility timeout, a delayed one after its delay.
     `after_crash`: what happens to a failed job's contact before it comes back."""
     waiting: list[tuple[float, dict[str, Any]]] = [(clock.current.timestamp(), job) for job in jobs]
-    outcomes: list[Sent] = []
+    outcomes: list[Fate] = []
     for _ in range(max_steps):
         if not waiting:
             return outcomes

@@ -11,11 +11,11 @@ from chalicelib.adapters.dynamodb_items import from_item
 from chalicelib.domain.campaign import Audience, Campaign, Location
 from chalicelib.domain.contact import ConsentEvent, ConsentState, Contact, Engagement, HomeLocation, TimeZone
 from chalicelib.domain.inbound import BrandReplies
-from chalicelib.domain.ledger import LedgerEntry
+from chalicelib.domain.ledger import Fate, LedgerEntry
 from chalicelib.domain.policy import PolicySettings
 from chalicelib.domain.runs import BreakerSettings, Hold
 from chalicelib.services import runs
-from chalicelib.services.sending import DEFAULT_TIMING, SendContext, SendJob, SendTiming, Sent, send_one
+from chalicelib.services.sending import DEFAULT_TIMING, SendContext, SendJob, SendTiming, send_one
 from tests.fakes import (
     FakeSender,
     InMemoryCampaignStore,
@@ -120,7 +120,7 @@ class World:
             self.timing,
         )
 
-    def send(self, jobs: list[dict[str, object]] | None = None) -> list[Sent]:
+    def send(self, jobs: list[dict[str, object]] | None = None) -> list[Fate]:
         taken = self.send_queue.take() if jobs is None else jobs
         return [
             send_one(

@@ -21,13 +21,14 @@ from chalicelib.adapters.dynamodb_holds import DynamoHoldBook
 from chalicelib.adapters.dynamodb_items import all_pages, from_item, number, string, to_item
 from chalicelib.adapters.dynamodb_ledger import COUNTER_MARK, DynamoLedger, counted_ops
 from chalicelib.adapters.table_layout import run_key
-from chalicelib.adapters.unit_of_work import CONDITION_FAILED, error_code
-from chalicelib.domain.errors import ConcurrentUpdateError
+from chalicelib.adapters.unit_of_work import CONDITION_FAILED, DynamoUnitOfWork, error_code
+from chalicelib.domain.errors import ConcurrentUpdateError, RunTrippedError
 from chalicelib.domain.runs import Run
 from chalicelib.services.ports import Write
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 SLOT_TRIES = 8  # conditional updates of the pace before giving up (each failure says which one holds)
 CATCH_UP_S = 1.0  # a pace this far behind `earliest`, as last seen, is tried as fallen behind first
@@ -143,40 +144,41 @@ class DynamoRunStore:
             if not _condition_failed(error):  # a run that has expired counts nothing
                 raise
 
-    def trip_breaker(self, run_id: str, reason: str) -> bool:
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=run_key(run_id),
-                UpdateExpression="SET breaker = :reason",
-                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(breaker) OR breaker = :null) "
+    def unit(self) -> DynamoUnitOfWork:
+        return DynamoUnitOfWork(self._client)
+
+    def tripped(self, run_id: str, reason: str) -> Write:
+        """The breaker's reason set on the run; refused (RunTrippedError) when it tripped
+        before or an operator resumed it since."""
+        update: TransactWriteItemTypeDef = {
+            "Update": {
+                "TableName": self._table,
+                "Key": run_key(run_id),
+                "UpdateExpression": "SET breaker = :reason",
+                "ConditionExpression": "attribute_exists(pk) AND (attribute_not_exists(breaker) OR breaker = :null) "
                 "AND (attribute_not_exists(resumed) OR resumed = :false)",
-                ExpressionAttributeValues={
+                "ExpressionAttributeValues": {
                     ":reason": string(reason),
                     ":null": {"NULL": True},
                     ":false": {"BOOL": False},
                 },
-            )
-        except ClientError as error:
-            if _condition_failed(error):
-                return False
-            raise
-        return True
+            }
+        }
+        return Write(update, lambda _run: RunTrippedError(run_id))
 
-    def clear_breaker(self, run_id: str) -> bool:
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=run_key(run_id),
-                UpdateExpression="REMOVE breaker SET resumed = :true",
-                ConditionExpression="attribute_exists(breaker) AND breaker <> :null",
-                ExpressionAttributeValues={":null": {"NULL": True}, ":true": {"BOOL": True}},
-            )
-        except ClientError as error:
-            if _condition_failed(error):
-                return False
-            raise
-        return True
+    def cleared(self, run_id: str) -> Write:
+        """The breaker's reason forgotten, and the run marked resumed (the breaker leaves it
+        alone from then on); refused (ConcurrentUpdateError) when it was not tripped."""
+        update: TransactWriteItemTypeDef = {
+            "Update": {
+                "TableName": self._table,
+                "Key": run_key(run_id),
+                "UpdateExpression": "REMOVE breaker SET resumed = :true",
+                "ConditionExpression": "attribute_exists(breaker) AND breaker <> :null",
+                "ExpressionAttributeValues": {":null": {"NULL": True}, ":true": {"BOOL": True}},
+            }
+        }
+        return Write(update)
 
     def take_slot(self, run_id: str, interval_s: float, earliest: float) -> tuple[float, Run]:
         """One conditional update, rarely two: while texts queue up (the pace is

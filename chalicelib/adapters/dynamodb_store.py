@@ -227,6 +227,9 @@ class DynamoCampaignStore:
     def save(self, campaign: Campaign, expected_version: int | None) -> None:
         self._shelf.save(campaign.id, campaign, expected_version)
 
+    def saved(self, campaign: Campaign, expected_version: int | None) -> Write:
+        return self._shelf.saved(campaign.id, campaign, expected_version)
+
     def list(self) -> list[Campaign]:
         return self._shelf.list()
 
@@ -256,8 +259,12 @@ class Shelf(Generic[DocumentT]):
     def save(self, doc_id: str, doc: DocumentT, expected_version: int | None) -> None:
         """None: new (refused if the id exists); else only over that version.
         ConcurrentUpdateError when refused."""
+        put_or_conflict(self._client, self.saved(doc_id, doc, expected_version).op, doc_id)
+
+    def saved(self, doc_id: str, doc: DocumentT, expected_version: int | None) -> Write:
+        """The write `save` makes, for a unit of work."""
         item = doc_item(doc, self._key(doc_id), next_version(expected_version))
-        put_or_conflict(self._client, versioned_put(self._table, item, expected_version), doc_id)
+        return Write(versioned_put(self._table, item, expected_version))
 
     def delete(self, doc_id: str) -> DocumentT | None:
         """The document deleted, or None when there was none."""

@@ -26,6 +26,10 @@ class LostLeaseError(RapportError):
     """Another sender took over this text's ledger entry: this one must not write its outcome."""
 
 
+class RunTrippedError(RapportError):
+    """The run's breaker tripped before, or an operator resumed it since: it trips once."""
+
+
 class MarketingTakenError(RapportError):
     """Another text took the contact's marketing slot first (two runs at once)."""
 

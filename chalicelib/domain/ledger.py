@@ -59,33 +59,41 @@ OPTED_OUT = "opted_out"  # recipients who opted out after this run's text
 SETTLED_COUNTS = (OUT, FAILED, UNKNOWN, DROPPED)
 
 
-class Outcome(StrEnum):
-    """How one attempt at one text ended."""
+class Fate(StrEnum):
+    """What became of one text: the one name for it in the ledger's settlements,
+    the run's counts, the decision log and the send metrics. The first seven end
+    an attempt (SETTLEMENTS: how each settles the ledger entry); the others say
+    what a send job did instead (a metric dimension)."""
 
     SENT = "sent"
     FAILED = "failed"
-    UNKNOWN = "unknown"
+    UNKNOWN = "unknown"  # it may have gone: never sent again
     DROPPED = "dropped"
     RETRY = "retry"  # Twilio busy or down: again later, until the deadline
     HELD = "held"  # not now (quiet hours, a conversation, a paused campaign): the tick brings it back
     DEFERRED = "deferred"  # its slot is beyond this sender's remaining time: queued again
+    RECONCILED = "reconciled"  # a dead sender's text: Twilio had taken it, now recorded
+    DUPLICATE = "duplicate"  # its text is settled, or given back with its own job to come back
+    LEASED = "leased"  # another sender holds its lease: queued again for when the lease ends
+    PAUSED = "paused"  # held for its campaign's pause
+    GONE = "gone"  # the contact, run or campaign no longer exists
 
 
 @dataclass(frozen=True)
 class Settlement:
     state: LedgerState
     counts: Mapping[str, int] = field(default_factory=dict)
-    decision_outcome: str | None = None  # written on the recorded decision
+    decision_outcome: Fate | None = None  # written on the recorded decision
 
 
-SETTLEMENTS = {
-    Outcome.SENT: Settlement(LedgerState.SENT, {OUT: 1}, "sent"),
-    Outcome.FAILED: Settlement(LedgerState.FAILED, {FAILED: 1}, "failed"),
-    Outcome.UNKNOWN: Settlement(LedgerState.UNKNOWN, {UNKNOWN: 1}, "unknown"),
-    Outcome.DROPPED: Settlement(LedgerState.DROPPED, {DROPPED: 1}, None),
-    Outcome.RETRY: Settlement(LedgerState.RELEASED),
-    Outcome.HELD: Settlement(LedgerState.RELEASED),
-    Outcome.DEFERRED: Settlement(LedgerState.RELEASED),
+SETTLEMENTS = {  # the fates that end an attempt
+    Fate.SENT: Settlement(LedgerState.SENT, {OUT: 1}, Fate.SENT),
+    Fate.FAILED: Settlement(LedgerState.FAILED, {FAILED: 1}, Fate.FAILED),
+    Fate.UNKNOWN: Settlement(LedgerState.UNKNOWN, {UNKNOWN: 1}, Fate.UNKNOWN),
+    Fate.DROPPED: Settlement(LedgerState.DROPPED, {DROPPED: 1}, None),
+    Fate.RETRY: Settlement(LedgerState.RELEASED),
+    Fate.HELD: Settlement(LedgerState.RELEASED),
+    Fate.DEFERRED: Settlement(LedgerState.RELEASED),
 }
 
 
@@ -102,9 +110,11 @@ def in_conversation(text: str) -> bool:
     return text.startswith(CONVERSATION)
 
 
-def settlement(outcome: Outcome, text: str = "") -> Settlement:
-    """How `outcome` settles the entry of `text` (a run's id counts on the run)."""
-    result = SETTLEMENTS[outcome]
+def settlement(fate: Fate, text: str = "") -> Settlement:
+    """How `fate` settles the entry of `text` (a run's id counts on the run)."""
+    if fate not in SETTLEMENTS:
+        raise ValueError(f"{fate} ends no attempt: it settles nothing")
+    result = SETTLEMENTS[fate]
     return replace(result, counts={}) if in_conversation(text) else result
 
 

@@ -16,7 +16,7 @@ from zlib import crc32
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.contact import Contact, PendingPrompt
-from chalicelib.domain.ledger import FAILED, OPTED_OUT, OUT, UNDELIVERED
+from chalicelib.domain.ledger import FAILED, OPTED_OUT, OUT, UNDELIVERED, Fate
 from chalicelib.domain.policy import Decision, PromptId, Purpose, Reason
 from chalicelib.domain.prompts import Prompt
 
@@ -57,7 +57,7 @@ class DecisionRecord(BaseModel):
     explanation: str
     until: datetime | None = None
     prompt: str | None = None
-    outcome: str | None = None  # sent | failed | unknown (what the send did)
+    outcome: Fate | None = None  # sent | failed | unknown (what the send did)
     sid: str | None = None
     error_code: int | None = None
 

@@ -20,8 +20,9 @@ from chalicelib.domain.contact import (
     TimeZone,
     consent_added,
 )
-from chalicelib.domain.errors import RapportError
+from chalicelib.domain.errors import RapportError, RunTrippedError
 from chalicelib.domain.policy import PolicySettings, Verdict
+from chalicelib.domain.runs import Run
 from chalicelib.services.ports import CampaignStore, Clock, ConversationStore, RunStore
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.runs import bring_forward, decisions_for_audience
@@ -70,40 +71,72 @@ def update_campaign(
 def pause_campaign(
     campaign_id: str, reason: str | None, campaigns: CampaignStore, clock: Clock, by: str | None = None
 ) -> Campaign:
-    """Pause it: an operator (no reason; `by` names them) or the circuit breaker (its reason)."""
+    """Pause it: an operator (no reason; `by` names them). A pause is kept in one
+    place, the campaign; the breaker's (trip_breaker) writes it with the run it tripped."""
 
     def attempt() -> Campaign:
         current = get_campaign(campaign_id, campaigns)
-        paused = current.paused(reason, clock.now())
-        if paused is not current:
-            paused = paused.model_copy(update={"updated_by": by or BREAKER})
-            campaigns.save(paused, current.version)
-        return paused.model_copy(update={"version": current.version + (paused is not current)})
+        paused = _paused(current, reason, by or BREAKER, clock)
+        if paused is None:
+            return current
+        campaigns.save(paused, current.version)
+        return paused.model_copy(update={"version": current.version + 1})
 
     return retry_on_conflict(attempt)
+
+
+def trip_breaker(
+    run_id: str, campaign_id: str, reason: str, campaigns: CampaignStore, runs: RunStore, clock: Clock
+) -> bool:
+    """The breaker pauses the campaign of a run whose texts hurt: the run's breaker
+    and the campaign's pause in one write, so that neither stands without the
+    other. False when the run tripped before (or an operator resumed it since)."""
+
+    def attempt() -> bool:
+        current = campaigns.get(campaign_id)
+        unit = runs.unit()
+        unit.add(runs.tripped(run_id, reason))
+        if current is not None and (paused := _paused(current, reason, BREAKER, clock)) is not None:
+            unit.add(campaigns.saved(paused, current.version))
+        unit.commit()
+        return True
+
+    try:
+        return retry_on_conflict(attempt)
+    except RunTrippedError:
+        return False
+
+
+def _paused(current: Campaign, reason: str | None, by: str, clock: Clock) -> Campaign | None:
+    """The campaign paused, to be written; None when it is paused already."""
+    paused = current.paused(reason, clock.now())
+    return None if paused is current else paused.model_copy(update={"updated_by": by})
 
 
 def resume_campaign(
     campaign_id: str, campaigns: CampaignStore, runs: RunStore, clock: Clock, by: str | None = None
 ) -> Campaign:
-    """Resume it (one rule, whoever paused it: an operator or the breaker), clear what
-    the breaker set on its runs, and bring the texts its live runs held for the pause
-    forward to the minute under way: they go within a minute or two, not at the hourly
-    re-check. Safe to repeat and to run twice at once (the ledger sends each text once)."""
+    """Resume it (one rule, whoever paused it: an operator or the breaker) and clear
+    what the breaker set on its runs, in one write; then bring the texts its live
+    runs held for the pause forward to the minute under way: they go within a
+    minute or two, not at the hourly re-check. Safe to repeat and to run twice at
+    once (the ledger sends each text once)."""
 
-    def attempt() -> Campaign:
+    def attempt() -> tuple[Campaign, list[Run]]:
         current = get_campaign(campaign_id, campaigns)
         resumed = current.resumed(clock.now())
+        its_runs = runs.list_runs(campaign_id)
+        unit = runs.unit()
         if resumed is not current:
             resumed = resumed.model_copy(update={"updated_by": by})
-            campaigns.save(resumed, current.version)
-        return resumed.model_copy(update={"version": current.version + (resumed is not current)})
+            unit.add(campaigns.saved(resumed, current.version))
+        unit.add(*(runs.cleared(run.id) for run in its_runs if run.breaker))
+        unit.commit()
+        return resumed.model_copy(update={"version": current.version + (resumed is not current)}), its_runs
 
-    campaign = retry_on_conflict(attempt)
+    campaign, its_runs = retry_on_conflict(attempt)
     now = clock.now()
-    for run in runs.list_runs(campaign_id):
-        if run.breaker:
-            runs.clear_breaker(run.id)
+    for run in its_runs:
         if campaign.deadline_for(run.scheduled_for) > now:  # a run past its deadline holds nothing that could go
             bring_forward(run.id, runs, now)
     return campaign

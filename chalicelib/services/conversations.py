@@ -13,7 +13,7 @@ from typing import Any
 from chalicelib.domain import conversations
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.errors import ConcurrentUpdateError, LookupUnavailableError, RapportError
-from chalicelib.domain.ledger import ClaimStatus, LedgerEntry, LedgerState, Outcome, conversation_text
+from chalicelib.domain.ledger import ClaimStatus, Fate, LedgerEntry, LedgerState, conversation_text
 from chalicelib.domain.messages import DeliveryStatus, Direction, Message
 from chalicelib.domain.policy import Intent, PolicySettings, Purpose, Reason, Verdict, decide
 from chalicelib.domain.prompts import Prompt
@@ -217,7 +217,7 @@ def _claimed(
         if decision.verdict != Verdict.SEND:
             if taking_over is not None:
                 ctx.runs.ledger.settle(
-                    text.keyed.text, text.phone, taking_over, Outcome.RETRY, detail=str(decision.reason)
+                    text.keyed.text, text.phone, taking_over, Fate.RETRY, detail=str(decision.reason)
                 )
             raise NotSendableError(f"{decision.reason}: {decision.explanation}")
         claim = ctx.runs.ledger.claim(
@@ -284,10 +284,10 @@ def _not_taken(result: SendResult, text: OutboundText, attempt: str, ctx: Outbou
     whether it did (settled unknown: never sent again)."""
     name = text.keyed.text
     if result.outcome in (SendOutcome.RETRY, SendOutcome.REJECTED):
-        ctx.runs.ledger.settle(name, text.phone, attempt, Outcome.RETRY, detail=result.detail)
+        ctx.runs.ledger.settle(name, text.phone, attempt, Fate.RETRY, detail=result.detail)
         return SendFailedError(f"Twilio did not take it ({result.outcome}): {result.detail}")
     detail = result.detail or "Twilio took it but its answer had no sid"
-    ctx.runs.ledger.settle(name, text.phone, attempt, Outcome.UNKNOWN, detail=detail)
+    ctx.runs.ledger.settle(name, text.phone, attempt, Fate.UNKNOWN, detail=detail)
     return _unknown(detail)
 
 
@@ -314,7 +314,7 @@ def _record_or_log(
         if attempt is None:
             return
         try:
-            ctx.runs.ledger.settle(text.keyed.text, text.phone, attempt, Outcome.SENT, detail="sent", sid=message.sid)
+            ctx.runs.ledger.settle(text.keyed.text, text.phone, attempt, Fate.SENT, detail="sent", sid=message.sid)
         except Exception as again:
             log.error("could not settle %s: %s", text.keyed.text, type(again).__name__)
 

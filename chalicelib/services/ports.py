@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import ConsentEvent, Contact, FieldChange
 from chalicelib.domain.inbound import InboundChange
-from chalicelib.domain.ledger import Claim, LedgerEntry, Outcome
+from chalicelib.domain.ledger import Claim, Fate, LedgerEntry
 from chalicelib.domain.messages import Message
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.runs import DecisionRecord, Hold, Run
@@ -173,6 +173,10 @@ class CampaignStore(Protocol):
         """ConcurrentUpdateError when the stored version is not the expected one."""
         ...
 
+    def saved(self, campaign: Campaign, expected_version: int | None) -> Write:
+        """The write `save` makes, for a unit of work."""
+        ...
+
     def list(self) -> list[Campaign]: ...
 
 
@@ -257,7 +261,7 @@ class Ledger(Protocol):
         run_id: str,
         phone: str,
         attempt: str | None,
-        outcome: Outcome,
+        outcome: Fate,
         record: DecisionRecord | None = None,
         detail: str = "",
         sid: str = "",
@@ -301,13 +305,16 @@ class RunStore(Protocol):
 
     def add_counts(self, run_id: str, counts: Mapping[str, int]) -> None: ...
 
-    def trip_breaker(self, run_id: str, reason: str) -> bool:
-        """Record why the breaker paused the run; False when it had already tripped."""
+    def unit(self) -> UnitOfWork: ...
+
+    def tripped(self, run_id: str, reason: str) -> Write:
+        """Why the breaker paused the run; refused with RunTrippedError when it had
+        tripped already, or an operator resumed it since (the breaker trips a run once)."""
         ...
 
-    def clear_breaker(self, run_id: str) -> bool:
+    def cleared(self, run_id: str) -> Write:
         """Forget why the breaker paused the run: an operator resumed it, and the breaker
-        leaves this run alone from then on. False when it had not tripped."""
+        leaves this run alone from then on. Refused (ConcurrentUpdateError) when it had not tripped."""
         ...
 
     def take_slot(self, run_id: str, interval_s: float, earliest: float) -> tuple[float, Run]:

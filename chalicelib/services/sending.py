@@ -9,7 +9,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from chalicelib.domain.campaign import Campaign
@@ -27,7 +26,7 @@ from chalicelib.domain.ledger import (
     RETRY_MAX_S,
     Claim,
     ClaimStatus,
-    Outcome,
+    Fate,
     look,
     settlement,
 )
@@ -35,7 +34,7 @@ from chalicelib.domain.messages import DeliveryStatus, Direction, Message
 from chalicelib.domain.policy import Decision, Intent, PolicySettings, PromptId, Purpose, Reason, Verdict, decide
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.runs import BreakerSettings, DecisionRecord, Hold, Run, after_send, breaker_reason
-from chalicelib.services.campaigns import pause_campaign
+from chalicelib.services.campaigns import trip_breaker
 from chalicelib.services.ports import (
     CampaignStore,
     Clock,
@@ -64,23 +63,6 @@ LEASE_SLACK_S = 5  # a job meeting another sender's lease comes back this long a
 SLOT_RETAKES = 5  # a text late for its slot takes a new one at most this often
 # Twilio's refusals that say something about the number; platform errors (20xxx) never do.
 NUMBER_ERRORS = frozenset({21610, 21614, 30003, 30005, 30006})
-
-
-class Sent(StrEnum):
-    """What handling one send job did (a metric dimension)."""
-
-    SENT = "sent"
-    RECONCILED = "reconciled"  # a dead sender's text: Twilio had taken it, now recorded
-    HELD = "held"
-    DROPPED = "dropped"
-    DUPLICATE = "duplicate"  # its text is settled, or given back with its own job to come back
-    LEASED = "leased"  # another sender holds its lease: queued again for when the lease ends
-    RETRY = "retry"
-    DEFERRED = "deferred"  # its slot lay beyond this sender's time: queued again
-    FAILED = "failed"
-    UNKNOWN = "unknown"
-    PAUSED = "paused"
-    GONE = "gone"  # the contact, run or campaign no longer exists
 
 
 def _forever() -> float:
@@ -204,14 +186,14 @@ class Claimed:
     marketing: bool = False  # it also reserved the contact's marketing slot
 
 
-def send_one(job: SendJob, ctx: SendContext, batch: BatchReads | None = None) -> Sent:
+def send_one(job: SendJob, ctx: SendContext, batch: BatchReads | None = None) -> Fate:
     """One text through its ledger entry (domain/ledger.py): a slot of the pace,
     decided again at it on the contact as the batch read it, claimed just before
     the Twilio call on condition that the contact is still as read, settled once."""
     reads = batch or BatchReads()
     campaign, run = reads.campaign(job.campaign_id, ctx), reads.run(job.run_id, ctx)
     if campaign is None or run is None:
-        return Sent.GONE
+        return Fate.GONE
     contact = reads.contact(job.phone, ctx)
     intent = campaign.intent(run.scheduled_for)
     if run.breaker:
@@ -220,12 +202,12 @@ def send_one(job: SendJob, ctx: SendContext, batch: BatchReads | None = None) ->
     if text.paced and (deferred := _wait_for_slot(text, ctx)) is not None:
         return deferred
     claimed = _claim(text, contact, reads, ctx)
-    if isinstance(claimed, Sent):
+    if isinstance(claimed, Fate):
         return claimed
     return _call_twilio(text, claimed, reads, ctx)
 
 
-def _wait_for_slot(text: TextAttempt, ctx: SendContext) -> Sent | None:
+def _wait_for_slot(text: TextAttempt, ctx: SendContext) -> Fate | None:
     """Take the run's next slot and sleep until just before it; DEFERRED when the
     slot lies beyond this sender's time (queued again for it). A breaker seen or
     tripped at the slot pauses the text instead (it is held, not sent)."""
@@ -237,13 +219,13 @@ def _wait_for_slot(text: TextAttempt, ctx: SendContext) -> Sent | None:
         wait = text.send_at - ctx.clock.now().timestamp()
         if wait > 0 and wait > ctx.remaining_s() - TIME_KEPT_S:  # never sleep past the handler's time
             ctx.send_queue.enqueue([text.job.body()], delay_s=min(ctx.timing.retry_max_s, math.ceil(wait)))
-            return Sent.DEFERRED
+            return Fate.DEFERRED
         ctx.clock.sleep(wait - CLAIM_LEAD_S)  # wake just early enough to decide and claim before the slot
     text.now = ctx.clock.now()
     return None
 
 
-def _claim(text: TextAttempt, contact: Contact | None, reads: BatchReads, ctx: SendContext) -> Claimed | Sent:
+def _claim(text: TextAttempt, contact: Contact | None, reads: BatchReads, ctx: SendContext) -> Claimed | Fate:
     """Decide now on the contact as read and claim its entry on condition that it is
     still so (a STOP meanwhile refuses the claim: read again, decided again). A dead
     sender's entry is reconciled with Twilio first; not found there, it is taken over."""
@@ -276,14 +258,14 @@ def _claim(text: TextAttempt, contact: Contact | None, reads: BatchReads, ctx: S
     raise ConcurrentUpdateError(f"{text.job.phone} kept changing under the claim")  # SQS brings the job back
 
 
-def _slot_taken(text: TextAttempt, contact: Contact, ctx: SendContext) -> Sent:
+def _slot_taken(text: TextAttempt, contact: Contact, ctx: SendContext) -> Fate:
     """Another campaign's text took the contact's marketing slot between decision and claim."""
     taken = Decision(Verdict.DROP, Reason.SMART_SENDING, "Another campaign's text took this contact's slot just now.")
-    ctx.runs.ledger.settle(text.run.id, contact.phone, None, Outcome.DROPPED, text.decided(contact, taken))
-    return Sent.DROPPED
+    ctx.runs.ledger.settle(text.run.id, contact.phone, None, Fate.DROPPED, text.decided(contact, taken))
+    return Fate.DROPPED
 
 
-def _call_twilio(text: TextAttempt, claimed: Claimed, reads: BatchReads, ctx: SendContext) -> Sent:
+def _call_twilio(text: TextAttempt, claimed: Claimed, reads: BatchReads, ctx: SendContext) -> Fate:
     """At its slot, the one Twilio call; what Twilio said, recorded."""
     if text.paced:
         _keep_slot(text.run.id, text.send_at, text.interval_s, ctx)
@@ -294,35 +276,35 @@ def _call_twilio(text: TextAttempt, claimed: Claimed, reads: BatchReads, ctx: Se
     if result.outcome == SendOutcome.ACCEPTED and result.sid:
         reads.contacts.pop(phone, None)  # recorded as sent: the read is stale now
         _record_sent(text, claimed, result, ctx)
-        return Sent.SENT
+        return Fate.SENT
     if claimed.marketing:
         ctx.runs.ledger.release_marketing(phone, text.now)  # nothing went: the slot is free again
     return _not_sent(text.job, deadline, result, claimed, ctx)
 
 
-def _not_sent(job: SendJob, deadline: datetime, result: SendResult, claimed: Claimed, ctx: SendContext) -> Sent:
+def _not_sent(job: SendJob, deadline: datetime, result: SendResult, claimed: Claimed, ctx: SendContext) -> Fate:
     """Twilio did not take it (busy, down, refused) or cannot say whether it did."""
     run_id, phone, record = job.run_id, job.phone, claimed.record
     if result.outcome == SendOutcome.RETRY:
         delay = backoff_s(job.retry, timing=ctx.timing)
         if ctx.clock.now() + timedelta(seconds=delay) < deadline:  # outages end; texts are kept until their deadline
-            if ctx.runs.ledger.settle(run_id, phone, claimed.attempt, Outcome.RETRY, detail=result.detail):
+            if ctx.runs.ledger.settle(run_id, phone, claimed.attempt, Fate.RETRY, detail=result.detail):
                 ctx.send_queue.enqueue([replace(job, retry=job.retry + 1).body()], delay_s=delay)
-            return Sent.RETRY
+            return Fate.RETRY
         result = SendResult(SendOutcome.REJECTED, detail=f"Twilio still unavailable at the deadline: {result.detail}")
     if result.outcome == SendOutcome.UNKNOWN:  # it may have gone: never sent again
-        ctx.runs.ledger.settle(run_id, phone, claimed.attempt, Outcome.UNKNOWN, record, result.detail)
-        return Sent.UNKNOWN
+        ctx.runs.ledger.settle(run_id, phone, claimed.attempt, Fate.UNKNOWN, record, result.detail)
+        return Fate.UNKNOWN
     failed = record.model_copy(update={"error_code": result.error_code})
-    ctx.runs.ledger.settle(run_id, phone, claimed.attempt, Outcome.FAILED, failed, result.detail)
+    ctx.runs.ledger.settle(run_id, phone, claimed.attempt, Fate.FAILED, failed, result.detail)
     if result.error_code in NUMBER_ERRORS:
         _refused(phone, result.error_code, ctx.clock.now(), ctx)
-    return Sent.FAILED
+    return Fate.FAILED
 
 
 def _reconcile(
     text: TextAttempt, contact: Contact | None, record: DecisionRecord | None, stale: Claim, ctx: SendContext
-) -> Sent | None:
+) -> Fate | None:
     """A sender died while its entry was `sending`: ask Twilio whether the text
     it was sending (the body its claim stored) went. It did: record it. Twilio
     cannot say: settle as unknown (counted, and alarmed on), never resend. It did
@@ -338,22 +320,22 @@ def _reconcile(
             raise LookupUnavailableError("nothing to look for: the claim kept no body")
         sid = ctx.sender.find_sent(phone, body, since - timedelta(seconds=5))
     except LookupUnavailableError as error:
-        ctx.runs.ledger.settle(run.id, phone, stale.attempt, Outcome.UNKNOWN, record, f"reconcile: {error}")
-        return Sent.UNKNOWN
+        ctx.runs.ledger.settle(run.id, phone, stale.attempt, Fate.UNKNOWN, record, f"reconcile: {error}")
+        return Fate.UNKNOWN
     if sid is None:
         return None
     if record is not None and record.verdict not in (Verdict.SEND, Verdict.ASK):
         note = " Found at Twilio: an earlier sender had sent it before this decision."
         record = record.model_copy(update={"explanation": record.explanation + note})
     if contact is None or record is None:  # nobody to record the message on: counted as sent
-        ctx.runs.ledger.settle(run.id, phone, stale.attempt, Outcome.SENT, record, f"reconciled: {sid}")
-        return Sent.RECONCILED
+        ctx.runs.ledger.settle(run.id, phone, stale.attempt, Fate.SENT, record, f"reconciled: {sid}")
+        return Fate.RECONCILED
     location = campaign.location.name if campaign.location else None
     outgoing = Outgoing(body, _prompt_of(body, campaign, location, ctx), location)
     _record_sent(
         text, Claimed(contact, outgoing, record, stale.attempt), SendResult(SendOutcome.ACCEPTED, sid=sid), ctx
     )
-    return Sent.RECONCILED
+    return Fate.RECONCILED
 
 
 def _prompt_of(body: str, campaign: Campaign, location: str | None, ctx: SendContext) -> Prompt | None:
@@ -365,17 +347,17 @@ def _prompt_of(body: str, campaign: Campaign, location: str | None, ctx: SendCon
     return None
 
 
-def _busy(job: SendJob, entry: Claim, ctx: SendContext) -> Sent:
+def _busy(job: SendJob, entry: Claim, ctx: SendContext) -> Fate:
     """The entry is not this job's to take. Settled: nothing to do. Another
     sender's live lease: this job comes back once it has ended (that sender
     may die, and this may be the only delivery of its job left), so that no
     entry stays `sending` with nobody coming back."""
     if entry.status == ClaimStatus.BUSY and entry.lease_until is None:
-        return Sent.DUPLICATE
+        return Fate.DUPLICATE
     until = entry.lease_until or ctx.clock.now()
     wait = (until - ctx.clock.now()).total_seconds() + LEASE_SLACK_S
     ctx.send_queue.enqueue([job.body()], delay_s=min(ctx.timing.retry_max_s, max(1, math.ceil(wait))))
-    return Sent.LEASED
+    return Fate.LEASED
 
 
 def _keep_slot(run_id: str, send_at: float, interval: float, ctx: SendContext) -> None:
@@ -404,7 +386,7 @@ def _decide_now(contact: Contact, intent: Intent, now: datetime, policy: PolicyS
 
 def _not_now(
     text: TextAttempt, contact: Contact | None, decision: Decision | None, ctx: SendContext, attempt: str | None = None
-) -> Sent:
+) -> Fate:
     """Held: filed for when the tick releases it, the entry left free. Dropped
     (or the contact is gone): final for this run. Either way nothing is claimed
     (`attempt`: a dead sender's entry, found not sent at Twilio, settled instead).
@@ -412,16 +394,16 @@ def _not_now(
     phone, run = text.job.phone, text.run
     record = DecisionRecord.of(phone, run, decision, text.now, "at_send") if decision else None
     if decision is None:
-        outcome, done, detail = Outcome.DROPPED, Sent.GONE, "no such contact"
+        outcome, done, detail = Fate.DROPPED, Fate.GONE, "no such contact"
     elif decision.verdict == Verdict.HOLD and decision.until is not None:
         # filed first: a crash in between leaves a spare hold (its send finds the entry settled), never none;
         # held for a pause: noted for the resume
         hold = Hold.filed(run.id, run.campaign_id, phone, decision.until, text.now, decision.reason)
         file_holds([hold], ctx.runs, ctx.send_queue)
-        done = Sent.PAUSED if decision.reason == Reason.CAMPAIGN_PAUSED else Sent.HELD
-        outcome, detail = Outcome.HELD, str(decision.reason)
+        done = Fate.PAUSED if decision.reason == Reason.CAMPAIGN_PAUSED else Fate.HELD
+        outcome, detail = Fate.HELD, str(decision.reason)
     else:
-        outcome, done, detail = Outcome.DROPPED, Sent.DROPPED, str(decision.reason)
+        outcome, done, detail = Fate.DROPPED, Fate.DROPPED, str(decision.reason)
     if ctx.runs.ledger.settle(run.id, phone, attempt, outcome, record, detail):
         return done
     return _settle_refused(text, contact, record, (outcome, done, detail), ctx, attempt)
@@ -431,10 +413,10 @@ def _settle_refused(
     text: TextAttempt,
     contact: Contact | None,
     record: DecisionRecord | None,
-    settled: tuple[Outcome, Sent, str],
+    settled: tuple[Fate, Fate, str],
     ctx: SendContext,
     attempt: str | None,
-) -> Sent:
+) -> Fate:
     """The entry was `sending` when this job would settle it: a dead sender's is
     reconciled first, then settled in its place; another's live lease brings this
     job back when it ends."""
@@ -449,17 +431,14 @@ def _settle_refused(
             return done  # Twilio never took the dead sender's text: settled as decided now
         entry = look(ctx.runs.ledger.entry(run_id, phone), ctx.clock.now())
     if entry.status == ClaimStatus.TAKEN:  # given back meanwhile (a retry, a hold): its job comes back
-        return Sent.DUPLICATE
+        return Fate.DUPLICATE
     return _busy(text.job, entry, ctx)
 
 
 def _trip(run: Run, campaign: Campaign, ctx: SendContext) -> bool:
     """Pause the campaign when this run's texts hurt (counts as of this batch)."""
     reason = breaker_reason(run.counts, ctx.breaker)
-    if reason is None or not ctx.runs.trip_breaker(run.id, reason):
-        return False
-    pause_campaign(campaign.id, reason, ctx.campaigns, ctx.clock)
-    return True
+    return reason is not None and trip_breaker(run.id, campaign.id, reason, ctx.campaigns, ctx.runs, ctx.clock)
 
 
 @dataclass(frozen=True)
@@ -489,8 +468,8 @@ def _record_sent(text: TextAttempt, claimed: Claimed, result: SendResult, ctx: S
         sid=sid, phone=claimed.contact.phone, brand_number=result.from_number or "", direction=Direction.OUTBOUND,
         at=at, body=outgoing.text, status=DeliveryStatus.QUEUED, run_id=run_id,
     )  # fmt: skip
-    outcome = claimed.record.model_copy(update={"outcome": "sent", "sid": sid})
-    counts = settlement(Outcome.SENT).counts
+    outcome = claimed.record.model_copy(update={"outcome": Fate.SENT, "sid": sid})
+    counts = settlement(Fate.SENT).counts
 
     def settles(stored: Message | None) -> list[Write]:
         early = run_counts(None, stored.status) if stored is not None else {}

@@ -13,13 +13,13 @@ import pytest
 from chalicelib.adapters.dynamodb_runs import DynamoRunStore
 from chalicelib.adapters.dynamodb_store import DynamoConversationStore
 from chalicelib.domain.contact import ConsentEvent, ConsentState, Contact
-from chalicelib.domain.errors import ConcurrentUpdateError, LostLeaseError, MarketingTakenError
+from chalicelib.domain.errors import ConcurrentUpdateError, LostLeaseError, MarketingTakenError, RunTrippedError
 from chalicelib.domain.inbound import InboundSms, new_contact, read_text
-from chalicelib.domain.ledger import FAILED, OUT, UNKNOWN, ClaimStatus, LedgerState, Outcome, conversation_text, look
+from chalicelib.domain.ledger import FAILED, OUT, UNKNOWN, ClaimStatus, Fate, LedgerState, conversation_text, look
 from chalicelib.domain.messages import DeliveryStatus, Direction, Message
 from chalicelib.domain.policy import Decision, Reason, Verdict
 from chalicelib.domain.runs import DecisionRecord, Hold, Run
-from chalicelib.services.ports import ConversationStore, RunStore
+from chalicelib.services.ports import ConversationStore, RunStore, Write
 from tests.fakes import InMemoryConversationStore, InMemoryRunStore
 
 AT = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
@@ -81,17 +81,26 @@ def test_counting_against_a_missing_run_changes_nothing(stores: Stores) -> None:
     assert stores.runs.get_run("cmp_gone@x") is None
 
 
+def commit(runs: RunStore, write: Write) -> None:
+    unit = runs.unit()
+    unit.add(write)
+    unit.commit()
+
+
 def test_the_breaker_trips_once(stores: Stores) -> None:
     stores.runs.start_run(run())
-    assert stores.runs.trip_breaker(RUN, "too many opt-outs")
-    assert not stores.runs.trip_breaker(RUN, "again")
+    commit(stores.runs, stores.runs.tripped(RUN, "too many opt-outs"))
+    with pytest.raises(RunTrippedError):
+        commit(stores.runs, stores.runs.tripped(RUN, "again"))
     stored = stores.runs.get_run(RUN)
     assert stored is not None and stored.breaker == "too many opt-outs"
-    assert stores.runs.clear_breaker(RUN)  # resumed
-    assert not stores.runs.clear_breaker(RUN)
+    commit(stores.runs, stores.runs.cleared(RUN))  # resumed
+    with pytest.raises(ConcurrentUpdateError):
+        commit(stores.runs, stores.runs.cleared(RUN))
     cleared = stores.runs.get_run(RUN)
     assert cleared is not None and cleared.breaker is None and cleared.resumed
-    assert not stores.runs.trip_breaker(RUN, "again")  # an operator's resume stands for this run
+    with pytest.raises(RunTrippedError):  # an operator's resume stands for this run
+        commit(stores.runs, stores.runs.tripped(RUN, "again"))
 
 
 def test_slots_are_spaced_across_senders(stores: Stores) -> None:
@@ -150,11 +159,11 @@ def test_the_ledger_lets_one_claim_through_until_released(stores: Stores) -> Non
     first = stores.runs.ledger.claim(RUN, PHONE, AT, lease)
     assert first.status == ClaimStatus.TAKEN and first.attempt
     assert stores.runs.ledger.claim(RUN, PHONE, AT, lease).status == ClaimStatus.BUSY  # a redelivered job
-    assert stores.runs.ledger.settle(RUN, PHONE, first.attempt, Outcome.RETRY, detail="HTTP 429")
-    assert not stores.runs.ledger.settle(RUN, PHONE, first.attempt, Outcome.FAILED)  # given back: no longer ours
+    assert stores.runs.ledger.settle(RUN, PHONE, first.attempt, Fate.RETRY, detail="HTTP 429")
+    assert not stores.runs.ledger.settle(RUN, PHONE, first.attempt, Fate.FAILED)  # given back: no longer ours
     second = stores.runs.ledger.claim(RUN, PHONE, AT, lease)
     assert second.status == ClaimStatus.TAKEN and second.attempt != first.attempt
-    assert stores.runs.ledger.settle(RUN, PHONE, second.attempt, Outcome.UNKNOWN, record(), "no answer in time")
+    assert stores.runs.ledger.settle(RUN, PHONE, second.attempt, Fate.UNKNOWN, record(), "no answer in time")
     assert (
         stores.runs.ledger.claim(RUN, PHONE, AT + timedelta(days=2), lease).status == ClaimStatus.BUSY
     )  # never resent
@@ -175,10 +184,8 @@ def test_a_dead_senders_entry_is_found_stale_after_its_lease_and_taken_over_once
     assert taken.status == ClaimStatus.TAKEN
     again = stores.runs.ledger.claim(RUN, PHONE, later, later + timedelta(minutes=4), take_over=stale.attempt)
     assert again.status == ClaimStatus.BUSY  # a second reconciler loses
-    assert not stores.runs.ledger.settle(
-        RUN, PHONE, dead.attempt, Outcome.FAILED
-    )  # the dead sender's word counts no more
-    assert stores.runs.ledger.settle(RUN, PHONE, taken.attempt, Outcome.DROPPED, record())
+    assert not stores.runs.ledger.settle(RUN, PHONE, dead.attempt, Fate.FAILED)  # the dead sender's word counts no more
+    assert stores.runs.ledger.settle(RUN, PHONE, taken.attempt, Fate.DROPPED, record())
 
 
 def test_a_stale_claim_hands_back_the_body_the_dead_sender_claimed_it_for(stores: Stores) -> None:
@@ -193,7 +200,7 @@ def test_a_stale_claim_hands_back_the_body_the_dead_sender_claimed_it_for(stores
     assert stale.status == ClaimStatus.STALE_SENDING and stale.attempt == dead.attempt
     assert stale.body == "Hi Sam, 2-for-1 tonight"  # what went (or not) then, not what would go now
     assert look(stores.runs.ledger.entry(RUN, PHONE), later) == stale  # the same, nothing written
-    assert stores.runs.ledger.settle(RUN, PHONE, stale.attempt, Outcome.DROPPED, record(verdict=Verdict.DROP))
+    assert stores.runs.ledger.settle(RUN, PHONE, stale.attempt, Fate.DROPPED, record(verdict=Verdict.DROP))
     settled = look(stores.runs.ledger.entry(RUN, PHONE), later)
     assert settled.status == ClaimStatus.BUSY and settled.lease_until is None
     assert look(stores.runs.ledger.entry(RUN, "+447700900999"), later).status == ClaimStatus.TAKEN  # free
@@ -215,7 +222,7 @@ def test_a_conversation_text_keeps_its_request_and_sid_and_counts_on_no_run(stor
     assert entry is not None and (entry.state, entry.body, entry.request, entry.sid) == (
         LedgerState.SENDING, "We do!", "hash-1", ""
     )  # fmt: skip
-    assert stores.runs.ledger.settle(text, PHONE, claim.attempt, Outcome.SENT, sid="SM1")
+    assert stores.runs.ledger.settle(text, PHONE, claim.attempt, Fate.SENT, sid="SM1")
     entry = stores.runs.ledger.entry(text, PHONE)
     assert entry is not None and (entry.state, entry.sid, entry.request) == (LedgerState.SENT, "SM1", "hash-1")
     assert stores.runs.list_runs("reply") == [] and stores.runs.get_run(RUN) == run()  # counted nowhere
@@ -223,11 +230,11 @@ def test_a_conversation_text_keeps_its_request_and_sid_and_counts_on_no_run(stor
 
 def test_settling_without_a_claim_is_refused_while_someone_sends(stores: Stores) -> None:
     stores.runs.start_run(run())
-    assert stores.runs.ledger.settle(RUN, PHONE, None, Outcome.HELD, record())  # held before any claim
+    assert stores.runs.ledger.settle(RUN, PHONE, None, Fate.HELD, record())  # held before any claim
     claim = stores.runs.ledger.claim(RUN, PHONE, AT, AT + timedelta(minutes=4))
-    assert not stores.runs.ledger.settle(RUN, PHONE, None, Outcome.DROPPED, record())
-    assert stores.runs.ledger.settle(RUN, PHONE, claim.attempt, Outcome.FAILED, record())
-    assert not stores.runs.ledger.settle(RUN, PHONE, None, Outcome.DROPPED, record())  # settled: once
+    assert not stores.runs.ledger.settle(RUN, PHONE, None, Fate.DROPPED, record())
+    assert stores.runs.ledger.settle(RUN, PHONE, claim.attempt, Fate.FAILED, record())
+    assert not stores.runs.ledger.settle(RUN, PHONE, None, Fate.DROPPED, record())  # settled: once
     stored = stores.runs.get_run(RUN)
     assert stored is not None and stored.counts == {FAILED: 1}
 
@@ -307,7 +314,7 @@ def test_a_sent_text_is_recorded_with_its_contact_atomically(stores: Stores) -> 
         run_id=RUN,
     )
     claim = stores.runs.ledger.claim(RUN, PHONE, AT, AT + timedelta(minutes=4))
-    sent = record().model_copy(update={"outcome": "sent", "sid": message.sid})
+    sent = record().model_copy(update={"outcome": Fate.SENT, "sid": message.sid})
 
     def record_sent(expected_contact: int, attempt: str) -> None:  # one unit of work, as recording.py makes it
         unit = stores.contacts.unit()

@@ -23,7 +23,7 @@ from chalicelib.adapters.dynamodb_store import DynamoConversationStore
 from chalicelib.adapters.unit_of_work import DynamoUnitOfWork
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.delivery import Receipt
-from chalicelib.domain.ledger import Outcome
+from chalicelib.domain.ledger import Fate
 from chalicelib.domain.messages import DeliveryStatus, Message
 from chalicelib.domain.policy import Decision, Reason, Verdict
 from chalicelib.domain.runs import DecisionRecord, Run
@@ -256,8 +256,8 @@ class LedgerFailsOnce(DynamoLedger):
         self._once("record")
         return super().sent(run_id, phone, attempt, sid)
 
-    def settle(self, run_id: str, phone: str, attempt: str | None, outcome: Outcome, *args: Any, **kw: Any) -> bool:
-        if outcome == Outcome.SENT:
+    def settle(self, run_id: str, phone: str, attempt: str | None, outcome: Fate, *args: Any, **kw: Any) -> bool:
+        if outcome == Fate.SENT:
             self._once("settle")
         return super().settle(run_id, phone, attempt, outcome, *args, **kw)
 

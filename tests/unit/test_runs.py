@@ -12,11 +12,12 @@ from itertools import pairwise
 import pytest
 
 from chalicelib.adapters.table_layout import run_key
+from chalicelib.adapters.unit_of_work import DynamoUnitOfWork
 from chalicelib.domain.campaign import Campaign, CampaignStatus
 from chalicelib.domain.contact import ConsentState, Engagement, HomeLocation
 from chalicelib.domain.delivery import Receipt
 from chalicelib.domain.inbound import InboundSms
-from chalicelib.domain.ledger import OPTED_OUT, OUT, UNDELIVERED, LedgerState
+from chalicelib.domain.ledger import OPTED_OUT, OUT, UNDELIVERED, Fate, LedgerState
 from chalicelib.domain.messages import DeliveryStatus
 from chalicelib.domain.policy import Purpose
 from chalicelib.domain.runs import BreakerSettings, Hold, minute_of
@@ -24,7 +25,7 @@ from chalicelib.services import runs
 from chalicelib.services.campaigns import pause_campaign, resume_campaign
 from chalicelib.services.inbound import handle_inbound
 from chalicelib.services.ports import SendOutcome, SendResult
-from chalicelib.services.sending import DEFAULT_TIMING, SendJob, SendTiming, Sent, send_one
+from chalicelib.services.sending import DEFAULT_TIMING, SendJob, SendTiming, send_one
 from chalicelib.services.status import record_status
 from tests.fakes import (
     InMemoryCampaignStore,
@@ -97,7 +98,7 @@ def test_a_replayed_shard_counts_once_and_sends_once(world: World) -> None:
     )
     world.plan_queue.jobs = list(jobs)
     world.plan()
-    assert world.send() == [Sent.SENT, Sent.DUPLICATE]
+    assert world.send() == [Fate.SENT, Fate.DUPLICATE]
     assert world.received() == ["+447700900001"]
     run = world.runs.get_run("cmp_leeds@20260602T100000+0000")
     assert run is not None and run.counts["send/clear"] == 1 and run.counts[OUT] == 1
@@ -115,7 +116,7 @@ def test_a_stop_between_planning_and_sending_wins(world: World) -> None:
         world.runs,
         InMemoryPromptBook(),
     )
-    assert world.send() == [Sent.DROPPED]
+    assert world.send() == [Fate.DROPPED]
     assert world.received() == []
     assert world.runs.holds.decisions_for("+447700900001")[0].reason == "opted_out"
 
@@ -125,7 +126,7 @@ def test_a_sent_text_updates_engagement_and_carries_the_deadline(world: World) -
     world.contact("+447700900001", attributes={})
     world.tick()
     world.plan()
-    assert world.send() == [Sent.SENT]
+    assert world.send() == [Fate.SENT]
     to, body, valid_for, _ = world.sender.sent[0]
     assert body == "Hi there, 2-for-1 tonight"
     assert valid_for == 36_000  # Twilio's longest validity: the deadline is 24 h away
@@ -142,7 +143,7 @@ def test_a_stale_location_gets_the_question_instead_and_it_awaits_an_answer(worl
     world.contact("+447700900001", home=HomeLocation(area="LS61AA", confirmed_at=SEND_AT - timedelta(days=200)))
     world.tick()
     world.plan()
-    assert world.send() == [Sent.SENT]
+    assert world.send() == [Fate.SENT]
     assert world.sender.sent[0][1] == "Pizza Co: are you still near Leeds? Reply YES, or send us your postcode or ZIP."
     contact = world.get_contact("+447700900001")
     assert contact.pending_prompt is not None and contact.pending_prompt.prompt_id == "still_near"
@@ -164,7 +165,7 @@ def test_quiet_hours_at_send_time_hold_until_the_window_opens_then_the_tick_rele
     world.clock.current = datetime(2026, 6, 3, 7, 2, tzinfo=UTC)  # 08:02 in London
     world.tick()
     world.plan()
-    assert world.send() == [Sent.SENT]
+    assert world.send() == [Fate.SENT]
     assert world.runs.holds.decisions_for("+447700900001")[0].outcome == "sent"
 
 
@@ -188,7 +189,7 @@ def test_twilio_down_is_retried_with_capped_jittered_backoff_until_the_deadline(
         delays.append(delay)
         world.clock.current += timedelta(seconds=delay)  # SQS hands it back after its delay
         outcomes += world.send()
-    assert outcomes == [Sent.RETRY] * (len(outcomes) - 1) + [Sent.FAILED]
+    assert outcomes == [Fate.RETRY] * (len(outcomes) - 1) + [Fate.FAILED]
     first, most = timing.retry_first_s, timing.retry_max_s
     caps = [min(most, first << n) for n in range(len(delays) - 1)]
     assert all(cap / 2 <= delay <= cap for delay, cap in zip(delays[1:], caps, strict=True))
@@ -209,8 +210,8 @@ def test_an_unknown_outcome_is_recorded_and_never_resent(world: World) -> None:
     world.tick()
     world.plan()
     jobs = list(world.send_queue.jobs)
-    assert world.send() == [Sent.UNKNOWN]
-    assert world.send([job for job, _ in jobs]) == [Sent.DUPLICATE]
+    assert world.send() == [Fate.UNKNOWN]
+    assert world.send([job for job, _ in jobs]) == [Fate.DUPLICATE]
     assert len(world.sender.sent) == 1
     assert world.runs.holds.decisions_for("+447700900001")[0].outcome == "unknown"
 
@@ -221,7 +222,7 @@ def test_a_refusal_for_an_unsubscribed_number_records_the_opt_out(world: World) 
     world.sender.answers = [SendResult(SendOutcome.REJECTED, error_code=21610, detail="unsubscribed")]
     world.tick()
     world.plan()
-    assert world.send() == [Sent.FAILED]
+    assert world.send() == [Fate.FAILED]
     assert world.get_contact("+447700900001").consent == ConsentState.OPTED_OUT
 
 
@@ -240,15 +241,43 @@ def test_sends_are_paced_to_the_campaigns_rate(world: World) -> None:
 def test_the_breaker_pauses_a_run_that_causes_opt_outs(world: World) -> None:
     world.breaker = BreakerSettings(minimum_out=4, max_opt_out_rate=0.2)
     jobs = world.started([f"+4477009002{i:02d}" for i in range(8)], messages_per_second=100)
-    assert world.send(jobs[:4]) == [Sent.SENT] * 4
+    assert world.send(jobs[:4]) == [Fate.SENT] * 4
     for n, phone in enumerate(world.received()[:2]):  # two of the four opt out: 50%
         sms = InboundSms(f"SMstop{n}", phone, "+15005550006", "STOP", world.clock.now())
         handle_inbound(sms, world.store, REPLIES, world.runs, InMemoryPromptBook())
-    assert world.send(jobs[4:]) == [Sent.PAUSED] * 4
+    assert world.send(jobs[4:]) == [Fate.PAUSED] * 4
     campaign = world.get_campaign("cmp_leeds")
     assert campaign.status == CampaignStatus.PAUSED and "opt-outs" in (campaign.paused_reason or "")
     run = world.runs.get_run("cmp_leeds@20260602T100000+0000")
     assert run is not None and run.counts[OPTED_OUT] == 2 and run.breaker
+    assert len(world.sender.sent) == 4
+
+
+def test_the_breakers_trip_and_the_campaigns_pause_are_one_write(world: World) -> None:
+    """A sender dying while the breaker pauses leaves neither the run tripped nor the
+    campaign paused (it used to trip the run, then pause the campaign: two writes)."""
+    world.breaker = BreakerSettings(minimum_out=4, max_opt_out_rate=0.2)
+    jobs = world.started([f"+4477009003{i:02d}" for i in range(6)], messages_per_second=100)
+    assert world.send(jobs[:4]) == [Fate.SENT] * 4
+    for n, phone in enumerate(world.received()[:2]):
+        sms = InboundSms(f"SMstop{n}", phone, "+15005550006", "STOP", world.clock.now())
+        handle_inbound(sms, world.store, REPLIES, world.runs, InMemoryPromptBook())
+    opened = world.runs.unit
+
+    class Dies(DynamoUnitOfWork):
+        def commit(self) -> None:
+            raise RuntimeError("the Lambda timed out in the write")
+
+    world.runs.unit = lambda: Dies(world.table.client)  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        world.send(jobs[4:5])
+    world.runs.unit = opened  # type: ignore[method-assign]
+    run = world.runs.get_run("cmp_leeds@20260602T100000+0000")
+    assert run is not None and run.breaker is None
+    assert world.get_campaign("cmp_leeds").status == CampaignStatus.ACTIVE
+    assert world.send(jobs[4:]) == [Fate.PAUSED] * 2  # the job again: tripped and paused together
+    run = world.runs.get_run("cmp_leeds@20260602T100000+0000")
+    assert run is not None and run.breaker and run.breaker == world.get_campaign("cmp_leeds").paused_reason
     assert len(world.sender.sent) == 4
 
 
@@ -275,7 +304,7 @@ def test_a_receipt_that_arrives_before_the_send_is_recorded_keeps_its_events(wor
     early = Receipt(sid, DeliveryStatus.SENT, "+447700900001", "+15005550006", world.clock.now())
     record_status(early, world.store, world.runs)  # Twilio's callback beat our own write
     world.sender.answers = [SendResult(SendOutcome.ACCEPTED, sid=sid, from_number="+15005550006")]
-    assert world.send() == [Sent.SENT]
+    assert world.send() == [Fate.SENT]
     message, _ = world.store.messages.with_contact("+447700900001", sid)
     assert message is not None and message.run_id and message.body and message.status == DeliveryStatus.SENT
 
@@ -286,7 +315,7 @@ def test_a_question_campaign_asks_everyone_once_and_sets_the_pending_question(wo
     world.contact("+447700900002", consent=ConsentState.OPTED_OUT)
     world.tick()
     world.plan()
-    assert world.send() == [Sent.SENT]
+    assert world.send() == [Fate.SENT]
     [(to, body, *_)] = world.sender.sent
     assert to == "+447700900001" and body.startswith("Pizza Co: what would you like to hear about?")
     contact = world.get_contact(to)
@@ -350,17 +379,17 @@ def trip_and_hold(world: World, count: int) -> list[str]:
     world.breaker = BreakerSettings(minimum_out=2, max_opt_out_rate=0.2)
     phones = [f"+4477009007{i:02d}" for i in range(count)]
     jobs = world.started(phones, messages_per_second=100)
-    assert world.send(jobs[:2]) == [Sent.SENT] * 2
+    assert world.send(jobs[:2]) == [Fate.SENT] * 2
     for n, phone in enumerate(world.received()):  # both opt out: the breaker trips
         sms = InboundSms(f"SMstop{n}", phone, "+15005550006", "STOP", world.clock.now())
         handle_inbound(sms, world.store, REPLIES, world.runs, InMemoryPromptBook())
-    assert world.send(jobs[2:]) == [Sent.PAUSED] * (count - 2)
+    assert world.send(jobs[2:]) == [Fate.PAUSED] * (count - 2)
     return phones
 
 
-def minutes_pass(world: World, minutes: int, deliveries: int = 1) -> list[Sent]:
+def minutes_pass(world: World, minutes: int, deliveries: int = 1) -> list[Fate]:
     """The tick every minute, the releases it queues, the sends they queue (each delivered `deliveries` times)."""
-    outcomes: list[Sent] = []
+    outcomes: list[Fate] = []
     for _ in range(minutes):
         world.clock.current += timedelta(minutes=1)
         world.tick()
@@ -381,7 +410,7 @@ def test_resume_after_the_breaker_sends_the_held_rest_at_the_next_minute(world: 
     assert world.get_campaign("cmp_leeds").paused_reason is None
     assert world.runs.holds.parked(RUN) == []
     assert [hold.minute for hold in world.holds()] == [minute_of(resumed_at)] * 4  # released once past
-    assert minutes_pass(world, 1) == [Sent.SENT] * 4  # within a minute, not at the hourly re-check
+    assert minutes_pass(world, 1) == [Fate.SENT] * 4  # within a minute, not at the hourly re-check
     assert sorted(world.received()) == phones
     assert minutes_pass(world, 65) == []  # the re-check's holds went with the resume: nothing at the hour
     run = world.runs.get_run(RUN)
@@ -392,11 +421,11 @@ def test_an_operators_pause_and_resume_bring_the_held_texts_forward_too(world: W
     phones = [f"+4477009009{i:02d}" for i in range(3)]
     jobs = world.started(phones, messages_per_second=100)
     pause_campaign("cmp_leeds", None, world.campaigns, world.clock, by="ops")
-    assert world.send(jobs) == [Sent.PAUSED] * 3
+    assert world.send(jobs) == [Fate.PAUSED] * 3
     world.clock.current += timedelta(minutes=20)
     assert minutes_pass(world, 5) == []  # paused: nothing goes
     resume_campaign("cmp_leeds", world.campaigns, world.runs, world.clock, by="ops")
-    assert minutes_pass(world, 1) == [Sent.SENT] * 3
+    assert minutes_pass(world, 1) == [Fate.SENT] * 3
     assert sorted(world.received()) == phones
 
 
@@ -420,7 +449,7 @@ def test_a_resume_twice_or_two_at_once_send_each_held_text_once(world: World) ->
     world.runs.holds.parked = original  # type: ignore[method-assign]
     assert len(world.holds()) == 8  # four texts, each filed twice
     outcomes = minutes_pass(world, 3, deliveries=2)
-    assert outcomes.count(Sent.SENT) == 4 and set(outcomes) == {Sent.SENT, Sent.DUPLICATE}
+    assert outcomes.count(Fate.SENT) == 4 and set(outcomes) == {Fate.SENT, Fate.DUPLICATE}
     assert sorted(world.received()) == phones  # one text each
     resume_campaign("cmp_leeds", world.campaigns, world.runs, world.clock)  # once more, later: nothing
     assert minutes_pass(world, 65) == [] and len(world.received()) == 6
@@ -444,9 +473,9 @@ def test_a_resume_that_crashes_half_way_loses_no_held_text_and_sends_none_twice(
     with pytest.raises(RuntimeError):
         resume_campaign("cmp_leeds", world.campaigns, world.runs, world.clock)
     del world.runs.holds.release
-    assert minutes_pass(world, 2) == [Sent.SENT] * 3  # the campaign is active: they went as the minute passed
+    assert minutes_pass(world, 2) == [Fate.SENT] * 3  # the campaign is active: they went as the minute passed
     resume_campaign("cmp_leeds", world.campaigns, world.runs, world.clock)  # the operator tries again
-    assert set(minutes_pass(world, 65)) <= {Sent.DUPLICATE}  # the spare holds find their texts sent
+    assert set(minutes_pass(world, 65)) <= {Fate.DUPLICATE}  # the spare holds find their texts sent
     assert sorted(world.received()) == phones
 
 
@@ -460,7 +489,7 @@ def test_a_slot_beyond_the_senders_time_is_queued_again_with_a_delay(world: Worl
     started = world.clock.current
     ctx = replace(world.ctx(), remaining_s=lambda: 25.0 - (world.clock.current - started).total_seconds())
     outcomes = [send_one(SendJob(str(j["run_id"]), str(j["campaign_id"]), str(j["phone"])), ctx) for j in jobs]
-    assert outcomes == [Sent.SENT, Sent.SENT, Sent.DEFERRED]  # the third slot: 10 s away, 15 s left, 10 kept back
+    assert outcomes == [Fate.SENT, Fate.SENT, Fate.DEFERRED]  # the third slot: 10 s away, 15 s left, 10 kept back
     [(deferred, delay)] = world.send_queue.jobs
     assert deferred["phone"] == jobs[2]["phone"] and 9 <= delay <= 11
     assert world.clock.current - started < timedelta(seconds=25)  # never slept past its time

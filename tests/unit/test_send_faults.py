@@ -35,13 +35,14 @@ from chalicelib.domain.ledger import (
     SETTLED_COUNTS,
     TERMINAL,
     UNKNOWN,
+    Fate,
     LedgerState,
     pending,
 )
 from chalicelib.domain.policy import PolicySettings
 from chalicelib.services.inbound import handle_inbound
 from chalicelib.services.ports import SendResult
-from chalicelib.services.sending import LEASE_SLACK_S, SendContext, SendJob, Sent, send_one
+from chalicelib.services.sending import LEASE_SLACK_S, SendContext, SendJob, send_one
 from tests.fakes import InMemoryPromptBook, StepClock
 from tests.faults import VISIBILITY, Fault, Faults, Faulty, FlakyTwilio, InjectedFaultError, drive
 from tests.world import REPLIES, World
@@ -175,7 +176,7 @@ def test_faults_in_any_step_lose_no_text_and_send_none_twice(
     ctx = faulty_context(world, faults, twilio)
     outcomes = drive(world.send_queue.take(), ctx, world.clock, random.Random(seed), after_crash=contact_changes)
     event(f"faults fired: {min(len(faults.fired), 3)}+")
-    event(f"reconciled: {Sent.RECONCILED in outcomes}")
+    event(f"reconciled: {Fate.RECONCILED in outcomes}")
     event(f"opted out after a crash: {bool(stopped)}")
     check_run(world, twilio, phones, eligible)
     assert all(at <= stopped[to] for to, _, at, _ in twilio.accepted if to in stopped), "a text after a STOP"
@@ -191,7 +192,7 @@ def test_a_sender_killed_after_twilio_took_the_text_is_reconciled_not_resent() -
     faults = Faults(plan={("twilio.send", 1): Fault.AFTER})
     twilio = FlakyTwilio(world.clock)
     outcomes = drive(world.send_queue.take(), faulty_context(world, faults, twilio), world.clock, random.Random(1), 0)
-    assert outcomes == [Sent.RECONCILED] and len(twilio.sent) == 1
+    assert outcomes == [Fate.RECONCILED] and len(twilio.sent) == 1
     check_run(world, twilio, ["+447700900401"], {"+447700900401"})
 
 
@@ -204,7 +205,7 @@ def test_a_sender_killed_before_the_twilio_call_is_taken_over_and_sends_once() -
     faults = Faults(plan={("runs.ledger.claim", 1): Fault.AFTER})  # claimed `sending`, then killed
     twilio = FlakyTwilio(world.clock)
     outcomes = drive(world.send_queue.take(), faulty_context(world, faults, twilio), world.clock, random.Random(2), 0)
-    assert outcomes == [Sent.SENT] and len(twilio.sent) == 1
+    assert outcomes == [Fate.SENT] and len(twilio.sent) == 1
     check_run(world, twilio, ["+447700900402"], {"+447700900402"})
 
 
@@ -218,7 +219,7 @@ def test_when_twilio_cannot_be_asked_the_text_is_settled_unknown_never_resent() 
     twilio.lookup_fails = True
     faults = Faults(plan={("runs.ledger.claim", 1): Fault.AFTER})
     outcomes = drive(world.send_queue.take(), faulty_context(world, faults, twilio), world.clock, random.Random(3), 0)
-    assert outcomes == [Sent.UNKNOWN] and twilio.sent == []
+    assert outcomes == [Fate.UNKNOWN] and twilio.sent == []
     run = world.runs.get_run(RUN)
     assert run is not None and run.counts[UNKNOWN] == 1
 
@@ -231,18 +232,18 @@ DEATHS = {  # how the first sender died, and what Twilio can say about it afterw
 }
 # (death, change) -> what the redelivered job does, how many texts went, the entry's end state
 AFTER_A_DEATH = {
-    ("twilio_took_it", "nothing"): (Sent.RECONCILED, 1, LedgerState.SENT),
-    ("twilio_took_it", "renamed"): (Sent.RECONCILED, 1, LedgerState.SENT),  # found by the body it claimed
-    ("twilio_took_it", "opts_out"): (Sent.RECONCILED, 1, LedgerState.SENT),  # it went before the STOP
-    ("twilio_took_it", "moves_abroad"): (Sent.RECONCILED, 1, LedgerState.SENT),
-    ("twilio_never_got_it", "nothing"): (Sent.SENT, 1, LedgerState.SENT),
-    ("twilio_never_got_it", "renamed"): (Sent.SENT, 1, LedgerState.SENT),
-    ("twilio_never_got_it", "opts_out"): (Sent.DROPPED, 0, LedgerState.DROPPED),
-    ("twilio_never_got_it", "moves_abroad"): (Sent.HELD, 0, LedgerState.RELEASED),
-    ("twilio_unreachable", "nothing"): (Sent.UNKNOWN, 1, LedgerState.UNKNOWN),
-    ("twilio_unreachable", "renamed"): (Sent.UNKNOWN, 1, LedgerState.UNKNOWN),
-    ("twilio_unreachable", "opts_out"): (Sent.UNKNOWN, 1, LedgerState.UNKNOWN),
-    ("twilio_unreachable", "moves_abroad"): (Sent.UNKNOWN, 1, LedgerState.UNKNOWN),
+    ("twilio_took_it", "nothing"): (Fate.RECONCILED, 1, LedgerState.SENT),
+    ("twilio_took_it", "renamed"): (Fate.RECONCILED, 1, LedgerState.SENT),  # found by the body it claimed
+    ("twilio_took_it", "opts_out"): (Fate.RECONCILED, 1, LedgerState.SENT),  # it went before the STOP
+    ("twilio_took_it", "moves_abroad"): (Fate.RECONCILED, 1, LedgerState.SENT),
+    ("twilio_never_got_it", "nothing"): (Fate.SENT, 1, LedgerState.SENT),
+    ("twilio_never_got_it", "renamed"): (Fate.SENT, 1, LedgerState.SENT),
+    ("twilio_never_got_it", "opts_out"): (Fate.DROPPED, 0, LedgerState.DROPPED),
+    ("twilio_never_got_it", "moves_abroad"): (Fate.HELD, 0, LedgerState.RELEASED),
+    ("twilio_unreachable", "nothing"): (Fate.UNKNOWN, 1, LedgerState.UNKNOWN),
+    ("twilio_unreachable", "renamed"): (Fate.UNKNOWN, 1, LedgerState.UNKNOWN),
+    ("twilio_unreachable", "opts_out"): (Fate.UNKNOWN, 1, LedgerState.UNKNOWN),
+    ("twilio_unreachable", "moves_abroad"): (Fate.UNKNOWN, 1, LedgerState.UNKNOWN),
 }
 
 
@@ -306,7 +307,7 @@ def test_a_dead_senders_question_is_found_and_awaits_its_answer_though_the_campa
     confirmed = contact.model_copy(update={"home": HomeLocation(area="LS61AA", confirmed_at=world.clock.now())})
     world.store.save_contact(confirmed, contact.version)  # now the 2-for-1 text would go instead
     world.clock.current += VISIBILITY
-    assert drive([job], ctx, world.clock, random.Random(7), duplicates=0) == [Sent.RECONCILED]
+    assert drive([job], ctx, world.clock, random.Random(7), duplicates=0) == [Fate.RECONCILED]
     assert len(twilio.sent) == 1 and "still near Leeds" in twilio.sent[0][1]
     pending_prompt = world.get_contact(DEAD).pending_prompt
     assert pending_prompt is not None and pending_prompt.prompt_id == "still_near"
@@ -316,13 +317,13 @@ def test_a_dead_senders_question_is_found_and_awaits_its_answer_though_the_campa
 def test_a_job_meeting_a_live_lease_comes_back_when_it_ends_not_dropped_as_a_duplicate(change: str) -> None:
     world, twilio, ctx, job = killed_after_the_claim("twilio_never_got_it")
     CHANGES[change](world, DEAD)
-    assert send_one(as_job(job), ctx) == Sent.LEASED  # a second delivery of the job, the lease still live
+    assert send_one(as_job(job), ctx) == Fate.LEASED  # a second delivery of the job, the lease still live
     ((again, delay),) = world.send_queue.jobs
     assert again == as_job(job).body() and delay >= (LEASE + timedelta(seconds=LEASE_SLACK_S)).total_seconds() - 1
     world.send_queue.jobs.clear()  # that delivery's message is the one left: the first is gone with it
     world.clock.current += timedelta(seconds=delay)
     outcomes = drive([again], ctx, world.clock, random.Random(6), duplicates=0)
-    assert outcomes == [Sent.SENT if change == "nothing" else Sent.DROPPED]
+    assert outcomes == [Fate.SENT if change == "nothing" else Fate.DROPPED]
     assert world.ledger(RUN, DEAD).state in TERMINAL
     assert len(twilio.sent) == (change == "nothing")
 
@@ -377,7 +378,7 @@ def test_two_campaigns_to_one_audience_at_the_same_minute_send_one_text_each() -
     jobs = world.send_queue.take()
     twilio = RaceAtTwilio(world.clock)
     ctx = faulty_context(world, Faults(), twilio)
-    outcomes: list[Sent] = []
+    outcomes: list[Fate] = []
 
     def sender(job: dict[str, Any]) -> Callable[[], object]:
         return lambda: outcomes.append(send_one(as_job(job), ctx))
@@ -387,7 +388,7 @@ def test_two_campaigns_to_one_audience_at_the_same_minute_send_one_text_each() -
             twilio.racing[job["phone"]] = sender(job)
     outcomes += [send_one(as_job(job), ctx) for job in jobs if job["campaign_id"] == "cmp_leeds"]
     assert sorted(to for to, *_ in twilio.accepted) == phones  # one each
-    assert Counter(outcomes) == {Sent.SENT: 6, Sent.DROPPED: 6}
+    assert Counter(outcomes) == {Fate.SENT: 6, Fate.DROPPED: 6}
     dropped = [d for phone in phones for d in world.runs.holds.decisions_for(phone) if d.reason == "smart_sending"]
     assert len(dropped) == len(phones)  # the other run's text: both passed the policy, the marketing slot refused
 
