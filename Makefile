@@ -18,7 +18,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check 'pip<26.3'
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements-dev.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -54,14 +54,19 @@ browser: ## chromium + chromium-driver for tests/e2e/test_console.py, installed 
 	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium chromium-driver; }
 
 # The suite runs on PYTEST_WORKERS processes (pytest-xdist; each has its own emulator and stacks):
-# its end-to-end tests mostly wait on their stacks, so three share two cores well. A module runs
+# its end-to-end tests mostly wait on their stacks, so four share two cores well. A module runs
 # on one worker, in its order; the modules with long scenarios are collected first
-# (tests/conftest.py). checkov (its install and scan, CPU) runs beside the suite; its output
-# follows the suite's, and either failing fails the target.
-PYTEST_WORKERS ?= 3
-test: lint ## ruff, mypy, both stages packaged and linted, then the whole suite (parallel) with checkov on prod beside it
-	$(MAKE) --no-print-directory package STAGE=dev
-	$(MAKE) --no-print-directory package STAGE=prod
+# (tests/conftest.py). ruff and mypy run beside the packaging, and checkov (its install and
+# scan, CPU) beside the suite; their output follows, and any of them failing fails the target.
+# The venv is installed without compiling every package's bytecode (--no-compile): what a
+# test imports is compiled when first imported, the rest never is.
+PYTEST_WORKERS ?= 4
+test: install ## ruff, mypy, both stages packaged and linted, then the whole suite (parallel) with checkov on prod beside it
+	mkdir -p build
+	$(MAKE) --no-print-directory lint > build/lint.log 2>&1 & lint=$$!; \
+	$(MAKE) --no-print-directory package STAGE=dev && $(MAKE) --no-print-directory package STAGE=prod; packaged=$$?; \
+	wait $$lint; linted=$$?; echo "--- ruff and mypy (build/lint.log)"; cat build/lint.log; \
+	exit $$(( packaged || linted ))
 	$(MAKE) --no-print-directory browser
 	$(MAKE) --no-print-directory checkov > build/checkov.log 2>&1 & scan=$$!; \
 	RAPPORT_PACKAGED_DIR=build $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder; suite=$$?; \
