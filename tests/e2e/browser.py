@@ -17,6 +17,7 @@ from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver import Chrome as WebDriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
@@ -96,12 +97,13 @@ def unlabelled(driver: WebDriver) -> list[str]:
 
 def tab_reaches(driver: WebDriver, element_id: str, presses: int = 40) -> bool:
     driver.execute_script("document.activeElement?.blur(); window.scrollTo(0, 0)")
-    body = driver.find_element(By.TAG_NAME, "body")
-    body.send_keys(Keys.TAB)
-    for _ in range(presses):
+    for _ in range(presses + 1):
+        # a key press to the page, as a keyboard gives it (to whatever has focus then), not to an
+        # element found first: the console re-renders every few seconds, and an element found a
+        # moment ago may be gone ("element not interactable", seen once under a loaded machine)
+        ActionChains(driver).send_keys(Keys.TAB).perform()
         if driver.execute_script("return document.activeElement?.id") == element_id:
             return True
-        driver.switch_to.active_element.send_keys(Keys.TAB)
     return False
 
 
