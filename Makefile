@@ -39,7 +39,7 @@ package: install ## make package STAGE=prod: build/<stage>/sam.json + deployment
 
 $(CHECKOV_STAMP):
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'checkov==$(CHECKOV_VERSION)'
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-compile 'checkov==$(CHECKOV_VERSION)'
 	rm -f $(CHECKOV_VENV)/.installed-*
 	touch $@
 
