@@ -18,6 +18,7 @@ from chalicelib.services.ports import (
     RunStore,
     SavedReplyBook,
     Sender,
+    StoreBook,
 )
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ class Deps:
     runs: RunStore
     prompts: PromptBook
     saved_replies: SavedReplyBook  # operators' canned replies for agents
+    stores: StoreBook  # the brand's branches
     plan_queue: JobQueue
     send_queue: JobQueue
     keys: KeyStore  # the API keys (hashes), named, each with a role
@@ -103,6 +105,7 @@ def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> D
         DynamoCampaignStore,
         DynamoConversationStore,
         DynamoPromptBook,
+        DynamoStoreBook,
         saved_reply_shelf,
     )
 
@@ -114,6 +117,7 @@ def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> D
         runs=DynamoRunStore(dynamodb, settings.table_name),
         prompts=DynamoPromptBook(dynamodb, settings.table_name),
         saved_replies=saved_reply_shelf(dynamodb, settings.table_name),
+        stores=DynamoStoreBook(dynamodb, settings.table_name),
         plan_queue=_NoQueue(),
         send_queue=_NoQueue(),
         keys=DynamoKeyStore(dynamodb, settings.table_name),

@@ -48,6 +48,7 @@ from chalicelib.domain.errors import ConcurrentUpdateError, ProfileNeededError, 
 from chalicelib.domain.inbound import InboundChange
 from chalicelib.domain.prompts import Prompt, default_prompts
 from chalicelib.domain.saved_replies import SavedReply
+from chalicelib.domain.stores import Store
 from chalicelib.services.ports import Write
 
 if TYPE_CHECKING:
@@ -290,6 +291,23 @@ class Shelf(Generic[DocumentT]):
 
 def saved_reply_shelf(client: DynamoDBClient, table_name: str) -> Shelf[SavedReply]:
     return Shelf(client, table_name, *layout.SAVED_REPLY_SHELF, SavedReply)
+
+
+class DynamoStoreBook:
+    """The brand's stores on one shelf: read together (a chain's hundreds of branches
+    fit a few query pages), as the store of a home is chosen among all of them."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._shelf = Shelf(client, table_name, *layout.STORE_SHELF, Store)
+
+    def get(self, store_id: str) -> Store | None:
+        return self._shelf.get(store_id)
+
+    def save(self, store: Store, expected_version: int | None) -> None:
+        self._shelf.save(store.id, store, expected_version)
+
+    def list(self) -> list[Store]:
+        return self._shelf.list()
 
 
 class DynamoPromptBook:

@@ -133,6 +133,7 @@ CURSOR_KEY = key("TICK", "CURSOR")
 CAMPAIGN_SHELF = ("CAMPAIGNS", "C#")  # few campaigns
 PROMPT_SHELF = ("PROMPTS", "P#")  # operators' own questions
 SAVED_REPLY_SHELF = ("SAVED_REPLIES", "R#")  # operators' canned replies
+STORE_SHELF = ("STORES", "S#")  # the brand's branches: hundreds, read together
 
 
 def key_name_key(name: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ is the one that matters most.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
@@ -53,8 +54,25 @@ class PromptId(StrEnum):
     STILL_NEAR = "still_near"  # "Still near {location}?"
 
 
+UK_POSTCODE = re.compile(r"^(([A-Z]{1,2})[0-9][0-9A-Z]?)([0-9])[A-Z]{2}$")  # outward (area letters), sector
+
+
 def normalise_area(code: str) -> str:
     return "".join(code.split()).upper()
+
+
+def covers(prefix: str, home: str) -> bool:
+    """Whether the area `prefix` holds the home `home` (both normalised). A full UK
+    postcode is matched on whole parts: its area letters (`LS`), its outward code
+    (`LS1`, never `LS10`'s; `SW1` holds the sub-districts `SW1A`...), its sector
+    (`LS14`: outward `LS1`, sector 4) or itself. Anything else (ZIPs, partial
+    codes) by prefix."""
+    postcode = UK_POSTCODE.match(home)
+    if postcode is None:
+        return home.startswith(prefix)
+    outward, letters, sector = postcode.group(1, 2, 3)
+    district = outward[:-1] if outward[-1].isalpha() else outward  # SW1A is in SW1
+    return prefix in (letters, district, outward, outward + sector, home)
 
 
 @dataclass(frozen=True)
@@ -65,7 +83,8 @@ class Area:
     prefixes: tuple[str, ...]
 
     def contains(self, home_area: str) -> bool:
-        return normalise_area(home_area).startswith(tuple(normalise_area(p) for p in self.prefixes))
+        home = normalise_area(home_area)
+        return any(covers(normalise_area(prefix), home) for prefix in self.prefixes)
 
 
 @dataclass(frozen=True)

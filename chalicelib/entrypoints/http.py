@@ -19,6 +19,7 @@ from chalicelib.domain import phone
 from chalicelib.domain.contact import ProfileLimitError
 from chalicelib.domain.conversations import ClaimedError, NoConversationError
 from chalicelib.domain.errors import ConcurrentUpdateError, InvalidPhoneError
+from chalicelib.domain.stores import InvalidStoreIdError
 from chalicelib.entrypoints.forms import BadFormError, reasons
 from chalicelib.services.campaigns import UnknownCampaignError
 from chalicelib.services.contacts import ExportTooLargeError
@@ -32,6 +33,7 @@ from chalicelib.services.conversations import (
 from chalicelib.services.idempotency import IdempotencyKeyMismatchError
 from chalicelib.services.keys import InvalidKeyNameError, KeyNameTakenError, UnknownKeyError
 from chalicelib.services.saved_replies import StaleSavedReplyError, TooManySavedRepliesError, UnknownSavedReplyError
+from chalicelib.services.stores import UnknownStoreError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -78,6 +80,7 @@ ERRORS: dict[type[Exception], Answer] = {
     ProfileLimitError: Answer(400, "BadRequestError"),
     InvalidKeyNameError: Answer(400, "BadRequestError"),
     InvalidPhoneError: Answer(400, "BadRequestError"),
+    InvalidStoreIdError: Answer(400, "BadRequestError"),
     MalformedFormError: Answer(400, "BadRequestError"),  # a webhook's body that is no form
     BadFormError: Answer(400, "BadRequestError"),  # a webhook's form without a field Twilio always sends
     ForgedWebhookError: Answer(403, "ForbiddenError"),
@@ -86,6 +89,7 @@ ERRORS: dict[type[Exception], Answer] = {
     UnknownContactError: Answer(404, "NotFoundError"),
     NoConversationError: Answer(404, "NotFoundError"),
     UnknownSavedReplyError: Answer(404, "NotFoundError"),
+    UnknownStoreError: Answer(404, "NotFoundError"),
     KeyNameTakenError: Answer(409, "ConflictError"),
     StaleSavedReplyError: Answer(409, "ConflictError", "If-Match: "),
     TooManySavedRepliesError: Answer(409, "ConflictError"),

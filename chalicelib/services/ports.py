@@ -16,6 +16,7 @@ from chalicelib.domain.messages import Message
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.runs import DecisionRecord, Hold, Run
 from chalicelib.domain.saved_replies import SavedReply
+from chalicelib.domain.stores import Store
 from chalicelib.domain.timeline import ContactHistory, Entry
 
 
@@ -280,6 +281,18 @@ class Ledger(Protocol):
         """The entry settled sent with Twilio's `sid`, if this sender still holds
         `attempt`; refused with LostLeaseError when another sender took it over."""
         ...
+
+
+class StoreBook(Protocol):
+    """The brand's stores (branches), retired ones included."""
+
+    def get(self, store_id: str) -> Store | None: ...
+
+    def save(self, store: Store, expected_version: int | None) -> None:
+        """None: a new one (ConcurrentUpdateError if the id exists); else only over that version."""
+        ...
+
+    def list(self) -> list[Store]: ...
 
 
 class RunStore(Protocol):
