@@ -64,7 +64,7 @@ def run() -> list[Figure]:
         queued = 0
         for shard in range(SHARDS):
             log(f"plan: shard {shard + 1} of {SHARDS}")
-            report = plan_shard("bench@1", shard, campaigns, runs, store, send_queue, clock, policy)
+            report = plan_shard("bench@1", shard, campaigns, runs, store, send_queue, clock, policy, [])
             queued += report.queued
         elapsed = time.perf_counter() - started
         planned = runs.get_run("bench@1")

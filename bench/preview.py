@@ -7,9 +7,10 @@ import time
 from datetime import UTC, datetime
 
 from bench._support import CallCounter, Figure, FixedClock, leeds_offer, load, log, moto_dynamodb, population
-from chalicelib.adapters.dynamodb_store import DynamoCampaignStore, DynamoConversationStore
+from chalicelib.adapters.dynamodb_store import DynamoCampaignStore, DynamoConversationStore, DynamoStoreBook
 from chalicelib.domain.policy import PolicySettings
 from chalicelib.services.campaigns import preview
+from chalicelib.services.stores import StoreDirectory
 from local.schema import create_table
 
 # moto answers each scan page in time that grows with the table, so this stays
@@ -29,8 +30,10 @@ def run() -> list[Figure]:
         counter = CallCounter(dynamodb)
         log("preview: planning")
         started = time.perf_counter()
+        clock = FixedClock(AT)
+        stores = StoreDirectory(DynamoStoreBook(dynamodb, TABLE), clock, "Bench")
         result = preview(
-            "bench", campaigns, DynamoConversationStore(dynamodb, TABLE), FixedClock(AT), PolicySettings(), "UTC"
+            "bench", campaigns, DynamoConversationStore(dynamodb, TABLE), clock, PolicySettings(), "UTC", stores
         )
         elapsed = time.perf_counter() - started
     assert sum(result.decisions.values()) == result.audience == CONTACTS * 4 // 5

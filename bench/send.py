@@ -33,16 +33,21 @@ import boto3
 from bench._support import CallCounter, Figure, leeds_offer, load, log, moto_server, population
 from chalicelib.adapters.clock import SystemClock
 from chalicelib.adapters.dynamodb_runs import DynamoRunStore
-from chalicelib.adapters.dynamodb_store import DynamoCampaignStore, DynamoConversationStore, DynamoPromptBook
+from chalicelib.adapters.dynamodb_store import (
+    DynamoCampaignStore,
+    DynamoConversationStore,
+    DynamoPromptBook,
+    DynamoStoreBook,
+)
 from chalicelib.adapters.twilio_sender import TwilioSender
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.ledger import Fate
 from chalicelib.domain.policy import PolicySettings, Purpose
 from chalicelib.domain.runs import Run
-from chalicelib.services.ports import CampaignStore, ConversationStore, PromptBook, RunStore
 from chalicelib.services.runs import plan_shard
 from chalicelib.services.sending import BatchReads, SendContext, SendJob, send_one
+from chalicelib.services.stores import StoreDirectory
 from local.schema import create_table
 from local.twilio_sim import TwilioSimulator
 from tests.conftest import free_port
@@ -99,11 +104,28 @@ class JobList:
         self.jobs.extend(jobs)
 
 
-def _sender_ctx(
-    campaigns: CampaignStore, runs: RunStore, store: ConversationStore, prompts: PromptBook, sim_url: str
-) -> SendContext:
+def _sender_ctx(client: Any, table: str, sim_url: str) -> SendContext:
+    """The real DynamoDB stores on this sender's client, and the real Twilio client."""
     twilio = TwilioSender(ACCOUNT_SID, TOKEN, STATUS_URL, from_number="+15005550006", api_base_url=sim_url)
-    return SendContext(campaigns, runs, store, JobList(), twilio, SystemClock(), PolicySettings(), "Bench", prompts)
+    clock = SystemClock()
+    campaigns, runs, store = (
+        DynamoCampaignStore(client, table),
+        DynamoRunStore(client, table),
+        DynamoConversationStore(client, table),
+    )
+    stores = StoreDirectory(DynamoStoreBook(client, table), clock, "Bench")
+    return SendContext(
+        campaigns,
+        runs,
+        store,
+        JobList(),
+        twilio,
+        clock,
+        PolicySettings(),
+        "Bench",
+        DynamoPromptBook(client, table),
+        stores,
+    )
 
 
 def _send_all(
@@ -152,10 +174,7 @@ def _moto_sender(
     """One sending "container" on moto, in its own process: its own clients, stores and pace cache."""
     client = boto3.client("dynamodb", endpoint_url=endpoint)
     counter = CallCounter(client)
-    ctx = _sender_ctx(
-        DynamoCampaignStore(client, table), DynamoRunStore(client, table), DynamoConversationStore(client, table),
-        DynamoPromptBook(client, table), sim_url,
-    )  # fmt: skip
+    ctx = _sender_ctx(client, table, sim_url)
     done = _send_all(ctx, "bench", work, start, counter.reset)
     client.close()
     log(f"send: calls by operation {dict(counter.by_operation)}")
@@ -189,7 +208,7 @@ class Seeded:
         campaigns.save(campaign, None)
         runs.start_run(run_)
         self._planned = JobList()
-        plan_shard(run_.id, 0, campaigns, runs, conversations, self._planned, SystemClock(), PolicySettings())
+        plan_shard(run_.id, 0, campaigns, runs, conversations, self._planned, SystemClock(), PolicySettings(), [])
 
     def jobs(self) -> list[dict[str, Any]]:
         return self._planned.jobs
@@ -236,10 +255,7 @@ def _shared_sender(
     real DynamoDB stores over a client whose calls cross to the store process."""
     calls: Counter[str] = Counter()
     client: Any = RemoteClient(table, calls)
-    ctx = _sender_ctx(
-        DynamoCampaignStore(client, TABLE), DynamoRunStore(client, TABLE), DynamoConversationStore(client, TABLE),
-        DynamoPromptBook(client, TABLE), sim_url,
-    )  # fmt: skip
+    ctx = _sender_ctx(client, TABLE, sim_url)
     done = _send_all(ctx, "bench", work, start, calls.clear)
     log(f"send: calls by operation {dict(calls)}")
     results.put((done, calls))
@@ -290,7 +306,7 @@ def _on_moto(case: Case, endpoint: str, sim: TwilioSimulator, sim_url: str) -> S
     DynamoRunStore(setup, case.table).start_run(run_)
     jobs = JobList()
     plan_shard("bench@1", 0, DynamoCampaignStore(setup, case.table), DynamoRunStore(setup, case.table),
-               DynamoConversationStore(setup, case.table), jobs, SystemClock(), PolicySettings())  # fmt: skip
+               DynamoConversationStore(setup, case.table), jobs, SystemClock(), PolicySettings(), [])  # fmt: skip
     setup.close()
     return _send(case, jobs.jobs, sim, _moto_sender, (endpoint, case.table, sim_url))
 

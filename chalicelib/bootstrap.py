@@ -20,6 +20,7 @@ from chalicelib.services.ports import (
     Sender,
     StoreBook,
 )
+from chalicelib.services.stores import StoreDirectory
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -37,6 +38,7 @@ class Deps:
     prompts: PromptBook
     saved_replies: SavedReplyBook  # operators' canned replies for agents
     stores: StoreBook  # the brand's branches
+    directory: StoreDirectory  # the same, as texts read them (kept for a minute)
     plan_queue: JobQueue
     send_queue: JobQueue
     keys: KeyStore  # the API keys (hashes), named, each with a role
@@ -109,6 +111,7 @@ def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> D
         saved_reply_shelf,
     )
 
+    stores = DynamoStoreBook(dynamodb, settings.table_name)
     return Deps(
         settings=settings,
         store=DynamoConversationStore(dynamodb, settings.table_name),
@@ -117,7 +120,8 @@ def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> D
         runs=DynamoRunStore(dynamodb, settings.table_name),
         prompts=DynamoPromptBook(dynamodb, settings.table_name),
         saved_replies=saved_reply_shelf(dynamodb, settings.table_name),
-        stores=DynamoStoreBook(dynamodb, settings.table_name),
+        stores=stores,
+        directory=StoreDirectory(stores, clock, settings.brand_name),
         plan_queue=_NoQueue(),
         send_queue=_NoQueue(),
         keys=DynamoKeyStore(dynamodb, settings.table_name),

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from chalicelib.adapters import table_layout as layout
 from chalicelib.adapters.dynamodb_items import from_item
+from chalicelib.adapters.dynamodb_store import DynamoStoreBook
 from chalicelib.domain.campaign import Audience, Campaign, Location
 from chalicelib.domain.contact import ConsentEvent, ConsentState, Contact, Engagement, HomeLocation, TimeZone
 from chalicelib.domain.inbound import BrandReplies
@@ -16,6 +17,7 @@ from chalicelib.domain.policy import PolicySettings
 from chalicelib.domain.runs import BreakerSettings, Hold
 from chalicelib.services import runs
 from chalicelib.services.sending import DEFAULT_TIMING, SendContext, SendJob, SendTiming, send_one
+from chalicelib.services.stores import StoreDirectory
 from tests.fakes import (
     FakeSender,
     InMemoryCampaignStore,
@@ -46,6 +48,8 @@ class World:
         self.store = InMemoryConversationStore(self.table)
         self.campaigns = InMemoryCampaignStore(self.table)
         self.runs = InMemoryRunStore(self.store)
+        self.stores = DynamoStoreBook(self.table.client, self.table.name)
+        self.directory = StoreDirectory(self.stores, self.clock, "Pizza Co", kept_s=0)  # tests see their edits
         self.sender = FakeSender(self.clock)
 
     def contact(self, phone: str, consent: ConsentState = ConsentState.OPTED_IN, **changes: object) -> Contact:
@@ -101,6 +105,7 @@ class World:
                     self.send_queue,
                     self.clock,
                     PolicySettings(),
+                    self.directory.all(),
                 )
             else:
                 runs.release_holds(datetime.fromisoformat(job["minute"]), job["shard"], self.runs, self.send_queue)
@@ -116,6 +121,7 @@ class World:
             PolicySettings(),
             "Pizza Co",
             InMemoryPromptBook(),
+            self.directory,
             self.breaker,
             self.timing,
         )

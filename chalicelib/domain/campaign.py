@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from cronsim import CronSim, CronSimError
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.policy import Area, Intent, Purpose, normalise_area
+from chalicelib.domain.stores import STORE_ID, Store
 from chalicelib.domain.template import Template, fill_for
 
 
@@ -21,15 +23,21 @@ class CampaignStatus(StrEnum):
 
 
 class Audience(BaseModel):
-    """Who a campaign is for: every tag, every attribute value, and (if set) the area."""
+    """Who a campaign is for: every tag, every attribute value, one of the stores
+    (if any is named), and (if set) the area."""
 
     model_config = ConfigDict(defer_build=True)  # built on first use: the webhooks never need it
 
     tags: list[str] = Field(default_factory=list, max_length=20)
     attributes: dict[str, str] = Field(default_factory=dict, max_length=20)
+    stores: list[Annotated[str, StringConstraints(pattern=STORE_ID.pattern)]] = Field(
+        default_factory=list, max_length=100, description="contacts of these stores only (GET /api/stores)"
+    )
 
     def matches(self, contact: Contact) -> bool:
         if any(tag not in contact.tags for tag in self.tags):
+            return False
+        if self.stores and contact.store_id not in self.stores:
             return False
         values = contact.attributes
         return all(name in values and values[name].value == value for name, value in self.attributes.items())
@@ -169,17 +177,25 @@ class Campaign(CampaignSpec):
         """When a run would happen, seen from now: the due one, or the next one."""
         return self.due_run(now, zone) or next(self._times(now, zone), None)
 
-    def intent(self, scheduled_for: datetime) -> Intent:
+    def intent(self, scheduled_for: datetime, stores: Iterable[Store]) -> Intent:
+        """What its texts are for. A marketing campaign for named stores, with no
+        location of its own, is tied to each contact's store's areas (`stores`:
+        the brand's stores): a confirmed home outside them is out of that area."""
+        tied = self.audience.stores and self.location is None and self.purpose == Purpose.MARKETING
         return Intent(
             purpose=self.purpose,
             deadline=self.deadline_for(scheduled_for),
             area=self.location.area() if self.location else None,
+            store_areas={store.id: store.area() for store in stores if store.id in self.audience.stores}
+            if tied
+            else None,
             is_prompt=self.prompt_id is not None,
             campaign_paused=self.status == CampaignStatus.PAUSED,
         )
 
-    def text_for(self, contact: Contact) -> str:
-        """The message for this contact (a question campaign's text comes from its prompt)."""
+    def text_for(self, contact: Contact, store: Mapping[str, str]) -> str:
+        """The message for this contact, `store` its store's template fields (a
+        question campaign's text comes from its prompt)."""
         if self.message is None:
             raise ValueError(f"campaign {self.id} asks the question {self.prompt_id!r}: it has no message")
-        return fill_for(self.message, contact)
+        return fill_for(self.message, contact, store)

@@ -78,6 +78,15 @@ class HomeLocation(BaseModel):
     source: str = "import"
 
 
+class StoreSource(StrEnum):
+    """Where a contact's store came from: the latest of an import and an order
+    wins; the home area only gives one to a contact that has none from either."""
+
+    IMPORT = "import"
+    ORDER = "order"
+    HOME = "home"
+
+
 class PendingPrompt(BaseModel):
     """A question we asked that awaits its answer."""
 
@@ -138,6 +147,9 @@ class Contact(BaseModel):
     deliverability: Deliverability = Field(default_factory=Deliverability)
     time_zone: TimeZone = Field(default_factory=TimeZone)
     home: HomeLocation | None = None
+    store_id: str | None = None  # the branch its texts go from (domain/stores.py)
+    store_source: StoreSource | None = None
+    store_since: datetime | None = None  # when that source named it
     conversation: Conversation | None = None
     pending_prompt: PendingPrompt | None = None
     version: int = 0  # optimistic concurrency for whole-profile writes: bumped on each one
@@ -153,6 +165,15 @@ class Contact(BaseModel):
         if current is not None and current.at > event.at:
             return self
         return self.model_copy(update={"consent_event": event})
+
+
+def with_store(contact: Contact, store_id: str, source: StoreSource, at: datetime) -> Contact:
+    """The contact with this store, unless a later import or order named one (a
+    home-derived store never replaces one that an import or an order gave)."""
+    named = contact.store_source in (StoreSource.IMPORT, StoreSource.ORDER)
+    if named and (source == StoreSource.HOME or (contact.store_since is not None and contact.store_since > at)):
+        return contact
+    return contact.model_copy(update={"store_id": store_id, "store_source": source, "store_since": at})
 
 
 def consent_added(before: Contact | None, after: Contact) -> list[ConsentEvent]:

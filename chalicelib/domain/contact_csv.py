@@ -9,6 +9,7 @@ Columns (a header row first; the names of the fixed ones in any case):
     tags           separated by ";"
     time_zone      an IANA zone, confirmed
     home_area      postcode or ZIP; home_region: e.g. a US state
+    store_id       the store (branch) its texts go from
     consent_state  with consent_source and consent_at (ISO 8601)
     anything else  an attribute of that name
 
@@ -33,6 +34,7 @@ COLUMNS = (
     "time_zone",
     "home_area",
     "home_region",
+    "store_id",
     "consent_state",
     "consent_source",
     "consent_at",
@@ -124,6 +126,8 @@ def _fields(cells: dict[str, str], attribute_columns: list[str]) -> dict[str, An
     if value.get("home_area") or value.get("home_region"):
         home = {"area": value.get("home_area"), "region": value.get("home_region") or None}
         fields["home"] = {name: item for name, item in home.items() if item}
+    if value.get("store_id"):
+        fields["store_id"] = value["store_id"]
     consent = {part: value.get(f"consent_{part}") for part in ("state", "source", "at")}
     if any(consent.values()):
         fields["consent"] = {name: item for name, item in consent.items() if item}
@@ -159,6 +163,7 @@ def write_csv(contacts: Iterable[Contact]) -> str:
                 contact.time_zone.confirmed or "",
                 home.area if home else "",
                 (home.region or "") if home else "",
+                contact.store_id or "",
                 consent.state.value if consent else "",
                 consent.source if consent else "",
                 consent.at.isoformat() if consent else "",

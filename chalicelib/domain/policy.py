@@ -10,6 +10,7 @@ is the one that matters most.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
@@ -94,6 +95,7 @@ class Intent:
     purpose: Purpose
     deadline: datetime | None = None  # past this it is no longer relevant
     area: Area | None = None  # a location-tied campaign
+    store_areas: Mapping[str, Area] | None = None  # tied to the areas of each contact's store, by store id
     is_prompt: bool = False  # a question: quiet hours apply, and it waits while another one awaits its answer
     quiet_hours: bool = False  # any other text that keeps quiet hours (an agent's late reply)
     campaign_paused: bool = False
@@ -223,6 +225,8 @@ def _unengaged(contact: Contact, now: datetime, s: PolicySettings) -> Decision |
 
 def _location(contact: Contact, intent: Intent, now: datetime, s: PolicySettings) -> Decision | None:
     area = intent.area
+    if area is None and intent.store_areas is not None and contact.store_id is not None:
+        area = intent.store_areas.get(contact.store_id)
     if area is None:
         return None
     home = contact.home

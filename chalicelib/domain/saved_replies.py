@@ -7,6 +7,7 @@ campaign's text (`template.fill_for`), so an agent sees exactly what will go.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from pydantic import BaseModel, Field, field_validator
@@ -56,6 +57,6 @@ class SavedReply(SavedReplyText):
     updated_by: str
     version: int = 0  # for If-Match
 
-    def text_for(self, contact: Contact) -> str:
-        """The body filled for this customer, as the campaigns fill theirs."""
-        return fill_for(self.body, contact)
+    def text_for(self, contact: Contact, store: Mapping[str, str]) -> str:
+        """The body filled for this customer (and its store's fields), as the campaigns fill theirs."""
+        return fill_for(self.body, contact, store)

@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib.domain import phone
+from chalicelib.domain.contact import Contact, StoreSource, with_store
 from chalicelib.domain.errors import InvalidPhoneError
-from chalicelib.domain.policy import covers, normalise_area
+from chalicelib.domain.policy import Area, covers, normalise_area
 
 STORE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MESSAGING_SERVICE = re.compile(r"^MG[0-9a-f]{32}$")
@@ -43,7 +44,7 @@ class StoreSpec(BaseModel):
     it does not know is refused: a misspelt `messages_per_second` must not leave
     the sender at a pace nobody chose."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built on first use: the webhooks rarely need it
 
     name: str = Field(min_length=1, max_length=80, description="what customers call it: Pizza Co Leeds")
     time_zone: str = Field(description="IANA time zone of the store: Europe/London")
@@ -107,13 +108,42 @@ class Store(StoreSpec):
     updated_by: str | None = None  # the API key's name
     version: int = 0
 
+    def area(self) -> Area:
+        return Area(name=self.name, prefixes=tuple(self.areas))
+
     def covering(self, home: str) -> str | None:
         """The most specific of its areas that holds `home`, or None."""
         found = [area for area in self.areas if covers(area, normalise_area(home))]
         return max(found, key=len) if found else None
 
 
+def home_store(contact: Contact, stores: Iterable[Store], at: datetime) -> Contact:
+    """The contact with the store its confirmed home lies in, unless an import or
+    an order named its store (contact.py `with_store`): unchanged when none holds it."""
+    home = contact.home
+    if home is None or home.confirmed_at is None:
+        return contact
+    found = store_for_home(stores, home.area)
+    return contact if found is None else with_store(contact, found.id, StoreSource.HOME, at)
+
+
 def store_for_home(stores: Iterable[Store], home: str) -> Store | None:
     """The live store whose areas hold `home` most specifically (a tie: the first by id)."""
     candidates = [(len(area), store) for store in stores if not store.retired and (area := store.covering(home))]
     return min(candidates, key=lambda c: (-c[0], c[1].id))[1] if candidates else None
+
+
+def template_fields(store: Store | None, brand_name: str) -> dict[str, str]:
+    """`{store_name}` and `{store_phone}` for a contact of this store (None: it has
+    none, and the brand speaks for itself; a blank phone takes the template's fallback)."""
+    if store is None:
+        return {"store_name": brand_name, "store_phone": ""}
+    return {"store_name": store.name, "store_phone": store.phone or ""}
+
+
+def help_naming(help_text: str, store: Store | None) -> str:
+    """HELP's answer, with the customer's store and its phone when it has one."""
+    if store is None:
+        return help_text
+    phone_part = f", {store.phone}" if store.phone else ""
+    return f"{help_text} Your store: {store.name}{phone_part}."

@@ -2,6 +2,9 @@
 
 Every placeholder names a contact attribute and carries a fallback, checked
 when the template is saved, so a missing field can never produce "Hi ,".
+The store's fields, `{store_name}` and `{store_phone}`, need none: the sender
+fills them from the contact's store (the brand's name for a contact without
+one), and a store without a phone reads "us" ("call {store_phone}").
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from chalicelib.domain.errors import RapportError
 if TYPE_CHECKING:
     from chalicelib.domain.contact import Contact
 
-_PLACEHOLDER = re.compile(r"\{(?P<field>[a-z][a-z0-9_]*)\|(?P<fallback>[^{}|]*[^{}|\s][^{}|]*)\}")
+_PLACEHOLDER = re.compile(r"\{(?P<field>[a-z][a-z0-9_]*)(?:\|(?P<fallback>[^{}|]*[^{}|\s][^{}|]*))?\}")
+STORE_FIELDS = {"store_name": "our store", "store_phone": "us"}  # their fallbacks, if the sender could not fill them
 MAX_LENGTH = 1600  # Twilio's limit for one message, all segments
 
 
@@ -32,10 +36,11 @@ class Template:
         if not self.text.strip():
             raise TemplateError("the message is empty")
         stripped = _PLACEHOLDER.sub("", self.text)
-        if "{" in stripped or "}" in stripped:
+        bare = [m["field"] for m in _PLACEHOLDER.finditer(self.text) if m["fallback"] is None]
+        if "{" in stripped or "}" in stripped or any(name not in STORE_FIELDS for name in bare):
             raise TemplateError(
                 "placeholders look like {first_name|there}: a lower-case field name, a bar, and the "
-                "(non-empty) fallback used when the field is missing"
+                "(non-empty) fallback used when the field is missing ({store_name} and {store_phone} need none)"
             )
         if len(self.render({})) > MAX_LENGTH:
             raise TemplateError(f"the message is longer than {MAX_LENGTH} characters")
@@ -52,12 +57,14 @@ class Template:
     def render(self, values: Mapping[str, str]) -> str:
         def fill(match: re.Match[str]) -> str:
             value = values.get(match["field"], "").strip()
-            return value or match["fallback"]
+            return value or match["fallback"] or STORE_FIELDS[match["field"]]
 
         return _PLACEHOLDER.sub(fill, self.text)
 
 
-def fill_for(text: str, contact: Contact) -> str:
-    """The template filled with the contact's attributes (fallbacks for the missing):
-    what a campaign sends them, and what an agent's saved reply says to them."""
-    return Template(text).render({name: attribute.value for name, attribute in contact.attributes.items()})
+def fill_for(text: str, contact: Contact, store: Mapping[str, str]) -> str:
+    """The template filled with the contact's attributes and its store's fields
+    (fallbacks for the missing): what a campaign sends them, and what an
+    agent's saved reply says to them."""
+    values = {name: attribute.value for name, attribute in contact.attributes.items()}
+    return Template(text).render({**values, **store})

@@ -347,7 +347,7 @@ def saved_replies_for(number: str) -> Response:
     phone, d = phone_in_path(number), deps()
 
     def run() -> dict[str, Any]:
-        filled = saved_replies.filled_for(phone, d.store, d.saved_replies)
+        filled = saved_replies.filled_for(phone, d.store, d.saved_replies, d.directory)
         return {"saved_replies": [{**reply.model_dump(mode="json"), "text": text} for reply, text in filled]}
 
     return answer(run)

@@ -34,6 +34,7 @@ from chalicelib.domain.contact import (
 )
 from chalicelib.domain.errors import InvalidPhoneError
 from chalicelib.domain.policy import normalise_area
+from chalicelib.domain.stores import STORE_ID
 from chalicelib.entrypoints import openapi
 from chalicelib.entrypoints.auth import allow, caller
 from chalicelib.entrypoints.http import ImportRefusedError, answer, body_of, error_answer, phone_in_path
@@ -80,6 +81,9 @@ class ContactIn(BaseModel):
     home: HomeIn | None = None
     consent: ConsentIn | None = None
     time_zone: str | None = Field(default=None, description="a confirmed IANA zone: Europe/London")
+    store_id: str | None = Field(
+        default=None, pattern=STORE_ID.pattern, description="the store its texts go from (GET /api/stores)"
+    )
 
     @field_validator("time_zone")
     @classmethod
@@ -101,6 +105,7 @@ class ContactIn(BaseModel):
             if consent is None
             else ConsentEvent(state=consent.state, source=consent.source, at=consent.at),
             time_zone=self.time_zone,
+            store_id=self.store_id,
         )
 
 
@@ -194,7 +199,8 @@ def import_contacts() -> Response:
             records = _json_records()
         zones = phone.time_zone_candidates
         try:
-            return {"imported": use_cases.import_contacts(records, d.store, d.clock, zones, caller().name)}
+            imported = use_cases.import_contacts(records, d.store, d.stores, d.clock, zones, caller().name)
+            return {"imported": imported}
         except use_cases.RecordsRefusedError as error:
             if not lines:
                 raise  # JSON: a 400 naming each record's phone

@@ -84,8 +84,9 @@ def plan(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
                 logger.info("holds released", extra={"minute": job["minute"], "shard": shard, "count": released})
             return
         report = runs.plan_shard(
-            str(job["run_id"]), int(job["shard"]), d.campaigns, d.runs, d.store, d.send_queue, d.clock, d.policy
-        )
+            str(job["run_id"]), int(job["shard"]), d.campaigns, d.runs, d.store, d.send_queue, d.clock, d.policy,
+            d.directory.all(),
+        )  # fmt: skip
         for key, amount in report.counts.items():
             verdict, reason = key.split("/", 1)
             count("Decisions", amount, verdict=verdict, reason=reason)
@@ -111,7 +112,7 @@ def send(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
     timing = SendTiming(timedelta(seconds=s.send_lease_s), s.send_retry_first_s, s.send_retry_max_s)
     ctx = SendContext(
         d.campaigns, d.runs, d.store, d.send_queue, sender(), d.clock, d.policy, s.brand_name, d.prompts,
-        breaker=BreakerSettings(minimum_out=s.breaker_minimum_out), timing=timing,
+        d.directory, breaker=BreakerSettings(minimum_out=s.breaker_minimum_out), timing=timing,
         remaining_s=_time_left(event.context),
     )  # fmt: skip
 

@@ -18,6 +18,7 @@ from chalicelib.entrypoints import openapi
 from chalicelib.entrypoints.auth import allow, caller
 from chalicelib.entrypoints.http import answer, body_of
 from chalicelib.services import campaigns as use_cases
+from chalicelib.services import stores
 from chalicelib.services.keys import Role
 
 bp = Blueprint(__name__)
@@ -38,6 +39,8 @@ def _campaign_spec() -> CampaignSpec:
     spec = body_of(bp, CampaignSpec)
     if spec.prompt_id is not None and deps().prompts.get(spec.prompt_id) is None:
         raise BadRequestError(f"prompt_id: no prompt {spec.prompt_id!r} (GET /api/prompts lists them)")
+    if unusable := stores.not_live(spec.audience.stores, deps().stores):
+        raise BadRequestError(f"audience.stores: {unusable}")
     return spec
 
 
@@ -160,7 +163,9 @@ def preview_campaign(campaign_id: str) -> Response:
     d = deps()
 
     def run() -> dict[str, Any]:
-        result = use_cases.preview(campaign_id, d.campaigns, d.store, d.clock, d.policy, d.settings.brand_time_zone)
+        result = use_cases.preview(
+            campaign_id, d.campaigns, d.store, d.clock, d.policy, d.settings.brand_time_zone, d.directory
+        )
         return {
             "campaign_id": result.campaign_id,
             "evaluated_at": result.evaluated_at.isoformat(),

@@ -65,7 +65,7 @@ def inbound() -> Response:
     def handle(form: dict[str, str]) -> Response:
         d = deps()
         sms = parse(InboundForm, form).to_sms(d.clock.now())
-        message = handle_inbound(sms, d.store, d.settings.replies, d.runs, d.prompts)
+        message = handle_inbound(sms, d.store, d.settings.replies, d.runs, d.prompts, d.directory)
         count("InboundMessages")
         count("Keywords", kind=str(message.kind))
         logger.info(

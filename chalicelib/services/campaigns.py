@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -17,15 +17,19 @@ from chalicelib.domain.contact import (
     Contact,
     HomeLocation,
     ProfileLimitError,
+    StoreSource,
     TimeZone,
     consent_added,
+    with_store,
 )
 from chalicelib.domain.errors import RapportError, RunTrippedError
 from chalicelib.domain.policy import PolicySettings, Verdict
 from chalicelib.domain.runs import Run
-from chalicelib.services.ports import CampaignStore, Clock, ConversationStore, RunStore
+from chalicelib.domain.stores import Store, home_store
+from chalicelib.services.ports import CampaignStore, Clock, ConversationStore, RunStore, StoreBook
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.runs import bring_forward, decisions_for_audience
+from chalicelib.services.stores import StoreDirectory
 
 SCAN_SEGMENTS = 4
 SAMPLES_PER_REASON = 3
@@ -152,6 +156,7 @@ class ContactRecord:
     home: HomeLocation | None = None
     consent: ConsentEvent | None = None
     time_zone: str | None = None
+    store_id: str | None = None
 
 
 def import_contact(
@@ -160,9 +165,12 @@ def import_contact(
     clock: Clock,
     zones_for: Callable[[str], tuple[str, ...]],
     by: str | None = None,
+    stores: Sequence[Store] = (),
 ) -> Contact:
     """Create or update one contact. A consent event older than the latest one
-    recorded is kept out: an import never overrides a newer STOP."""
+    recorded is kept out: an import never overrides a newer STOP. Its store is
+    the record's `store_id`, else the one of `stores` its confirmed home lies in
+    (when no import or order named one)."""
     now = clock.now()
 
     def attempt() -> Contact:
@@ -183,6 +191,10 @@ def import_contact(
         if record.time_zone is not None:
             update["time_zone"] = base.time_zone.model_copy(update={"confirmed": record.time_zone})
         contact = base.model_copy(update=update)
+        if record.store_id is not None:
+            contact = with_store(contact, record.store_id, StoreSource.IMPORT, now)
+        else:
+            contact = home_store(contact, stores, now)
         if record.consent is not None:
             contact = contact.with_consent(record.consent)  # never over a newer STOP
         store.save_contact(contact, current.version if current else None, tags_before=current.tags if current else None)
@@ -214,24 +226,39 @@ def check_limits(record: ContactRecord, current: Contact | None) -> None:
 def import_contacts(
     records: list[ContactRecord],
     store: ConversationStore,
+    stores: StoreBook,
     clock: Clock,
     zones_for: Callable[[str], tuple[str, ...]],
     by: str | None = None,
 ) -> int:
-    """Import every record, once all are known to fit their profiles (a race with
-    another import can still refuse one later, with nothing of it stored).
-    RecordsRefusedError names every record that would not fit, by its index."""
+    """Import every record, once all are known to fit their profiles and to name
+    live stores (a race with another import can still refuse one later, with
+    nothing of it stored). RecordsRefusedError names every record refused, by its index."""
+    known = {found.id: found for found in stores.list()}
     refused: list[tuple[int, str]] = []
     for index, record in enumerate(records):
         try:
             check_limits(record, store.get_contact(record.phone))
+            check_store(record.store_id, known)
         except ProfileLimitError as error:
             refused.append((index, str(error)))
     if refused:
         raise RecordsRefusedError(refused)
+    live = [found for found in known.values() if not found.retired]
     for record in records:
-        import_contact(record, store, clock, zones_for, by)
+        import_contact(record, store, clock, zones_for, by, live)
     return len(records)
+
+
+def check_store(store_id: str | None, known: Mapping[str, Store]) -> None:
+    """ProfileLimitError when the record names a store that does not exist or is retired."""
+    if store_id is None:
+        return
+    found = known.get(store_id)
+    if found is None:
+        raise ProfileLimitError(f"store_id {store_id!r}: no such store (GET /api/stores lists them)")
+    if found.retired:
+        raise ProfileLimitError(f"store_id {store_id!r}: the store is retired and takes no new contacts")
 
 
 @dataclass
@@ -252,6 +279,7 @@ def preview(
     clock: Clock,
     settings: PolicySettings,
     brand_zone: str,
+    stores: StoreDirectory,
 ) -> Preview:
     """The planning rule over every contact, at the time the (next) run will plan."""
     campaign = get_campaign(campaign_id, campaigns)
@@ -259,7 +287,7 @@ def preview(
     scheduled = campaign.next_run(now, brand_zone) or campaign.send_at
     at = max(now, scheduled)
     result = Preview(campaign_id=campaign.id, evaluated_at=at)
-    intent = campaign.intent(scheduled)
+    intent = campaign.intent(scheduled, stores.all())
     for segment in range(SCAN_SEGMENTS):
         for page in store.scan_contacts(segment, SCAN_SEGMENTS):
             for contact, decision in decisions_for_audience(campaign, intent, page, at, settings):
@@ -270,6 +298,10 @@ def preview(
                 if len(examples) < SAMPLES_PER_REASON:
                     detail = decision.explanation
                     if decision.verdict == Verdict.SEND:
-                        detail = f"asks {campaign.prompt_id}" if campaign.prompt_id else campaign.text_for(contact)
+                        detail = (
+                            f"asks {campaign.prompt_id}"
+                            if campaign.prompt_id
+                            else campaign.text_for(contact, stores.template_fields(contact))
+                        )
                     examples.append({"phone": contact.phone, "detail": detail})
     return result

@@ -20,15 +20,22 @@ from chalicelib.domain.inbound import (
 )
 from chalicelib.domain.ledger import OPTED_OUT
 from chalicelib.domain.messages import InboundKind, Message
+from chalicelib.domain.stores import help_naming
 from chalicelib.services.ports import ConversationStore, PromptBook, RunStore
 from chalicelib.services.retry import retry_on_conflict
+from chalicelib.services.stores import StoreDirectory
 
 OPT_OUT_ATTRIBUTION = timedelta(days=3)  # an opt-out this soon after a run's text counts against the run
 CONSENT_KINDS = frozenset({InboundKind.OPT_OUT, InboundKind.OPT_IN})
 
 
 def handle_inbound(
-    sms: InboundSms, store: ConversationStore, replies: BrandReplies, runs: RunStore, prompts: PromptBook
+    sms: InboundSms,
+    store: ConversationStore,
+    replies: BrandReplies,
+    runs: RunStore,
+    prompts: PromptBook,
+    stores: StoreDirectory | None = None,
 ) -> Message:
     """Record the text; the stored message carries the reply (empty for none).
 
@@ -38,6 +45,7 @@ def handle_inbound(
     A retried webhook (same MessageSid) changes nothing more and gets the
     reply the first delivery got; one that finds the contact changed but its
     message missing (a crash between the writes) stores the message now.
+    HELP's answer names the customer's store (of `stores`) and its phone.
     """
     change = read_text(sms)
     created = new_contact(sms, phone.time_zone_candidates)
@@ -50,6 +58,8 @@ def handle_inbound(
     except TextAlreadyAppliedError:
         return _finish_replayed(change, store, replies)
     message = outcome.message
+    if message.kind == InboundKind.HELP and message.reply and stores is not None:
+        message = message.model_copy(update={"reply": help_naming(message.reply, stores.of(outcome.contact))})
     consents = [change.consent] if change.consent and message.kind in CONSENT_KINDS else []
     if consents or outcome.field_changes:  # every instruction, in time order, whatever it changed
         store.timeline.add_trail(sms.phone, consents, outcome.field_changes)

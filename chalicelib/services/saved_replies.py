@@ -11,6 +11,7 @@ from chalicelib.domain.saved_replies import MAX_SAVED_REPLIES, SavedReply, Saved
 from chalicelib.services.conversations import UnknownContactError
 from chalicelib.services.ports import Clock, ConversationStore, SavedReplyBook
 from chalicelib.services.retry import retry_on_conflict
+from chalicelib.services.stores import StoreDirectory
 
 __all__ = [
     "StaleSavedReplyError",
@@ -98,9 +99,12 @@ def delete(reply_id: str, who: str, book: SavedReplyBook) -> SavedReply:
     return deleted
 
 
-def filled_for(phone: str, store: ConversationStore, book: SavedReplyBook) -> list[tuple[SavedReply, str]]:
-    """Every saved reply with its text filled for this contact."""
+def filled_for(
+    phone: str, store: ConversationStore, book: SavedReplyBook, stores: StoreDirectory
+) -> list[tuple[SavedReply, str]]:
+    """Every saved reply with its text filled for this contact (and its store)."""
     contact = store.get_contact(phone)
     if contact is None:
         raise UnknownContactError(f"no contact {phone}")
-    return [(reply, reply.text_for(contact)) for reply in listed(book)]
+    fields = stores.template_fields(contact)
+    return [(reply, reply.text_for(contact, fields)) for reply in listed(book)]

@@ -51,6 +51,7 @@ from chalicelib.services.recording import record_sent
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.runs import file_holds, send_job
 from chalicelib.services.status import run_counts
+from chalicelib.services.stores import StoreDirectory
 
 PACE_MARGIN = 1.03  # spacing a little wider than 1/MPS absorbs timing jitter
 CLAIM_LEAD_S = 0.1  # a text is decided and claimed this long before its slot, so the claim never delays the send
@@ -93,6 +94,7 @@ class SendContext:
     policy: PolicySettings
     brand_name: str
     prompts: PromptBook
+    stores: StoreDirectory
     breaker: BreakerSettings = field(default_factory=BreakerSettings)
     timing: SendTiming = field(default_factory=SendTiming)
     remaining_s: Callable[[], float] = _forever  # the Lambda's time left (context.get_remaining_time_in_millis)
@@ -195,7 +197,7 @@ def send_one(job: SendJob, ctx: SendContext, batch: BatchReads | None = None) ->
     if campaign is None or run is None:
         return Fate.GONE
     contact = reads.contact(job.phone, ctx)
-    intent = campaign.intent(run.scheduled_for)
+    intent = campaign.intent(run.scheduled_for, ctx.stores.all())
     if run.breaker:
         intent = replace(intent, campaign_paused=True)
     text = TextAttempt(job, campaign, run, intent, ctx.clock.now(), paced=not intent.campaign_paused)
@@ -314,7 +316,7 @@ def _reconcile(
     since = stale.sending_since or text.now - ctx.timing.lease
     body = stale.body
     if not body and contact is not None and campaign.message is not None:  # claimed before bodies were kept
-        body = campaign.text_for(contact)
+        body = campaign.text_for(contact, ctx.stores.template_fields(contact))
     try:
         if not body:
             raise LookupUnavailableError("nothing to look for: the claim kept no body")
@@ -456,7 +458,7 @@ def _outgoing(campaign: Campaign, contact: Contact, decision: Decision, ctx: Sen
         if prompt is None:
             raise LookupError(f"no prompt {asked!r}")  # the job fails, and ends in the dead-letter queue
         return Outgoing(prompt.text(ctx.brand_name, location), prompt, location)
-    return Outgoing(campaign.text_for(contact), None, location)
+    return Outgoing(campaign.text_for(contact, ctx.stores.template_fields(contact)), None, location)
 
 
 def _record_sent(text: TextAttempt, claimed: Claimed, result: SendResult, ctx: SendContext) -> None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from chalicelib.domain.contact import Contact
 from chalicelib.domain.errors import RapportError
-from chalicelib.domain.stores import Store, StoreSpec, check_store_id
+from chalicelib.domain.stores import Store, StoreSpec, check_store_id, template_fields
 from chalicelib.services.ports import Clock, StoreBook
 from chalicelib.services.retry import retry_on_conflict
+
+STORES_KEPT_S = 60.0  # how long a container trusts its list of stores: an edit reaches every text within it
 
 
 class UnknownStoreError(RapportError, LookupError):
@@ -37,6 +42,48 @@ def get_store(store_id: str, stores: StoreBook) -> Store:
     return found
 
 
+def not_live(store_ids: list[str], stores: StoreBook) -> str | None:
+    """Why these stores cannot be a campaign's (unknown or retired), or None."""
+    if not store_ids:
+        return None
+    known = {store.id: store for store in stores.list()}
+    unknown = [store_id for store_id in store_ids if store_id not in known]
+    retired = [store_id for store_id in store_ids if store_id in known and known[store_id].retired]
+    reasons = [f"no store {', '.join(unknown)} (GET /api/stores lists them)"] if unknown else []
+    reasons += [f"{', '.join(retired)} retired"] if retired else []
+    return "; ".join(reasons) or None
+
+
 def listed(stores: StoreBook) -> list[Store]:
     """Every store, retired ones too, by id."""
     return sorted(stores.list(), key=lambda store: store.id)
+
+
+class StoreDirectory:
+    """The stores as texts read them (a contact's sender, name and phone): listed
+    once and kept for `kept_s`, so a text costs no read for its store. Stores
+    change rarely; an edit reaches every container within `kept_s`. The brand
+    speaks for a contact without a store."""
+
+    def __init__(self, book: StoreBook, clock: Clock, brand_name: str, kept_s: float = STORES_KEPT_S) -> None:
+        self._book, self._clock, self._brand_name, self._kept_s = book, clock, brand_name, kept_s
+        self._stores: dict[str, Store] = {}
+        self._read_at: datetime | None = None
+
+    def all(self) -> list[Store]:
+        now = self._clock.now()
+        if self._read_at is None or (now - self._read_at).total_seconds() >= self._kept_s:
+            self._stores, self._read_at = {store.id: store for store in self._book.list()}, now
+        return list(self._stores.values())
+
+    def get(self, store_id: str | None) -> Store | None:
+        if store_id is None:
+            return None
+        self.all()
+        return self._stores.get(store_id)
+
+    def of(self, contact: Contact) -> Store | None:
+        return self.get(contact.store_id)
+
+    def template_fields(self, contact: Contact) -> dict[str, str]:
+        return template_fields(self.of(contact), self._brand_name)

@@ -597,7 +597,9 @@ def test_saved_replies_are_filled_for_the_contact_as_campaigns_fill_their_texts(
     assert contact is not None
     at = agents.clock.now()
     campaign = Campaign(id="cmp_1", name="Areas", message=GREETING["body"], send_at=at, created_at=at, updated_at=at)
-    assert campaign.text_for(contact) == for_zoe["text"]  # one way of filling
+    assert (
+        campaign.text_for(contact, agents.deps.directory.template_fields(contact)) == for_zoe["text"]
+    )  # one way of filling
     assert call(agents.client, "GET", "/api/conversations/447700900499/saved-replies", headers=ALICE)[0] == 404
 
 

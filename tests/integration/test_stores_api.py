@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from chalice.test import Client
 
 from tests.integration.conftest import ALICE, OLIVE
@@ -59,3 +61,51 @@ def test_agents_may_read_stores_but_not_change_them(client: Client) -> None:
     status, answer = call(client, "PUT", "/api/stores/leeds", LEEDS, ALICE)
     assert status == 403 and "operator" in answer["Message"]
     assert call(client, "GET", "/api/stores", headers=ALICE)[0] == 200
+
+
+def test_an_import_names_a_contacts_store_or_its_confirmed_home_does(client: Client) -> None:
+    call(client, "PUT", "/api/stores/leeds", LEEDS, OLIVE)
+    call(client, "PUT", "/api/stores/newcastle", {**LEEDS, "name": "Pizza Co Newcastle", "areas": ["NE1"]}, OLIVE)
+    confirmed = {"area": "LS1 4AB", "confirmed_at": "2026-05-01T10:00:00Z"}
+    people = [
+        {"phone": "+447700900301", "store_id": "newcastle", "home": confirmed},  # named: the home does not move it
+        {"phone": "+447700900302", "home": confirmed},  # the store whose area holds the home
+        {"phone": "+447700900303", "home": {"area": "LS1 4AB"}},  # not confirmed: no store
+    ]
+    assert call(client, "POST", "/api/contacts", {"contacts": people}, OLIVE) == (200, {"imported": 3})
+    linked = [call(client, "GET", f"/api/contacts/{p['phone']}", headers=OLIVE)[1] for p in people]
+    assert [(c["store_id"], c["store_source"]) for c in linked] == [
+        ("newcastle", "import"), ("leeds", "home"), (None, None),
+    ]  # fmt: skip
+    csv_text = "phone,store_id\n+447700900302,newcastle\n"
+    response = client.http.post("/api/contacts", headers={**OLIVE, "Content-Type": "text/csv"}, body=csv_text.encode())
+    assert response.status_code == 200
+    moved = call(client, "GET", "/api/contacts/+447700900302", headers=OLIVE)[1]
+    assert (moved["store_id"], moved["store_source"]) == ("newcastle", "import")
+
+
+def test_an_import_naming_an_unknown_or_retired_store_is_refused_whole(client: Client) -> None:
+    call(client, "PUT", "/api/stores/leeds", {**LEEDS, "retired": True}, OLIVE)
+    for rows, says in [
+        ("+447700900311,\n+447700900312,york\n+447700900313,leeds\n", {3: "no such store", 4: "retired"}),
+        ("+447700900311,\n+447700900314,Leeds!\n", {3: "store_id: String should match"}),
+    ]:
+        headers = {**OLIVE, "Content-Type": "text/csv"}
+        response = client.http.post("/api/contacts", headers=headers, body=f"phone,store_id\n{rows}".encode())
+        refused = json.loads(response.body)
+        assert response.status_code == 400, refused
+        reasons = {reject["line"]: reject["reason"] for reject in refused["rejects"]}
+        assert set(reasons) == set(says) and all(says[line] in reasons[line] for line in says), reasons
+    status, page = call(client, "GET", "/api/contacts?phone=%2B447700900311", headers=OLIVE)
+    assert status == 200 and page["contacts"] == []  # nothing imported
+
+
+def test_a_campaign_for_stores_names_live_ones(client: Client) -> None:
+    call(client, "PUT", "/api/stores/leeds", LEEDS, OLIVE)
+    call(client, "PUT", "/api/stores/york", {**LEEDS, "name": "Pizza Co York", "retired": True}, OLIVE)
+    campaign = {"name": "Leeds only", "message": "{store_name}: 2-for-1", "send_at": "2026-06-02T10:00:00Z"}
+    for stores, says in [(["leeds", "hull"], "no store hull"), (["york"], "york retired"), (["Leeds"], "stores")]:
+        status, answer = call(client, "POST", "/api/campaigns", {**campaign, "audience": {"stores": stores}}, OLIVE)
+        assert status == 400 and says in answer["Message"], answer
+    status, created = call(client, "POST", "/api/campaigns", {**campaign, "audience": {"stores": ["leeds"]}}, OLIVE)
+    assert status == 201 and created["audience"]["stores"] == ["leeds"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
@@ -10,9 +11,10 @@ import pytest
 from chalice.test import Client
 from twilio.request_validator import RequestValidator
 
-from chalicelib.adapters.dynamodb_store import DynamoConversationStore
-from chalicelib.domain.contact import ConsentState, DeliverabilityState
+from chalicelib.adapters.dynamodb_store import DynamoConversationStore, DynamoStoreBook
+from chalicelib.domain.contact import ConsentState, DeliverabilityState, StoreSource, with_store
 from chalicelib.domain.messages import DeliveryStatus
+from chalicelib.domain.stores import Store, StoreSpec
 from tests.integration.conftest import FORM_TYPE, PUBLIC_BASE_URL, TOKEN, item_count, post_signed, settings_for, wire
 
 if TYPE_CHECKING:
@@ -59,6 +61,26 @@ def test_stop_is_confirmed_once_and_recorded_brand_wide(client: Client, store: D
 def test_help_names_the_brand_and_how_to_stop(client: Client) -> None:
     body = post_signed(client, "/twilio/inbound", sms("help")).body.decode()
     assert "Pizza Co" in body and "call 0800 000 000" in body and "STOP" in body
+
+
+def test_help_names_the_customers_store_and_its_phone_and_a_retry_answers_the_same(
+    client: Client, store: DynamoConversationStore, dynamodb: DynamoDBClient, table: str
+) -> None:
+    spec = StoreSpec(
+        name="Pizza Co Newcastle", time_zone="Europe/London", areas=["NE1"], sender=BRAND, messages_per_second=1,
+        phone="+441914960000",
+    )  # fmt: skip
+    at = datetime(2026, 6, 1, tzinfo=UTC)
+    DynamoStoreBook(dynamodb, table).save(
+        Store(**spec.model_dump(), id="newcastle", created_at=at, updated_at=at), None
+    )
+    post_signed(client, "/twilio/inbound", sms("hello", sid="SM" + "b" * 32))  # the contact, as a text makes it
+    contact = store.get_contact(CUSTOMER)
+    assert contact is not None
+    store.save_contact(with_store(contact, "newcastle", StoreSource.IMPORT, at), contact.version)
+    first = post_signed(client, "/twilio/inbound", sms("HELP")).body.decode()
+    assert "Your store: Pizza Co Newcastle, +441914960000." in first and "STOP" in first
+    assert post_signed(client, "/twilio/inbound", sms("HELP")).body.decode() == first  # the stored answer
 
 
 def test_a_retried_webhook_gets_the_same_answer_and_stores_nothing_new(

@@ -57,11 +57,12 @@ def test_what_is_written_reads_back_as_it_was() -> None:
         home=HomeLocation(area="LS61AA", region="WY"),
         consent_event=ConsentEvent(state=ConsentState.OPTED_IN, source="till", at=AT),
         time_zone=TimeZone(confirmed="Europe/London"),
+        store_id="leeds",
     )
     bob = Contact(phone="+447700900002", created_at=AT)
     text = write_csv([ann, bob])
     assert text.splitlines()[0] == (
-        "phone,tags,time_zone,home_area,home_region,consent_state,consent_source,consent_at,first_name"
+        "phone,tags,time_zone,home_area,home_region,store_id,consent_state,consent_source,consent_at,first_name"
     )
     rows = read_csv(text, 10).rows
     assert rows[0].fields == {
@@ -70,6 +71,7 @@ def test_what_is_written_reads_back_as_it_was() -> None:
         "attributes": {"first_name": 'Ann "A", Jr'},
         "time_zone": "Europe/London",
         "home": {"area": "LS61AA", "region": "WY"},
+        "store_id": "leeds",
         "consent": {"state": "opted_in", "source": "till", "at": "2026-03-01T12:00:00+00:00"},
     }
     assert rows[1].fields == {"phone": "+447700900002"}

@@ -85,6 +85,7 @@ def faulty_context(world: World, faults: Faults, twilio: FlakyTwilio) -> SendCon
         PolicySettings(),
         "Pizza Co",
         InMemoryPromptBook(),
+        world.directory,
     )
 
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from chalicelib.domain.contact import Contact, HomeLocation, StoreSource, with_store
 from chalicelib.domain.policy import Area, covers
-from chalicelib.domain.stores import Store, StoreSpec, check_store_id, store_for_home
+from chalicelib.domain.stores import Store, StoreSpec, check_store_id, home_store, store_for_home
 
 AT = datetime(2026, 6, 2, 10, 0, tzinfo=UTC)
 
@@ -107,3 +108,27 @@ def test_store_ids_are_short_lower_case_names(store_id: str) -> None:
 def test_other_store_ids_are_refused(store_id: str) -> None:
     with pytest.raises(ValueError, match="store_id"):
         check_store_id(store_id)
+
+
+def contact_at_home(area: str, confirmed: bool = True) -> Contact:
+    home = HomeLocation(area=area, confirmed_at=AT if confirmed else None)
+    return Contact(phone="+447700900123", created_at=AT, home=home)
+
+
+def test_a_confirmed_home_gives_a_store_but_never_over_one_an_import_or_an_order_named() -> None:
+    stores = [store("leeds", "LS1"), store("newcastle", "NE1")]
+    derived = home_store(contact_at_home("LS14AB"), stores, AT)
+    assert (derived.store_id, derived.store_source, derived.store_since) == ("leeds", StoreSource.HOME, AT)
+    assert home_store(contact_at_home("LS14AB", confirmed=False), stores, AT).store_id is None
+    assert home_store(contact_at_home("SW1A1AA"), stores, AT).store_id is None  # no store holds London
+    ordered = with_store(contact_at_home("LS14AB"), "newcastle", StoreSource.ORDER, AT)
+    assert home_store(ordered, stores, AT + timedelta(days=1)).store_id == "newcastle"  # the order named it
+
+
+def test_the_later_of_an_import_and_an_order_names_the_store() -> None:
+    ordered = with_store(contact_at_home("LS14AB"), "newcastle", StoreSource.ORDER, AT)
+    assert with_store(ordered, "leeds", StoreSource.IMPORT, AT - timedelta(hours=1)).store_id == "newcastle"
+    imported = with_store(ordered, "leeds", StoreSource.IMPORT, AT + timedelta(hours=1))
+    assert (imported.store_id, imported.store_source) == ("leeds", StoreSource.IMPORT)
+    home = with_store(contact_at_home("LS14AB"), "leeds", StoreSource.HOME, AT)
+    assert with_store(home, "york", StoreSource.IMPORT, AT - timedelta(days=9)).store_id == "york"  # over a home's
