@@ -31,7 +31,7 @@ def run() -> list[Figure]:
         log("preview: planning")
         started = time.perf_counter()
         clock = FixedClock(AT)
-        stores = StoreDirectory(DynamoStoreBook(dynamodb, TABLE), clock, "Bench")
+        stores = StoreDirectory(DynamoStoreBook(dynamodb, TABLE), clock, "Bench", 1)
         result = preview(
             "bench", campaigns, DynamoConversationStore(dynamodb, TABLE), clock, PolicySettings(), "UTC", stores
         )

@@ -1,5 +1,6 @@
 """Sending through the Twilio simulator with the real client, paced to the
-campaign's messages per second by several sender processes at once (as
+sender's rate (the brand's own number; the campaign has no rate of its own)
+by several sender processes at once (as
 several Lambda containers would be), with the real sending code, each sender
 taking jobs 10 at a time as the send Lambda's SQS batch: the achieved rate as
 a ratio of the configured one, the most texts the simulator saw in any one
@@ -104,8 +105,9 @@ class JobList:
         self.jobs.extend(jobs)
 
 
-def _sender_ctx(client: Any, table: str, sim_url: str) -> SendContext:
-    """The real DynamoDB stores on this sender's client, and the real Twilio client."""
+def _sender_ctx(client: Any, table: str, sim_url: str, mps: float) -> SendContext:
+    """The real DynamoDB stores on this sender's client, and the real Twilio client;
+    the brand's own sender at `mps` (the campaign has no rate of its own)."""
     twilio = TwilioSender(ACCOUNT_SID, TOKEN, STATUS_URL, from_number="+15005550006", api_base_url=sim_url)
     clock = SystemClock()
     campaigns, runs, store = (
@@ -113,7 +115,7 @@ def _sender_ctx(client: Any, table: str, sim_url: str) -> SendContext:
         DynamoRunStore(client, table),
         DynamoConversationStore(client, table),
     )
-    stores = StoreDirectory(DynamoStoreBook(client, table), clock, "Bench")
+    stores = StoreDirectory(DynamoStoreBook(client, table), clock, "Bench", mps)
     return SendContext(
         campaigns,
         runs,
@@ -167,6 +169,7 @@ def _moto_sender(
     endpoint: str,
     table: str,
     sim_url: str,
+    mps: float,
     work: multiprocessing.Queue[dict[str, Any]],
     results: multiprocessing.Queue[Any],
     start: Barrier,
@@ -174,7 +177,7 @@ def _moto_sender(
     """One sending "container" on moto, in its own process: its own clients, stores and pace cache."""
     client = boto3.client("dynamodb", endpoint_url=endpoint)
     counter = CallCounter(client)
-    ctx = _sender_ctx(client, table, sim_url)
+    ctx = _sender_ctx(client, table, sim_url, mps)
     done = _send_all(ctx, "bench", work, start, counter.reset)
     client.close()
     log(f"send: calls by operation {dict(counter.by_operation)}")
@@ -247,6 +250,7 @@ class RemoteClient:
 def _shared_sender(
     table: Any,
     sim_url: str,
+    mps: float,
     work: multiprocessing.Queue[dict[str, Any]],
     results: multiprocessing.Queue[Any],
     start: Barrier,
@@ -255,7 +259,7 @@ def _shared_sender(
     real DynamoDB stores over a client whose calls cross to the store process."""
     calls: Counter[str] = Counter()
     client: Any = RemoteClient(table, calls)
-    ctx = _sender_ctx(client, TABLE, sim_url)
+    ctx = _sender_ctx(client, TABLE, sim_url, mps)
     done = _send_all(ctx, "bench", work, start, calls.clear)
     log(f"send: calls by operation {dict(calls)}")
     results.put((done, calls))
@@ -300,7 +304,7 @@ def _on_moto(case: Case, endpoint: str, sim: TwilioSimulator, sim_url: str) -> S
     setup = boto3.client("dynamodb", endpoint_url=endpoint)
     create_table(setup, case.table)
     load(setup, case.table, population(case.contacts, now - timedelta(days=1)))
-    campaign = leeds_offer(now, purpose=Purpose.TRANSACTIONAL, location=None, messages_per_second=case.mps)
+    campaign = leeds_offer(now, purpose=Purpose.TRANSACTIONAL, location=None)
     DynamoCampaignStore(setup, case.table).save(campaign, None)
     run_ = Run(id="bench@1", campaign_id="bench", scheduled_for=now, started_at=now, shards=1)
     DynamoRunStore(setup, case.table).start_run(run_)
@@ -308,17 +312,17 @@ def _on_moto(case: Case, endpoint: str, sim: TwilioSimulator, sim_url: str) -> S
     plan_shard("bench@1", 0, DynamoCampaignStore(setup, case.table), DynamoRunStore(setup, case.table),
                DynamoConversationStore(setup, case.table), jobs, SystemClock(), PolicySettings(), [])  # fmt: skip
     setup.close()
-    return _send(case, jobs.jobs, sim, _moto_sender, (endpoint, case.table, sim_url))
+    return _send(case, jobs.jobs, sim, _moto_sender, (endpoint, case.table, sim_url, case.mps))
 
 
 def _on_shared_stores(case: Case, sim: TwilioSimulator, sim_url: str) -> Sending:
     now = datetime.now(UTC)
-    campaign = leeds_offer(now, purpose=Purpose.TRANSACTIONAL, location=None, messages_per_second=case.mps)
+    campaign = leeds_offer(now, purpose=Purpose.TRANSACTIONAL, location=None)
     run_ = Run(id="bench@1", campaign_id="bench", scheduled_for=now, started_at=now, shards=1)
     with StoreServer(ctx=multiprocessing.get_context("spawn")) as server:
         contacts = list(population(case.contacts, now - timedelta(days=1)))
         jobs = server.seed(contacts, campaign, run_).jobs()  # type: ignore[attr-defined]
-        return _send(case, jobs, sim, _shared_sender, (server.table(), sim_url))  # type: ignore[attr-defined]
+        return _send(case, jobs, sim, _shared_sender, (server.table(), sim_url, case.mps))  # type: ignore[attr-defined]
 
 
 def max_in_one_second(times: Iterable[float]) -> int:

@@ -121,7 +121,7 @@ def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> D
         prompts=DynamoPromptBook(dynamodb, settings.table_name),
         saved_replies=saved_reply_shelf(dynamodb, settings.table_name),
         stores=stores,
-        directory=StoreDirectory(stores, clock, settings.brand_name),
+        directory=StoreDirectory(stores, clock, settings.brand_name, settings.sender_mps),
         plan_queue=_NoQueue(),
         send_queue=_NoQueue(),
         keys=DynamoKeyStore(dynamodb, settings.table_name),

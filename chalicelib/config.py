@@ -52,6 +52,7 @@ _ENV = {
     "send_retry_first_s": "SEND_RETRY_FIRST_SECONDS",
     "send_retry_max_s": "SEND_RETRY_MAX_SECONDS",
     "breaker_minimum_out": "BREAKER_MINIMUM_OUT",
+    "sender_mps": "SENDER_MESSAGES_PER_SECOND",
 }
 # Whole-number settings: variable -> (default: the code's own, least, most).
 _WHOLE = {
@@ -59,6 +60,7 @@ _WHOLE = {
     "SEND_LEASE_SECONDS": (int(LEASE.total_seconds()), 1, 3600),
     "SEND_RETRY_FIRST_SECONDS": (RETRY_FIRST_S, 1, RETRY_MAX_S),
     "SEND_RETRY_MAX_SECONDS": (RETRY_MAX_S, 1, RETRY_MAX_S),  # SQS delays a message at most 15 minutes
+    "SENDER_MESSAGES_PER_SECOND": (1, 1, 1000),  # the brand's own sender: 1, a long code's rate, unless told
 }
 
 
@@ -102,6 +104,9 @@ class Settings:
     send_retry_first_s: int = _WHOLE["SEND_RETRY_FIRST_SECONDS"][0]
     send_retry_max_s: int = _WHOLE["SEND_RETRY_MAX_SECONDS"][0]
     breaker_minimum_out: int = _WHOLE["BREAKER_MINIMUM_OUT"][0]  # texts out before a run's rates can pause it
+    # segments a second from the brand's own sender (TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER),
+    # which texts to contacts without a store go from; a store's sender has its own rate
+    sender_mps: int = _WHOLE["SENDER_MESSAGES_PER_SECOND"][0]
 
     def __post_init__(self) -> None:
         """However they were built (environment, tests, `replace`), settings that
@@ -141,6 +146,7 @@ class Settings:
                 send_retry_first_s=whole["SEND_RETRY_FIRST_SECONDS"],
                 send_retry_max_s=whole["SEND_RETRY_MAX_SECONDS"],
                 breaker_minimum_out=whole["BREAKER_MINIMUM_OUT"],
+                sender_mps=whole["SENDER_MESSAGES_PER_SECOND"],
             )
         except SettingsError as error:
             raise SettingsError([*problems, *error.problems]) from None
@@ -174,7 +180,7 @@ class Settings:
                 bad("business_hours", str(error), show=False)
         if isinstance(self.plan_shards, bool) or not 1 <= self.plan_shards <= MAX_PLAN_SHARDS:
             bad("plan_shards", f"a whole number from 1 to {MAX_PLAN_SHARDS}")
-        for name in ("send_lease_s", "send_retry_first_s", "send_retry_max_s", "breaker_minimum_out"):
+        for name in ("send_lease_s", "send_retry_first_s", "send_retry_max_s", "breaker_minimum_out", "sender_mps"):
             _, least, most = _WHOLE[_ENV[name]]
             if isinstance(getattr(self, name), bool) or not least <= getattr(self, name) <= most:
                 bad(name, f"a whole number from {least} to {most}")

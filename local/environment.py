@@ -23,6 +23,7 @@ DEFAULTS = {
     "AWS_SECRET_ACCESS_KEY": "local",
     "BRAND_TIME_ZONE": "Europe/London",
     "TWILIO_FROM_NUMBER": BRAND_NUMBER,
+    "SENDER_MESSAGES_PER_SECOND": "100",  # the simulator's number takes a short code's rate; campaigns may cap lower
     "PLAN_SHARDS": "4",
 }
 

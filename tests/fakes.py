@@ -93,9 +93,11 @@ class FakeSender:
         self.sent: list[tuple[str, str, int, datetime]] = []
         self.accepted: list[tuple[str, str, datetime, str]] = []  # what Twilio would list: to, body, when, sid
         self.lookup_fails = False
+        self.origins: list[str | None] = []  # each send's sender (None: the brand's own)
 
-    def send(self, to: str, body: str, valid_for_s: int) -> SendResult:
+    def send(self, to: str, body: str, valid_for_s: int, origin: str | None = None) -> SendResult:
         self.sent.append((to, body, valid_for_s, self.clock.current))
+        self.origins.append(origin)
         result = self.answers.pop(0) if self.answers else None
         if result is None:
             result = SendResult(SendOutcome.ACCEPTED, sid=f"SM{len(self.sent):032x}", from_number="+15005550006")

@@ -93,11 +93,11 @@ class FlakyTwilio(FakeSender):
         super().__init__(clock)
         self.down, self.lost_answers, self.calls = down, lost_answers, 0
 
-    def send(self, to: str, body: str, valid_for_s: int) -> SendResult:
+    def send(self, to: str, body: str, valid_for_s: int, origin: str | None = None) -> SendResult:
         self.calls += 1
         if self.calls <= self.down:
             return SendResult(SendOutcome.RETRY, error_code=20503, detail="HTTP 503")
-        result = super().send(to, body, valid_for_s)
+        result = super().send(to, body, valid_for_s, origin)
         if self.calls in self.lost_answers:  # it went, but the answer was lost
             return SendResult(SendOutcome.UNKNOWN, sid=result.sid, detail="no answer in time")
         return result

@@ -85,6 +85,7 @@ class DynamoLedger:
         seen: Contact | None = None,
         body: str = "",
         request: str = "",
+        unpaused: bool = False,
     ) -> Claim:
         """One write when nothing else is checked; otherwise one transaction with
         the contact item (`seen` unchanged, the marketing slot free). A refused
@@ -120,6 +121,8 @@ class DynamoLedger:
         items = [ledger]
         if contact_check := self._contact_check(phone, now, marketing_since, seen):
             items.append(contact_check)
+        if unpaused:
+            items.append(self._unpaused(run_id))
         try:
             write_all(self._client, items)
         except ClientError as error:
@@ -129,10 +132,23 @@ class DynamoLedger:
             if 0 in failed:
                 seen_entry = look(_entry(failed[0]) if failed[0] else None, now, take_over)
                 return seen_entry if seen_entry.status != ClaimStatus.TAKEN else Claim(ClaimStatus.BUSY)
+            if unpaused and len(items) - 1 in failed:
+                return Claim(ClaimStatus.PAUSED)
             if seen is not None and changed_since(failed.get(1, {}), seen):
                 return Claim(ClaimStatus.CHANGED)
             raise MarketingTakenError(phone) from None
         return Claim(ClaimStatus.TAKEN, attempt=token)
+
+    def _unpaused(self, run_id: str) -> TransactWriteItemTypeDef:
+        """The claim's part on the run item: its breaker has not tripped."""
+        return {
+            "ConditionCheck": {
+                "TableName": self._table,
+                "Key": run_key(run_id),
+                "ConditionExpression": "attribute_exists(pk) AND (attribute_not_exists(breaker) OR breaker = :null)",
+                "ExpressionAttributeValues": {":null": {"NULL": True}},
+            }
+        }
 
     def entry(self, run_id: str, phone: str) -> LedgerEntry | None:
         item = self._client.get_item(TableName=self._table, Key=ledger_key(phone, run_id), ConsistentRead=True)

@@ -20,18 +20,16 @@ from chalicelib.adapters import table_layout as layout
 from chalicelib.adapters.dynamodb_holds import DynamoHoldBook
 from chalicelib.adapters.dynamodb_items import all_pages, from_item, number, string, to_item
 from chalicelib.adapters.dynamodb_ledger import COUNTER_MARK, DynamoLedger, counted_ops
+from chalicelib.adapters.dynamodb_pace import DynamoPace, DynamoSenderPace
 from chalicelib.adapters.table_layout import run_key
 from chalicelib.adapters.unit_of_work import CONDITION_FAILED, DynamoUnitOfWork, error_code
-from chalicelib.domain.errors import ConcurrentUpdateError, RunTrippedError
+from chalicelib.domain.errors import RunTrippedError
 from chalicelib.domain.runs import Run
 from chalicelib.services.ports import Write
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
-
-SLOT_TRIES = 8  # conditional updates of the pace before giving up (each failure says which one holds)
-CATCH_UP_S = 1.0  # a pace this far behind `earliest`, as last seen, is tried as fallen behind first
 
 
 def _condition_failed(error: ClientError) -> bool:
@@ -59,7 +57,8 @@ class DynamoRunStore:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
         self._table = table_name
-        self._next_slot: dict[str, float] = {}  # the pace item as this container last saw it
+        self._pace = DynamoPace(client, table_name, run_key, item_exists=True)
+        self.senders = DynamoSenderPace(client, table_name)
         self.holds = DynamoHoldBook(client, table_name)
         self.ledger = DynamoLedger(client, table_name)
 
@@ -181,45 +180,6 @@ class DynamoRunStore:
         return Write(update)
 
     def take_slot(self, run_id: str, interval_s: float, earliest: float) -> tuple[float, Run]:
-        """One conditional update, rarely two: while texts queue up (the pace is
-        ahead of `earliest`) the next slot is the pace's, moved on by `interval_s`;
-        once the pace has fallen behind, `earliest` itself. Paced senders keep the
-        pace ahead, so that is tried first, unless this container last saw it
-        well behind (an idle run)."""
-        seen = self._next_slot.get(run_id)
-        catch_up = seen is not None and seen < earliest - CATCH_UP_S  # clearly idle since: catch up first
-        for _ in range(SLOT_TRIES):
-            if catch_up:
-                expression, condition = (
-                    "SET next_slot = :next",
-                    "attribute_not_exists(next_slot) OR next_slot < :earliest",
-                )
-                values = {":next": number(earliest + interval_s), ":earliest": number(earliest)}
-            else:
-                expression = "SET next_slot = next_slot + :interval"
-                condition = "next_slot >= :earliest"
-                values = {":interval": number(interval_s), ":earliest": number(earliest)}
-            try:
-                response = self._client.update_item(
-                    TableName=self._table,
-                    Key=run_key(run_id),
-                    UpdateExpression=expression,
-                    ConditionExpression=f"attribute_exists(pk) AND ({condition})",
-                    ExpressionAttributeValues=values,
-                    ReturnValues="ALL_NEW",
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                )
-            except ClientError as error:
-                if not _condition_failed(error):
-                    raise
-                old: Any = error.response.get("Item")
-                if not old:
-                    raise LookupError(f"no run {run_id!r}") from None
-                # the pace as the failed try found it says which one holds (unless another sender moves it again)
-                catch_up = "next_slot" not in old or float(old["next_slot"]["N"]) < earliest
-                continue
-            run = Run.model_validate(from_item(response["Attributes"]))
-            following = float(response["Attributes"]["next_slot"]["N"])
-            self._next_slot[run_id] = following
-            return following - interval_s, run
-        raise ConcurrentUpdateError(f"the pace of {run_id} moved under {SLOT_TRIES} tries")
+        """The run's next slot (dynamodb_pace.py), and the run as it stands."""
+        slot, item = self._pace.take(run_id, interval_s, earliest)
+        return slot, Run.model_validate(from_item(item))

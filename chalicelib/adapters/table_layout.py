@@ -39,6 +39,7 @@ RUNS = "RUNS#"
 RUN = "R#"
 HOLDS = "H#"
 PARKED = "P#"
+PACE = "PACE#"
 API_KEYS = "KEYS"
 KEY_NAME = "N#"
 KEY_HASH = "K#"
@@ -125,6 +126,10 @@ def parked_pk(run_id: str, shard: int) -> str:
 
 def parked_key(run_id: str, shard: int, phone: str, minute: datetime) -> dict[str, Any]:
     return key(parked_pk(run_id, shard), f"{phone}#{minute_key(minute)}")
+
+
+def sender_pace_key(sender: str) -> dict[str, Any]:
+    return key(f"{PACE}{sender}", "PACE")
 
 
 CURSOR_KEY = key("TICK", "CURSOR")

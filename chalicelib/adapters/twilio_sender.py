@@ -19,6 +19,11 @@ from chalicelib.services.ports import SendOutcome, SendResult
 TIMEOUT_S = 10
 
 
+def _origin(sender: str) -> dict[str, str]:
+    """Twilio's parameter for a sender: a Messaging Service SID, or a number."""
+    return {"messaging_service_sid": sender} if sender.startswith("MG") else {"from_": sender}
+
+
 class TwilioSender:
     def __init__(
         self,
@@ -37,14 +42,13 @@ class TwilioSender:
             self._client.api.base_url = api_base_url.rstrip("/")
         self._messages = self._client.messages  # loads the client's lazy modules now, not on a paced first send
         self._callback = status_callback
-        self._origin = (
-            {"messaging_service_sid": messaging_service_sid} if messaging_service_sid else {"from_": from_number}
-        )
+        self._origin = _origin(messaging_service_sid or from_number)
 
-    def send(self, to: str, body: str, valid_for_s: int) -> SendResult:
+    def send(self, to: str, body: str, valid_for_s: int, origin: str | None = None) -> SendResult:
+        sender = _origin(origin) if origin else self._origin
         try:
             message = self._messages.create(
-                to=to, body=body, status_callback=self._callback, validity_period=valid_for_s, **self._origin
+                to=to, body=body, status_callback=self._callback, validity_period=valid_for_s, **sender
             )
         except TwilioRestException as error:
             if error.status == 429 or error.status >= 500:

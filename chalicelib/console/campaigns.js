@@ -139,7 +139,11 @@ function renderCampaign() {
       c.location && ["Location", `${c.location.name} (${c.location.prefixes.join(", ")})`],
       ["Next run", c.next_run ? `${when(c.next_run)}, until ${when(c.deadline)}` : "none"],
       ["Schedule", c.cron ? `cron ${c.cron}` : "once"],
-      ["Pace", `${c.messages_per_second} a second; texts dropped ${c.relevance_hours} h after a run starts`],
+      [
+        "Pace",
+        `${c.messages_per_second ? `at most ${c.messages_per_second} a second` : "each sender's own rate"}; ` +
+          `texts dropped ${c.relevance_hours} h after a run starts`,
+      ],
     ]),
     el(
       "div",
@@ -404,9 +408,9 @@ function renderForm(c) {
         ),
         field(
           "f-mps",
-          "Messages per second",
-          input("f-mps", { type: "number", min: 0.1, max: 1000, step: "any", value: c?.messages_per_second ?? 1 }),
-          "A long code sends 1 a second, toll-free 3, a short code 100.",
+          "At most, a second (optional)",
+          input("f-mps", { type: "number", min: 0.1, max: 1000, step: "any", value: c?.messages_per_second ?? "" }),
+          "Empty: as fast as each store's number allows (a long code 1 segment a second, toll-free 3, a short code 100).",
         ),
       ),
       el(

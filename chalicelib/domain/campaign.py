@@ -83,9 +83,12 @@ class CampaignSpec(BaseModel):
         default=None, max_length=100, description="recurring: a cron expression in the brand's time zone"
     )
     relevance_hours: float = Field(default=24, gt=0, le=24 * 30, description="after this, unsent texts are dropped")
-    # a long code sends 1 a second, toll-free 3, a short code 100 (more where Twilio raised it); below 0.1
-    # a text waits more than a sender's run time for its slot, which the senders handle but nobody needs
-    messages_per_second: float = Field(default=1, ge=0.1, le=1000)
+    # Texts go at their sender's rate (a store's, or SENDER_MESSAGES_PER_SECOND for the brand's own number),
+    # shared with every other text from it; this is a lower cap of the campaign's own, in segments a second.
+    # Below 0.1 a text waits more than a sender's run time for its slot, which the senders handle but nobody needs.
+    messages_per_second: float | None = Field(
+        default=None, ge=0.1, le=1000, description="optional: at most this many segments a second for this campaign"
+    )
 
     @field_validator("message")
     @classmethod

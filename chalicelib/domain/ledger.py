@@ -129,6 +129,7 @@ class ClaimStatus(StrEnum):
 
     STALE_SENDING = "stale_sending"  # a sender died during (or around) the Twilio call
     CHANGED = "changed"  # the contact changed since the read the decision was made on: read it, decide again
+    PAUSED = "paused"  # the run's breaker tripped since the batch read it: decide again, paused
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -131,6 +132,29 @@ def store_for_home(stores: Iterable[Store], home: str) -> Store | None:
     """The live store whose areas hold `home` most specifically (a tie: the first by id)."""
     candidates = [(len(area), store) for store in stores if not store.retired and (area := store.covering(home))]
     return min(candidates, key=lambda c: (-c[0], c[1].id))[1] if candidates else None
+
+
+BRAND_SENDER = "brand"  # the pace of the brand's own sender, for contacts without a (live) store
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a contact's texts go from, and that sender's pace."""
+
+    sender: str | None  # a store's number or Messaging Service SID; None: the brand's own
+    messages_per_second: float  # segments a second, shared by every text from this sender
+
+    @property
+    def pace(self) -> str:
+        return self.sender or BRAND_SENDER
+
+
+def origin_of(store: Store | None, brand_mps: float) -> Origin:
+    """A live store's sender; the brand's own for a contact without one, or whose
+    store is retired (its number may be gone)."""
+    if store is None or store.retired:
+        return Origin(None, brand_mps)
+    return Origin(store.sender, store.messages_per_second)
 
 
 def template_fields(store: Store | None, brand_name: str) -> dict[str, str]:

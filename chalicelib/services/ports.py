@@ -235,6 +235,7 @@ class Ledger(Protocol):
         seen: Contact | None = None,
         body: str = "",
         request: str = "",
+        unpaused: bool = False,
     ) -> Claim:
         """Mark the contact's entry for the run `sending`, with a lease, just before
         the Twilio call: taken when there is none, it was released, or (with
@@ -249,7 +250,8 @@ class Ledger(Protocol):
         (domain/ledger.py `found`): STALE_SENDING with the dead sender's attempt,
         sending_since and body; BUSY with lease_until while another sender holds it.
         `run_id` may also name a conversation text (domain/ledger.py `conversation_text`),
-        whose `request` (its request's hash) is kept on the entry."""
+        whose `request` (its request's hash) is kept on the entry. `unpaused`: refused
+        (PAUSED, nothing written) when the run's breaker has tripped."""
         ...
 
     def entry(self, run_id: str, phone: str) -> LedgerEntry | None:
@@ -295,14 +297,27 @@ class StoreBook(Protocol):
     def list(self) -> list[Store]: ...
 
 
+class SenderPace(Protocol):
+    """The pace of each sender (a store's number or Messaging Service), shared by every text from it."""
+
+    def take_slot(self, sender: str, interval_s: float, earliest: float) -> float:
+        """Reserve the sender's next send time (epoch seconds, >= earliest, `interval_s`
+        after the previous one from this sender, whichever campaign or sender process took it)."""
+        ...
+
+
 class RunStore(Protocol):
-    """Runs and their counts and pace, with their decisions and holds and the ledger beside them."""
+    """Runs and their counts and pace, with their decisions and holds, the ledger and
+    the senders' paces beside them."""
 
     @property
     def holds(self) -> HoldBook: ...
 
     @property
     def ledger(self) -> Ledger: ...
+
+    @property
+    def senders(self) -> SenderPace: ...
 
     def start_run(self, run: Run) -> bool:
         """Create the run; False when it already exists."""
@@ -390,7 +405,9 @@ class SendResult:
 
 
 class Sender(Protocol):
-    def send(self, to: str, body: str, valid_for_s: int) -> SendResult: ...
+    def send(self, to: str, body: str, valid_for_s: int, origin: str | None = None) -> SendResult:
+        """Send from `origin`: a store's number (E.164) or Messaging Service SID; None: the brand's own."""
+        ...
 
     def find_sent(self, to: str, body: str, since: datetime) -> str | None:
         """The sid of a message with this body Twilio took for `to` since then, or None.

@@ -34,6 +34,8 @@ from chalicelib.domain.messages import DeliveryStatus, Direction, Message
 from chalicelib.domain.policy import Decision, Intent, PolicySettings, PromptId, Purpose, Reason, Verdict, decide
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.runs import BreakerSettings, DecisionRecord, Hold, Run, after_send, breaker_reason
+from chalicelib.domain.segments import segments
+from chalicelib.domain.stores import Origin, origin_of
 from chalicelib.services.campaigns import trip_breaker
 from chalicelib.services.ports import (
     CampaignStore,
@@ -130,6 +132,7 @@ class BatchReads:
     campaigns: dict[str, Campaign | None] = field(default_factory=dict)
     runs: dict[str, Run | None] = field(default_factory=dict)
     contacts: dict[str, Contact | None] = field(default_factory=dict)
+    prompts: dict[str, Prompt | None] = field(default_factory=dict)
 
     @classmethod
     def of(cls, jobs: list[dict[str, Any]]) -> BatchReads:
@@ -144,6 +147,11 @@ class BatchReads:
         if run_id not in self.runs:
             self.runs[run_id] = ctx.runs.get_run(run_id)
         return self.runs[run_id]
+
+    def prompt(self, prompt_id: str, ctx: SendContext) -> Prompt | None:
+        if prompt_id not in self.prompts:
+            self.prompts[prompt_id] = ctx.prompts.get(prompt_id)
+        return self.prompts[prompt_id]
 
     def contact(self, phone: str, ctx: SendContext) -> Contact | None:
         if phone not in self.contacts:
@@ -166,12 +174,25 @@ class TextAttempt:
     run: Run
     intent: Intent
     now: datetime
-    paced: bool  # it takes a slot of the run's pace (a paused run's texts are only held)
+    paced: bool  # it takes a slot of its sender's pace (a paused run's texts are only held)
+    origin: Origin  # the sender it goes from, and that sender's rate
+    segments: int = 1  # of the pace it takes: its text's segments, as rendered before the decision
     send_at: float = 0.0  # its slot, epoch seconds (paced only)
 
     @property
     def interval_s(self) -> float:
-        return PACE_MARGIN / self.campaign.messages_per_second
+        """Its share of the sender's pace."""
+        return PACE_MARGIN * self.segments / self.origin.messages_per_second
+
+    @property
+    def capped(self) -> bool:
+        """The campaign has a rate of its own, below its senders'."""
+        return self.campaign.messages_per_second is not None
+
+    @property
+    def own_interval_s(self) -> float:
+        """Its share of the campaign's own pace (capped only)."""
+        return PACE_MARGIN * self.segments / (self.campaign.messages_per_second or math.inf)
 
     def decided(self, contact: Contact, decision: Decision) -> DecisionRecord:
         return DecisionRecord.of(contact.phone, self.run, decision, self.now, "at_send")
@@ -200,7 +221,9 @@ def send_one(job: SendJob, ctx: SendContext, batch: BatchReads | None = None) ->
     intent = campaign.intent(run.scheduled_for, ctx.stores.all())
     if run.breaker:
         intent = replace(intent, campaign_paused=True)
-    text = TextAttempt(job, campaign, run, intent, ctx.clock.now(), paced=not intent.campaign_paused)
+    origin = ctx.stores.origin(contact) if contact else origin_of(None, math.inf)
+    text = TextAttempt(job, campaign, run, intent, ctx.clock.now(), not intent.campaign_paused, origin)
+    text.segments = _segments_before(campaign, contact, reads, ctx)
     if text.paced and (deferred := _wait_for_slot(text, ctx)) is not None:
         return deferred
     claimed = _claim(text, contact, reads, ctx)
@@ -209,15 +232,32 @@ def send_one(job: SendJob, ctx: SendContext, batch: BatchReads | None = None) ->
     return _call_twilio(text, claimed, reads, ctx)
 
 
+def _segments_before(campaign: Campaign, contact: Contact | None, reads: BatchReads, ctx: SendContext) -> int:
+    """The segments its pace slot is taken for: the campaign's text for this
+    contact (or its question), before the decision (which may ask a question instead)."""
+    if contact is None:
+        return 1
+    if campaign.message is not None:
+        return max(1, segments(campaign.text_for(contact, ctx.stores.template_fields(contact))).count)
+    prompt = reads.prompt(campaign.prompt_id or "", ctx)
+    location = campaign.location.name if campaign.location else None
+    return max(1, segments(prompt.text(ctx.brand_name, location)).count) if prompt else 1
+
+
 def _wait_for_slot(text: TextAttempt, ctx: SendContext) -> Fate | None:
-    """Take the run's next slot and sleep until just before it; DEFERRED when the
+    """Take the next slot of its sender's pace (after one of the campaign's own,
+    if it has a rate of its own) and sleep until just before it; DEFERRED when the
     slot lies beyond this sender's time (queued again for it). A breaker seen or
-    tripped at the slot pauses the text instead (it is held, not sent)."""
+    tripped pauses the text instead (it is held, not sent, and takes no slot)."""
     earliest = text.now.timestamp() + SLOT_AHEAD_S  # it still has to be claimed: a slot at `now` would be missed
-    text.send_at, current = ctx.runs.take_slot(text.run.id, text.interval_s, earliest)
-    if current.breaker or _trip(text.run, text.campaign, ctx):
+    breaker = text.run.breaker
+    if text.capped:  # the campaign's slot first: the sender's, taken at or after it, is when it goes
+        earliest, current = ctx.runs.take_slot(text.run.id, text.own_interval_s, earliest)
+        breaker = current.breaker
+    if breaker or _trip(text.run, text.campaign, ctx):
         text.intent = replace(text.intent, campaign_paused=True)
     else:
+        text.send_at = ctx.runs.senders.take_slot(text.origin.pace, text.interval_s, earliest)
         wait = text.send_at - ctx.clock.now().timestamp()
         if wait > 0 and wait > ctx.remaining_s() - TIME_KEPT_S:  # never sleep past the handler's time
             ctx.send_queue.enqueue([text.job.body()], delay_s=min(ctx.timing.retry_max_s, math.ceil(wait)))
@@ -242,10 +282,13 @@ def _claim(text: TextAttempt, contact: Contact | None, reads: BatchReads, ctx: S
         try:
             claim = ctx.runs.ledger.claim(
                 text.run.id, contact.phone, text.now, text.now + ctx.timing.lease,
-                marketing_since=since, take_over=taking_over, seen=contact, body=outgoing.text,
+                marketing_since=since, take_over=taking_over, seen=contact, body=outgoing.text, unpaused=True,
             )  # fmt: skip
         except MarketingTakenError:
             return _slot_taken(text, contact, ctx)
+        if claim.status == ClaimStatus.PAUSED:  # the breaker tripped since the batch read the run
+            text.intent = replace(text.intent, campaign_paused=True)
+            continue
         if claim.status == ClaimStatus.STALE_SENDING and taking_over is None:
             found = _reconcile(text, contact, record, claim, ctx)
             if found is not None:
@@ -270,11 +313,16 @@ def _slot_taken(text: TextAttempt, contact: Contact, ctx: SendContext) -> Fate:
 def _call_twilio(text: TextAttempt, claimed: Claimed, reads: BatchReads, ctx: SendContext) -> Fate:
     """At its slot, the one Twilio call; what Twilio said, recorded."""
     if text.paced:
-        _keep_slot(text.run.id, text.send_at, text.interval_s, ctx)
+        needed = max(1, segments(claimed.outgoing.text).count)
+        if needed > text.segments:  # a longer question instead of the offer: a slot of its own size
+            text.segments = needed
+            earliest = ctx.clock.now().timestamp() + SLOT_AHEAD_S
+            text.send_at = ctx.runs.senders.take_slot(text.origin.pace, text.interval_s, earliest)
+        _keep_slot(text, ctx)
     deadline = text.intent.deadline or text.run.scheduled_for + LEDGER_KEPT
     valid_for = int(min(MAX_VALIDITY_S, max(1, (deadline - ctx.clock.now()).total_seconds())))
     phone = claimed.contact.phone
-    result = ctx.sender.send(phone, claimed.outgoing.text, valid_for)
+    result = ctx.sender.send(phone, claimed.outgoing.text, valid_for, text.origin.sender)
     if result.outcome == SendOutcome.ACCEPTED and result.sid:
         reads.contacts.pop(phone, None)  # recorded as sent: the read is stale now
         _record_sent(text, claimed, result, ctx)
@@ -362,18 +410,18 @@ def _busy(job: SendJob, entry: Claim, ctx: SendContext) -> Fate:
     return Fate.LEASED
 
 
-def _keep_slot(run_id: str, send_at: float, interval: float, ctx: SendContext) -> None:
+def _keep_slot(text: TextAttempt, ctx: SendContext) -> None:
     """Wait for the slot; a text that missed its slot by more than the pace's
     slack (a slow claim, a stalled container, a late wake-up from the sleep)
     takes a fresh one instead, so a late text never ends up closer than the
-    pace to the next one."""
+    sender's pace to the next one."""
     for _ in range(SLOT_RETAKES):
-        late = ctx.clock.now().timestamp() - send_at
+        late = ctx.clock.now().timestamp() - text.send_at
         if late <= SLOT_TOLERANCE_S:
             ctx.clock.sleep(-late)
-            if ctx.clock.now().timestamp() - send_at <= SLOT_TOLERANCE_S:  # woke in time
+            if ctx.clock.now().timestamp() - text.send_at <= SLOT_TOLERANCE_S:  # woke in time
                 return
-        send_at, _ = ctx.runs.take_slot(run_id, interval, ctx.clock.now().timestamp())
+        text.send_at = ctx.runs.senders.take_slot(text.origin.pace, text.interval_s, ctx.clock.now().timestamp())
 
 
 def _decide_now(contact: Contact, intent: Intent, now: datetime, policy: PolicySettings) -> Decision:

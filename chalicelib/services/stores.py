@@ -6,7 +6,7 @@ from datetime import datetime
 
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.errors import RapportError
-from chalicelib.domain.stores import Store, StoreSpec, check_store_id, template_fields
+from chalicelib.domain.stores import Origin, Store, StoreSpec, check_store_id, origin_of, template_fields
 from chalicelib.services.ports import Clock, StoreBook
 from chalicelib.services.retry import retry_on_conflict
 
@@ -65,8 +65,11 @@ class StoreDirectory:
     change rarely; an edit reaches every container within `kept_s`. The brand
     speaks for a contact without a store."""
 
-    def __init__(self, book: StoreBook, clock: Clock, brand_name: str, kept_s: float = STORES_KEPT_S) -> None:
-        self._book, self._clock, self._brand_name, self._kept_s = book, clock, brand_name, kept_s
+    def __init__(
+        self, book: StoreBook, clock: Clock, brand_name: str, brand_mps: float, kept_s: float = STORES_KEPT_S
+    ) -> None:
+        self._book, self._clock, self._kept_s = book, clock, kept_s
+        self._brand_name, self._brand_mps = brand_name, brand_mps
         self._stores: dict[str, Store] = {}
         self._read_at: datetime | None = None
 
@@ -84,6 +87,9 @@ class StoreDirectory:
 
     def of(self, contact: Contact) -> Store | None:
         return self.get(contact.store_id)
+
+    def origin(self, contact: Contact) -> Origin:
+        return origin_of(self.of(contact), self._brand_mps)
 
     def template_fields(self, contact: Contact) -> dict[str, str]:
         return template_fields(self.of(contact), self._brand_name)

@@ -362,3 +362,24 @@ def test_senders_taking_slots_at_once_all_get_one_each_spaced(stores: Stores) ->
         slots = sorted(slot for taken in pool.map(sender, range(4)) for slot in taken)
     assert len(slots) == 60
     assert all(b - a >= 0.5 - 1e-9 for a, b in itertools.pairwise(slots))  # never two texts closer than the pace
+
+
+def test_a_senders_pace_is_one_across_campaigns_and_sender_processes(stores: Stores) -> None:
+    """Two runs (campaigns) on one number share its pace; another number has its own."""
+    first = stores.runs.senders.take_slot("+447700900001", 0.5, 1000.0)  # the first text creates the pace
+    second = stores.another().senders.take_slot("+447700900001", 1.0, 1000.0)  # a two-segment text
+    third = stores.runs.senders.take_slot("+447700900001", 0.5, 1000.0)
+    elsewhere = stores.runs.senders.take_slot("MG" + "a" * 32, 0.5, 1000.0)
+    idle = stores.runs.senders.take_slot("+447700900001", 0.5, 5000.0)
+    assert (first, second, third, elsewhere, idle) == (1000.0, 1000.5, 1001.5, 1000.0, 5000.0)
+
+
+def test_senders_taking_one_numbers_slots_at_once_never_come_closer_than_its_pace(stores: Stores) -> None:
+    def sender(n: int) -> list[float]:
+        own = stores.another().senders
+        return [own.take_slot("+447700900001", 0.5, 1000.0 + n * 0.01 + i * 0.2) for i in range(15)]
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        slots = sorted(slot for taken in pool.map(sender, range(4)) for slot in taken)
+    assert len(slots) == 60
+    assert all(b - a >= 0.5 - 1e-9 for a, b in itertools.pairwise(slots))

@@ -267,11 +267,11 @@ class DiesBeforeTwilio(FakeSender):
 
     died = False
 
-    def send(self, to: str, body: str, valid_for_s: int) -> SendResult:
+    def send(self, to: str, body: str, valid_for_s: int, origin: str | None = None) -> SendResult:
         if not self.died:
             self.died = True
             raise RuntimeError("the function timed out before Twilio answered")
-        return super().send(to, body, valid_for_s)
+        return super().send(to, body, valid_for_s, origin)
 
 
 class CallbackFirstSender(FakeSender):
@@ -281,8 +281,8 @@ class CallbackFirstSender(FakeSender):
         super().__init__(clock)
         self.deps = deps
 
-    def send(self, to: str, body: str, valid_for_s: int) -> SendResult:
-        result = super().send(to, body, valid_for_s)
+    def send(self, to: str, body: str, valid_for_s: int, origin: str | None = None) -> SendResult:
+        result = super().send(to, body, valid_for_s, origin)
         for status in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED):
             receipt = Receipt(sid=result.sid or "", status=status, phone=to, brand_number="+15005550006",
                               at=self.clock.now())  # fmt: skip
@@ -291,9 +291,9 @@ class CallbackFirstSender(FakeSender):
 
 
 class SlowSender(FakeSender):
-    def send(self, to: str, body: str, valid_for_s: int) -> SendResult:
+    def send(self, to: str, body: str, valid_for_s: int, origin: str | None = None) -> SendResult:
         time.sleep(0.3)  # the other requests arrive while Twilio is being asked
-        return super().send(to, body, valid_for_s)
+        return super().send(to, body, valid_for_s, origin)
 
 
 def test_the_same_key_sends_once_and_answers_the_same_and_another_body_is_refused(agents: Agents) -> None:
@@ -459,9 +459,9 @@ def test_without_a_key_the_intent_is_still_written_before_the_send(
     seen: list[list[dict[str, Any]]] = []
 
     class Watching(FakeSender):
-        def send(self, to: str, body: str, valid_for_s: int) -> SendResult:
+        def send(self, to: str, body: str, valid_for_s: int, origin: str | None = None) -> SendResult:
             seen.append(conversation_entries(dynamodb, table))
-            return super().send(to, body, valid_for_s)
+            return super().send(to, body, valid_for_s, origin)
 
     bootstrap.use(agents.deps, Watching(agents.clock))
     assert call(agents.client, "POST", reply_path(ANNA), REPLY, ALICE)[0] == 201
@@ -485,9 +485,9 @@ def test_a_conversation_closed_while_the_reply_went_still_keeps_the_reply(agents
     d = agents.deps
 
     class ClosedMeanwhile(FakeSender):
-        def send(self, to: str, body: str, valid_for_s: int) -> SendResult:
+        def send(self, to: str, body: str, valid_for_s: int, origin: str | None = None) -> SendResult:
             use_cases.close(to, "bob", d.store, d.runs, agents.queue, agents.clock)
-            return super().send(to, body, valid_for_s)
+            return super().send(to, body, valid_for_s, origin)
 
     bootstrap.use(d, ClosedMeanwhile(agents.clock))
     status, sent = call(agents.client, "POST", reply_path(ANNA), {**REPLY, "body": "Bye!"}, keyed("late-1"))

@@ -51,6 +51,7 @@ RUN = "cmp_leeds@20260602T100000+0000"
 OPERATIONS = [
     "runs.get_run",
     "runs.take_slot",
+    "runs.senders.take_slot",
     "runs.ledger.claim",
     "runs.ledger.settle",
     "store.unit.commit",  # the record: message, contact, entry, decision and count together
@@ -351,8 +352,8 @@ class RaceAtTwilio(FlakyTwilio):
         super().__init__(clock)
         self.racing: dict[str, Callable[[], object]] = {}
 
-    def send(self, to: str, body: str, valid_for_s: int) -> SendResult:
-        result = super().send(to, body, valid_for_s)
+    def send(self, to: str, body: str, valid_for_s: int, origin: str | None = None) -> SendResult:
+        result = super().send(to, body, valid_for_s, origin)
         if (other := self.racing.pop(to, None)) is not None:
             other()
         return result

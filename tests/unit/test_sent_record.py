@@ -29,8 +29,8 @@ class CallbackFirstSender(FakeSender):
         super().__init__(clock, [SendResult(SendOutcome.ACCEPTED, sid=SID, from_number=None)])
         self.store, self.runs = store, runs
 
-    def send(self, to: str, body: str, valid_for_s: int) -> SendResult:
-        result = super().send(to, body, valid_for_s)
+    def send(self, to: str, body: str, valid_for_s: int, origin: str | None = None) -> SendResult:
+        result = super().send(to, body, valid_for_s, origin)
         early = Receipt(SID, DeliveryStatus.SENT, to, SERVICE_NUMBER, self.clock.now())
         record_status(early, self.store, self.runs)
         return result

@@ -11,8 +11,10 @@ import pytest
 
 from chalicelib.domain.campaign import Audience
 from chalicelib.domain.contact import HomeLocation, StoreSource
+from chalicelib.domain.ledger import Fate
 from chalicelib.domain.stores import Store, StoreSpec, help_naming, template_fields
 from chalicelib.domain.template import Template, TemplateError
+from chalicelib.services.sending import BatchReads, SendJob, send_one
 from tests.world import SEND_AT, World
 
 CONFIRMED = SEND_AT - timedelta(days=3)
@@ -87,3 +89,67 @@ def test_store_fields_fill_every_template_with_the_brand_for_a_contact_without_a
         "Pizza Co: reply STOP to stop. Your store: Pizza Co Newcastle, +441914960000."
     )
     assert help_naming("Pizza Co: reply STOP to stop.", None) == "Pizza Co: reply STOP to stop."
+
+
+def test_each_text_goes_from_its_contacts_store_and_the_brands_number_otherwise(world: World) -> None:
+    newcastle = world.stores.get("newcastle")
+    assert newcastle is not None
+    world.stores.save(newcastle.model_copy(update={"sender": "MG" + "c" * 32}), newcastle.version)
+    put_store(world, "york", "Pizza Co York", "YO1")
+    york = world.stores.get("york")
+    assert york is not None
+    world.stores.save(york.model_copy(update={"retired": True}), york.version)
+    world.contact("+447700900001", store_id="newcastle")
+    world.contact("+447700900002", store_id="leeds")
+    world.contact("+447700900003")
+    world.contact("+447700900004", store_id="york")  # retired: its number may be gone
+    world.campaign(location=None, messages_per_second=None)
+    world.tick()
+    world.plan()
+    world.send()
+    sent_from = dict(zip([to for to, *_ in world.sender.sent], world.sender.origins, strict=True))
+    assert sent_from == {
+        "+447700900001": "MG" + "c" * 32, "+447700900002": "+447700900001", "+447700900003": None,
+        "+447700900004": None,
+    }  # fmt: skip
+
+
+def test_two_campaigns_on_one_number_share_its_rate_counting_segments(world: World) -> None:
+    leeds = world.stores.get("leeds")
+    assert leeds is not None
+    world.stores.save(leeds.model_copy(update={"messages_per_second": 2}), leeds.version)
+    for n in range(12):  # each campaign its own six (one marketing text a day each)
+        world.contact(f"+4477009001{n:02d}", store_id="leeds", tags=["short" if n < 6 else "long"])
+    long_offer = "Two large pizzas for the price of one, tonight only, at every Leeds branch: " * 3  # 2 segments
+    uncapped = {"location": None, "messages_per_second": None}
+    world.campaign(id="cmp_short", audience=Audience(tags=["short"]), message="2-for-1 tonight", **uncapped)
+    world.campaign(id="cmp_long", audience=Audience(tags=["long"]), message=long_offer.strip(), **uncapped)
+    world.tick()
+    world.plan()
+    jobs = world.send_queue.take()
+    world.send(jobs[::2] + jobs[1::2])  # the two runs' texts, interleaved as senders would take them
+    times = [at for *_, at in world.sender.sent]
+    bodies = [body for _, body, *_ in world.sender.sent]
+    assert len(times) == 12
+    interval = 1.03 / 2  # PACE_MARGIN over the number's 2 segments a second
+    for (at, body), following in zip(zip(times, bodies, strict=True), times[1:], strict=False):
+        size = 2 if body.startswith("Two large") else 1
+        assert (following - at).total_seconds() >= size * interval - 0.01, (body[:10], at, following)
+
+
+def test_a_breaker_tripped_after_the_batch_read_the_run_refuses_the_claim_and_holds_the_text(world: World) -> None:
+    """With no rate of its own, a campaign's run item is not read at each slot:
+    the claim checks the breaker instead, in the same transaction."""
+    world.contact("+447700900001", store_id="leeds")
+    jobs = world.started([], location=None, messages_per_second=None)
+    job = jobs[0]
+    ctx = world.ctx()
+    reads = BatchReads.of(jobs)
+    run = reads.run(str(job["run_id"]), ctx)
+    assert run is not None and run.breaker is None
+    unit = world.runs.unit()
+    unit.add(world.runs.tripped(run.id, "opt-outs 9% > 2%"))
+    unit.commit()
+    fate = send_one(SendJob(str(job["run_id"]), str(job["campaign_id"]), str(job["phone"])), ctx, reads)
+    assert fate == Fate.PAUSED and world.sender.sent == []
+    assert world.runs.holds.decisions_for("+447700900001")[0].reason == "campaign_paused"
