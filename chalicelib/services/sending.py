@@ -248,16 +248,11 @@ def _wait_for_slot(text: TextAttempt, ctx: SendContext) -> Fate | None:
     """Take the next slot of its sender's pace (after one of the campaign's own,
     if it has a rate of its own) and sleep until just before it; DEFERRED when the
     slot lies beyond this sender's time (queued again for it). A breaker seen or
-    tripped pauses the text instead (it is held, not sent, and takes no slot)."""
-    earliest = text.now.timestamp() + SLOT_AHEAD_S  # it still has to be claimed: a slot at `now` would be missed
-    breaker = text.run.breaker
-    if text.capped:  # the campaign's slot first: the sender's, taken at or after it, is when it goes
-        earliest, current = ctx.runs.take_slot(text.run.id, text.own_interval_s, earliest)
-        breaker = current.breaker
-    if breaker or _trip(text.run, text.campaign, ctx):
-        text.intent = replace(text.intent, campaign_paused=True)
+    tripped pauses the text instead (it is held, not sent; its slot goes unused)."""
+    current = _take_slots(text, text.now.timestamp() + SLOT_AHEAD_S, ctx)  # a slot at `now` would be missed
+    if (current or text.run).breaker or _trip(text.run, text.campaign, ctx):
+        text.intent = replace(text.intent, campaign_paused=True)  # the slot goes unused: a pause is rare
     else:
-        text.send_at = ctx.runs.senders.take_slot(text.origin.pace, text.interval_s, earliest)
         wait = text.send_at - ctx.clock.now().timestamp()
         if wait > 0 and wait > ctx.remaining_s() - TIME_KEPT_S:  # never sleep past the handler's time
             ctx.send_queue.enqueue([text.job.body()], delay_s=min(ctx.timing.retry_max_s, math.ceil(wait)))
@@ -303,6 +298,16 @@ def _claim(text: TextAttempt, contact: Contact | None, reads: BatchReads, ctx: S
     raise ConcurrentUpdateError(f"{text.job.phone} kept changing under the claim")  # SQS brings the job back
 
 
+def _take_slots(text: TextAttempt, earliest: float, ctx: SendContext) -> Run | None:
+    """Its slot (text.send_at): the campaign's own first, if it has a rate of its
+    own, then its sender's at or after it. The run as the campaign's slot found it."""
+    current = None
+    if text.capped:
+        earliest, current = ctx.runs.take_slot(text.run.id, text.own_interval_s, earliest)
+    text.send_at = ctx.runs.senders.take_slot(text.origin.pace, text.interval_s, earliest)
+    return current
+
+
 def _slot_taken(text: TextAttempt, contact: Contact, ctx: SendContext) -> Fate:
     """Another campaign's text took the contact's marketing slot between decision and claim."""
     taken = Decision(Verdict.DROP, Reason.SMART_SENDING, "Another campaign's text took this contact's slot just now.")
@@ -316,8 +321,7 @@ def _call_twilio(text: TextAttempt, claimed: Claimed, reads: BatchReads, ctx: Se
         needed = max(1, segments(claimed.outgoing.text).count)
         if needed > text.segments:  # a longer question instead of the offer: a slot of its own size
             text.segments = needed
-            earliest = ctx.clock.now().timestamp() + SLOT_AHEAD_S
-            text.send_at = ctx.runs.senders.take_slot(text.origin.pace, text.interval_s, earliest)
+            _take_slots(text, ctx.clock.now().timestamp() + SLOT_AHEAD_S, ctx)
         _keep_slot(text, ctx)
     deadline = text.intent.deadline or text.run.scheduled_for + LEDGER_KEPT
     valid_for = int(min(MAX_VALIDITY_S, max(1, (deadline - ctx.clock.now()).total_seconds())))
@@ -421,7 +425,7 @@ def _keep_slot(text: TextAttempt, ctx: SendContext) -> None:
             ctx.clock.sleep(-late)
             if ctx.clock.now().timestamp() - text.send_at <= SLOT_TOLERANCE_S:  # woke in time
                 return
-        text.send_at = ctx.runs.senders.take_slot(text.origin.pace, text.interval_s, ctx.clock.now().timestamp())
+        _take_slots(text, ctx.clock.now().timestamp(), ctx)
 
 
 def _decide_now(contact: Contact, intent: Intent, now: datetime, policy: PolicySettings) -> Decision:
