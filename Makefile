@@ -82,7 +82,7 @@ text: install ## make text FROM=+447700900123 BODY="hello"
 phone: install ## make phone FROM=+447700900123
 	$(BIN)/python -m local.phone --from '$(FROM)'
 
-key: install ## make key NAME=alice ROLE=agent (admin, operator, agent): a key on make run's stack, printed once
+key: install ## make key NAME=alice ROLE=agent (admin, operator, agent, integration): a key on make run's stack, printed once
 	$(BIN)/python -m local.keys create '$(NAME)' '$(ROLE)'
 
 clean:

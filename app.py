@@ -4,7 +4,19 @@ from chalice.app import Chalice
 
 from chalicelib import bootstrap
 from chalicelib.adapters.observability import observe_http
-from chalicelib.entrypoints import agents, console, contacts, health, jobs, keys, openapi, operator, stores, webhooks
+from chalicelib.entrypoints import (
+    agents,
+    console,
+    contacts,
+    events,
+    health,
+    jobs,
+    keys,
+    openapi,
+    operator,
+    stores,
+    webhooks,
+)
 from chalicelib.entrypoints.auth import require_api_key
 
 # Importing this module is the Lambda cold start: settings that cannot work
@@ -20,6 +32,7 @@ app.register_blueprint(health.bp)
 app.register_blueprint(operator.bp)
 app.register_blueprint(contacts.bp)
 app.register_blueprint(stores.bp)
+app.register_blueprint(events.bp)
 app.register_blueprint(agents.bp)
 app.register_blueprint(keys.bp)
 app.register_blueprint(openapi.bp)

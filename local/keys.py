@@ -26,7 +26,12 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 BY = "make key"  # who created a key from the command line
-STACK_KEYS = {Role.ADMIN: "local-admin", Role.OPERATOR: "local-operator", Role.AGENT: "local-agent"}
+STACK_KEYS = {
+    Role.ADMIN: "local-admin",
+    Role.OPERATOR: "local-operator",
+    Role.AGENT: "local-agent",
+    Role.INTEGRATION: "local-integration",
+}
 
 
 def role_keys(dynamodb: DynamoDBClient, table: str) -> dict[Role, tuple[str, str]]:

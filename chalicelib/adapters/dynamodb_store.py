@@ -39,6 +39,7 @@ from chalicelib.adapters.dynamodb_items import (
     versioned_put,
 )
 from chalicelib.adapters.dynamodb_messages import DynamoMessageLog
+from chalicelib.adapters.dynamodb_orders import DynamoOrderBook
 from chalicelib.adapters.dynamodb_timeline import DynamoTimeline
 from chalicelib.adapters.table_layout import contact_key, sortable, tag_key
 from chalicelib.adapters.unit_of_work import CONDITION_FAILED, DynamoUnitOfWork, error_code
@@ -65,6 +66,7 @@ class DynamoConversationStore:
         self._table = table_name
         self.messages = DynamoMessageLog(client, table_name)
         self.timeline = DynamoTimeline(client, table_name)
+        self.orders = DynamoOrderBook(client, table_name)
 
     def unit(self) -> DynamoUnitOfWork:
         return DynamoUnitOfWork(self._client)

@@ -7,6 +7,7 @@ and the messages (dynamodb_messages.py), read here for the whole history.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from chalicelib.adapters.unit_of_work import CONDITION_FAILED, error_code
 from chalicelib.domain.contact import ConsentEvent, FieldChange
 from chalicelib.domain.messages import Message
 from chalicelib.domain.timeline import ContactHistory, Entry
+from chalicelib.services.ports import Write
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -117,6 +119,14 @@ class DynamoTimeline:
                 return False
             raise
         return True
+
+    def added(self, phone: str, entry: Entry, already: Callable[[dict[str, Any]], Exception]) -> Write:
+        """The entry, for a unit of work: refused with `already(item)` when its id is taken."""
+        item = doc_item(entry, entry_key(phone, entry.id), 1)
+        return Write(
+            {"Put": {"TableName": self._table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
+            already,
+        )
 
     def entries(self, phone: str) -> list[Entry]:
         return self._read(phone, sk_range=(layout.ENTRY, layout.ENTRY + layout.AFTER_ALL)).entries

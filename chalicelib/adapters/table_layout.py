@@ -32,6 +32,7 @@ MESSAGE = "M#"
 CONSENT = "K#"
 FIELD = "F#"
 ENTRY = "E#"
+ORDER = "O#"
 DECISION = "D#"
 LEDGER = "L#"
 TAG = "T#"
@@ -85,6 +86,10 @@ def field_sk(at: datetime, field: str, sid: str) -> str:
 
 def entry_key(phone: str, entry_id: str) -> dict[str, Any]:
     return key(contact_pk(phone), f"{ENTRY}{entry_id}")
+
+
+def order_key(phone: str, order_id: str) -> dict[str, Any]:
+    return key(contact_pk(phone), f"{ORDER}{order_id}")
 
 
 def tag_key(tag: str, phone: str) -> dict[str, Any]:

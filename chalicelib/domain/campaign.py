@@ -12,8 +12,9 @@ from cronsim import CronSim, CronSimError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from chalicelib.domain.contact import Contact
+from chalicelib.domain.ids import STORE_ID
 from chalicelib.domain.policy import Area, Intent, Purpose, normalise_area
-from chalicelib.domain.stores import STORE_ID, Store
+from chalicelib.domain.stores import Store
 from chalicelib.domain.template import Template, fill_for
 
 

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from chalicelib.domain.errors import RapportError
+from chalicelib.domain.orders import OrderSummary
 
 # A profile stays one small item: these bound what imports may add to it.
 MAX_TAGS = 50
@@ -150,6 +151,7 @@ class Contact(BaseModel):
     store_id: str | None = None  # the branch its texts go from (domain/stores.py)
     store_source: StoreSource | None = None
     store_since: datetime | None = None  # when that source named it
+    orders: OrderSummary = Field(default_factory=OrderSummary)  # as the ordering system's events tell
     conversation: Conversation | None = None
     pending_prompt: PendingPrompt | None = None
     version: int = 0  # optimistic concurrency for whole-profile writes: bumped on each one

@@ -15,9 +15,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chalicelib.domain.stores import STORE_ID
+from chalicelib.domain.ids import EVENT_ID, STORE_ID
 
-EVENT_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$"
 MAX_ITEMS = 50
 
 

@@ -201,8 +201,13 @@ def _question_waiting(contact: Contact, now: datetime, s: PolicySettings) -> Dec
 
 
 def _unengaged(contact: Contact, now: datetime, s: PolicySettings) -> Decision | None:
-    engagement = contact.engagement
-    last_heard = engagement.last_inbound_at
+    """Sunset, counted from the later of the last reply and the last order: a
+    customer who orders every week and never replies is engaged."""
+    engagement, ordered = contact.engagement, contact.orders.last_at
+    last_heard = max((at for at in (engagement.last_inbound_at, ordered) if at is not None), default=None)
+    unanswered = engagement.unanswered_marketing
+    if ordered is not None:  # an order answers the texts before it
+        unanswered = min(unanswered, sum(1 for sent in engagement.marketing_sent_at if sent > ordered))
     asked = engagement.reengagement_asked_at
     if asked is not None and (last_heard is None or last_heard < asked):
         if now - asked >= s.reengagement_wait:
@@ -214,10 +219,10 @@ def _unengaged(contact: Contact, now: datetime, s: PolicySettings) -> Decision |
         return _hold(Reason.UNENGAGED, asked + s.reengagement_wait, "Waiting for the answer to 'still want texts?'.")
     silent_since = last_heard or contact.created_at
     receiving = any(sent > now - s.silence_limit for sent in engagement.marketing_sent_at)
-    if engagement.unanswered_marketing >= s.unanswered_limit:
-        why = f"{engagement.unanswered_marketing} marketing texts in a row went unanswered"
+    if unanswered >= s.unanswered_limit:
+        why = f"{unanswered} marketing texts in a row went unanswered and no order came after them"
     elif receiving and now - silent_since >= s.silence_limit:
-        why = f"no reply in {(now - silent_since).days} days of receiving marketing"
+        why = f"no reply and no order in {(now - silent_since).days} days of receiving marketing"
     else:
         return None
     return _ask(Reason.UNENGAGED, PromptId.REENGAGEMENT, f"Sunset: {why}. Ask once whether they still want texts.")

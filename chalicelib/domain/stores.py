@@ -22,9 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from chalicelib.domain import phone
 from chalicelib.domain.contact import Contact, StoreSource, with_store
 from chalicelib.domain.errors import InvalidPhoneError
+from chalicelib.domain.ids import STORE_ID
 from chalicelib.domain.policy import Area, covers, normalise_area
 
-STORE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MESSAGING_SERVICE = re.compile(r"^MG[0-9a-f]{32}$")
 MAX_AREAS = 500
 MAX_MPS = 1000.0  # a short code's ceiling is far below; a typo of a few zeros is refused

@@ -33,8 +33,8 @@ from chalicelib.domain.contact import (
     HomeLocation,
 )
 from chalicelib.domain.errors import InvalidPhoneError
+from chalicelib.domain.ids import STORE_ID
 from chalicelib.domain.policy import normalise_area
-from chalicelib.domain.stores import STORE_ID
 from chalicelib.entrypoints import openapi
 from chalicelib.entrypoints.auth import allow, caller
 from chalicelib.entrypoints.http import ImportRefusedError, answer, body_of, error_answer, phone_in_path

@@ -32,6 +32,7 @@ from chalicelib.services.conversations import (
 )
 from chalicelib.services.idempotency import IdempotencyKeyMismatchError
 from chalicelib.services.keys import InvalidKeyNameError, KeyNameTakenError, UnknownKeyError
+from chalicelib.services.orders import EventTimeError, UnknownEventStoreError
 from chalicelib.services.saved_replies import StaleSavedReplyError, TooManySavedRepliesError, UnknownSavedReplyError
 from chalicelib.services.stores import UnknownStoreError
 
@@ -81,6 +82,8 @@ ERRORS: dict[type[Exception], Answer] = {
     InvalidKeyNameError: Answer(400, "BadRequestError"),
     InvalidPhoneError: Answer(400, "BadRequestError"),
     InvalidStoreIdError: Answer(400, "BadRequestError"),
+    EventTimeError: Answer(400, "BadRequestError"),
+    UnknownEventStoreError: Answer(422, "UnprocessableEntityError"),
     MalformedFormError: Answer(400, "BadRequestError"),  # a webhook's body that is no form
     BadFormError: Answer(400, "BadRequestError"),  # a webhook's form without a field Twilio always sends
     ForgedWebhookError: Answer(403, "ForbiddenError"),

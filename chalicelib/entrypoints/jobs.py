@@ -17,7 +17,7 @@ from chalice.app import Blueprint, CloudWatchEvent, Rate, SQSEvent
 from chalicelib.adapters.observability import count, logger
 from chalicelib.bootstrap import deps, sender
 from chalicelib.domain.runs import BreakerSettings
-from chalicelib.services import runs
+from chalicelib.services import orders, runs
 from chalicelib.services.sending import BatchReads, SendContext, SendJob, SendTiming, send_one
 
 bp = Blueprint(__name__)
@@ -47,7 +47,7 @@ def _time_left(context: Any) -> Callable[[], float]:
 
 
 def _recipients(event: SQSEvent) -> list[str]:
-    """The phones of a send batch's jobs (a malformed one fails on its own, in `_each`)."""
+    """The phones of a send batch's texts (a malformed one fails on its own, in `_each`)."""
     phones = []
     for record in event:
         try:
@@ -117,6 +117,11 @@ def send(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
     )  # fmt: skip
 
     def handle(job: dict[str, Any]) -> None:
+        if job.get("kind") == orders.ORDER_EVENT:  # the ordering system's events share the send queue
+            applied = orders.apply(job, d.store, d.clock)
+            count("OrderEvents", applied=str(applied).lower())
+            logger.info("order event", extra={"event_id": job["event"]["id"], "applied": applied})
+            return
         outcome = send_one(
             SendJob(job["run_id"], job["campaign_id"], job["phone"], int(job.get("retry", 0))), ctx, batch
         )

@@ -47,6 +47,7 @@ class Role(StrEnum):
     ADMIN = "admin"  # keys, settings, and everything else
     OPERATOR = "operator"  # contacts, campaigns, prompts; reads conversations
     AGENT = "agent"  # conversations, timeline, replies, notes, questions
+    INTEGRATION = "integration"  # the brand's ordering system: order events, and nothing else
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from chalicelib.domain.contact import ConsentEvent, Contact, FieldChange
 from chalicelib.domain.inbound import InboundChange
 from chalicelib.domain.ledger import Claim, Fate, LedgerEntry
 from chalicelib.domain.messages import Message
+from chalicelib.domain.orders import OrderState
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.runs import DecisionRecord, Hold, Run
 from chalicelib.domain.saved_replies import SavedReply
@@ -85,7 +86,21 @@ class Timeline(Protocol):
         """Store a note or interaction; False when one with its id is already there."""
         ...
 
+    def added(self, phone: str, entry: Entry, already: Callable[[dict[str, Any]], Exception]) -> Write:
+        """The entry, for a unit of work: refused with `already(item)` when its id is taken."""
+        ...
+
     def entries(self, phone: str) -> list[Entry]: ...
+
+
+class OrderBook(Protocol):
+    """Each customer's orders, one record per order (domain/orders.py)."""
+
+    def get(self, phone: str, order_id: str) -> OrderState | None: ...
+
+    def saved(self, phone: str, order: OrderState, expected_version: int | None) -> Write:
+        """The order's state, over the version read (None: a new order; else ConcurrentUpdateError)."""
+        ...
 
 
 class ConversationStore(Protocol):
@@ -94,6 +109,9 @@ class ConversationStore(Protocol):
 
     @property
     def messages(self) -> MessageLog: ...
+
+    @property
+    def orders(self) -> OrderBook: ...
 
     @property
     def timeline(self) -> Timeline: ...

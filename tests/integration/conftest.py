@@ -31,6 +31,7 @@ KEYS = {
     "bob": (Role.AGENT, "rk_bob-test-key"),
     "olive": (Role.OPERATOR, "rk_olive-test-key"),
     "ada": (Role.ADMIN, "rk_ada-test-key"),
+    "ivy": (Role.INTEGRATION, "rk_ivy-test-key"),  # the ordering system
 }
 
 

@@ -18,6 +18,7 @@ from chalicelib.domain.contact import (
     PendingPrompt,
     TimeZone,
 )
+from chalicelib.domain.orders import OrderSummary
 from chalicelib.domain.policy import (
     Area,
     Decision,
@@ -199,6 +200,23 @@ def test_ninety_silent_days_of_marketing_also_trigger_the_question() -> None:
     engagement = Engagement(last_inbound_at=NOON - timedelta(days=120), marketing_sent_at=[NOON - timedelta(days=10)])
     d = check(contact(engagement=engagement), promo(), NOON)
     assert (d.verdict, d.reason) == (Verdict.ASK, Reason.UNENGAGED)
+
+
+def test_a_weekly_customer_who_never_replies_is_not_sunset_but_one_who_stopped_ordering_is() -> None:
+    weekly = [NOON - timedelta(days=7 * week + 2) for week in range(4)]  # a text a week, never answered
+    engagement = Engagement(last_inbound_at=None, unanswered_marketing=4, marketing_sent_at=weekly)
+    orders_app = OrderSummary(count=30, first_at=NEW_YEAR, last_at=NOON - timedelta(days=1))
+    assert check(contact(engagement=engagement, orders=orders_app), promo(), NOON).verdict == Verdict.SEND
+    lapsed = orders_app.model_copy(update={"last_at": NOON - timedelta(days=40)})
+    d = check(contact(engagement=engagement, orders=lapsed), promo(), NOON)
+    assert (d.verdict, d.reason) == (Verdict.ASK, Reason.UNENGAGED) and "no order came after them" in d.explanation
+    quiet = Engagement(marketing_sent_at=[NOON - timedelta(days=3)])
+    ordered_long_ago = OrderSummary(count=1, first_at=NEW_YEAR, last_at=NOON - timedelta(days=120))
+    d = check(contact(engagement=quiet, orders=ordered_long_ago, created=NEW_YEAR), promo(), NOON)
+    assert (d.verdict, d.reason) == (
+        Verdict.ASK,
+        Reason.UNENGAGED,
+    ) and "no reply and no order in 120 days" in d.explanation
 
 
 def test_no_answer_in_seven_days_stops_marketing_but_not_consent() -> None:

@@ -17,6 +17,7 @@ def test_the_banner_prints_a_key_per_role_and_the_admin_script_token() -> None:
         Role.ADMIN: ("local-admin", "rk_admin"),
         Role.OPERATOR: ("local-operator", "rk_operator"),
         Role.AGENT: ("local-agent", "rk_agent"),
+        Role.INTEGRATION: ("local-integration", "rk_integration"),
     }
     lines = stack.banner().splitlines()
     assert any("OPERATOR_TOKEN" in line and "script-token" in line and "admin" in line for line in lines)

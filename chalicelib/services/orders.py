@@ -1,0 +1,102 @@
+"""Use cases: the ordering system's events (`POST /api/events`).
+
+An event is checked at once (its phone, its time, its store) and put on the
+send queue: the API answers 202 without writing anything, so a burst of a
+thousand a second is the queue's to absorb. On the queue it is folded into
+the order's record and the customer's profile (domain/orders.py) with its
+timeline entry, in one transaction: the entry's "not already there"
+condition makes the same event, delivered twice or posted twice, change
+nothing. Its contact's store becomes the event's (an order names the store).
+
+What each costs DynamoDB on the queue: the profile and the order read (two
+GetItem), one TransactWriteItems; a repeated event, the same reads and a
+refused transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.domain import phone
+from chalicelib.domain.contact import Contact, StoreSource, TimeZone, with_store
+from chalicelib.domain.errors import InvalidPhoneError, RapportError
+from chalicelib.domain.orders import OrderEvent, fold
+from chalicelib.domain.timeline import Entry, EntryKind
+from chalicelib.services.ports import Clock, ConversationStore, JobQueue, StoreBook
+from chalicelib.services.retry import retry_on_conflict
+from chalicelib.services.stores import StoreDirectory
+
+ORDER_EVENT = "order_event"  # the send queue's job kind for an event
+FUTURE_SLACK = timedelta(minutes=5)  # clocks differ; an event further ahead than this is a wrong time zone
+
+
+class UnknownEventStoreError(RapportError, LookupError):
+    """The event names a store that does not exist (422: the body is well formed)."""
+
+
+class EventTimeError(RapportError, ValueError):
+    """The event's time is in the future."""
+
+
+class EventAlreadyAppliedError(RapportError):
+    """The event is on the timeline already: applied before."""
+
+
+def accept(event: OrderEvent, directory: StoreDirectory, stores: StoreBook, queue: JobQueue, clock: Clock) -> str:
+    """Check the event and queue it; its id. InvalidPhoneError, EventTimeError,
+    UnknownEventStoreError say what is wrong, and nothing is queued."""
+    try:
+        e164 = phone.normalise(event.phone)
+    except InvalidPhoneError as error:
+        raise InvalidPhoneError(f"phone: {error}") from None
+    if event.at > clock.now() + FUTURE_SLACK:
+        raise EventTimeError(f"at: {event.at.isoformat()} is in the future (a wrong UTC offset?)")
+    if directory.get(event.store_id) is None and stores.get(event.store_id) is None:  # the list may be a minute old
+        raise UnknownEventStoreError(f"store_id: no store {event.store_id!r} (GET /api/stores lists them)")
+    queued = event.model_copy(update={"phone": e164})
+    queue.enqueue([{"kind": ORDER_EVENT, "event": queued.model_dump(mode="json")}])
+    return event.id
+
+
+def apply(job: dict[str, Any], store: ConversationStore, clock: Clock) -> bool:
+    """Fold a queued event into its order and its customer; False when it was applied before."""
+    event = OrderEvent.model_validate(job["event"])
+
+    def attempt() -> bool:
+        contact = store.get_contact(event.phone)
+        order = store.orders.get(event.phone, event.order_id)
+        base = contact or _new_contact(event.phone, clock.now())
+        summary, state = fold(base.orders, order, event)
+        after = with_store(base.model_copy(update={"orders": summary}), event.store_id, StoreSource.ORDER, event.at)
+        unit = store.unit()
+        unit.add(store.timeline.added(event.phone, timeline_entry(event), lambda _: EventAlreadyAppliedError(event.id)))
+        unit.add(store.orders.saved(event.phone, state, order.version if order else None))
+        unit.add(*store.saved(after, contact.version if contact else None, tags_before=contact.tags if contact else ()))
+        try:
+            unit.commit()
+        except EventAlreadyAppliedError:
+            return False
+        return True
+
+    return retry_on_conflict(attempt)
+
+
+def _new_contact(e164: str, now: datetime) -> Contact:
+    """A customer known first from an order: no consent (an order is not an opt-in)."""
+    return Contact(phone=e164, created_at=now, time_zone=TimeZone(candidates=list(phone.time_zone_candidates(e164))))
+
+
+def timeline_entry(event: OrderEvent) -> Entry:
+    """The event on the customer's timeline (its id the event's: the same event, once)."""
+    amount = f"{event.total.amount} {event.total.currency} in minor units"
+    items = ", ".join(f"{item.quantity} x {item.name}" for item in event.items)
+    summary = f"Order {event.order_id} {event.type.replace('_', ' ')} at {event.store_id} ({event.channel}): {amount}"
+    return Entry(
+        id=f"order:{event.id}",
+        kind=EntryKind.INTERACTION,
+        at=event.at,
+        summary=(f"{summary}; {items}" if items else summary)[:1000],
+        channel=str(event.type),
+        author="ordering system",
+    )
