@@ -10,9 +10,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from chalicelib.adapters.dynamodb_runs import DynamoRunStore
-from chalicelib.adapters.dynamodb_store import DynamoCampaignStore, DynamoConversationStore, DynamoPromptBook
+from chalicelib.adapters.dynamodb_store import (
+    DynamoCampaignStore,
+    DynamoConversationStore,
+    DynamoPromptBook,
+    DynamoStoreBook,
+)
 from chalicelib.domain.errors import LookupUnavailableError
 from chalicelib.services.ports import SendOutcome, SendResult
+from chalicelib.services.stores import StoreDirectory
 from tests.memory_dynamodb import Item, MemoryDynamoDB
 
 TABLE = "rapport"
@@ -111,3 +117,9 @@ class FakeSender:
             raise LookupUnavailableError("Twilio did not answer the lookup")
         found = [sid for phone, text, at, sid in self.accepted if (phone, text) == (to, body) and at >= since]
         return found[-1] if found else None
+
+
+def directory_of(store: InMemoryConversationStore, clock: StepClock) -> StoreDirectory:
+    """The stores on `store`'s table as texts read them (an edit seen at once); the brand's own
+    sender fast enough that a campaign's own rate paces the tests."""
+    return StoreDirectory(DynamoStoreBook(store.table.client, store.table.name), clock, "Pizza Co", 1000, kept_s=0)

@@ -17,7 +17,6 @@ from chalicelib.domain.policy import PolicySettings
 from chalicelib.domain.runs import BreakerSettings, Hold
 from chalicelib.services import runs
 from chalicelib.services.sending import DEFAULT_TIMING, SendContext, SendJob, SendTiming, send_one
-from chalicelib.services.stores import StoreDirectory
 from tests.fakes import (
     FakeSender,
     InMemoryCampaignStore,
@@ -27,12 +26,12 @@ from tests.fakes import (
     InMemoryRunStore,
     MemoryTable,
     StepClock,
+    directory_of,
 )
 
 parse = datetime.fromisoformat
 SEND_AT = datetime(2026, 6, 2, 10, 0, tzinfo=UTC)  # 11:00 in London
 SHARDS = 2
-BRAND_MPS = 1000.0  # the brand's own sender: fast enough that a campaign's own rate paces the tests
 REPLIES = BrandReplies(opt_out="bye", opt_in="hi", help="help")
 
 
@@ -50,7 +49,7 @@ class World:
         self.campaigns = InMemoryCampaignStore(self.table)
         self.runs = InMemoryRunStore(self.store)
         self.stores = DynamoStoreBook(self.table.client, self.table.name)
-        self.directory = StoreDirectory(self.stores, self.clock, "Pizza Co", BRAND_MPS, kept_s=0)  # edits seen at once
+        self.directory = directory_of(self.store, self.clock)
         self.sender = FakeSender(self.clock)
 
     def contact(self, phone: str, consent: ConsentState = ConsentState.OPTED_IN, **changes: object) -> Contact:

@@ -25,7 +25,7 @@ class CampaignStatus(StrEnum):
 
 class Audience(BaseModel):
     """Who a campaign is for: every tag, every attribute value, one of the stores
-    (if any is named), and (if set) the area."""
+    (if any is named), and how recently and how often they ordered (if set)."""
 
     model_config = ConfigDict(defer_build=True)  # built on first use: the webhooks never need it
 
@@ -34,14 +34,30 @@ class Audience(BaseModel):
     stores: list[Annotated[str, StringConstraints(pattern=STORE_ID.pattern)]] = Field(
         default_factory=list, max_length=100, description="contacts of these stores only (GET /api/stores)"
     )
+    ordered_within_days: int | None = Field(default=None, ge=1, le=3650, description="an order in the last N days")
+    not_ordered_for_days: int | None = Field(
+        default=None, ge=1, le=3650, description="no order in the last N days (never ordered counts)"
+    )
+    min_orders: int | None = Field(default=None, ge=1, le=100_000, description="at least N orders")
 
-    def matches(self, contact: Contact) -> bool:
-        if any(tag not in contact.tags for tag in self.tags):
-            return False
-        if self.stores and contact.store_id not in self.stores:
-            return False
+    def left_out(self, contact: Contact, at: datetime) -> str | None:
+        """Why the contact is not in the audience at `at` (None: it is), as the preview says it."""
+        if missing := [tag for tag in self.tags if tag not in contact.tags]:
+            return f"no tag {missing[0]}"
         values = contact.attributes
-        return all(name in values and values[name].value == value for name, value in self.attributes.items())
+        for name, value in self.attributes.items():
+            if name not in values or values[name].value != value:
+                return f"{name} is not {value}"
+        if self.stores and contact.store_id not in self.stores:
+            return "not a customer of these stores"
+        last, count = contact.orders.last_at, contact.orders.count
+        if self.ordered_within_days and (last is None or last < at - timedelta(days=self.ordered_within_days)):
+            return f"no order in the last {self.ordered_within_days} days"
+        if self.not_ordered_for_days and last is not None and last >= at - timedelta(days=self.not_ordered_for_days):
+            return f"ordered in the last {self.not_ordered_for_days} days"
+        if self.min_orders and count < self.min_orders:
+            return f"fewer than {self.min_orders} orders"
+        return None
 
 
 class Location(BaseModel):

@@ -131,7 +131,7 @@ IDEMPOTENCY_KEY = "Idempotency-Key"
 
 
 def _outbound(d: Deps) -> use_cases.Outbound:
-    return use_cases.Outbound(d.store, d.runs, sender(), d.clock, d.policy)
+    return use_cases.Outbound(d.store, d.runs, sender(), d.clock, d.policy, d.directory)
 
 
 def _idempotency_key() -> str | None:

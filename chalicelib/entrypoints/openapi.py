@@ -117,6 +117,7 @@ class Preview(TypedDict):
     evaluated_at: datetime
     audience: int
     decisions: dict[str, int]
+    left_out: dict[str, int]  # the contacts not in the audience, by why (no tag vip, no order in the last 30 days)
     samples: dict[str, list[dict[str, str]]]
 
 

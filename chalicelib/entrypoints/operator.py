@@ -171,6 +171,7 @@ def preview_campaign(campaign_id: str) -> Response:
             "evaluated_at": result.evaluated_at.isoformat(),
             "audience": result.audience,
             "decisions": dict(sorted(result.decisions.items())),
+            "left_out": dict(sorted(result.left_out.items())),
             "samples": result.samples,
         }
 

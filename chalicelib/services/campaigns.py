@@ -269,6 +269,7 @@ class Preview:
     evaluated_at: datetime
     audience: int = 0
     decisions: Counter[str] = field(default_factory=Counter)
+    left_out: Counter[str] = field(default_factory=Counter)  # contacts not in the audience, by why
     samples: dict[str, list[dict[str, str]]] = field(default_factory=dict)
 
 
@@ -290,7 +291,7 @@ def preview(
     intent = campaign.intent(scheduled, stores.all())
     for segment in range(SCAN_SEGMENTS):
         for page in store.scan_contacts(segment, SCAN_SEGMENTS):
-            for contact, decision in decisions_for_audience(campaign, intent, page, at, settings):
+            for contact, decision in decisions_for_audience(campaign, intent, page, at, settings, result.left_out):
                 result.audience += 1
                 key = f"{decision.verdict}/{decision.reason}"
                 result.decisions[key] += 1

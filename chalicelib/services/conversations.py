@@ -34,6 +34,7 @@ from chalicelib.services.recording import record_sent
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.runs import send_job
 from chalicelib.services.sending import CLAIM_TRIES  # decisions on a contact that changed under the claim
+from chalicelib.services.stores import StoreDirectory
 
 DECISIONS_SHOWN = 10_000  # decisions expire (TTL), so this is all of them
 REPLY_VALIDITY_S = 4 * 3600  # a reply that cannot be delivered within 4 hours is stale
@@ -142,6 +143,7 @@ class Outbound:
     sender: Sender
     clock: Clock
     policy: PolicySettings
+    stores: StoreDirectory  # each text goes from its contact's store's sender
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,8 @@ def _converse(
             return earlier
         taking_over = earlier
     attempt, contact, at = _claimed(text, intent_for, taking_over, ctx)
-    result = ctx.sender.send(text.phone, text.body, REPLY_VALIDITY_S)  # an exception leaves the entry sending
+    origin = ctx.stores.origin(contact).sender
+    result = ctx.sender.send(text.phone, text.body, REPLY_VALIDITY_S, origin)  # an exception leaves it sending
     if result.outcome != SendOutcome.ACCEPTED or not result.sid:
         raise _not_taken(result, text, attempt, ctx)
     message = text.message(result.sid, at, result.from_number or "")

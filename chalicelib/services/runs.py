@@ -28,12 +28,21 @@ def send_job(run: str, campaign_id: str, phone: str) -> dict[str, str]:
 
 
 def decisions_for_audience(
-    campaign: Campaign, intent: Intent, contacts: Iterable[Contact], at: datetime, settings: PolicySettings
+    campaign: Campaign,
+    intent: Intent,
+    contacts: Iterable[Contact],
+    at: datetime,
+    settings: PolicySettings,
+    left_out: Counter[str] | None = None,
 ) -> Iterator[tuple[Contact, Decision]]:
-    """The planning rule itself, shared by the real run and its preview."""
+    """The planning rule itself, shared by the real run and its preview (which
+    counts, in `left_out`, why the others are not in the audience)."""
     for contact in contacts:
-        if campaign.audience.matches(contact):
+        why = campaign.audience.left_out(contact, at)
+        if why is None:
             yield contact, decide(contact, intent, at, settings)
+        elif left_out is not None:
+            left_out[why] += 1
 
 
 @dataclass(frozen=True)

@@ -429,7 +429,7 @@ def test_concurrent_requests_with_one_key_send_one_text(agents: Agents) -> None:
     agents.text(ANNA, "anyone there?", "SMa1")
     sender = SlowSender(agents.clock)
     d = agents.deps
-    outbound = use_cases.Outbound(d.store, d.runs, sender, d.clock, d.policy)
+    outbound = use_cases.Outbound(d.store, d.runs, sender, d.clock, d.policy, d.directory)
     answers: list[object] = []
     barrier = threading.Barrier(6)
 

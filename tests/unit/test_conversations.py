@@ -17,7 +17,7 @@ from chalicelib.domain.ledger import Claim
 from chalicelib.domain.messages import Direction, Message
 from chalicelib.domain.policy import PolicySettings
 from chalicelib.services import conversations
-from tests.fakes import FakeSender, InMemoryConversationStore, InMemoryRunStore, StepClock
+from tests.fakes import FakeSender, InMemoryConversationStore, InMemoryRunStore, StepClock, directory_of
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PHONE = "+447700900123"
@@ -83,7 +83,9 @@ def test_two_agents_replying_at_once_both_replies_are_kept() -> None:
     )
     store.rival_pending = True
     clock = StepClock(AT)
-    outbound = conversations.Outbound(store, InMemoryRunStore(store), FakeSender(clock), clock, PolicySettings())
+    outbound = conversations.Outbound(
+        store, InMemoryRunStore(store), FakeSender(clock), clock, PolicySettings(), directory_of(store, clock)
+    )
     sent = conversations.reply(PHONE, "alice", "Hi, Alice here", outbound)
     bodies = [m.body for m in reversed(store.messages.thread(PHONE))]
     assert bodies == ["Hi, Bob here", "Hi, Alice here"] and sent.body == "Hi, Alice here"
@@ -159,7 +161,7 @@ def test_a_reply_decided_before_a_stop_that_lands_before_its_claim_is_not_sent()
     sender = FakeSender(clock)
     runs = InMemoryRunStore(store)
     runs.ledger = StopBeforeClaim(store)
-    outbound = conversations.Outbound(store, runs, sender, clock, PolicySettings())
+    outbound = conversations.Outbound(store, runs, sender, clock, PolicySettings(), directory_of(store, clock))
     with pytest.raises(conversations.NotSendableError, match="opted_out"):
         conversations.reply(PHONE, "alice", "Still there?", outbound, "k-1")
     assert sender.sent == []  # the claim saw the contact change, read it again and decided again

@@ -15,7 +15,7 @@ from chalicelib.domain.policy import PolicySettings
 from chalicelib.services import conversations
 from chalicelib.services.ports import ConversationStore, RunStore, SendOutcome, SendResult
 from chalicelib.services.status import record_status
-from tests.fakes import FakeSender, InMemoryConversationStore, InMemoryRunStore, StepClock
+from tests.fakes import FakeSender, InMemoryConversationStore, InMemoryRunStore, StepClock, directory_of
 from tests.world import SEND_AT, World
 
 SERVICE_NUMBER = "+15005550006"  # the number the Messaging Service chose, known only from the callback
@@ -67,7 +67,10 @@ def test_an_agents_reply_keeps_the_number_its_early_callback_stored() -> None:
     runs = InMemoryRunStore(store)
     sender = CallbackFirstSender(clock, store, runs)
     conversations.reply(
-        phone, "alice", "On its way!", conversations.Outbound(store, runs, sender, clock, PolicySettings())
+        phone,
+        "alice",
+        "On its way!",
+        conversations.Outbound(store, runs, sender, clock, PolicySettings(), directory_of(store, clock)),
     )
     stored = the_record(store, phone)
     assert (stored.brand_number, stored.status, stored.body, stored.sent_by) == (

@@ -10,10 +10,13 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.domain.campaign import Audience
-from chalicelib.domain.contact import HomeLocation, StoreSource
+from chalicelib.domain.contact import Conversation, HomeLocation, StoreSource
 from chalicelib.domain.ledger import Fate
+from chalicelib.domain.orders import OrderSummary
+from chalicelib.domain.policy import PolicySettings
 from chalicelib.domain.stores import Store, StoreSpec, help_naming, template_fields
 from chalicelib.domain.template import Template, TemplateError
+from chalicelib.services import campaigns, conversations
 from chalicelib.services.sending import BatchReads, SendJob, send_one
 from tests.world import SEND_AT, World
 
@@ -153,3 +156,34 @@ def test_a_breaker_tripped_after_the_batch_read_the_run_refuses_the_claim_and_ho
     fate = send_one(SendJob(str(job["run_id"]), str(job["campaign_id"]), str(job["phone"])), ctx, reads)
     assert fate == Fate.PAUSED and world.sender.sent == []
     assert world.runs.holds.decisions_for("+447700900001")[0].reason == "campaign_paused"
+
+
+def test_audiences_by_orders_and_the_preview_says_who_was_left_out_and_why(world: World) -> None:
+    def ordered(days_ago: int | None, count: int) -> OrderSummary:
+        last = None if days_ago is None else SEND_AT - timedelta(days=days_ago)
+        return OrderSummary(count=count, first_at=last, last_at=last)
+
+    world.contact("+447700900001", orders=ordered(3, 12))  # a regular
+    world.contact("+447700900002", orders=ordered(45, 4))  # lapsed: "why haven't we seen you?"
+    world.contact("+447700900003", orders=ordered(60, 1))  # ordered once
+    world.contact("+447700900004", orders=ordered(None, 0))  # never ordered
+    lapsed = Audience(tags=["pizza"], not_ordered_for_days=30, min_orders=2)
+    world.campaign(audience=lapsed, location=None, messages_per_second=None)
+    preview = campaigns.preview("cmp_leeds", world.campaigns, world.store, world.clock, PolicySettings(), "UTC",
+                                world.directory)  # fmt: skip
+    assert preview.audience == 1 and preview.decisions == {"send/clear": 1}
+    assert preview.left_out == {"ordered in the last 30 days": 1, "fewer than 2 orders": 2}
+    regulars = Audience(ordered_within_days=7)
+    assert [regulars.left_out(c, SEND_AT) for c in world.store.get_contacts(["+447700900001", "+447700900002"])] == [
+        None, "no order in the last 7 days",
+    ]  # fmt: skip
+
+
+def test_an_agents_reply_goes_from_the_customers_store(world: World) -> None:
+    opened = Conversation(opened_at=SEND_AT, last_inbound_at=SEND_AT)
+    world.contact("+447700900001", store_id="newcastle", conversation=opened)
+    outbound = conversations.Outbound(
+        world.store, world.runs, world.sender, world.clock, PolicySettings(), world.directory
+    )
+    conversations.reply("+447700900001", "alice", "It's on its way", outbound)
+    assert world.sender.origins == ["+447700900001"]  # Newcastle's sender (put_store's number)
