@@ -19,11 +19,12 @@ import boto3
 
 from bench._support import CallCounter, Figure, FixedClock, leeds_offer, load, log, moto_server, population
 from chalicelib.adapters.dynamodb_runs import DynamoRunStore
-from chalicelib.adapters.dynamodb_store import DynamoCampaignStore, DynamoConversationStore
+from chalicelib.adapters.dynamodb_store import DynamoCampaignStore, DynamoConversationStore, DynamoStoreBook
 from chalicelib.adapters.sqs_queue import SqsQueue
 from chalicelib.domain.policy import PolicySettings
 from chalicelib.domain.runs import Run
 from chalicelib.services.runs import plan_shard
+from chalicelib.services.stores import StoreDirectory
 from local.schema import create_table
 
 CONTACTS = int(os.environ.get("BENCH_PLAN_CONTACTS", "100000"))  # smaller for a quick look
@@ -59,12 +60,13 @@ def run() -> list[Figure]:
         campaigns.save(leeds_offer(AT), None)
         runs.start_run(Run(id="bench@1", campaign_id="bench", scheduled_for=AT, started_at=AT, shards=SHARDS))
         store, clock, policy = DynamoConversationStore(dynamodb, TABLE), FixedClock(AT), PolicySettings()
+        stores = StoreDirectory(DynamoStoreBook(dynamodb, TABLE), clock, "Bench", 1)
         counter = CallCounter(dynamodb)
         started = time.perf_counter()
         queued = 0
         for shard in range(SHARDS):
             log(f"plan: shard {shard + 1} of {SHARDS}")
-            report = plan_shard("bench@1", shard, campaigns, runs, store, send_queue, clock, policy, [])
+            report = plan_shard("bench@1", shard, campaigns, runs, store, send_queue, clock, policy, stores)
             queued += report.queued
         elapsed = time.perf_counter() - started
         planned = runs.get_run("bench@1")

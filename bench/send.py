@@ -211,7 +211,9 @@ class Seeded:
         campaigns.save(campaign, None)
         runs.start_run(run_)
         self._planned = JobList()
-        plan_shard(run_.id, 0, campaigns, runs, conversations, self._planned, SystemClock(), PolicySettings(), [])
+        clock = SystemClock()
+        stores = StoreDirectory(DynamoStoreBook(_TABLE[0].client, _TABLE[0].name), clock, "Bench", 1)
+        plan_shard(run_.id, 0, campaigns, runs, conversations, self._planned, clock, PolicySettings(), stores)
 
     def jobs(self) -> list[dict[str, Any]]:
         return self._planned.jobs
@@ -310,7 +312,8 @@ def _on_moto(case: Case, endpoint: str, sim: TwilioSimulator, sim_url: str) -> S
     DynamoRunStore(setup, case.table).start_run(run_)
     jobs = JobList()
     plan_shard("bench@1", 0, DynamoCampaignStore(setup, case.table), DynamoRunStore(setup, case.table),
-               DynamoConversationStore(setup, case.table), jobs, SystemClock(), PolicySettings(), [])  # fmt: skip
+               DynamoConversationStore(setup, case.table), jobs, SystemClock(), PolicySettings(),
+               StoreDirectory(DynamoStoreBook(setup, case.table), SystemClock(), "Bench", 1))  # fmt: skip
     setup.close()
     return _send(case, jobs.jobs, sim, _moto_sender, (endpoint, case.table, sim_url, case.mps))
 

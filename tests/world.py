@@ -105,7 +105,7 @@ class World:
                     self.send_queue,
                     self.clock,
                     PolicySettings(),
-                    self.directory.all(),
+                    self.directory,
                 )
             else:
                 runs.release_holds(datetime.fromisoformat(job["minute"]), job["shard"], self.runs, self.send_queue)

@@ -85,7 +85,7 @@ def plan(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
             return
         report = runs.plan_shard(
             str(job["run_id"]), int(job["shard"]), d.campaigns, d.runs, d.store, d.send_queue, d.clock, d.policy,
-            d.directory.all(),
+            d.directory,
         )  # fmt: skip
         for key, amount in report.counts.items():
             verdict, reason = key.split("/", 1)

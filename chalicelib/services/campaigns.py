@@ -288,7 +288,7 @@ def preview(
     scheduled = campaign.next_run(now, brand_zone) or campaign.send_at
     at = max(now, scheduled)
     result = Preview(campaign_id=campaign.id, evaluated_at=at)
-    intent = campaign.intent(scheduled, stores.all())
+    intent = campaign.intent(scheduled, stores.all(wanted=campaign.audience.stores))
     for segment in range(SCAN_SEGMENTS):
         for page in store.scan_contacts(segment, SCAN_SEGMENTS):
             for contact, decision in decisions_for_audience(campaign, intent, page, at, settings, result.left_out):

@@ -23,7 +23,7 @@ from chalicelib.domain.contact import Contact, StoreSource, TimeZone, with_store
 from chalicelib.domain.errors import InvalidPhoneError, RapportError
 from chalicelib.domain.orders import OrderEvent, fold
 from chalicelib.domain.timeline import Entry, EntryKind
-from chalicelib.services.ports import Clock, ConversationStore, JobQueue, StoreBook
+from chalicelib.services.ports import Clock, ConversationStore, JobQueue
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.stores import StoreDirectory
 
@@ -43,7 +43,7 @@ class EventAlreadyAppliedError(RapportError):
     """The event is on the timeline already: applied before."""
 
 
-def accept(event: OrderEvent, directory: StoreDirectory, stores: StoreBook, queue: JobQueue, clock: Clock) -> str:
+def accept(event: OrderEvent, stores: StoreDirectory, queue: JobQueue, clock: Clock) -> str:
     """Check the event and queue it; its id. InvalidPhoneError, EventTimeError,
     UnknownEventStoreError say what is wrong, and nothing is queued."""
     try:
@@ -52,7 +52,7 @@ def accept(event: OrderEvent, directory: StoreDirectory, stores: StoreBook, queu
         raise InvalidPhoneError(f"phone: {error}") from None
     if event.at > clock.now() + FUTURE_SLACK:
         raise EventTimeError(f"at: {event.at.isoformat()} is in the future (a wrong UTC offset?)")
-    if directory.get(event.store_id) is None and stores.get(event.store_id) is None:  # the list may be a minute old
+    if stores.get(event.store_id) is None:
         raise UnknownEventStoreError(f"store_id: no store {event.store_id!r} (GET /api/stores lists them)")
     queued = event.model_copy(update={"phone": e164})
     queue.enqueue([{"kind": ORDER_EVENT, "event": queued.model_dump(mode="json")}])

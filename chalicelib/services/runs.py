@@ -4,7 +4,7 @@ shard of contacts, release held messages that are due."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,8 +15,8 @@ from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.ledger import PLANNED
 from chalicelib.domain.policy import Decision, Intent, PolicySettings, Verdict, decide
 from chalicelib.domain.runs import HOLD_SHARDS, DecisionRecord, Hold, Run, minute_of, run_id
-from chalicelib.domain.stores import Store
 from chalicelib.services.ports import CampaignStore, Clock, ConversationStore, JobQueue, RunStore
+from chalicelib.services.stores import StoreDirectory
 
 MAX_MINUTES_PER_TICK = 120  # after an outage, catch up a couple of hours per tick
 PLAN = "plan"
@@ -218,7 +218,7 @@ def plan_shard(
     send_queue: JobQueue,
     clock: Clock,
     settings: PolicySettings,
-    stores: Sequence[Store],
+    stores: StoreDirectory,
 ) -> ShardReport:
     """Decide for every contact of one scan segment; record each decision, file
     holds, queue sends. A redelivered job redoes the same work; the ledger keeps
@@ -231,7 +231,7 @@ def plan_shard(
     campaign = campaigns.get(run.campaign_id)
     if campaign is None:
         raise LookupError(f"no campaign {run.campaign_id!r}")
-    intent = campaign.intent(run.scheduled_for, stores)
+    intent = campaign.intent(run.scheduled_for, stores.all(wanted=campaign.audience.stores))
     counts: Counter[str] = Counter()
     queued = held = 0
     for page in store.scan_contacts(shard, run.shards):

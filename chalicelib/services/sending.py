@@ -218,7 +218,7 @@ def send_one(job: SendJob, ctx: SendContext, batch: BatchReads | None = None) ->
     if campaign is None or run is None:
         return Fate.GONE
     contact = reads.contact(job.phone, ctx)
-    intent = campaign.intent(run.scheduled_for, ctx.stores.all())
+    intent = campaign.intent(run.scheduled_for, ctx.stores.all(wanted=campaign.audience.stores))
     if run.breaker:
         intent = replace(intent, campaign_paused=True)
     origin = ctx.stores.origin(contact) if contact else origin_of(None, math.inf)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from chalicelib.domain.contact import Contact
@@ -62,8 +63,9 @@ def listed(stores: StoreBook) -> list[Store]:
 class StoreDirectory:
     """The stores as texts read them (a contact's sender, name and phone): listed
     once and kept for `kept_s`, so a text costs no read for its store. Stores
-    change rarely; an edit reaches every container within `kept_s`. The brand
-    speaks for a contact without a store."""
+    change rarely; an edit reaches every container within `kept_s`. A store asked
+    for and not in the list (created since it was read) is read on its own at
+    once. The brand speaks for a contact without a store."""
 
     def __init__(
         self, book: StoreBook, clock: Clock, brand_name: str, brand_mps: float, kept_s: float = STORES_KEPT_S
@@ -73,16 +75,20 @@ class StoreDirectory:
         self._stores: dict[str, Store] = {}
         self._read_at: datetime | None = None
 
-    def all(self) -> list[Store]:
+    def all(self, wanted: Iterable[str] = ()) -> list[Store]:
+        """Every store; `wanted`: ids that should be among them (each missing one read on its own)."""
         now = self._clock.now()
         if self._read_at is None or (now - self._read_at).total_seconds() >= self._kept_s:
             self._stores, self._read_at = {store.id: store for store in self._book.list()}, now
+        for store_id in wanted:
+            if store_id not in self._stores and (found := self._book.get(store_id)) is not None:
+                self._stores[store_id] = found
         return list(self._stores.values())
 
     def get(self, store_id: str | None) -> Store | None:
         if store_id is None:
             return None
-        self.all()
+        self.all(wanted=[store_id])
         return self._stores.get(store_id)
 
     def of(self, contact: Contact) -> Store | None:

@@ -1,0 +1,121 @@
+"""End to end: stores and orders on the running stack. A store's own number,
+an order event from the ordering system (through the API, the send queue and
+the send Lambda), the seed's customer out of his order's store's area, and
+two campaigns on one number within its rate."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+import pytest
+import requests
+
+from tests.e2e.conftest import RunningStack
+from tests.e2e.test_campaigns import api, numbers, person
+from tests.e2e.test_local_stack import eventually
+
+
+def sent_to(stack: RunningStack, phone: str) -> list[dict[str, Any]]:
+    """What the Twilio API accepted for this number, oldest first, with its sender and time."""
+    messages: list[dict[str, Any]] = requests.get(f"{stack.sim}/sim/messages", params={"to": phone}, timeout=30).json()[
+        "messages"
+    ]
+    return messages
+
+
+def put_store(stack: RunningStack, store_id: str, areas: list[str], sender: str, mps: float = 5) -> None:
+    spec = {"name": f"Pizza Co {store_id}", "time_zone": "Europe/London", "areas": areas, "sender": sender,
+            "messages_per_second": mps, "phone": "+441914960000"}  # fmt: skip
+    api(stack, "PUT", f"/api/stores/{store_id}", spec)
+
+
+@pytest.fixture(scope="module")
+def integration_key(stack: RunningStack) -> str:
+    created = api(stack, "POST", "/api/keys", {"name": f"orders-{uuid.uuid4().hex[:6]}", "role": "integration"})
+    return str(created["key"])
+
+
+def post_event(stack: RunningStack, key: str, event: dict[str, Any]) -> requests.Response:
+    headers = {"Authorization": f"Bearer {key}"}
+    return requests.post(f"{stack.api}/api/events", json=event, headers=headers, timeout=30)
+
+
+def order_event(event_id: str, phone: str, store_id: str, **changes: Any) -> dict[str, Any]:
+    at = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    return {"id": event_id, "type": "order_placed", "order_id": f"ord-{event_id}", "phone": phone,
+            "store_id": store_id, "at": at, "total": {"amount": 1899, "currency": "GBP"},
+            "items": [{"name": "Pepperoni", "quantity": 1}], "channel": "app", **changes}  # fmt: skip
+
+
+def test_an_order_event_reaches_the_profile_once_and_names_the_store(stack: RunningStack, integration_key: str) -> None:
+    store_id = f"ncl-{uuid.uuid4().hex[:6]}"
+    put_store(stack, store_id, ["NE1"], "+441914960001")
+    [phone] = numbers(1)
+    event = order_event(f"evt-{uuid.uuid4().hex[:8]}", phone, store_id)
+    first, again = post_event(stack, integration_key, event), post_event(stack, integration_key, event)
+    assert (first.status_code, first.json()) == (202, {"id": event["id"], "status": "accepted"})
+    assert (again.status_code, again.json()) == (202, first.json())
+    profile = eventually(lambda: api(stack, "GET", f"/api/contacts?phone=%2B{phone[1:]}")["contacts"] or None)[0]
+    assert profile["orders"]["count"] == 1 and profile["orders"]["total"] == {"amount": 1899, "currency": "GBP"}
+    assert (profile["store_id"], profile["store_source"]) == (store_id, "order")
+    assert post_event(stack, integration_key, {**event, "store_id": "nowhere"}).status_code == 422
+    timeline = api(stack, "GET", f"/api/contacts/{phone}/timeline")
+    assert sum(f"Order ord-{event['id']}" in str(entry) for entry in timeline["events"]) == 1  # the repeat: nothing
+
+
+def test_the_seeds_customer_is_out_of_area_for_the_store_he_ordered_from_once(
+    stack: RunningStack, integration_key: str
+) -> None:
+    """Ordered once from Newcastle, lives in London: Newcastle's offers never reach him;
+    a Newcastle local gets them, from Newcastle's own number."""
+    store_id, tag = f"ncl-{uuid.uuid4().hex[:6]}", f"e2e-{uuid.uuid4().hex[:8]}"
+    put_store(stack, store_id, ["NE1", "NE2"], "+441914960002")
+    londoner, local = numbers(2)
+    api(stack, "POST", "/api/contacts", {"contacts": [person(londoner, tag, home="SW1A 1AA"),
+                                                      person(local, tag, home="NE1 4ST")]})  # fmt: skip
+    for phone in (londoner, local):
+        posted = post_event(stack, integration_key, order_event(f"evt-{uuid.uuid4().hex[:8]}", phone, store_id))
+        assert posted.status_code == 202
+    eventually(
+        lambda: (
+            all(
+                api(stack, "GET", f"/api/contacts?phone=%2B{p[1:]}")["contacts"][0]["store_id"] == store_id
+                for p in (londoner, local)
+            )
+            or None
+        )
+    )
+    spec = {"name": "Newcastle 2-for-1", "message": "{store_name}: 2-for-1 tonight", "audience": {"stores": [store_id]},
+            "send_at": datetime.now(UTC).isoformat()}  # fmt: skip
+    campaign = api(stack, "POST", "/api/campaigns", spec)
+    assert api(stack, "POST", f"/api/campaigns/{campaign['id']}/preview")["decisions"] == {
+        "send/clear": 1, "drop/out_of_area": 1,
+    }  # fmt: skip
+    arrived = eventually(lambda: sent_to(stack, local) or None, timeout_s=30)
+    assert [(m["from"], m["body"]) for m in arrived] == [("+441914960002", f"Pizza Co {store_id}: 2-for-1 tonight")]
+    why = eventually(lambda: api(stack, "GET", f"/api/contacts/{londoner}/decisions")["decisions"] or None)
+    assert [d["reason"] for d in why] == ["out_of_area"] and sent_to(stack, londoner) == []
+
+
+def test_two_campaigns_at_once_on_one_number_stay_within_its_rate(stack: RunningStack) -> None:
+    store_id, tag = f"lds-{uuid.uuid4().hex[:6]}", f"e2e-{uuid.uuid4().hex[:8]}"
+    sender, mps = "+441134960003", 2.0
+    put_store(stack, store_id, ["LS"], sender, mps=mps)
+    phones = numbers(8)
+    people = [person(p, f"{tag}-{i % 2}", store_id=store_id) for i, p in enumerate(phones)]
+    api(stack, "POST", "/api/contacts", {"contacts": people})
+    for half in (0, 1):
+        spec = {"name": f"half {half}", "message": "Hi {first_name|there}, 2-for-1 tonight",
+                "audience": {"tags": [f"{tag}-{half}"]}, "send_at": datetime.now(UTC).isoformat()}  # fmt: skip
+        api(stack, "POST", "/api/campaigns", spec)
+    arrived = eventually(
+        lambda: found if len(found := [m for p in phones for m in sent_to(stack, p)]) == len(phones) else None,
+        timeout_s=60,
+    )
+    assert {m["from"] for m in arrived} == {sender}
+    times = sorted(datetime.fromisoformat(m["created"]) for m in arrived)
+    gaps = [(later - earlier).total_seconds() for earlier, later in pairwise(times)]
+    assert min(gaps) >= 1 / mps - 0.05, gaps  # never two texts from the number closer than its rate allows
