@@ -24,6 +24,7 @@ from bench._support import CallCounter, Figure, log, moto_dynamodb
 from chalicelib import bootstrap
 from chalicelib.adapters.clock import SystemClock
 from chalicelib.config import Settings
+from chalicelib.domain.orders import OrderEvent
 from chalicelib.domain.stores import Store, StoreSpec
 from chalicelib.services import orders
 from chalicelib.services.keys import KeyRecord, Role, key_hash
@@ -73,10 +74,10 @@ def run() -> list[Figure]:
         jobs = queue.take()
         counter.reset()
         started = time.perf_counter()
-        applied = [orders.apply(job, deps.store, deps.clock) for job in jobs]
+        applied = [orders.apply(OrderEvent.model_validate(job["event"]), deps.store, deps.clock) for job in jobs]
         apply_s, apply_calls = time.perf_counter() - started, counter.calls
         counter.reset()
-        repeated = [orders.apply(job, deps.store, deps.clock) for job in jobs[:20]]
+        repeated = [orders.apply(OrderEvent.model_validate(job["event"]), deps.store, deps.clock) for job in jobs[:20]]
         repeat_calls = counter.calls
         bootstrap.use(None)
     assert all(applied) and not any(repeated)

@@ -14,6 +14,7 @@ from chalicelib.services.ports import (
     Clock,
     ConversationStore,
     JobQueue,
+    OrderTextBook,
     PromptBook,
     RunStore,
     SavedReplyBook,
@@ -39,6 +40,7 @@ class Deps:
     saved_replies: SavedReplyBook  # operators' canned replies for agents
     stores: StoreBook  # the brand's branches
     directory: StoreDirectory  # the same, as texts read them (kept for a minute)
+    order_texts: OrderTextBook  # what an order's events text the customer
     plan_queue: JobQueue
     send_queue: JobQueue
     keys: KeyStore  # the API keys (hashes), named, each with a role
@@ -106,6 +108,7 @@ def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> D
     from chalicelib.adapters.dynamodb_store import (
         DynamoCampaignStore,
         DynamoConversationStore,
+        DynamoOrderTextBook,
         DynamoPromptBook,
         DynamoStoreBook,
         saved_reply_shelf,
@@ -122,6 +125,7 @@ def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> D
         saved_replies=saved_reply_shelf(dynamodb, settings.table_name),
         stores=stores,
         directory=StoreDirectory(stores, clock, settings.brand_name, settings.sender_mps),
+        order_texts=DynamoOrderTextBook(dynamodb, settings.table_name),
         plan_queue=_NoQueue(),
         send_queue=_NoQueue(),
         keys=DynamoKeyStore(dynamodb, settings.table_name),

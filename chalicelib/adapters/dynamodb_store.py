@@ -47,6 +47,7 @@ from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.errors import ConcurrentUpdateError, ProfileNeededError, TextAlreadyAppliedError
 from chalicelib.domain.inbound import InboundChange
+from chalicelib.domain.orders import OrderText
 from chalicelib.domain.prompts import Prompt, default_prompts
 from chalicelib.domain.saved_replies import SavedReply
 from chalicelib.domain.stores import Store
@@ -309,6 +310,22 @@ class DynamoStoreBook:
         self._shelf.save(store.id, store, expected_version)
 
     def list(self) -> list[Store]:
+        return self._shelf.list()
+
+
+class DynamoOrderTextBook:
+    """The order texts, one per event type, on one shelf."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._shelf = Shelf(client, table_name, *layout.ORDER_TEXT_SHELF, OrderText)
+
+    def get(self, event_type: str) -> OrderText | None:
+        return self._shelf.get(event_type)
+
+    def save(self, text: OrderText, expected_version: int | None) -> None:
+        self._shelf.save(text.type, text, expected_version)
+
+    def list(self) -> list[OrderText]:
         return self._shelf.list()
 
 

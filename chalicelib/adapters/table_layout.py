@@ -144,6 +144,7 @@ CAMPAIGN_SHELF = ("CAMPAIGNS", "C#")  # few campaigns
 PROMPT_SHELF = ("PROMPTS", "P#")  # operators' own questions
 SAVED_REPLY_SHELF = ("SAVED_REPLIES", "R#")  # operators' canned replies
 STORE_SHELF = ("STORES", "S#")  # the brand's branches: hundreds, read together
+ORDER_TEXT_SHELF = ("ORDER_TEXTS", "T#")  # a text per order event type: five
 
 
 def key_name_key(name: str) -> dict[str, Any]:

@@ -10,12 +10,13 @@ reorders or redelivers changes nothing (tests/unit/test_orders.py).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib.domain.ids import EVENT_ID, STORE_ID
+from chalicelib.domain.template import Template
 
 MAX_ITEMS = 50
 
@@ -152,3 +153,39 @@ def fold(summary: OrderSummary, order: OrderState | None, event: OrderEvent) -> 
         ),
         state,
     )
+
+
+class OrderTextSpec(BaseModel):
+    """What an operator writes for one event type (`PUT /api/order-texts/{type}`)."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    message: str = Field(min_length=1, max_length=1600, description="a template: {store_name}: it's on its way")
+    enabled: bool = True
+    relevance_minutes: int = Field(default=60, ge=1, le=24 * 60, description="older than this: dropped, never sent")
+
+    @field_validator("message")
+    @classmethod
+    def _safe_template(cls, text: str) -> str:
+        Template(text)  # raises TemplateError, a ValueError: pydantic reports it
+        return text
+
+
+class OrderText(OrderTextSpec):
+    type: OrderEventType
+    updated_at: datetime
+    updated_by: str | None = None
+    version: int = 0
+
+
+def text_skipped(event: OrderEvent, order: OrderState | None, now: datetime, relevance_minutes: int) -> str | None:
+    """Why an order's update text is not sent (None: it may be). Updates of one
+    order go out in the order of their events: one overtaken by a later event of
+    its order is not sent after it, and a cancelled order's pending ones are dropped."""
+    if order is not None and order.cancelled and event.type != OrderEventType.CANCELLED:
+        return "the order was cancelled"
+    if order is not None and order.later_than(event):
+        return f"a later update of order {event.order_id} ({order.latest_type}) came first"
+    if now - event.at > timedelta(minutes=relevance_minutes):
+        return f"older than its {relevance_minutes} minutes of relevance"
+    return None

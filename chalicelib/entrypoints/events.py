@@ -1,21 +1,24 @@
 """The ordering system's events (JSON, bearer token checked by middleware): order
 placed, ready, out for delivery, delivered, cancelled. Only `integration` keys
-(and admins) may post them; an integration key may call nothing else."""
+(and admins) may post them; an integration key may call nothing else. And the
+texts those events send, set by operators."""
 
 from __future__ import annotations
 
-from chalice.app import Blueprint, Response
+from chalice.app import BadRequestError, Blueprint, Response
 from typing_extensions import TypedDict  # pydantic reads these on Python 3.11
 
 from chalicelib.bootstrap import deps
-from chalicelib.domain.orders import OrderEvent
+from chalicelib.domain.orders import OrderEvent, OrderEventType, OrderText, OrderTextSpec
 from chalicelib.entrypoints import openapi
-from chalicelib.entrypoints.auth import allow
+from chalicelib.entrypoints.auth import allow, caller
 from chalicelib.entrypoints.http import answer, body_of
+from chalicelib.services import order_texts
 from chalicelib.services import orders as use_cases
 from chalicelib.services.keys import Role
 
 bp = Blueprint(__name__)
+OrderTextList = openapi.Listed("order_texts", OrderText)
 
 
 class Accepted(TypedDict):
@@ -36,3 +39,35 @@ def post_event() -> Response:
         lambda: {"id": use_cases.accept(event, d.directory, d.send_queue, d.clock), "status": "accepted"},
         status=202,
     )
+
+
+@allow(Role.OPERATOR)
+@bp.route("/api/order-texts/{event_type}", methods=["PUT"])
+@openapi.documented(body=OrderTextSpec, returns=OrderText, also={201: OrderText})
+def put_order_text(event_type: str) -> Response:
+    """The text an event of this type sends the customer (201 new, 200 replaced)
+
+    From the customer's store's number, as a transactional text: no marketing
+    opt-in needed, never after a STOP, quiet hours do not hold it; dropped once
+    older than `relevance_minutes`."""
+    try:
+        kind = OrderEventType(event_type)
+    except ValueError:
+        raise BadRequestError(f"event_type: one of {', '.join(OrderEventType)}") from None
+    spec, d, who = body_of(bp, OrderTextSpec), deps(), caller().name
+
+    def put() -> Response:
+        saved, created = order_texts.put_text(kind, spec, d.order_texts, d.clock, who)
+        body = saved.model_dump(mode="json")
+        return Response(body=body, status_code=201 if created else 200, headers={"Content-Type": "application/json"})
+
+    return answer(put)
+
+
+@allow(Role.OPERATOR)
+@bp.route("/api/order-texts", methods=["GET"])
+@openapi.documented(returns=OrderTextList)
+def list_order_texts() -> Response:
+    """Every event type's text, in the order of an order's life."""
+    texts = order_texts.listed(deps().order_texts)
+    return answer(lambda: {"order_texts": [text.model_dump(mode="json") for text in texts]})

@@ -16,8 +16,10 @@ from chalice.app import Blueprint, CloudWatchEvent, Rate, SQSEvent
 
 from chalicelib.adapters.observability import count, logger
 from chalicelib.bootstrap import deps, sender
+from chalicelib.domain.orders import OrderEvent
 from chalicelib.domain.runs import BreakerSettings
-from chalicelib.services import orders, runs
+from chalicelib.services import order_texts, orders, runs
+from chalicelib.services.conversations import Outbound
 from chalicelib.services.sending import BatchReads, SendContext, SendJob, SendTiming, send_one
 
 bp = Blueprint(__name__)
@@ -118,9 +120,12 @@ def send(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
 
     def handle(job: dict[str, Any]) -> None:
         if job.get("kind") == orders.ORDER_EVENT:  # the ordering system's events share the send queue
-            applied = orders.apply(job, d.store, d.clock)
-            count("OrderEvents", applied=str(applied).lower())
-            logger.info("order event", extra={"event_id": job["event"]["id"], "applied": applied})
+            event = OrderEvent.model_validate(job["event"])
+            applied = orders.apply(event, d.store, d.clock)  # then its text: each step is done once, however often run
+            outbound = Outbound(d.store, d.runs, ctx.sender, d.clock, d.policy, d.directory)
+            texted = order_texts.send_update(job, event, d.order_texts, outbound, d.send_queue, ctx.remaining_s())
+            count("OrderEvents", applied=str(applied).lower(), text=texted.split(":")[0])
+            logger.info("order event", extra={"event_id": event.id, "applied": applied, "text": texted})
             return
         outcome = send_one(
             SendJob(job["run_id"], job["campaign_id"], job["phone"], int(job.get("retry", 0))), ctx, batch

@@ -136,6 +136,18 @@ def ask(
     )
 
 
+def notify(phone: str, body: str, deadline: datetime, key: str, ctx: Outbound) -> Message:
+    """Send a transactional text the customer's own action set off (an order's
+    update), once per `key`: no marketing opt-in needed, never after a STOP,
+    quiet hours do not hold it, and past `deadline` it is dropped."""
+    return _converse(
+        OutboundText(phone, body, None, Keyed.of("notify", key, {"phone": phone, "key": key})),
+        lambda _contact, _at: Intent(Purpose.TRANSACTIONAL, deadline=deadline),
+        lambda contact, at: after_send(contact, Purpose.TRANSACTIONAL, None, None, None, at),
+        ctx,
+    )
+
+
 @dataclass(frozen=True)
 class Outbound:
     store: ConversationStore

@@ -16,7 +16,6 @@ refused transaction.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from chalicelib.domain import phone
 from chalicelib.domain.contact import Contact, StoreSource, TimeZone, with_store
@@ -59,9 +58,8 @@ def accept(event: OrderEvent, stores: StoreDirectory, queue: JobQueue, clock: Cl
     return event.id
 
 
-def apply(job: dict[str, Any], store: ConversationStore, clock: Clock) -> bool:
+def apply(event: OrderEvent, store: ConversationStore, clock: Clock) -> bool:
     """Fold a queued event into its order and its customer; False when it was applied before."""
-    event = OrderEvent.model_validate(job["event"])
 
     def attempt() -> bool:
         contact = store.get_contact(event.phone)

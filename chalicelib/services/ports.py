@@ -13,7 +13,7 @@ from chalicelib.domain.contact import ConsentEvent, Contact, FieldChange
 from chalicelib.domain.inbound import InboundChange
 from chalicelib.domain.ledger import Claim, Fate, LedgerEntry
 from chalicelib.domain.messages import Message
-from chalicelib.domain.orders import OrderState
+from chalicelib.domain.orders import OrderState, OrderText
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.runs import DecisionRecord, Hold, Run
 from chalicelib.domain.saved_replies import SavedReply
@@ -322,6 +322,18 @@ class SenderPace(Protocol):
         """Reserve the sender's next send time (epoch seconds, >= earliest, `interval_s`
         after the previous one from this sender, whichever campaign or sender process took it)."""
         ...
+
+
+class OrderTextBook(Protocol):
+    """The texts sent on order events, one per event type."""
+
+    def get(self, event_type: str) -> OrderText | None: ...
+
+    def save(self, text: OrderText, expected_version: int | None) -> None:
+        """None: a new one (ConcurrentUpdateError if the type has one); else only over that version."""
+        ...
+
+    def list(self) -> list[OrderText]: ...
 
 
 class RunStore(Protocol):

@@ -5,6 +5,7 @@ two campaigns on one number within its rate."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -119,3 +120,25 @@ def test_two_campaigns_at_once_on_one_number_stay_within_its_rate(stack: Running
     times = sorted(datetime.fromisoformat(m["created"]) for m in arrived)
     gaps = [(later - earlier).total_seconds() for earlier, later in pairwise(times)]
     assert min(gaps) >= 1 / mps - 0.05, gaps  # never two texts from the number closer than its rate allows
+
+
+def test_an_order_update_arrives_once_from_the_stores_number(stack: RunningStack, integration_key: str) -> None:
+    store_id = f"lds-{uuid.uuid4().hex[:6]}"
+    put_store(stack, store_id, ["LS1"], "+441134960004")
+    text = {"message": "{store_name}: your order is on its way", "relevance_minutes": 30}
+    api(stack, "PUT", "/api/order-texts/out_for_delivery", text)
+    [phone] = numbers(1)
+    out = order_event(f"evt-{uuid.uuid4().hex[:8]}", phone, store_id, type="out_for_delivery")
+    for _ in range(2):  # the ordering system retried
+        assert post_event(stack, integration_key, out).status_code == 202
+    arrived = eventually(lambda: sent_to(stack, phone) or None, timeout_s=30)
+    assert [(m["from"], m["body"]) for m in arrived] == [
+        ("+441134960004", f"Pizza Co {store_id}: your order is on its way")
+    ]
+    late = order_event(f"evt-{uuid.uuid4().hex[:8]}", phone, store_id, type="out_for_delivery",
+                       order_id="ord-late", at=(datetime.now(UTC) - timedelta(hours=2)).isoformat())  # fmt: skip
+    assert post_event(stack, integration_key, late).status_code == 202
+    eventually(lambda: api(stack, "GET", f"/api/contacts?phone=%2B{phone[1:]}")["contacts"][0]["orders"]["count"] == 2
+               or None)  # fmt: skip
+    time.sleep(1.0)  # the same job decides its text right after applying it: a wrong send would be here by now
+    assert len(sent_to(stack, phone)) == 1  # two hours late: dropped, never sent

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.domain.orders import Money, OrderEvent, OrderItem, OrderState, OrderSummary, fold
+from chalicelib.domain.orders import Money, OrderEvent, OrderItem, OrderState, OrderSummary, fold, text_skipped
 
 AT = datetime(2026, 6, 2, 18, 0, tzinfo=UTC)
 PIZZA = [OrderItem(name="Margherita", quantity=2)]
@@ -55,3 +55,15 @@ def test_events_in_any_order_and_repeated_give_one_profile_counted_once(
     expected = folded(TWO_ORDERS)
     assert folded([*shuffled, *repeats]) == expected
     assert folded([*repeats, *shuffled]) == expected
+
+
+def test_an_update_is_dropped_once_overtaken_cancelled_or_late() -> None:
+    placed, out = event(1, "order_placed"), event(2, "out_for_delivery", minutes=30)
+    _, orders = folded([placed, out])
+    now = AT + timedelta(minutes=31)
+    assert text_skipped(out, orders["o1"], now, 60) is None
+    assert "a later update of order o1 (out_for_delivery)" in str(text_skipped(placed, orders["o1"], now, 60))
+    assert "older than its 20 minutes" in str(text_skipped(placed, None, AT + timedelta(minutes=21), 20))
+    _, cancelled = folded([placed, event(3, "cancelled", minutes=10)])
+    assert text_skipped(event(4, "order_ready", minutes=5), cancelled["o1"], now, 60) == "the order was cancelled"
+    assert text_skipped(event(3, "cancelled", minutes=10), cancelled["o1"], now, 60) is None  # its own text goes
