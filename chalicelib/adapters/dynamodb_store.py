@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters import table_layout as layout
+from chalicelib.adapters.dynamodb_answers import DynamoAnswerBook
 from chalicelib.adapters.dynamodb_contacts import (
     applied_before,
     contact_update,
@@ -68,6 +69,7 @@ class DynamoConversationStore:
         self.messages = DynamoMessageLog(client, table_name)
         self.timeline = DynamoTimeline(client, table_name)
         self.orders = DynamoOrderBook(client, table_name)
+        self.answers = DynamoAnswerBook(client, table_name)
 
     def unit(self) -> DynamoUnitOfWork:
         return DynamoUnitOfWork(self._client)

@@ -21,7 +21,8 @@ from chalicelib.domain.contact import (
 )
 from chalicelib.domain.keywords import NATURAL_LANGUAGE, PROMPT_SENSITIVE_WORDS, KeywordKind, classify, normalise_text
 from chalicelib.domain.messages import Direction, InboundKind, Message
-from chalicelib.domain.prompts import Prompt, apply, match
+from chalicelib.domain.prompts import Prompt, apply, match, reply_to_answer
+from chalicelib.domain.reasons import FreeTextAnswer, reasons_in
 
 # Twilio's OptOutType values, sent when Advanced Opt-Out already answered.
 ADVANCED_OPT_OUT_KINDS = {
@@ -112,6 +113,7 @@ class InboundOutcome:
     contact: Contact
     message: Message  # carries the reply text, empty for none
     field_changes: list[FieldChange] = field(default_factory=list)  # what an answer changed
+    free_text: FreeTextAnswer | None = None  # an answer in the customer's own words, for the prompt's list
 
 
 def read_text(sms: InboundSms) -> InboundChange:
@@ -220,8 +222,14 @@ def _answer(contact: Contact, sms: InboundSms, prompt: Prompt, pending: PendingP
     found = match(prompt, sms.body)
     changes: list[FieldChange] = []
     if found is not None:
-        kind, reply = InboundKind.ANSWER, found.answer.reply
         contact, changes = apply(contact, prompt, found, sms.sid, sms.at)
+        kind, reply = InboundKind.ANSWER, reply_to_answer(found, contact, prompt)
+        if found.answer.free_text:
+            said = FreeTextAnswer(
+                prompt_id=prompt.id, phone=sms.phone, text=found.matched, reasons=reasons_in(found.matched),
+                at=sms.at, sid=sms.sid,
+            )  # fmt: skip
+            return InboundOutcome(contact, _message(sms, kind, reply), changes, said)
     elif not pending.reasked:
         kind, reply = InboundKind.REASKED, prompt.reask
         contact = contact.model_copy(update={"pending_prompt": pending.model_copy(update={"reasked": True})})

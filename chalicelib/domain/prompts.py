@@ -10,6 +10,7 @@ the inbound use case resolves the pending prompt and applies the answer.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -17,9 +18,10 @@ from functools import cache
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from chalicelib.domain.contact import Attribute, Contact, FieldChange, HomeLocation
+from chalicelib.domain.contact import Attribute, Contact, FieldChange, HomeLocation, PendingPrompt
 from chalicelib.domain.keywords import normalise_text
 from chalicelib.domain.policy import normalise_area
+from chalicelib.domain.reasons import Reason, reasons_in
 
 
 class Effect(StrEnum):
@@ -30,6 +32,7 @@ class Effect(StrEnum):
     SET_HOME_AREA = "set_home_area"  # the matched postcode or ZIP is the new home
     SET_ATTRIBUTE = "set_attribute"  # `attribute` = `value` (or the matched text)
     KEEP_TEXTS = "keep_texts"  # the re-engagement question answered yes
+    RECORD_REASON = "record_reason"  # a free-text answer: kept whole, read for its reasons (domain/reasons.py)
 
 
 class Pattern(StrEnum):
@@ -42,6 +45,9 @@ PATTERNS = {
     Pattern.US_ZIP: re.compile(r"\b(\d{5})(?:-\d{4})?\b"),
 }
 AWAY = "AWAY"  # the home area of someone who said they are no longer near
+WHY_NOT_LATELY = "why_not_lately"  # "why haven't we seen you?": answered in the customer's own words
+NEW_POSTCODE = "new_postcode"  # asked after an answer that says they moved
+MAX_ANSWER = 256  # of a free-text answer kept on the profile (an attribute's bound); the message keeps it all
 
 
 class Answer(BaseModel):
@@ -56,6 +62,7 @@ class Answer(BaseModel):
     attribute: str | None = Field(default=None, max_length=60)
     value: str | None = Field(default=None, max_length=200)
     reply: str = Field(default="", max_length=320)
+    free_text: bool = Field(default=False, description="takes any reply the others do not, and keeps it whole")
 
     @field_validator("words")
     @classmethod
@@ -64,8 +71,8 @@ class Answer(BaseModel):
 
     @model_validator(mode="after")
     def _readable(self) -> Answer:
-        if not (self.words or self.number is not None or self.pattern):
-            raise ValueError("an answer needs words, a number or a pattern")
+        if not (self.words or self.number is not None or self.pattern or self.free_text):
+            raise ValueError("an answer needs words, a number, a pattern or free_text")
         if Effect.SET_ATTRIBUTE in self.effects and not self.attribute:
             raise ValueError("set_attribute needs the attribute to set")
         return self
@@ -113,6 +120,9 @@ def match(prompt: Prompt, body: str) -> Match | None:
     for answer in prompt.answers:
         if answer.pattern is not None and (found := PATTERNS[answer.pattern].search(body)):
             return Match(answer, normalise_area("".join(found.groups(""))))
+    for answer in prompt.answers:
+        if answer.free_text and body.strip():
+            return Match(answer, body.strip())
     tokens = _tokens(text)
     if len(tokens) > 8:  # a long message is a conversation, not an answer
         return None
@@ -154,10 +164,56 @@ def apply(contact: Contact, prompt: Prompt, found: Match, sid: str, at: datetime
         elif effect == Effect.KEEP_TEXTS:
             engagement = engagement.model_copy(update={"reengagement_asked_at": None, "unanswered_marketing": 0})
             change("engagement.sunset", "asked", "kept")
-    answered = contact.model_copy(
-        update={"attributes": attributes, "home": home, "engagement": engagement, "pending_prompt": None}
-    )
-    return answered, changes
+    update: dict[str, object] = {
+        "attributes": attributes,
+        "home": home,
+        "engagement": engagement,
+        "pending_prompt": None,
+    }
+    if Effect.RECORD_REASON in answer.effects:
+        update.update(_reason_recorded(contact, prompt, found.matched, sid, at, attributes, change))
+    return contact.model_copy(update=update), changes
+
+
+def _reason_recorded(
+    contact: Contact,
+    prompt: Prompt,
+    text: str,
+    sid: str,
+    at: datetime,
+    attributes: dict[str, Attribute],
+    change: Callable[[str, str | None, str], None],
+) -> dict[str, object]:
+    """A free-text answer kept whole with its reasons (`<prompt>` and `<prompt>_reason`).
+    A postcode or ZIP in it is the new home, and the store is then the one of
+    that home (chosen by the inbound path, which knows the stores); a move
+    without one clears the store and asks for the new postcode."""
+    source, reasons = f"prompt:{prompt.id}", reasons_in(text)
+    for name, value in ((prompt.id, text[:MAX_ANSWER]), (f"{prompt.id}_reason", reasons[0].value)):
+        previous = attributes.get(name)
+        change(f"attributes.{name}", previous.value if previous else None, value)
+        attributes[name] = Attribute(value=value, source=source, updated_at=at, message_sid=sid)
+    update: dict[str, object] = {}
+    area = next((found for pattern in PATTERNS.values() if (found := pattern.search(text))), None)
+    if area is not None or Reason.MOVED_AWAY in reasons:
+        update.update(store_id=None, store_source=None, store_since=None)
+        change("store_id", contact.store_id, "")
+    if area is not None:
+        new_home = normalise_area("".join(area.groups("")))
+        change("home.area", contact.home.area if contact.home else None, new_home)
+        update["home"] = HomeLocation(area=new_home, confirmed_at=at, source=source)
+    elif Reason.MOVED_AWAY in reasons:
+        follow_up = default_prompts()[NEW_POSTCODE]
+        update["pending_prompt"] = PendingPrompt(prompt_id=follow_up.id, asked_at=at, expires_at=follow_up.expires(at))
+    return update
+
+
+def reply_to_answer(found: Match, answered: Contact, prompt: Prompt) -> str:
+    """What an answer is told: its own reply, or the question that follows it."""
+    pending = answered.pending_prompt
+    if pending is not None and pending.prompt_id != prompt.id:
+        return default_prompts()[pending.prompt_id].question
+    return found.answer.reply
 
 
 YES = ["yes", "y", "yep", "yeah", "yup", "sure", "ok", "okay", "still here", "👍", "✅"]
@@ -230,6 +286,24 @@ def default_prompts() -> dict[str, Prompt]:
                     Answer(words=YES, number=1, effects=[Effect.KEEP_TEXTS], reply="Great, you'll keep getting them.")
                 ],
                 reask="Reply YES to keep getting texts from us, or STOP to end them.",
+            ),
+            Prompt(
+                id=WHY_NOT_LATELY,
+                question="{brand}: we haven't seen you in a while and we'd love to know why. "
+                "Just reply in your own words (STOP to opt out).",
+                answers=[Answer(free_text=True, effects=[Effect.RECORD_REASON], reply="Thank you, that really helps.")],
+                reask="Sorry, we didn't catch that: what's kept you away?",
+                expires_after_days=14,
+            ),
+            Prompt(
+                id=NEW_POSTCODE,
+                question="Sorry to see you move! Reply with your new postcode or ZIP and we'll find your nearest "
+                "store, or ignore this.",
+                answers=[
+                    Answer(pattern=Pattern.UK_POSTCODE, effects=[Effect.SET_HOME_AREA], reply="Thanks, noted."),
+                    Answer(pattern=Pattern.US_ZIP, effects=[Effect.SET_HOME_AREA], reply="Thanks, noted."),
+                ],
+                reask="Just your new postcode or ZIP, please (or ignore this).",
             ),
         )
     }

@@ -17,6 +17,7 @@ from chalicelib.bootstrap import Deps, deps, sender
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.conversations import NoConversationError
 from chalicelib.domain.prompts import Prompt
+from chalicelib.domain.reasons import FreeTextAnswer, Reason
 from chalicelib.domain.saved_replies import SavedReply, SavedReplyText
 from chalicelib.domain.timeline import Entry, EntryKind, parse_cursor
 from chalicelib.entrypoints import openapi
@@ -258,6 +259,42 @@ def save_prompt() -> Response:
     prompt = body_of(bp, Prompt)
     deps().prompts.save(prompt)
     return answer(lambda: prompt, status=201)
+
+
+class AnswerPage(TypedDict):
+    prompt_id: str
+    counts: dict[str, int]  # every answer so far, by its first reason
+    answers: list[FreeTextAnswer]  # newest first
+    next: str | None  # the cursor for the next page; null: there is no more
+
+
+REASON = openapi.TextQuery("reason", f"only answers giving this reason: {', '.join(Reason)}", max_length=20)
+ANSWERS_CURSOR = openapi.TextQuery("cursor", "`next` from the page before", max_length=200)
+ANSWERS_LIMIT = openapi.IntQuery("limit", 25, 1, 100, "answers per page, at most")
+
+
+@allow(OPERATOR)
+@bp.route("/api/prompts/{prompt_id}/answers", methods=["GET"])
+@openapi.documented(returns=AnswerPage, query=[REASON, ANSWERS_CURSOR, ANSWERS_LIMIT])
+def prompt_answers(prompt_id: str) -> Response:
+    """A question's answers in the customers' own words, with their reasons, newest first; and counts by reason
+
+    With `reason`, a page holds only answers giving it, so it may be short (even
+    empty) while `next` is still set."""
+    request, d = bp.current_request, deps()
+    reason = REASON.read(request)
+    if reason is not None and reason not in set(Reason):
+        raise BadRequestError(f"reason: one of {', '.join(Reason)}")
+    cursor, limit = ANSWERS_CURSOR.read(request), ANSWERS_LIMIT.read(request)
+    if d.prompts.get(prompt_id) is None:
+        raise NotFoundError(f"no prompt {prompt_id!r} (GET /api/prompts lists them)")
+
+    def listed() -> dict[str, Any]:
+        page, after = d.store.answers.page(prompt_id, reason, cursor, limit)
+        return {"prompt_id": prompt_id, "counts": d.store.answers.counts(prompt_id),
+                "answers": [item.model_dump(mode="json") for item in page], "next": after}  # fmt: skip
+
+    return answer(listed)
 
 
 # --- saved replies: operators write them, agents use them filled for the customer

@@ -13,6 +13,7 @@ from urllib.parse import unquote
 from chalice.app import BadRequestError, Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
+from chalicelib.adapters.dynamodb_answers import BadAnswersCursorError
 from chalicelib.adapters.secrets import SecretUnavailableError
 from chalicelib.adapters.webhook import ForgedWebhookError, MalformedFormError, WebhooksDisabledError
 from chalicelib.domain import phone
@@ -82,6 +83,7 @@ ERRORS: dict[type[Exception], Answer] = {
     InvalidKeyNameError: Answer(400, "BadRequestError"),
     InvalidPhoneError: Answer(400, "BadRequestError"),
     InvalidStoreIdError: Answer(400, "BadRequestError"),
+    BadAnswersCursorError: Answer(400, "BadRequestError"),
     EventTimeError: Answer(400, "BadRequestError"),
     UnknownEventStoreError: Answer(422, "UnprocessableEntityError"),
     MalformedFormError: Answer(400, "BadRequestError"),  # a webhook's body that is no form

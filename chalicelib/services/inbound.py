@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from chalicelib.domain import phone
@@ -20,7 +21,7 @@ from chalicelib.domain.inbound import (
 )
 from chalicelib.domain.ledger import OPTED_OUT
 from chalicelib.domain.messages import InboundKind, Message
-from chalicelib.domain.stores import help_naming
+from chalicelib.domain.stores import help_naming, home_store
 from chalicelib.services.ports import ConversationStore, PromptBook, RunStore
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.stores import StoreDirectory
@@ -54,7 +55,7 @@ def handle_inbound(
             before = store.apply_text(change, created)
             outcome = applied(change, before, created, replies)
         except ProfileNeededError:
-            before, outcome = retry_on_conflict(lambda: _apply_reading(sms, store, replies, prompts))
+            before, outcome = retry_on_conflict(lambda: _apply_reading(sms, store, replies, prompts, stores))
     except TextAlreadyAppliedError:
         return _finish_replayed(change, store, replies)
     message = outcome.message
@@ -71,15 +72,28 @@ def handle_inbound(
 
 
 def _apply_reading(
-    sms: InboundSms, store: ConversationStore, replies: BrandReplies, prompts: PromptBook
+    sms: InboundSms,
+    store: ConversationStore,
+    replies: BrandReplies,
+    prompts: PromptBook,
+    stores: StoreDirectory | None,
 ) -> tuple[Contact | None, InboundOutcome]:
     """The text read against the profile (a pending question, a number to mark
-    reachable again): one whole-profile write, which counts the text once."""
+    reachable again): one whole-profile write, which counts the text once. An
+    answer that gave a new home and left no store gets the store of that home."""
     contact = store.get_contact(sms.phone)
     pending = contact.pending_prompt if contact else None
     prompt = prompts.get(pending.prompt_id) if pending else None
     outcome = receive(contact, sms, replies, phone.time_zone_candidates, prompt)
-    store.save_contact(outcome.contact, contact.version if contact else None, applied_sid=sms.sid, applied_at=sms.at)
+    if stores is not None and outcome.contact.store_id is None and outcome.field_changes:
+        outcome = replace(outcome, contact=home_store(outcome.contact, stores.all(), sms.at))
+    unit = store.unit()  # the answer in the customer's words is kept with the profile it changed, or neither
+    unit.add(
+        *store.saved(outcome.contact, contact.version if contact else None, applied_sid=sms.sid, applied_at=sms.at)
+    )
+    if outcome.free_text is not None:
+        unit.add(*store.answers.added(outcome.free_text))
+    unit.commit()
     return contact, outcome
 
 

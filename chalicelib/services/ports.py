@@ -15,6 +15,7 @@ from chalicelib.domain.ledger import Claim, Fate, LedgerEntry
 from chalicelib.domain.messages import Message
 from chalicelib.domain.orders import OrderState, OrderText
 from chalicelib.domain.prompts import Prompt
+from chalicelib.domain.reasons import FreeTextAnswer
 from chalicelib.domain.runs import DecisionRecord, Hold, Run
 from chalicelib.domain.saved_replies import SavedReply
 from chalicelib.domain.stores import Store
@@ -93,6 +94,22 @@ class Timeline(Protocol):
     def entries(self, phone: str) -> list[Entry]: ...
 
 
+class AnswerBook(Protocol):
+    """Answers in the customers' own words, listed by prompt, with their reasons."""
+
+    def added(self, answer: FreeTextAnswer) -> list[Write]:
+        """It, and its first reason counted, for a unit of work (refused when kept already)."""
+        ...
+
+    def page(
+        self, prompt_id: str, reason: str | None, cursor: str | None, limit: int
+    ) -> tuple[list[FreeTextAnswer], str | None]:
+        """Newest first; with `reason`, those giving it. The cursor for the next page, or None."""
+        ...
+
+    def counts(self, prompt_id: str) -> dict[str, int]: ...
+
+
 class OrderBook(Protocol):
     """Each customer's orders, one record per order (domain/orders.py)."""
 
@@ -112,6 +129,9 @@ class ConversationStore(Protocol):
 
     @property
     def orders(self) -> OrderBook: ...
+
+    @property
+    def answers(self) -> AnswerBook: ...
 
     @property
     def timeline(self) -> Timeline: ...

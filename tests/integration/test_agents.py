@@ -192,7 +192,7 @@ def test_prompts_are_listed_created_and_validated(agents: Agents) -> None:
     assert call(agents.client, "POST", "/api/prompts", prompt)[0] == 201
     assert "favourite" in {p["id"] for p in call(agents.client, "GET", "/api/prompts")[1]["prompts"]}
     status, refused = call(agents.client, "POST", "/api/prompts", {**prompt, "answers": [{"effects": []}]})
-    assert status == 400 and "needs words, a number or a pattern" in refused["Message"]
+    assert status == 400 and "needs words, a number, a pattern or free_text" in refused["Message"]
 
 
 def test_a_contact_is_asked_a_question_and_its_answer_sets_the_field(agents: Agents) -> None:

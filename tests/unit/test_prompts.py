@@ -104,7 +104,7 @@ def test_a_custom_prompt_can_store_the_matched_text() -> None:
 
 
 def test_a_prompt_definition_is_validated() -> None:
-    with pytest.raises(ValueError, match="needs words, a number or a pattern"):
+    with pytest.raises(ValueError, match="needs words, a number, a pattern or free_text"):
         Answer(effects=[Effect.CONFIRM_HOME])
     with pytest.raises(ValueError, match="set_attribute needs the attribute"):
         Answer(words=["yes"], effects=[Effect.SET_ATTRIBUTE])
