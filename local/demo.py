@@ -1,5 +1,7 @@
-"""Demo contacts for the local stack: a Leeds pizza branch's customers, one of
-whom moved 250 miles away years ago."""
+"""Demo data for the local stack: two branches of a pizza chain (Leeds and
+Newcastle, each with its own number) and Leeds's customers, one of whom, Tom,
+ordered once from Newcastle three years ago and lives in London: Newcastle's
+offers are out of his area."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib.adapters.dynamodb_contacts import contact_item, tag_items
+from chalicelib.adapters.dynamodb_store import DynamoStoreBook
 from chalicelib.domain import phone
 from chalicelib.domain.contact import (
     Attribute,
@@ -14,8 +17,12 @@ from chalicelib.domain.contact import (
     ConsentState,
     Contact,
     HomeLocation,
+    StoreSource,
     TimeZone,
 )
+from chalicelib.domain.errors import ConcurrentUpdateError
+from chalicelib.domain.orders import Money, OrderItem, OrderSummary
+from chalicelib.domain.stores import Store, StoreSpec
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -29,6 +36,28 @@ DEMO = {
     "+447700900127": ("Jo", None, 0),  # home never given
     "+15005550030": ("Casey", None, 0),  # the simulator reports 30003 for this number
 }
+
+
+STORES = {
+    "leeds": StoreSpec(name="Pizza Co Leeds", time_zone="Europe/London", areas=["LS"], sender="+441134960000",
+                       messages_per_second=1, phone="+441134960001"),
+    "newcastle": StoreSpec(name="Pizza Co Newcastle", time_zone="Europe/London", areas=["NE"], sender="+441914960000",
+                           messages_per_second=1, phone="+441914960001"),
+}  # fmt: skip
+TOM = "+447700900125"
+
+
+def _store_of(number: str, home: HomeLocation | None, now: datetime) -> dict[str, object]:
+    """Tom's store is the one he ordered from; the others', the one their confirmed home lies in."""
+    if number == TOM:
+        ordered = now - timedelta(days=3 * 365)
+        orders = OrderSummary(count=1, first_at=ordered, last_at=ordered, last_store_id="newcastle",
+                              total=Money(amount=1899, currency="GBP"),
+                              last_items=[OrderItem(name="Pepperoni", quantity=1)])  # fmt: skip
+        return {"store_id": "newcastle", "store_source": StoreSource.ORDER, "store_since": ordered, "orders": orders}
+    if home is not None and home.area.startswith("LS"):
+        return {"store_id": "leeds", "store_source": StoreSource.HOME, "store_since": now}
+    return {}
 
 
 def demo_contacts(now: datetime) -> list[Contact]:
@@ -49,14 +78,21 @@ def demo_contacts(now: datetime) -> list[Contact]:
                     state=ConsentState.OPTED_IN, source="demo import", at=now - timedelta(days=3 * 365)
                 ),
                 time_zone=TimeZone(candidates=list(phone.time_zone_candidates(number))),
+                **_store_of(number, home, now),
             )
         )
     return contacts
 
 
 def seed(client: DynamoDBClient, table_name: str) -> list[str]:
-    """Write the demo contacts unless they exist; returns the numbers."""
-    for contact in demo_contacts(datetime.now(UTC)):
+    """Write the demo stores and contacts unless they exist; returns the numbers."""
+    now, stores = datetime.now(UTC), DynamoStoreBook(client, table_name)
+    for store_id, spec in STORES.items():
+        try:
+            stores.save(Store(**spec.model_dump(), id=store_id, created_at=now, updated_at=now), None)
+        except ConcurrentUpdateError:
+            continue  # kept from an earlier run
+    for contact in demo_contacts(now):
         try:
             client.put_item(
                 TableName=table_name,
