@@ -69,6 +69,27 @@ def counted_ops(table: str, run_id: str, phone: str, counts: Mapping[str, int]) 
     ]
 
 
+def _refused(
+    phone: str,
+    failed: dict[int, dict[str, Any]],
+    now: datetime,
+    take_over: str | None,
+    seen: Contact | None,
+    run_check_at: int | None,
+) -> Claim:
+    """What a refused claim found, by which of its items refused it: the entry
+    (0: its state), the run's breaker, the contact changed; else the marketing
+    slot was taken (MarketingTakenError)."""
+    if 0 in failed:
+        found = look(_entry(failed[0]) if failed[0] else None, now, take_over)
+        return found if found.status != ClaimStatus.TAKEN else Claim(ClaimStatus.BUSY)
+    if run_check_at is not None and run_check_at in failed:
+        return Claim(ClaimStatus.PAUSED)
+    if seen is not None and changed_since(failed.get(1, {}), seen):
+        return Claim(ClaimStatus.CHANGED)
+    raise MarketingTakenError(phone)
+
+
 class DynamoLedger:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
@@ -118,25 +139,15 @@ class DynamoLedger:
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         }
-        items = [ledger]
-        if contact_check := self._contact_check(phone, now, marketing_since, seen):
-            items.append(contact_check)
-        if unpaused:
-            items.append(self._unpaused(run_id))
+        contact_check = self._contact_check(phone, now, marketing_since, seen)
+        items = [ledger, *([contact_check] if contact_check else []), *([self._unpaused(run_id)] if unpaused else [])]
         try:
             write_all(self._client, items)
         except ClientError as error:
             failed = refusals(error, len(items))
             if failed is None:
                 raise
-            if 0 in failed:
-                seen_entry = look(_entry(failed[0]) if failed[0] else None, now, take_over)
-                return seen_entry if seen_entry.status != ClaimStatus.TAKEN else Claim(ClaimStatus.BUSY)
-            if unpaused and len(items) - 1 in failed:
-                return Claim(ClaimStatus.PAUSED)
-            if seen is not None and changed_since(failed.get(1, {}), seen):
-                return Claim(ClaimStatus.CHANGED)
-            raise MarketingTakenError(phone) from None
+            return _refused(phone, failed, now, take_over, seen, run_check_at=len(items) - 1 if unpaused else None)
         return Claim(ClaimStatus.TAKEN, attempt=token)
 
     def _unpaused(self, run_id: str) -> TransactWriteItemTypeDef:

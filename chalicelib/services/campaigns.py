@@ -167,10 +167,7 @@ def import_contact(
     by: str | None = None,
     stores: Sequence[Store] = (),
 ) -> Contact:
-    """Create or update one contact. A consent event older than the latest one
-    recorded is kept out: an import never overrides a newer STOP. Its store is
-    the record's `store_id`, else the one of `stores` its confirmed home lies in
-    (when no import or order named one)."""
+    """Create or update one contact (`stores`: the live ones, for a home's store)."""
     now = clock.now()
 
     def attempt() -> Contact:
@@ -179,30 +176,34 @@ def import_contact(
         base = current or Contact(
             phone=record.phone, created_at=now, time_zone=TimeZone(candidates=list(zones_for(record.phone)))
         )
-        attributes = dict(base.attributes)
-        for name, value in record.attributes.items():
-            attributes[name] = Attribute(value=value, source="import", updated_at=now, by=by)
-        update: dict[str, object] = {
-            "attributes": attributes,
-            "tags": sorted({*base.tags, *record.tags}),
-        }
-        if record.home is not None:
-            update["home"] = record.home
-        if record.time_zone is not None:
-            update["time_zone"] = base.time_zone.model_copy(update={"confirmed": record.time_zone})
-        contact = base.model_copy(update=update)
-        if record.store_id is not None:
-            contact = with_store(contact, record.store_id, StoreSource.IMPORT, now)
-        else:
-            contact = home_store(contact, stores, now)
-        if record.consent is not None:
-            contact = contact.with_consent(record.consent)  # never over a newer STOP
+        contact = imported(base, record, now, by, stores)
         store.save_contact(contact, current.version if current else None, tags_before=current.tags if current else None)
         if added := consent_added(current, contact):
             store.timeline.add_trail(record.phone, added, [])
         return contact
 
     return retry_on_conflict(attempt)
+
+
+def imported(base: Contact, record: ContactRecord, now: datetime, by: str | None, stores: Sequence[Store]) -> Contact:
+    """The contact with the record applied. A consent event older than the latest
+    one recorded is kept out: an import never overrides a newer STOP. Its store is
+    the record's `store_id`, else the one of `stores` its confirmed home lies in
+    (when no import or order named one)."""
+    attributes = dict(base.attributes)
+    for name, value in record.attributes.items():
+        attributes[name] = Attribute(value=value, source="import", updated_at=now, by=by)
+    update: dict[str, object] = {"attributes": attributes, "tags": sorted({*base.tags, *record.tags})}
+    if record.home is not None:
+        update["home"] = record.home
+    if record.time_zone is not None:
+        update["time_zone"] = base.time_zone.model_copy(update={"confirmed": record.time_zone})
+    contact = base.model_copy(update=update)
+    if record.store_id is not None:
+        contact = with_store(contact, record.store_id, StoreSource.IMPORT, now)
+    else:
+        contact = home_store(contact, stores, now)
+    return contact.with_consent(record.consent) if record.consent is not None else contact
 
 
 class RecordsRefusedError(ProfileLimitError):
