@@ -5,7 +5,9 @@ whether it was cancelled, what it added to the customer's total) and the
 customer's summary on the profile (how many orders, first and last, total,
 last store and items). Folding is order-free and idempotent: the same events
 in any order, any of them repeated, give the same records, so a queue that
-reorders or redelivers changes nothing (tests/unit/test_orders.py).
+reorders or redelivers changes nothing (tests/unit/test_orders.py). One
+exception: a customer whose orders are in two currencies has a total in the
+currency of the first event applied, which depends on the order.
 """
 
 from __future__ import annotations

@@ -185,27 +185,39 @@ def _reason_recorded(
     change: Callable[[str, str | None, str], None],
 ) -> dict[str, object]:
     """A free-text answer kept whole with its reasons (`<prompt>` and `<prompt>_reason`).
-    A postcode or ZIP in it is the new home, and the store is then the one of
-    that home (chosen by the inbound path, which knows the stores); a move
-    without one clears the store and asks for the new postcode."""
+    A move clears the store: a postcode or ZIP with it is the new home (the store
+    is then that home's, chosen by the inbound path, which knows the stores);
+    without one the home is AWAY until the new postcode, which is asked for. An
+    answer that is only a postcode sets the home too; one elsewhere in a text
+    that gives no move ("call me on 07700 900123") is not taken as a home."""
     source, reasons = f"prompt:{prompt.id}", reasons_in(text)
     for name, value in ((prompt.id, text[:MAX_ANSWER]), (f"{prompt.id}_reason", reasons[0].value)):
         previous = attributes.get(name)
         change(f"attributes.{name}", previous.value if previous else None, value)
         attributes[name] = Attribute(value=value, source=source, updated_at=at, message_sid=sid)
+    moved = Reason.MOVED_AWAY in reasons
+    area = _postcode_in(text) if moved else _postcode_in(text, whole=True)  # not a phone number or an order's
     update: dict[str, object] = {}
-    area = next((found for pattern in PATTERNS.values() if (found := pattern.search(text))), None)
-    if area is not None or Reason.MOVED_AWAY in reasons:
-        update.update(store_id=None, store_source=None, store_since=None)
-        change("store_id", contact.store_id, "")
-    if area is not None:
-        new_home = normalise_area("".join(area.groups("")))
-        change("home.area", contact.home.area if contact.home else None, new_home)
-        update["home"] = HomeLocation(area=new_home, confirmed_at=at, source=source)
-    elif Reason.MOVED_AWAY in reasons:
+    if area is None and not moved:
+        return update
+    update.update(store_id=None, store_source=None, store_since=None)
+    change("store_id", contact.store_id, "")
+    new_home = area or AWAY  # moved, no postcode yet: away, so the old home gives no store back
+    change("home.area", contact.home.area if contact.home else None, new_home)
+    update["home"] = HomeLocation(area=new_home, confirmed_at=at, source=source)
+    if area is None:
         follow_up = default_prompts()[NEW_POSTCODE]
         update["pending_prompt"] = PendingPrompt(prompt_id=follow_up.id, asked_at=at, expires_at=follow_up.expires(at))
     return update
+
+
+def _postcode_in(text: str, whole: bool = False) -> str | None:
+    """The postcode or ZIP in the text (`whole`: the text is one and nothing else), normalised."""
+    for pattern in PATTERNS.values():
+        found = pattern.fullmatch(text.strip()) if whole else pattern.search(text)
+        if found:
+            return normalise_area("".join(found.groups("")))
+    return None
 
 
 def reply_to_answer(found: Match, answered: Contact, prompt: Prompt) -> str:

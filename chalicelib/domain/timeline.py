@@ -18,6 +18,8 @@ from chalicelib.domain.contact import ConsentEvent, FieldChange
 from chalicelib.domain.messages import Message
 from chalicelib.domain.runs import DecisionRecord
 
+OWN_ENTRY = "rapport:"  # the prefix of the ids of entries Rapport writes itself (an order's events)
+
 
 class EntryKind(StrEnum):
     NOTE = "note"  # an agent's internal note

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from chalice.app import BadRequestError, Blueprint, NotFoundError, Response
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from typing_extensions import TypedDict
 
 from chalicelib.bootstrap import Deps, deps, sender
@@ -19,7 +19,7 @@ from chalicelib.domain.conversations import NoConversationError
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.reasons import FreeTextAnswer, Reason
 from chalicelib.domain.saved_replies import SavedReply, SavedReplyText
-from chalicelib.domain.timeline import Entry, EntryKind, parse_cursor
+from chalicelib.domain.timeline import OWN_ENTRY, Entry, EntryKind, parse_cursor
 from chalicelib.entrypoints import openapi
 from chalicelib.entrypoints.auth import allow, caller
 from chalicelib.entrypoints.http import answer, body_of, phone_in_path
@@ -74,6 +74,13 @@ class InteractionIn(BaseModel):
     )
     at: datetime
     summary: str = Field(min_length=1, max_length=1000)
+
+    @field_validator("id")
+    @classmethod
+    def _not_rapports_own(cls, entry_id: str) -> str:
+        if entry_id.startswith(OWN_ENTRY):
+            raise ValueError(f"ids starting {OWN_ENTRY!r} are Rapport's own (its order events)")
+        return entry_id
 
 
 LIMIT = openapi.IntQuery("limit", default=50, lowest=1, highest=200, description="how many at most")

@@ -41,6 +41,11 @@ def listed(book: OrderTextBook) -> list[OrderText]:
     return sorted(book.list(), key=lambda text: list(OrderEventType).index(text.type))
 
 
+def _skipped(event: OrderEvent, text: OrderText, ctx: Outbound) -> str | None:
+    order = ctx.store.orders.get(event.phone, event.order_id)
+    return text_skipped(event, order, ctx.clock.now(), text.relevance_minutes)
+
+
 def send_update(
     job: dict[str, object], event: OrderEvent, book: OrderTextBook, ctx: Outbound, queue: JobQueue, time_left_s: float
 ) -> str:
@@ -51,7 +56,7 @@ def send_update(
     if text is None or not text.enabled:
         return "none"
     now = ctx.clock.now()
-    why = text_skipped(event, ctx.store.orders.get(event.phone, event.order_id), now, text.relevance_minutes)
+    why = _skipped(event, text, ctx)
     contact = ctx.store.get_contact(event.phone)
     if why is None and contact is None:
         why = "no such contact"
@@ -62,10 +67,12 @@ def send_update(
     interval = PACE_MARGIN * max(1, segments(body).count) / origin.messages_per_second
     slot = ctx.runs.senders.take_slot(origin.pace, interval, now.timestamp() + SLOT_AHEAD_S)
     wait = slot - ctx.clock.now().timestamp()
-    if wait > time_left_s - TIME_KEPT_S:  # never sleep past the handler's time: its slot comes back with the job
+    if wait > time_left_s - TIME_KEPT_S:  # never sleep past the handler's time: the job comes back for a new slot
         queue.enqueue([job], delay_s=min(900, math.ceil(wait)))
         return "deferred"
     ctx.clock.sleep(wait)
+    if wait > 0 and (why := _skipped(event, text, ctx)) is not None:  # a cancel may have come meanwhile
+        return f"dropped: {why}"
     try:
         notify(event.phone, body, event.at + timedelta(minutes=text.relevance_minutes), f"order:{event.id}", ctx)
     except NotSendableError as error:

@@ -21,7 +21,7 @@ from chalicelib.domain import phone
 from chalicelib.domain.contact import Contact, StoreSource, TimeZone, with_store
 from chalicelib.domain.errors import InvalidPhoneError, RapportError
 from chalicelib.domain.orders import OrderEvent, fold
-from chalicelib.domain.timeline import Entry, EntryKind
+from chalicelib.domain.timeline import OWN_ENTRY, Entry, EntryKind
 from chalicelib.services.ports import Clock, ConversationStore, JobQueue
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.stores import StoreDirectory
@@ -91,7 +91,7 @@ def timeline_entry(event: OrderEvent) -> Entry:
     items = ", ".join(f"{item.quantity} x {item.name}" for item in event.items)
     summary = f"Order {event.order_id} {event.type.replace('_', ' ')} at {event.store_id} ({event.channel}): {amount}"
     return Entry(
-        id=f"order:{event.id}",
+        id=f"{OWN_ENTRY}order:{event.id}",
         kind=EntryKind.INTERACTION,
         at=event.at,
         summary=(f"{summary}; {items}" if items else summary)[:1000],

@@ -86,3 +86,30 @@ def test_a_move_clears_the_store_and_asks_the_postcode_which_then_sets_home_and_
     at_once = profile(agents, with_postcode)
     assert (at_once["home"]["area"], at_once["store_id"]) == ("LS62BB", "leeds")
     assert at_once["attributes"]["why_not_lately_reason"]["value"] == "moved_away"
+
+
+def test_a_move_from_a_home_a_store_covers_does_not_give_that_store_back_and_a_phone_number_is_no_home(
+    agents: Agents,
+) -> None:
+    assert call(agents.client, "PUT", "/api/stores/leeds", LEEDS, OLIVE)[0] == 201
+    mover, caller_ = PEOPLE[2], PEOPLE[3]
+    home = {"area": "LS6 1AA", "confirmed_at": "2026-02-01T10:00:00Z"}
+    imported = [{"phone": p, "home": home} for p in (mover, caller_)]
+    assert call(agents.client, "POST", "/api/contacts", {"contacts": imported}, OLIVE)[0] == 200
+    assert profile(agents, mover)["store_id"] == "leeds"  # by its confirmed home
+    for phone in (mover, caller_):
+        asked(agents, phone)
+    reply_to(agents, mover, "we moved house", "x1")
+    moved = profile(agents, mover)
+    assert (moved["store_id"], moved["home"]["area"]) == (None, "AWAY")  # not Leeds again by the old home
+    reply_to(agents, caller_, "too busy, call me on 07700 900123", "x2")
+    kept = profile(agents, caller_)
+    assert (kept["store_id"], kept["home"]["area"]) == ("leeds", "LS61AA")
+    assert kept["attributes"]["why_not_lately_reason"]["value"] == "busy"
+
+
+def test_an_interaction_may_not_take_an_id_rapport_keeps_for_its_own_entries(agents: Agents) -> None:
+    agents.text(PEOPLE[0], "hi", "i1")
+    body = {"id": "rapport:order:evt_1", "channel": "order_placed", "at": "2026-03-01T11:00:00Z", "summary": "x"}
+    status, answer = call(agents.client, "POST", f"/api/contacts/{PEOPLE[0]}/interactions", body, OLIVE)
+    assert status == 400 and "Rapport's own" in answer["Message"]
