@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.errors import RapportError
-from chalicelib.domain.template import Template, fill_for
+from chalicelib.domain.template import TemplateText, fill_for
 
 MAX_SAVED_REPLIES = 100  # a picker of more is not read; one partition holds them all
 NAME_MAX = 60
@@ -29,7 +29,7 @@ class SavedReplyText(BaseModel):
     """What an operator writes: a name for the picker and the body."""
 
     name: str = Field(min_length=1, max_length=NAME_MAX, description="what the picker shows")
-    body: str = Field(
+    body: TemplateText = Field(
         min_length=1,
         max_length=BODY_MAX,
         description="the text; placeholders `{field|fallback}` name a contact attribute and a non-empty fallback",
@@ -41,12 +41,6 @@ class SavedReplyText(BaseModel):
         if not name.strip():
             raise ValueError("the name is blank")
         return name.strip()
-
-    @field_validator("body")
-    @classmethod
-    def _safe_template(cls, body: str) -> str:
-        Template(body)  # raises TemplateError, a ValueError: pydantic reports it
-        return body
 
 
 class SavedReply(SavedReplyText):

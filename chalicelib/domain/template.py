@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import AfterValidator
 
 from chalicelib.domain.errors import RapportError
 
@@ -60,6 +62,16 @@ class Template:
             return value or match["fallback"] or STORE_FIELDS[match["field"]]
 
         return _PLACEHOLDER.sub(fill, self.text)
+
+
+def checked(text: str) -> str:
+    """The text, if it is a template that renders well for everyone; else TemplateError
+    (a ValueError, so pydantic reports it against the field)."""
+    Template(text)
+    return text
+
+
+TemplateText = Annotated[str, AfterValidator(checked)]  # a model's field that holds a template
 
 
 def fill_for(text: str, contact: Contact, store: Mapping[str, str]) -> str:

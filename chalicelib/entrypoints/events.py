@@ -12,7 +12,7 @@ from chalicelib.bootstrap import deps
 from chalicelib.domain.orders import OrderEvent, OrderEventType, OrderText, OrderTextSpec
 from chalicelib.entrypoints import openapi
 from chalicelib.entrypoints.auth import allow, caller
-from chalicelib.entrypoints.http import answer, body_of
+from chalicelib.entrypoints.http import answer, body_of, created_or_replaced
 from chalicelib.services import order_texts
 from chalicelib.services import orders as use_cases
 from chalicelib.services.keys import Role
@@ -56,12 +56,7 @@ def put_order_text(event_type: str) -> Response:
         raise BadRequestError(f"event_type: one of {', '.join(OrderEventType)}") from None
     spec, d, who = body_of(bp, OrderTextSpec), deps(), caller().name
 
-    def put() -> Response:
-        saved, created = order_texts.put_text(kind, spec, d.order_texts, d.clock, who)
-        body = saved.model_dump(mode="json")
-        return Response(body=body, status_code=201 if created else 200, headers={"Content-Type": "application/json"})
-
-    return answer(put)
+    return answer(lambda: created_or_replaced(*order_texts.put_text(kind, spec, d.order_texts, d.clock, who)))
 
 
 @allow(Role.OPERATOR)

@@ -142,6 +142,12 @@ def answer(work: Callable[[], Any], status: int = 200) -> Response:
     return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
 
 
+def created_or_replaced(saved: BaseModel, created: bool) -> Response:
+    """A PUT's answer: what was saved, 201 when it is new, else 200."""
+    body = saved.model_dump(mode="json")
+    return Response(body=body, status_code=201 if created else 200, headers={"Content-Type": "application/json"})
+
+
 def body_of(bp: Blueprint, model: type[ModelT]) -> ModelT:
     """The body as the model, read strictly: `false` is no number and `1700000000`
     no time (lax pydantic takes both); times are ISO 8601 strings."""

@@ -8,7 +8,7 @@ from chalicelib.bootstrap import deps
 from chalicelib.domain.stores import Store, StoreSpec
 from chalicelib.entrypoints import openapi
 from chalicelib.entrypoints.auth import allow, caller
-from chalicelib.entrypoints.http import answer, body_of
+from chalicelib.entrypoints.http import answer, body_of, created_or_replaced
 from chalicelib.services import stores as use_cases
 from chalicelib.services.keys import Role
 
@@ -24,12 +24,7 @@ def put_store(store_id: str) -> Response:
     deleted: `"retired": true` retires it, and it keeps its history."""
     spec, d, who = body_of(bp, StoreSpec), deps(), caller().name
 
-    def put() -> Response:
-        saved, created = use_cases.put_store(store_id, spec, d.stores, d.clock, who)
-        body = saved.model_dump(mode="json")
-        return Response(body=body, status_code=201 if created else 200, headers={"Content-Type": "application/json"})
-
-    return answer(put)
+    return answer(lambda: created_or_replaced(*use_cases.put_store(store_id, spec, d.stores, d.clock, who)))
 
 
 @allow(Role.OPERATOR, Role.AGENT)
