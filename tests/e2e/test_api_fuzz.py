@@ -69,7 +69,9 @@ def test_the_fuzzer_finds_no_server_error_and_no_answer_off_its_schema(
         "--request-timeout", "20",
         "--no-color",
     ]  # fmt: skip
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=180, check=False)
+    # a guard against a hang, not a speed check: with the stores, events, order texts and answers routes
+    # it ran past 180 s beside the rest of the suite on 2 cores (2 min 22 s on its own)
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=480, check=False)
     report = result.stdout + result.stderr
     print(report[report.find("WARNINGS") :])  # shown with pytest -s: what was tried, what it could not reach
     assert result.returncode == 0, report[-20000:]
