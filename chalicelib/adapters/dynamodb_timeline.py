@@ -19,6 +19,7 @@ from chalicelib.adapters.dynamodb_items import THREAD_INDEX, all_pages, doc_item
 from chalicelib.adapters.table_layout import SORTABLE_LENGTH, contact_pk, entry_key, sortable
 from chalicelib.adapters.unit_of_work import CONDITION_FAILED, error_code
 from chalicelib.domain.contact import ConsentEvent, FieldChange
+from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.messages import Message
 from chalicelib.domain.timeline import ContactHistory, Entry
 from chalicelib.services.ports import Write
@@ -111,9 +112,9 @@ class DynamoTimeline:
         return found
 
     def add_entry(self, phone: str, entry: Entry) -> bool:
-        item = doc_item(entry, entry_key(phone, entry.id), 1)
+        put = self.added(phone, entry, lambda _item: ConcurrentUpdateError(entry.id)).op["Put"]
         try:
-            self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+            self._client.put_item(**put)
         except ClientError as error:
             if error_code(error) == CONDITION_FAILED:
                 return False

@@ -118,11 +118,12 @@ def send(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
         remaining_s=_time_left(event.context),
     )  # fmt: skip
 
+    outbound = Outbound(d.store, d.runs, ctx.sender, d.clock, d.policy, d.directory)  # for order texts
+
     def handle(job: dict[str, Any]) -> None:
         if job.get("kind") == orders.ORDER_EVENT:  # the ordering system's events share the send queue
             event = OrderEvent.model_validate(job["event"])
             applied = orders.apply(event, d.store, d.clock)  # then its text: each step is done once, however often run
-            outbound = Outbound(d.store, d.runs, ctx.sender, d.clock, d.policy, d.directory)
             texted = order_texts.send_update(job, event, d.order_texts, outbound, d.send_queue, ctx.remaining_s())
             count("OrderEvents", applied=str(applied).lower(), text=texted.split(":")[0])
             logger.info("order event", extra={"event_id": event.id, "applied": applied, "text": texted})
