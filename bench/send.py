@@ -47,7 +47,8 @@ from chalicelib.domain.ledger import Fate
 from chalicelib.domain.policy import PolicySettings, Purpose
 from chalicelib.domain.runs import Run
 from chalicelib.services.runs import plan_shard
-from chalicelib.services.sending import BatchReads, SendContext, SendJob, send_one
+from chalicelib.services.send_text import BatchReads, SendContext, SendJob
+from chalicelib.services.sending import send_one
 from chalicelib.services.stores import StoreDirectory
 from local.schema import create_table
 from local.twilio_sim import TwilioSimulator

@@ -98,7 +98,7 @@ class Settings:
     twilio_messaging_service_sid: str = ""
     twilio_from_number: str = ""  # used when no messaging service is set
     twilio_api_base_url: str = ""  # unset in AWS; the local simulator otherwise
-    # The send path's clocks (services/sending.py SendTiming). In AWS the lease must outlast a send
+    # The send path's clocks (services/send_text.py SendTiming). In AWS the lease must outlast a send
     # function's run (120 s) and the send queue's visibility timeout the lease; tests scale them down.
     send_lease_s: int = _WHOLE["SEND_LEASE_SECONDS"][0]
     send_retry_first_s: int = _WHOLE["SEND_RETRY_FIRST_SECONDS"][0]

@@ -16,7 +16,8 @@ from typing import Any
 
 from chalicelib.domain.ledger import LEASE, Fate
 from chalicelib.services.ports import SendOutcome, SendResult
-from chalicelib.services.sending import BatchReads, SendContext, SendJob, send_one
+from chalicelib.services.send_text import BatchReads, SendContext, SendJob
+from chalicelib.services.sending import send_one
 from tests.fakes import FakeSender, StepClock
 
 VISIBILITY = LEASE + timedelta(seconds=30)  # SQS hands a failed job back after the lease has run out

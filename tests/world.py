@@ -16,7 +16,8 @@ from chalicelib.domain.ledger import Fate, LedgerEntry
 from chalicelib.domain.policy import PolicySettings
 from chalicelib.domain.runs import BreakerSettings, Hold
 from chalicelib.services import runs
-from chalicelib.services.sending import DEFAULT_TIMING, SendContext, SendJob, SendTiming, send_one
+from chalicelib.services.send_text import DEFAULT_TIMING, SendContext, SendJob, SendTiming
+from chalicelib.services.sending import send_one
 from tests.fakes import (
     FakeSender,
     InMemoryCampaignStore,

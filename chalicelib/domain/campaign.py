@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 from cronsim import CronSim, CronSimError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from chalicelib.domain.contact import Contact
+from chalicelib.domain.contact import Contact, fill_for
 from chalicelib.domain.ids import STORE_ID
 from chalicelib.domain.policy import Area, Intent, Purpose, normalise_area
 from chalicelib.domain.stores import Store
-from chalicelib.domain.template import Template, fill_for
+from chalicelib.domain.template import Template
 
 
 class CampaignStatus(StrEnum):

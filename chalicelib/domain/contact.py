@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 
@@ -9,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from chalicelib.domain.errors import RapportError
 from chalicelib.domain.orders import OrderSummary
+from chalicelib.domain.template import Template
 
 # A profile stays one small item: these bound what imports may add to it.
 MAX_TAGS = 50
@@ -182,3 +184,11 @@ def consent_added(before: Contact | None, after: Contact) -> list[ConsentEvent]:
     """The consent change a write of `after` over `before` makes, for the trail."""
     event = after.consent_event
     return [event] if event is not None and event != (before.consent_event if before else None) else []
+
+
+def fill_for(text: str, contact: Contact, store: Mapping[str, str]) -> str:
+    """The template filled with the contact's attributes and its store's fields
+    (fallbacks for the missing): what a campaign sends them, and what an
+    agent's saved reply says to them."""
+    values = {name: attribute.value for name, attribute in contact.attributes.items()}
+    return Template(text).render({**values, **store})

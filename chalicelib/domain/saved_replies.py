@@ -2,7 +2,7 @@
 
 Its body is a template (`Hi {first_name|there}, ...`), checked when it is saved
 and filled for the customer of the conversation by the same code that fills a
-campaign's text (`template.fill_for`), so an agent sees exactly what will go.
+campaign's text (`contact.fill_for`), so an agent sees exactly what will go.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, field_validator
 
-from chalicelib.domain.contact import Contact
+from chalicelib.domain.contact import Contact, fill_for
 from chalicelib.domain.errors import RapportError
-from chalicelib.domain.template import TemplateText, fill_for
+from chalicelib.domain.template import TemplateText
 
 MAX_SAVED_REPLIES = 100  # a picker of more is not read; one partition holds them all
 NAME_MAX = 60

@@ -12,14 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from pydantic import AfterValidator
 
 from chalicelib.domain.errors import RapportError
-
-if TYPE_CHECKING:
-    from chalicelib.domain.contact import Contact
 
 _PLACEHOLDER = re.compile(r"\{(?P<field>[a-z][a-z0-9_]*)(?:\|(?P<fallback>[^{}|]*[^{}|\s][^{}|]*))?\}")
 STORE_FIELDS = {"store_name": "our store", "store_phone": "us"}  # their fallbacks, if the sender could not fill them
@@ -72,11 +69,3 @@ def checked(text: str) -> str:
 
 
 TemplateText = Annotated[str, AfterValidator(checked)]  # a model's field that holds a template
-
-
-def fill_for(text: str, contact: Contact, store: Mapping[str, str]) -> str:
-    """The template filled with the contact's attributes and its store's fields
-    (fallbacks for the missing): what a campaign sends them, and what an
-    agent's saved reply says to them."""
-    values = {name: attribute.value for name, attribute in contact.attributes.items()}
-    return Template(text).render({**values, **store})

@@ -20,7 +20,8 @@ from chalicelib.domain.orders import OrderEvent
 from chalicelib.domain.runs import BreakerSettings
 from chalicelib.services import order_texts, orders, runs
 from chalicelib.services.conversations import Outbound
-from chalicelib.services.sending import BatchReads, SendContext, SendJob, SendTiming, send_one
+from chalicelib.services.send_text import BatchReads, SendContext, SendJob, SendTiming
+from chalicelib.services.sending import send_one
 
 bp = Blueprint(__name__)
 PLAN_QUEUE = "rapport-plan"  # the names Chalice knows; infra/ points the mappings at each stage's queues

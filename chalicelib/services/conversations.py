@@ -33,7 +33,7 @@ from chalicelib.services.ports import (
 from chalicelib.services.recording import record_sent
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.runs import send_job
-from chalicelib.services.sending import CLAIM_TRIES  # decisions on a contact that changed under the claim
+from chalicelib.services.send_claim import CLAIM_TRIES  # decisions on a contact that changed under the claim
 from chalicelib.services.stores import StoreDirectory
 
 DECISIONS_SHOWN = 10_000  # decisions expire (TTL), so this is all of them

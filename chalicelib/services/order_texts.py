@@ -14,13 +14,14 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
+from chalicelib.domain.contact import fill_for
 from chalicelib.domain.orders import OrderEvent, OrderEventType, OrderText, OrderTextSpec, text_skipped
 from chalicelib.domain.segments import segments
-from chalicelib.domain.template import fill_for
 from chalicelib.services.conversations import NotSendableError, Outbound, notify
 from chalicelib.services.ports import Clock, JobQueue, OrderTextBook
 from chalicelib.services.retry import retry_on_conflict
-from chalicelib.services.sending import PACE_MARGIN, SLOT_AHEAD_S, TIME_KEPT_S
+from chalicelib.services.send_pace import SLOT_AHEAD_S, TIME_KEPT_S
+from chalicelib.services.send_text import PACE_MARGIN
 
 
 def put_text(

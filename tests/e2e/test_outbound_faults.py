@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from chalicelib.domain.contact import DeliverabilityState
-from chalicelib.services.sending import PACE_MARGIN
+from chalicelib.services.send_text import PACE_MARGIN
 from local.stack import stop_process
 from tests.e2e.outbound import (
     RETRY_FIRST_S,

@@ -25,7 +25,8 @@ from chalicelib.services import runs
 from chalicelib.services.campaigns import pause_campaign, resume_campaign
 from chalicelib.services.inbound import handle_inbound
 from chalicelib.services.ports import SendOutcome, SendResult
-from chalicelib.services.sending import DEFAULT_TIMING, SendJob, SendTiming, send_one
+from chalicelib.services.send_text import DEFAULT_TIMING, SendJob, SendTiming
+from chalicelib.services.sending import send_one
 from chalicelib.services.status import record_status
 from tests.fakes import (
     InMemoryCampaignStore,

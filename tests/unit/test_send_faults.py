@@ -42,7 +42,9 @@ from chalicelib.domain.ledger import (
 from chalicelib.domain.policy import PolicySettings
 from chalicelib.services.inbound import handle_inbound
 from chalicelib.services.ports import SendResult
-from chalicelib.services.sending import LEASE_SLACK_S, SendContext, SendJob, send_one
+from chalicelib.services.send_claim import LEASE_SLACK_S
+from chalicelib.services.send_text import SendContext, SendJob
+from chalicelib.services.sending import send_one
 from tests.fakes import InMemoryPromptBook, StepClock
 from tests.faults import VISIBILITY, Fault, Faults, Faulty, FlakyTwilio, InjectedFaultError, drive
 from tests.world import REPLIES, World

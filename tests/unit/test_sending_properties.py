@@ -15,7 +15,8 @@ from chalicelib.domain.contact import ConsentEvent, ConsentState, Deliverability
 from chalicelib.domain.inbound import InboundSms
 from chalicelib.domain.ledger import Claim
 from chalicelib.services.inbound import handle_inbound
-from chalicelib.services.sending import BatchReads, SendJob, send_one
+from chalicelib.services.send_text import BatchReads, SendJob
+from chalicelib.services.sending import send_one
 from tests.fakes import InMemoryPromptBook
 from tests.world import REPLIES, SEND_AT, World
 

@@ -17,7 +17,8 @@ from chalicelib.domain.policy import PolicySettings
 from chalicelib.domain.stores import Store, StoreSpec, help_naming, template_fields
 from chalicelib.domain.template import Template, TemplateError
 from chalicelib.services import campaigns, conversations
-from chalicelib.services.sending import BatchReads, SendJob, send_one
+from chalicelib.services.send_text import BatchReads, SendJob
+from chalicelib.services.sending import send_one
 from tests.world import SEND_AT, World
 
 CONFIRMED = SEND_AT - timedelta(days=3)

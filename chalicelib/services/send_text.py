@@ -1,0 +1,185 @@
+"""What one send job carries on its way: the job, the send path's context and
+clocks, the batch's reads, and the text as it stands at each stage (sending.py)."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.domain.campaign import Campaign
+from chalicelib.domain.contact import Contact
+from chalicelib.domain.ledger import LEASE, RETRY_FIRST_S, RETRY_MAX_S
+from chalicelib.domain.policy import Decision, Intent, PolicySettings
+from chalicelib.domain.prompts import Prompt
+from chalicelib.domain.runs import BreakerSettings, DecisionRecord, Run
+from chalicelib.domain.segments import segments
+from chalicelib.domain.stores import Origin
+from chalicelib.services.ports import CampaignStore, Clock, ConversationStore, JobQueue, PromptBook, RunStore, Sender
+from chalicelib.services.runs import send_job
+from chalicelib.services.stores import StoreDirectory
+
+PACE_MARGIN = 1.03  # spacing a little wider than 1/MPS absorbs timing jitter
+
+
+def _forever() -> float:
+    return math.inf
+
+
+@dataclass(frozen=True)
+class SendTiming:
+    """The send path's clocks, settings so that a test can run them scaled down
+    (config.py: SEND_LEASE_SECONDS, SEND_RETRY_FIRST_SECONDS, SEND_RETRY_MAX_SECONDS)."""
+
+    lease: timedelta = LEASE  # a claim's lease: past it, another sender reconciles the entry
+    retry_first_s: int = RETRY_FIRST_S  # Twilio unavailable: the first wait, doubled per try ...
+    retry_max_s: int = RETRY_MAX_S  # ... up to this (SQS delays a message at most 15 minutes)
+
+
+DEFAULT_TIMING = SendTiming()
+
+
+@dataclass(frozen=True)
+class SendContext:
+    campaigns: CampaignStore
+    runs: RunStore
+    store: ConversationStore
+    send_queue: JobQueue
+    sender: Sender
+    clock: Clock
+    policy: PolicySettings
+    brand_name: str
+    prompts: PromptBook
+    stores: StoreDirectory
+    breaker: BreakerSettings = field(default_factory=BreakerSettings)
+    timing: SendTiming = field(default_factory=SendTiming)
+    remaining_s: Callable[[], float] = _forever  # the Lambda's time left (context.get_remaining_time_in_millis)
+
+
+@dataclass(frozen=True)
+class SendJob:
+    run_id: str
+    campaign_id: str
+    phone: str
+    retry: int = 0  # how many times Twilio asked us to come back
+
+    def body(self) -> dict[str, str | int]:
+        return {**send_job(self.run_id, self.campaign_id, self.phone), "retry": self.retry}
+
+
+def backoff_s(retry: int, rng: random.Random | None = None, timing: SendTiming = DEFAULT_TIMING) -> int:
+    """15 s, 30 s, 1 min ... capped at 15 minutes (by default), jittered over the
+    upper half so that texts held back by one outage do not all come back at once."""
+    cap = min(timing.retry_max_s, timing.retry_first_s << min(retry, 10))
+    return math.ceil((rng or random).uniform(cap / 2, cap))
+
+
+@dataclass
+class BatchReads:
+    """What is read once per SQS batch: campaigns, runs, and the batch's
+    contacts (one BatchGetItem). An operator's pause reaches the next batch; the
+    circuit breaker is seen at every slot taken; a contact that changed after the
+    batch read (a STOP, any write) is caught by the claim, which checks it is
+    still as read, and is read again."""
+
+    phones: list[str] = field(default_factory=list)  # the batch's recipients, read together at the first need
+    campaigns: dict[str, Campaign | None] = field(default_factory=dict)
+    runs: dict[str, Run | None] = field(default_factory=dict)
+    contacts: dict[str, Contact | None] = field(default_factory=dict)
+    prompts: dict[str, Prompt | None] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, jobs: list[dict[str, Any]]) -> BatchReads:
+        return cls(phones=[str(job["phone"]) for job in jobs])
+
+    def campaign(self, campaign_id: str, ctx: SendContext) -> Campaign | None:
+        if campaign_id not in self.campaigns:
+            self.campaigns[campaign_id] = ctx.campaigns.get(campaign_id)
+        return self.campaigns[campaign_id]
+
+    def run(self, run_id: str, ctx: SendContext) -> Run | None:
+        if run_id not in self.runs:
+            self.runs[run_id] = ctx.runs.get_run(run_id)
+        return self.runs[run_id]
+
+    def prompt(self, prompt_id: str, ctx: SendContext) -> Prompt | None:
+        if prompt_id not in self.prompts:
+            self.prompts[prompt_id] = ctx.prompts.get(prompt_id)
+        return self.prompts[prompt_id]
+
+    def contact(self, phone: str, ctx: SendContext) -> Contact | None:
+        if phone not in self.contacts:
+            wanted = [p for p in dict.fromkeys([phone, *self.phones]) if p not in self.contacts]
+            found = {contact.phone: contact for contact in ctx.store.get_contacts(wanted)}
+            self.contacts.update({p: found.get(p) for p in wanted})
+        return self.contacts[phone]
+
+    def read_again(self, phone: str, ctx: SendContext) -> Contact | None:
+        self.contacts[phone] = ctx.store.get_contact(phone)
+        return self.contacts[phone]
+
+
+@dataclass
+class TextAttempt:
+    """One send job on its way through the pipeline: what it is for, and where it stands."""
+
+    job: SendJob
+    campaign: Campaign
+    run: Run
+    intent: Intent
+    now: datetime
+    paced: bool  # it takes a slot of its sender's pace (a paused run's texts are only held)
+    origin: Origin  # the sender it goes from, and that sender's rate
+    segments: int = 1  # of the pace it takes: its text's segments, as rendered before the decision
+    send_at: float = 0.0  # its slot, epoch seconds (paced only)
+
+    @property
+    def interval_s(self) -> float:
+        """Its share of the sender's pace."""
+        return PACE_MARGIN * self.segments / self.origin.messages_per_second
+
+    @property
+    def capped(self) -> bool:
+        """The campaign has a rate of its own, below its senders'."""
+        return self.campaign.messages_per_second is not None
+
+    @property
+    def own_interval_s(self) -> float:
+        """Its share of the campaign's own pace (capped only)."""
+        return PACE_MARGIN * self.segments / (self.campaign.messages_per_second or math.inf)
+
+    def decided(self, contact: Contact, decision: Decision) -> DecisionRecord:
+        return DecisionRecord.of(contact.phone, self.run, decision, self.now, "at_send")
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A text this sender holds the ledger's lease for: about to go to Twilio."""
+
+    contact: Contact
+    outgoing: Outgoing
+    record: DecisionRecord
+    attempt: str  # the ledger entry's attempt this sender holds
+    marketing: bool = False  # it also reserved the contact's marketing slot
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    text: str
+    prompt: Prompt | None  # the question sent instead of the campaign's text
+    location: str | None
+
+
+def segments_before(campaign: Campaign, contact: Contact | None, reads: BatchReads, ctx: SendContext) -> int:
+    """The segments its pace slot is taken for: the campaign's text for this
+    contact (or its question), before the decision (which may ask a question instead)."""
+    if contact is None:
+        return 1
+    if campaign.message is not None:
+        return max(1, segments(campaign.text_for(contact, ctx.stores.template_fields(contact))).count)
+    prompt = reads.prompt(campaign.prompt_id or "", ctx)
+    location = campaign.location.name if campaign.location else None
+    return max(1, segments(prompt.text(ctx.brand_name, location)).count) if prompt else 1
