@@ -14,6 +14,7 @@ from chalicelib.services.ports import (
     Clock,
     ConversationStore,
     JobQueue,
+    OrderingSystem,
     OrderTextBook,
     PromptBook,
     RunStore,
@@ -53,6 +54,7 @@ _sender: Sender | None = None
 _sender_token: str | None = None  # the token the cached sender was built with; None: none built, or injected
 _secret_store: SecretStore | None = None
 _key_lookup: KeyLookup | None = None
+_ordering: OrderingSystem | None = None
 
 
 def settings() -> Settings:
@@ -217,14 +219,31 @@ def sender() -> Sender:
     return _sender
 
 
+def ordering_system() -> OrderingSystem:
+    """The brand's ordering system (ORDER_WEBHOOK_URL), built on first use; its
+    signing secret is read per call (ORDER_WEBHOOK_SECRET, or from SSM)."""
+    global _ordering
+    if _ordering is None:
+        from chalicelib.adapters.ordering_webhook import OrderWebhook
+
+        s = deps().settings
+        secret = s.order_webhook_secret
+        _ordering = OrderWebhook(
+            s.order_webhook_url, (lambda: secret) if secret else lambda: _secrets().get(s.order_webhook_secret_param),
+            deps().clock,
+        )  # fmt: skip
+    return _ordering
+
+
 def use(
     replacement: Deps | None,
     sender: Sender | None = None,
     secrets: SecretStore | None = None,
     lookup: KeyLookup | None = None,
+    ordering: OrderingSystem | None = None,
 ) -> None:
     """Swap the wiring (tests); None rebuilds from the environment on next use."""
-    global _settings, _current, _sender, _sender_token, _secret_store, _key_lookup
+    global _settings, _current, _sender, _sender_token, _secret_store, _key_lookup, _ordering
     _settings = replacement.settings if replacement is not None else None
     _current, _sender, _sender_token, _secret_store = replacement, sender, None, secrets
-    _key_lookup = lookup
+    _key_lookup, _ordering = lookup, ordering

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.inbound import BrandReplies, BusinessHours
+from chalicelib.domain.keywords import classify
 from chalicelib.domain.ledger import LEASE, RETRY_FIRST_S, RETRY_MAX_S
 from chalicelib.domain.runs import BreakerSettings
 
@@ -28,6 +29,7 @@ _ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 _SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")  # as infra/resources.json's TwilioFromNumber
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_REORDER_WORD = re.compile(r"[A-Z0-9]{2,20}")
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")  # ASCII only: "²".isdigit() is True, int("²") fails
 
 # Each setting's environment variable, for messages that name what to fix.
@@ -53,6 +55,10 @@ _ENV = {
     "send_retry_max_s": "SEND_RETRY_MAX_SECONDS",
     "breaker_minimum_out": "BREAKER_MINIMUM_OUT",
     "sender_mps": "SENDER_MESSAGES_PER_SECOND",
+    "order_webhook_url": "ORDER_WEBHOOK_URL",
+    "order_webhook_secret": "ORDER_WEBHOOK_SECRET",
+    "order_webhook_secret_param": "ORDER_WEBHOOK_SECRET_PARAM",
+    "reorder_keywords": "REORDER_KEYWORDS",
 }
 # Whole-number settings: variable -> (default: the code's own, least, most).
 _WHOLE = {
@@ -107,6 +113,12 @@ class Settings:
     # segments a second from the brand's own sender (TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER),
     # which texts to contacts without a store go from; a store's sender has its own rate
     sender_mps: int = _WHOLE["SENDER_MESSAGES_PER_SECOND"][0]
+    # Purchases by text (domain/reorder.py): the brand's ordering system, and the key its calls are signed
+    # with (the value, or in AWS the SSM SecureString holding it). Unset: REORDER is an ordinary text.
+    order_webhook_url: str = ""
+    order_webhook_secret: str = ""
+    order_webhook_secret_param: str = ""
+    reorder_keywords: str = "REORDER"  # comma-separated: the words that offer the last order again
 
     def __post_init__(self) -> None:
         """However they were built (environment, tests, `replace`), settings that
@@ -147,6 +159,10 @@ class Settings:
                 send_retry_max_s=whole["SEND_RETRY_MAX_SECONDS"],
                 breaker_minimum_out=whole["BREAKER_MINIMUM_OUT"],
                 sender_mps=whole["SENDER_MESSAGES_PER_SECOND"],
+                order_webhook_url=env.get("ORDER_WEBHOOK_URL", ""),
+                order_webhook_secret=env.get("ORDER_WEBHOOK_SECRET", ""),
+                order_webhook_secret_param=env.get("ORDER_WEBHOOK_SECRET_PARAM", ""),
+                reorder_keywords=env.get("REORDER_KEYWORDS", "REORDER"),
             )
         except SettingsError as error:
             raise SettingsError([*problems, *error.problems]) from None
@@ -186,12 +202,16 @@ class Settings:
                 bad(name, f"a whole number from {least} to {most}")
         if self.send_retry_first_s > self.send_retry_max_s:
             bad("send_retry_first_s", f"at most SEND_RETRY_MAX_SECONDS ({self.send_retry_max_s})")
-        for name in ("plan_queue_url", "send_queue_url", "twilio_api_base_url"):
+        for name in ("plan_queue_url", "send_queue_url", "twilio_api_base_url", "order_webhook_url"):
             if getattr(self, name) and not _is_http_url(getattr(self, name)):
                 bad(name, "empty or an http(s) URL")
-        for name in ("twilio_auth_token_param", "operator_tokens_param"):
+        for name in ("twilio_auth_token_param", "operator_tokens_param", "order_webhook_secret_param"):
             if getattr(self, name) and not _SSM_NAME.fullmatch(getattr(self, name)):
                 bad(name, "empty or an SSM parameter name such as /rapport/prod/twilio-auth-token")
+        if self.order_webhook_url and not (self.order_webhook_secret or self.order_webhook_secret_param):
+            bad("order_webhook_url", "needs ORDER_WEBHOOK_SECRET or ORDER_WEBHOOK_SECRET_PARAM: calls are signed")
+        if clashing := [word for word in self.reorder_words if not _REORDER_WORD.fullmatch(word) or classify(word)]:
+            bad("reorder_keywords", f"one-word keywords that are not STOP, START, HELP or YES words: {clashing}")
         if self.twilio_account_sid and not _ACCOUNT_SID.fullmatch(self.twilio_account_sid):
             bad("twilio_account_sid", "empty or AC and 32 hex digits")
         if self.twilio_messaging_service_sid and not _SERVICE_SID.fullmatch(self.twilio_messaging_service_sid):
@@ -203,21 +223,34 @@ class Settings:
         return found
 
     @property
+    def reorder_words(self) -> frozenset[str]:
+        return frozenset(word.strip().upper() for word in self.reorder_keywords.split(",") if word.strip())
+
+    @property
     def replies(self) -> BrandReplies:
-        """Built once per distinct set of values, not per text."""
+        """Built once per distinct set of values, not per text. REORDER is a
+        keyword only where an ordering system can take the order."""
         return _brand_replies(
-            self.brand_name, self.support_contact, self.conversation_ack, self.business_hours, self.brand_time_zone
+            self.brand_name,
+            self.support_contact,
+            self.conversation_ack,
+            self.business_hours,
+            self.brand_time_zone,
+            self.reorder_words if self.order_webhook_url else frozenset(),
         )
 
 
 @lru_cache(maxsize=16)
-def _brand_replies(brand: str, support_contact: str, ack: str, business_hours: str, zone: str) -> BrandReplies:
+def _brand_replies(
+    brand: str, support_contact: str, ack: str, business_hours: str, zone: str, reorder_words: frozenset[str]
+) -> BrandReplies:
     return BrandReplies(
         opt_out=f"{brand}: you're unsubscribed and will get no more messages. Reply START to resubscribe.",
         opt_in=f"{brand}: you're subscribed again. Reply HELP for help, STOP to unsubscribe.",
         help=f"{brand}: for help, {support_contact}. Msg & data rates may apply. Reply STOP to unsubscribe.",
         conversation_ack=ack,
         business_hours=BusinessHours.parse(business_hours, zone) if business_hours else None,
+        reorder_words=reorder_words,
     )
 
 

@@ -25,6 +25,7 @@ DEFAULTS = {
     "TWILIO_FROM_NUMBER": BRAND_NUMBER,
     "SENDER_MESSAGES_PER_SECOND": "100",  # the simulator's number takes a short code's rate; campaigns may cap lower
     "PLAN_SHARDS": "4",
+    "ORDER_WEBHOOK_SECRET": "local-order-webhook-secret",  # the ordering simulator's (local/ordering_sim.py)
 }
 
 
@@ -33,6 +34,7 @@ class Ports:
     api: int = 8000
     aws: int = 4566
     twilio: int = 4010
+    ordering: int = 4020  # the ordering-system simulator
     tick_seconds: float = 60.0  # how often the local EventBridge schedule fires
     send_visibility_s: int | None = None  # the send queue's visibility timeout (None: infra's)
 
@@ -45,6 +47,7 @@ def stack_env(ports: Ports, base: Mapping[str, str] = os.environ) -> dict[str, s
     env["OPERATOR_TOKEN_SHA256"] = key_hash(env["OPERATOR_TOKEN"])  # the service keeps only the hash
     env["AWS_ENDPOINT_URL"] = f"http://{LOOPBACK}:{ports.aws}"
     env["TWILIO_API_BASE_URL"] = f"http://{LOOPBACK}:{ports.twilio}"
+    env.setdefault("ORDER_WEBHOOK_URL", f"http://{LOOPBACK}:{ports.ordering}/orders")
     for name in ("TWILIO_REGION", "TWILIO_EDGE"):  # they would rewrite the simulator's host
         env.pop(name, None)
     return env

@@ -135,8 +135,10 @@ class Stack:
         import boto3
 
         from chalicelib.adapters.webhook import CONNECTION_OVERRIDES  # the retries docs/operations.md configures
+        from chalicelib.services.keys import Role
         from local.demo import seed
         from local.keys import role_keys
+        from local.ordering_sim import OrderingSimulator
         from local.schema import create_queues, create_table
         from local.twilio_sim import TwilioSimulator
 
@@ -163,6 +165,10 @@ class Stack:
             inbound_url=f"{self.env['PUBLIC_BASE_URL'].rstrip('/')}/twilio/inbound#{CONNECTION_OVERRIDES}",
         )  # fmt: skip
         self.sim_server = self.sim.serve(LOOPBACK, self.ports.twilio)
+        self.ordering = OrderingSimulator(
+            self.env["ORDER_WEBHOOK_SECRET"], f"http://{LOOPBACK}:{self.ports.api}", self.role_keys[Role.INTEGRATION][1]
+        )
+        self.ordering_server = self.ordering.serve(LOOPBACK, self.ports.ordering)
         api = self._spawn(
             [sys.executable, "-m", "local.api_server", "local", "--no-autoreload", "--host", LOOPBACK,
              "--port", str(self.ports.api), "--stage", "dev"]
@@ -179,9 +185,10 @@ class Stack:
             return
         self._stopped = True
         stop_processes(reversed(self.processes))
-        if hasattr(self, "sim_server"):
-            self.sim_server.shutdown()
-            self.sim_server.server_close()
+        for server in (getattr(self, "sim_server", None), getattr(self, "ordering_server", None)):
+            if server is not None:
+                server.shutdown()
+                server.server_close()
 
     def banner(self) -> str:
         env, p = self.env, self.ports
@@ -203,6 +210,7 @@ class Stack:
                 f"  Lambda runner   {runner}",
                 f"  Twilio sim      http://{LOOPBACK}:{p.twilio}  account {env['TWILIO_ACCOUNT_SID']},"
                 f" brand number {BRAND_NUMBER}",
+                f"  Ordering sim    {env['ORDER_WEBHOOK_URL']}  takes REORDER's YES, posts the order's events back",
                 f"  PUBLIC_BASE_URL {env['PUBLIC_BASE_URL']}",
                 f"  TWILIO_AUTH_TOKEN {env['TWILIO_AUTH_TOKEN']} {token_note}",
                 f"  OPERATOR_TOKEN  {env['OPERATOR_TOKEN']} (an admin token for scripts; docs/api.md)",
@@ -227,6 +235,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api-port", type=int, default=Ports.api)
     parser.add_argument("--aws-port", type=int, default=Ports.aws)
     parser.add_argument("--twilio-port", type=int, default=Ports.twilio)
+    parser.add_argument("--ordering-port", type=int, default=Ports.ordering)
     parser.add_argument("--tick-seconds", type=float, default=Ports.tick_seconds, help="the schedule's period")
     parser.add_argument("--no-demo", action="store_true", help="start with an empty table")
     parser.add_argument(
@@ -246,6 +255,7 @@ def main(argv: list[str] | None = None) -> None:
         api=args.api_port,
         aws=args.aws_port,
         twilio=args.twilio_port,
+        ordering=args.ordering_port,
         tick_seconds=args.tick_seconds,
         send_visibility_s=args.send_visibility_seconds,
     )

@@ -530,7 +530,7 @@ class TwilioSimulator:
                 answered_by_twilio.append(f"Twilio {kind} auto-reply")
         delivery = self.deliver(webhook_url or self.inbound_url, form, forged=forged, proxy=proxy)
         response = delivery.answer()
-        replies = twiml_messages(response.text) if response.status_code == 200 else []
+        replies = twiml_messages(response.content) if response.status_code == 200 else []
         for text in answered_by_twilio + replies:
             self._deliver(from_, to, text, new_sid())
         return {
@@ -589,8 +589,9 @@ class _BurstServer(ThreadingHTTPServer):
     request_queue_size = 128
 
 
-def twiml_messages(document: str) -> list[str]:
-    """The texts a TwiML answer sends back (<Message>text</Message> or <Body>)."""
+def twiml_messages(document: bytes | str) -> list[str]:
+    """The texts a TwiML answer sends back (<Message>text</Message> or <Body>), read
+    as XML reads them (bytes: in the encoding the document declares, UTF-8 by default)."""
     try:
         root = ET.fromstring(document)  # noqa: S314 (our own service's answer, on loopback)
     except ET.ParseError:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from chalicelib.domain.contact import Contact, fill_for
 from chalicelib.domain.ids import STORE_ID
 from chalicelib.domain.policy import Area, Intent, Purpose, normalise_area
+from chalicelib.domain.reorder import REORDER_PROMPT
 from chalicelib.domain.stores import Store
 from chalicelib.domain.template import Template
 
@@ -137,6 +138,8 @@ class CampaignSpec(BaseModel):
             raise ValueError("give either a message or a prompt_id (a question to ask)")
         if self.prompt_id is not None and self.purpose != Purpose.CONVERSATIONAL:
             raise ValueError("a campaign that asks a question has purpose conversational")
+        if self.prompt_id == REORDER_PROMPT:  # its YES places an order: only the customer's own REORDER asks it
+            raise ValueError("the reorder question is asked only when a customer texts REORDER")
         return self
 
     @model_validator(mode="after")

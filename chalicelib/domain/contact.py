@@ -98,6 +98,7 @@ class PendingPrompt(BaseModel):
     expires_at: datetime
     location: str | None = None  # what "still near {location}?" asked about
     reasked: bool = False  # the re-ask is used once
+    about: str | None = None  # what it offered: the order a REORDER's YES repeats (domain/reorder.py)
 
 
 class Conversation(BaseModel):

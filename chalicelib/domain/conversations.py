@@ -21,6 +21,19 @@ class ClaimedError(RapportError):
     """Another agent has the conversation."""
 
 
+def continued(conversation: Conversation | None, at: datetime) -> Conversation:
+    """The conversation with one more customer text (or a reason for a person) waiting."""
+    if conversation is None:
+        return Conversation(opened_at=at, last_inbound_at=at, waiting_since=at)
+    return conversation.model_copy(
+        update={
+            "last_inbound_at": max(at, conversation.last_inbound_at),
+            "message_count": conversation.message_count + 1,
+            "waiting_since": conversation.waiting_since or at,
+        }
+    )
+
+
 def _open(contact: Contact) -> Conversation:
     if contact.conversation is None:
         raise NoConversationError(f"no open conversation with {contact.phone}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -11,7 +11,6 @@ from chalicelib.domain.contact import (
     ConsentEvent,
     ConsentState,
     Contact,
-    Conversation,
     Deliverability,
     DeliverabilityState,
     Engagement,
@@ -19,11 +18,15 @@ from chalicelib.domain.contact import (
     PendingPrompt,
     TimeZone,
 )
+from chalicelib.domain.conversations import continued
 from chalicelib.domain.keywords import NATURAL_LANGUAGE, PROMPT_SENSITIVE_WORDS, KeywordKind, classify, normalise_text
 from chalicelib.domain.messages import Direction, InboundKind, Message
-from chalicelib.domain.prompts import Prompt, apply, match, reply_to_answer
+from chalicelib.domain.prompts import Effect, Prompt, apply, match, reply_to_answer
 from chalicelib.domain.reasons import FreeTextAnswer, reasons_in
+from chalicelib.domain.reorder import ReorderRequest, offer, placed
 
+NOTHING_TO_REPEAT = "Sorry, we can't find an earlier order to repeat. Reply here and someone will help."
+ORDER_CHANGED = "You've ordered since we asked, so nothing was ordered: text REORDER to see your usual now."
 # Twilio's OptOutType values, sent when Advanced Opt-Out already answered.
 ADVANCED_OPT_OUT_KINDS = {
     "STOP": InboundKind.OPT_OUT,
@@ -54,6 +57,7 @@ class BrandReplies:
     help: str
     conversation_ack: str = ""  # empty: say nothing, an agent will answer
     business_hours: BusinessHours | None = None  # when set, the acknowledgement only inside them
+    reorder_words: frozenset[str] = frozenset()  # REORDER_KEYWORDS: none, and ordering by text is off
 
 
 @dataclass(frozen=True)
@@ -114,13 +118,16 @@ class InboundOutcome:
     message: Message  # carries the reply text, empty for none
     field_changes: list[FieldChange] = field(default_factory=list)  # what an answer changed
     free_text: FreeTextAnswer | None = None  # an answer in the customer's own words, for the prompt's list
+    reorder: ReorderRequest | None = None  # a YES to a REORDER's offer: the order to place
 
 
-def read_text(sms: InboundSms) -> InboundChange:
+def read_text(sms: InboundSms, reorder_words: frozenset[str] = frozenset()) -> InboundChange:
     """Keywords and consent from the text alone (YES is an opt-in here; the
     store refuses the change when a question awaits an answer)."""
     answered_by_twilio = ADVANCED_OPT_OUT_KINDS.get((sms.opt_out_type or "").upper())
     keyword = classify(sms.body)
+    if not answered_by_twilio and keyword is None and _said(sms.body) in reorder_words:
+        return InboundChange(sms, InboundKind.REORDER)
     if answered_by_twilio:
         word = keyword.word if keyword else normalise_text(sms.body).upper()
         kind, source, keyword = answered_by_twilio, "twilio_advanced_opt_out", None
@@ -144,6 +151,11 @@ def read_text(sms: InboundSms) -> InboundChange:
     return InboundChange(sms, kind, consent, reads_question and not answered_by_twilio, bool(answered_by_twilio))
 
 
+def _said(body: str) -> str:
+    """A one-word text as a keyword set holds it: "Reorder!" is REORDER."""
+    return " ".join(normalise_text(body).upper().split()).strip(".!? ")
+
+
 def new_contact(sms: InboundSms, zones_for: Callable[[str], tuple[str, ...]]) -> Contact:
     """The contact a first text from a number creates."""
     return Contact(phone=sms.phone, created_at=sms.at, time_zone=TimeZone(candidates=list(zones_for(sms.phone))))
@@ -156,7 +168,7 @@ def apply_change(contact: Contact, change: InboundChange) -> Contact:
     if change.consent is not None:
         changed = changed.with_consent(change.consent)
     if change.converses:
-        changed = changed.model_copy(update={"conversation": _continue(changed.conversation, change.sms.at)})
+        changed = changed.model_copy(update={"conversation": continued(changed.conversation, change.sms.at)})
     return changed
 
 
@@ -188,17 +200,27 @@ def receive(
     replies: BrandReplies,
     zones_for: Callable[[str], tuple[str, ...]],
     prompt: Prompt | None = None,
+    store_names: Callable[[str], str] = str,
 ) -> InboundOutcome:
     """The text applied to the contact as read. `prompt`: the question the
     contact has pending, if any. Keywords still win over answers (STOP is
-    STOP), but YES is then an answer, not an opt-in."""
+    STOP), but YES is then an answer, not an opt-in. REORDER offers the last
+    order (`store_names`: a store's name by its id); from someone opted out it
+    is a conversation, for a person."""
     base = contact or new_contact(sms, zones_for)
     pending = base.pending_prompt
     if pending is None or prompt is None or pending.prompt_id != prompt.id or pending.expires_at <= sms.at:
         pending = None
-    change = read_text(sms)
+    change = read_text(sms, replies.reorder_words)
+    if change.kind == InboundKind.REORDER and base.consent != ConsentState.OPTED_OUT:
+        heard = _heard_from(base, sms.at)
+        offered = offer(heard, sms.at, store_names)
+        contact_after, reply = offered if offered is not None else (heard, NOTHING_TO_REPEAT)
+        return InboundOutcome(contact_after, _message(sms, InboundKind.REORDER, reply))
+    if change.kind == InboundKind.REORDER:
+        change = replace(change, kind=InboundKind.CONVERSATION)
     if pending is not None and prompt is not None and change.reads_question:
-        return _answer(_heard_from(base, sms.at), sms, prompt, pending)
+        return _answer(_heard_from(base, sms.at), sms, prompt, pending, store_names)
     return applied(change, contact, base, replies)
 
 
@@ -216,7 +238,9 @@ def replayed(change: InboundChange, replies: BrandReplies) -> Message:
     return _message(change.sms, change.kind, reply)
 
 
-def _answer(contact: Contact, sms: InboundSms, prompt: Prompt, pending: PendingPrompt) -> InboundOutcome:
+def _answer(
+    contact: Contact, sms: InboundSms, prompt: Prompt, pending: PendingPrompt, store_names: Callable[[str], str]
+) -> InboundOutcome:
     """Read the text as the pending question's answer; ask once more when it
     cannot be read; after that it is a conversation for a person."""
     found = match(prompt, sms.body)
@@ -224,6 +248,10 @@ def _answer(contact: Contact, sms: InboundSms, prompt: Prompt, pending: PendingP
     if found is not None:
         contact, changes = apply(contact, prompt, found, sms.sid, sms.at)
         kind, reply = InboundKind.ANSWER, reply_to_answer(found, contact, prompt)
+        if Effect.PLACE_ORDER in found.answer.effects:
+            order = placed(contact, pending, sms.sid, sms.at)
+            reply = f"Thanks! Sending your order to {store_names(order.store_id)} now." if order else ORDER_CHANGED
+            return InboundOutcome(contact, _message(sms, kind, reply), changes, reorder=order)
         if found.answer.free_text:
             said = FreeTextAnswer(
                 prompt_id=prompt.id, phone=sms.phone, text=found.matched, reasons=reasons_in(found.matched),
@@ -235,7 +263,7 @@ def _answer(contact: Contact, sms: InboundSms, prompt: Prompt, pending: PendingP
         contact = contact.model_copy(update={"pending_prompt": pending.model_copy(update={"reasked": True})})
     else:
         kind, reply = InboundKind.CONVERSATION, ""
-        conversation = _continue(contact.conversation, sms.at)
+        conversation = continued(contact.conversation, sms.at)
         contact = contact.model_copy(update={"pending_prompt": None, "conversation": conversation})
     return InboundOutcome(contact=contact, message=_message(sms, kind, reply), field_changes=changes)
 
@@ -268,15 +296,3 @@ def _heard_from(contact: Contact, at: datetime) -> Contact:
     if contact.deliverability.state != DeliverabilityState.OK:
         update["deliverability"] = Deliverability(reason="inbound text received", updated_at=at)
     return contact.model_copy(update=update)
-
-
-def _continue(conversation: Conversation | None, at: datetime) -> Conversation:
-    if conversation is None:
-        return Conversation(opened_at=at, last_inbound_at=at, waiting_since=at)
-    return conversation.model_copy(
-        update={
-            "last_inbound_at": max(at, conversation.last_inbound_at),
-            "message_count": conversation.message_count + 1,
-            "waiting_since": conversation.waiting_since or at,
-        }
-    )

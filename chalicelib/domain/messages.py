@@ -19,6 +19,7 @@ class InboundKind(StrEnum):
     HELP = "help"
     ANSWER = "answer"  # read as the answer to the pending question
     REASKED = "reasked"  # could not be read as its answer: asked once more
+    REORDER = "reorder"  # the customer asked to order their usual again (domain/reorder.py)
     CONVERSATION = "conversation"
 
 

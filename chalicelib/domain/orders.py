@@ -104,6 +104,10 @@ class OrderSummary(BaseModel):
     last_event_id: str | None = None  # with last_at: the latest event, to compare the next one with
     last_items_at: datetime | None = None  # the latest event that listed items (not every event does)
     last_items_event_id: str | None = None
+    # the order those items were, its store and its total: what REORDER repeats (domain/reorder.py)
+    last_items_order_id: str | None = None
+    last_items_store_id: str | None = None
+    last_items_total: Money | None = None
 
 
 def _newer(at: datetime | None, event_id: str | None, event: OrderEvent) -> bool:
@@ -143,6 +147,9 @@ def fold(summary: OrderSummary, order: OrderState | None, event: OrderEvent) -> 
                 "last_items": event.items if items else summary.last_items,
                 "last_items_at": event.at if items else summary.last_items_at,
                 "last_items_event_id": event.id if items else summary.last_items_event_id,
+                "last_items_order_id": event.order_id if items else summary.last_items_order_id,
+                "last_items_store_id": event.store_id if items else summary.last_items_store_id,
+                "last_items_total": event.total if items else summary.last_items_total,
                 "total": Money(amount=amount, currency=currency),
             }
         ),

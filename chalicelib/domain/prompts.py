@@ -22,6 +22,7 @@ from chalicelib.domain.contact import Attribute, Contact, FieldChange, HomeLocat
 from chalicelib.domain.keywords import normalise_text
 from chalicelib.domain.policy import normalise_area
 from chalicelib.domain.reasons import Reason, reasons_in
+from chalicelib.domain.reorder import OFFER_KEPT, REORDER_PROMPT
 
 
 class Effect(StrEnum):
@@ -33,6 +34,7 @@ class Effect(StrEnum):
     SET_ATTRIBUTE = "set_attribute"  # `attribute` = `value` (or the matched text)
     KEEP_TEXTS = "keep_texts"  # the re-engagement question answered yes
     RECORD_REASON = "record_reason"  # a free-text answer: kept whole, read for its reasons (domain/reasons.py)
+    PLACE_ORDER = "place_order"  # the order a REORDER offered is placed (domain/reorder.py)
 
 
 class Pattern(StrEnum):
@@ -306,6 +308,16 @@ def default_prompts() -> dict[str, Prompt]:
                 answers=[Answer(free_text=True, effects=[Effect.RECORD_REASON], reply="Thank you, that really helps.")],
                 reask="Sorry, we didn't catch that: what's kept you away?",
                 expires_after_days=14,
+            ),
+            Prompt(
+                id=REORDER_PROMPT,
+                question="{brand}: reply YES to order your usual again, or NO.",  # asked only by REORDER's offer
+                answers=[
+                    Answer(words=YES, effects=[Effect.PLACE_ORDER], reply="Thanks! Sending your order now."),
+                    Answer(words=NO, reply="OK, nothing ordered."),
+                ],
+                reask="Reply YES to order your usual again, or NO.",
+                expires_after_days=OFFER_KEPT / timedelta(days=1),
             ),
             Prompt(
                 id=NEW_POSTCODE,

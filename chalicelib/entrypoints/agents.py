@@ -18,6 +18,7 @@ from chalicelib.domain.contact import Contact
 from chalicelib.domain.conversations import NoConversationError
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.reasons import FreeTextAnswer, Reason
+from chalicelib.domain.reorder import REORDER_PROMPT
 from chalicelib.domain.saved_replies import SavedReply, SavedReplyText
 from chalicelib.domain.timeline import OWN_ENTRY, Entry, EntryKind, parse_cursor
 from chalicelib.entrypoints import openapi
@@ -232,6 +233,13 @@ def timeline(number: str) -> Response:
 class AskIn(BaseModel):
     prompt_id: str = Field(min_length=1, max_length=40)
     location: str | None = Field(default=None, max_length=80, description="for {location} in the question")
+
+    @field_validator("prompt_id")
+    @classmethod
+    def _not_reorder(cls, prompt_id: str) -> str:
+        if prompt_id == REORDER_PROMPT:  # its YES places an order: only the customer's own REORDER asks it
+            raise ValueError("the reorder question is asked only when a customer texts REORDER")
+        return prompt_id
 
 
 @allow(AGENT, OPERATOR)

@@ -15,10 +15,11 @@ from typing import Any
 from chalice.app import Blueprint, CloudWatchEvent, Rate, SQSEvent
 
 from chalicelib.adapters.observability import count, logger
-from chalicelib.bootstrap import deps, sender
+from chalicelib.bootstrap import deps, ordering_system, sender
 from chalicelib.domain.orders import OrderEvent
+from chalicelib.domain.reorder import REORDER_JOB
 from chalicelib.domain.runs import BreakerSettings
-from chalicelib.services import order_texts, orders, runs
+from chalicelib.services import order_texts, orders, reorder, runs
 from chalicelib.services.conversations import Outbound
 from chalicelib.services.send_text import BatchReads, SendContext, SendJob, SendTiming
 from chalicelib.services.sending import send_one
@@ -128,6 +129,11 @@ def send(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
             texted = order_texts.send_update(job, event, d.order_texts, outbound, d.send_queue, ctx.remaining_s())
             count("OrderEvents", applied=str(applied).lower(), text=texted.split(":")[0])
             logger.info("order event", extra={"event_id": event.id, "applied": applied, "text": texted})
+            return
+        if job.get("kind") == REORDER_JOB:  # a YES to a REORDER's offer, placed with the ordering system
+            placed = reorder.place(job, ordering_system(), outbound, d.send_queue, timing, ctx.remaining_s())
+            count("Reorders", outcome=placed)
+            logger.info("reorder", extra={"phone": job["request"]["phone"], "outcome": placed})
             return
         outcome = send_one(
             SendJob(job["run_id"], job["campaign_id"], job["phone"], int(job.get("retry", 0))), ctx, batch

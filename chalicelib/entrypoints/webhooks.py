@@ -24,6 +24,7 @@ from chalicelib.services.status import record_status
 
 bp = Blueprint(__name__)
 FORM = ["application/x-www-form-urlencoded"]
+TWIML_TYPE = "text/xml; charset=utf-8"  # a reply naming a price in £ or € reads as written
 
 
 def _verified_form() -> dict[str, str]:
@@ -65,14 +66,15 @@ def inbound() -> Response:
     def handle(form: dict[str, str]) -> Response:
         d = deps()
         sms = parse(InboundForm, form).to_sms(d.clock.now())
-        message = handle_inbound(sms, d.store, d.settings.replies, d.runs, d.prompts, d.directory)
+        orders = d.send_queue if d.settings.order_webhook_url else None  # where a YES's order is placed from
+        message = handle_inbound(sms, d.store, d.settings.replies, d.runs, d.prompts, d.directory, orders)
         count("InboundMessages")
         count("Keywords", kind=str(message.kind))
         logger.info(
             "inbound",
             extra={"phone": sms.phone, "kind": message.kind, "replied": bool(message.reply)},
         )
-        return Response(body=twiml(message.reply), status_code=200, headers={"Content-Type": "text/xml"})
+        return Response(body=twiml(message.reply), status_code=200, headers={"Content-Type": TWIML_TYPE})
 
     return _answer(handle)
 

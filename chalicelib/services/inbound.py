@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from chalicelib.domain import phone
@@ -22,7 +22,7 @@ from chalicelib.domain.inbound import (
 from chalicelib.domain.ledger import OPTED_OUT
 from chalicelib.domain.messages import InboundKind, Message
 from chalicelib.domain.stores import help_naming, home_store
-from chalicelib.services.ports import ConversationStore, PromptBook, RunStore
+from chalicelib.services.ports import ConversationStore, JobQueue, PromptBook, RunStore
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.stores import StoreDirectory
 
@@ -37,6 +37,7 @@ def handle_inbound(
     runs: RunStore,
     prompts: PromptBook,
     stores: StoreDirectory | None = None,
+    orders: JobQueue | None = None,
 ) -> Message:
     """Record the text; the stored message carries the reply (empty for none).
 
@@ -47,15 +48,20 @@ def handle_inbound(
     reply the first delivery got; one that finds the contact changed but its
     message missing (a crash between the writes) stores the message now.
     HELP's answer names the customer's store (of `stores`) and its phone.
+    REORDER (read against the profile: it offers the last order) and YES to
+    its offer need `orders`, the queue the order is placed from.
     """
-    change = read_text(sms)
+    change = read_text(sms, replies.reorder_words if orders is not None else frozenset())
     created = new_contact(sms, phone.time_zone_candidates)
+    reading = _Reading(sms, store, replies, prompts, stores, orders)
     try:
         try:
+            if change.kind == InboundKind.REORDER:
+                raise ProfileNeededError(sms.phone)
             before = store.apply_text(change, created)
             outcome = applied(change, before, created, replies)
         except ProfileNeededError:
-            before, outcome = retry_on_conflict(lambda: _apply_reading(sms, store, replies, prompts, stores))
+            before, outcome = retry_on_conflict(reading.apply)
     except TextAlreadyAppliedError:
         return _finish_replayed(change, store, replies)
     message = outcome.message
@@ -71,30 +77,39 @@ def handle_inbound(
     return message
 
 
-def _apply_reading(
-    sms: InboundSms,
-    store: ConversationStore,
-    replies: BrandReplies,
-    prompts: PromptBook,
-    stores: StoreDirectory | None,
-) -> tuple[Contact | None, InboundOutcome]:
-    """The text read against the profile (a pending question, a number to mark
-    reachable again): one whole-profile write, which counts the text once. An
-    answer that gave a new home and left no store gets the store of that home."""
-    contact = store.get_contact(sms.phone)
-    pending = contact.pending_prompt if contact else None
-    prompt = prompts.get(pending.prompt_id) if pending else None
-    outcome = receive(contact, sms, replies, phone.time_zone_candidates, prompt)
-    if stores is not None and outcome.contact.store_id is None and outcome.field_changes:
-        outcome = replace(outcome, contact=home_store(outcome.contact, stores.all(), sms.at))
-    unit = store.unit()  # the answer in the customer's words is kept with the profile it changed, or neither
-    unit.add(
-        *store.saved(outcome.contact, contact.version if contact else None, applied_sid=sms.sid, applied_at=sms.at)
-    )
-    if outcome.free_text is not None:
-        unit.add(*store.answers.added(outcome.free_text))
-    unit.commit()
-    return contact, outcome
+@dataclass(frozen=True)
+class _Reading:
+    sms: InboundSms
+    store: ConversationStore
+    replies: BrandReplies
+    prompts: PromptBook
+    stores: StoreDirectory | None
+    orders: JobQueue | None
+
+    def apply(self) -> tuple[Contact | None, InboundOutcome]:
+        """The text read against the profile (a pending question, a number to mark
+        reachable again, REORDER): one whole-profile write, which counts the text
+        once. An answer that gave a new home and left no store gets the store of
+        that home. An order to place is queued first: a crash before the write
+        brings the text back from Twilio, and its order again under the same key."""
+        sms, store, stores = self.sms, self.store, self.stores
+        contact = store.get_contact(sms.phone)
+        pending = contact.pending_prompt if contact else None
+        prompt = self.prompts.get(pending.prompt_id) if pending else None
+        names = stores.name_of if stores is not None else str
+        outcome = receive(contact, sms, self.replies, phone.time_zone_candidates, prompt, names)
+        if stores is not None and outcome.contact.store_id is None and outcome.field_changes:
+            outcome = replace(outcome, contact=home_store(outcome.contact, stores.all(), sms.at))
+        if outcome.reorder is not None and self.orders is not None:
+            self.orders.enqueue([outcome.reorder.job()])
+        unit = store.unit()  # the answer in the customer's words is kept with the profile it changed, or neither
+        unit.add(
+            *store.saved(outcome.contact, contact.version if contact else None, applied_sid=sms.sid, applied_at=sms.at)
+        )
+        if outcome.free_text is not None:
+            unit.add(*store.answers.added(outcome.free_text))
+        unit.commit()
+        return contact, outcome
 
 
 def _finish_replayed(change: InboundChange, store: ConversationStore, replies: BrandReplies) -> Message:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from chalicelib.domain.contact import fill_for
+from chalicelib.domain.contact import Contact, fill_for
 from chalicelib.domain.orders import OrderEvent, OrderEventType, OrderText, OrderTextSpec, text_skipped
 from chalicelib.domain.segments import segments
 from chalicelib.services.conversations import NotSendableError, Outbound, notify
@@ -47,6 +47,25 @@ def _skipped(event: OrderEvent, text: OrderText, ctx: Outbound) -> str | None:
     return text_skipped(event, order, ctx.clock.now(), text.relevance_minutes)
 
 
+def wait_for_sender(contact: Contact, body: str, ctx: Outbound, time_left_s: float) -> tuple[bool, float]:
+    """Take the body's slot of the contact's sender's pace (shared with campaigns)
+    and sleep until it: whether it slept, and the seconds to the slot. A slot
+    beyond the handler's time is not slept to: the caller's job comes back then."""
+    origin = ctx.stores.origin(contact)
+    interval = PACE_MARGIN * max(1, segments(body).count) / origin.messages_per_second
+    slot = ctx.runs.senders.take_slot(origin.pace, interval, ctx.clock.now().timestamp() + SLOT_AHEAD_S)
+    wait = slot - ctx.clock.now().timestamp()
+    if wait > time_left_s - TIME_KEPT_S:
+        return False, wait
+    ctx.clock.sleep(wait)
+    return True, wait
+
+
+def come_back(job: dict[str, object], wait_s: float, queue: JobQueue) -> None:
+    """The job again once its sender's slot has come (SQS delays at most 15 minutes)."""
+    queue.enqueue([job], delay_s=min(900, math.ceil(wait_s)))
+
+
 def send_update(
     job: dict[str, object], event: OrderEvent, book: OrderTextBook, ctx: Outbound, queue: JobQueue, time_left_s: float
 ) -> str:
@@ -56,7 +75,6 @@ def send_update(
     text = book.get(event.type)
     if text is None or not text.enabled:
         return "none"
-    now = ctx.clock.now()
     why = _skipped(event, text, ctx)
     contact = ctx.store.get_contact(event.phone)
     if why is None and contact is None:
@@ -64,14 +82,10 @@ def send_update(
     if why is not None or contact is None:
         return f"dropped: {why}"
     body = fill_for(text.message, contact, ctx.stores.template_fields(contact))
-    origin = ctx.stores.origin(contact)
-    interval = PACE_MARGIN * max(1, segments(body).count) / origin.messages_per_second
-    slot = ctx.runs.senders.take_slot(origin.pace, interval, now.timestamp() + SLOT_AHEAD_S)
-    wait = slot - ctx.clock.now().timestamp()
-    if wait > time_left_s - TIME_KEPT_S:  # never sleep past the handler's time: the job comes back for a new slot
-        queue.enqueue([job], delay_s=min(900, math.ceil(wait)))
+    slept, wait = wait_for_sender(contact, body, ctx, time_left_s)
+    if not slept:
+        come_back(job, wait, queue)
         return "deferred"
-    ctx.clock.sleep(wait)
     if wait > 0 and (why := _skipped(event, text, ctx)) is not None:  # a cancel may have come meanwhile
         return f"dropped: {why}"
     try:

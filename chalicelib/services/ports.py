@@ -10,12 +10,14 @@ from typing import Any, Protocol
 
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import ConsentEvent, Contact, FieldChange
+from chalicelib.domain.errors import RapportError
 from chalicelib.domain.inbound import InboundChange
 from chalicelib.domain.ledger import Claim, Fate, LedgerEntry
 from chalicelib.domain.messages import Message
 from chalicelib.domain.orders import OrderState, OrderText
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.reasons import FreeTextAnswer
+from chalicelib.domain.reorder import ReorderRequest
 from chalicelib.domain.runs import DecisionRecord, Hold, Run
 from chalicelib.domain.saved_replies import SavedReply
 from chalicelib.domain.stores import Store
@@ -432,6 +434,23 @@ class SavedReplyBook(Protocol):
     def list(self) -> list[SavedReply]: ...
 
     def count(self) -> int: ...
+
+
+class OrderingUnavailableError(RapportError):
+    """The ordering system could not answer now (down, timed out, 408, 429, 5xx): ask again later."""
+
+
+class OrderingRefusedError(RapportError):
+    """The ordering system answered that it will not place the order (another 4xx, or no message)."""
+
+
+class OrderingSystem(Protocol):
+    """The brand's ordering system, behind ORDER_WEBHOOK_URL (docs/stores-and-orders.md)."""
+
+    def place(self, request: ReorderRequest) -> str:
+        """The message its answer gives the customer (a pay link, say). The same
+        request (its idempotency key) again must not order twice."""
+        ...
 
 
 class JobQueue(Protocol):

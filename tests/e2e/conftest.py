@@ -32,6 +32,7 @@ class RunningStack:
     store: DynamoConversationStore
     process: subprocess.Popen[bytes]
     env: dict[str, str] = field(default_factory=dict)  # what the stack was started with
+    ordering: str = ""  # the ordering-system simulator (local/ordering_sim.py)
 
 
 def port_open(port: int) -> bool:
@@ -47,7 +48,7 @@ def running_stack(
     `flags`: more of the stack's options (`--no-runner`); `tick_seconds`: the schedule's period
     (None: the stack's default, a minute); `settings`: more of the service's environment
     (the send path's clocks scaled down, config.py)."""
-    api_port, aws_port, twilio_port = free_port(), free_port(), free_port()
+    api_port, aws_port, twilio_port, ordering_port = free_port(), free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "TWILIO_AUTH_TOKEN": TOKEN,
@@ -55,6 +56,7 @@ def running_stack(
         "TABLE_NAME": table,
         "BRAND_NAME": "Pizza Co",
         "OPERATOR_TOKEN": OPERATOR_TOKEN,
+        "ORDER_WEBHOOK_URL": f"http://127.0.0.1:{ordering_port}/orders",
         **(settings or {}),
     }
     env.pop("PUBLIC_BASE_URL", None)
@@ -63,7 +65,7 @@ def running_stack(
         [
             sys.executable, "-m", "local.stack", "--no-demo", *flags,
             "--api-port", str(api_port), "--aws-port", str(aws_port), "--twilio-port", str(twilio_port),
-            *tick,
+            "--ordering-port", str(ordering_port), *tick,
         ],
         cwd=ROOT,
         env=env,
@@ -74,7 +76,8 @@ def running_stack(
         wait_for(f"{api}/health", timeout_s=90, process=process)
         client = boto3.client("dynamodb", endpoint_url=aws, region_name=REGION)
         store = DynamoConversationStore(client, table)
-        yield RunningStack(api, sim, aws, (api_port, aws_port, twilio_port), store, process, env)
+        ordering = f"http://127.0.0.1:{ordering_port}"
+        yield RunningStack(api, sim, aws, (api_port, aws_port, twilio_port), store, process, env, ordering)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)

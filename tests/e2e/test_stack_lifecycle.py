@@ -29,6 +29,7 @@ STOPPED_WITHIN_S = 15.0
 
 def start(env: dict[str, str], ports: list[int], own_group: bool = False) -> subprocess.Popen[str]:
     args = ["--api-port", str(ports[0]), "--aws-port", str(ports[1]), "--twilio-port", str(ports[2])]
+    args += ["--ordering-port", str(ports[3])]
     return subprocess.Popen(
         [sys.executable, "-m", "local.stack", "--no-demo", *args],
         cwd=ROOT,
@@ -92,7 +93,7 @@ def alive(pid: int) -> bool:
 
 
 def test_sigterm_stops_every_process_it_started() -> None:
-    ports = [free_port(), free_port(), free_port()]
+    ports = [free_port(), free_port(), free_port(), free_port()]
     process = start({**os.environ, "TWILIO_AUTH_TOKEN": "lifecycle-token"}, ports)
     read_banner(process)
     assert all(port_open(port) for port in ports)
@@ -109,7 +110,7 @@ def test_sigterm_stops_every_process_it_started() -> None:
     ids=["SIGTERM", "SIGINT", "SIGTERM-repeated"],
 )
 def test_a_signal_to_the_whole_process_group_stops_everything_within_15_s(signum: int, times: int) -> None:
-    ports = [free_port(), free_port(), free_port()]
+    ports = [free_port(), free_port(), free_port(), free_port()]
     process = start({**os.environ, "TWILIO_AUTH_TOKEN": "lifecycle-token"}, ports, own_group=True)
     try:
         banner = read_banner(process)
@@ -141,7 +142,7 @@ def test_a_signal_to_the_whole_process_group_stops_everything_within_15_s(signum
 
 
 def test_an_empty_auth_token_refuses_to_start() -> None:
-    ports = [free_port(), free_port(), free_port()]
+    ports = [free_port(), free_port(), free_port(), free_port()]
     process = start({**os.environ, "TWILIO_AUTH_TOKEN": ""}, ports)
     output, _ = process.communicate(timeout=60)
     assert process.returncode != 0

@@ -5,6 +5,7 @@ two campaigns on one number within its rate."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ import requests
 
 from tests.e2e.conftest import RunningStack
 from tests.e2e.test_campaigns import api, numbers, person
-from tests.e2e.test_local_stack import eventually
+from tests.e2e.test_local_stack import eventually, text
 
 
 def sent_to(stack: RunningStack, phone: str) -> list[dict[str, Any]]:
@@ -125,8 +126,8 @@ def test_two_campaigns_at_once_on_one_number_stay_within_its_rate(stack: Running
 def test_an_order_update_arrives_once_from_the_stores_number(stack: RunningStack, integration_key: str) -> None:
     store_id = f"lds-{uuid.uuid4().hex[:6]}"
     put_store(stack, store_id, ["LS1"], "+441134960004")
-    text = {"message": "{store_name}: your order is on its way", "relevance_minutes": 30}
-    api(stack, "PUT", "/api/order-texts/out_for_delivery", text)
+    update = {"message": "{store_name}: your order is on its way", "relevance_minutes": 30}
+    api(stack, "PUT", "/api/order-texts/out_for_delivery", update)
     [phone] = numbers(1)
     out = order_event(f"evt-{uuid.uuid4().hex[:8]}", phone, store_id, type="out_for_delivery")
     for _ in range(2):  # the ordering system retried
@@ -142,3 +143,70 @@ def test_an_order_update_arrives_once_from_the_stores_number(stack: RunningStack
                or None)  # fmt: skip
     time.sleep(1.0)  # the same job decides its text right after applying it: a wrong send would be here by now
     assert len(sent_to(stack, phone)) == 1  # two hours late: dropped, never sent
+
+
+def ordering_calls(stack: RunningStack, phone: str) -> list[dict[str, Any]]:
+    """The calls the ordering-system simulator took for this customer."""
+    calls: list[dict[str, Any]] = requests.get(f"{stack.ordering}/calls", timeout=30).json()
+    return [call for call in calls if json.loads(call["body"])["phone"] == phone]
+
+
+def bodies(stack: RunningStack, phone: str) -> list[str]:
+    return [str(m["body"]) for m in sent_to(stack, phone)]
+
+
+def customer_who_ordered(stack: RunningStack, integration_key: str, sender: str) -> tuple[str, str]:
+    """A customer whose last order (2 x Margherita, £18.99) was from a store with its own number."""
+    store_id = f"ncl-{uuid.uuid4().hex[:6]}"
+    put_store(stack, store_id, ["NE1"], sender)
+    [phone] = numbers(1)
+    earlier = order_event(f"evt-{uuid.uuid4().hex[:8]}", phone, store_id,
+                          items=[{"name": "Margherita", "quantity": 2}])  # fmt: skip
+    assert post_event(stack, integration_key, earlier).status_code == 202
+    eventually(lambda: api(stack, "GET", f"/api/contacts?phone=%2B{phone[1:]}")["contacts"] or None)
+    return phone, store_id
+
+
+def test_reorder_then_yes_places_one_signed_order_whose_pay_link_and_updates_follow(
+    stack: RunningStack, integration_key: str
+) -> None:
+    phone, store_id = customer_who_ordered(stack, integration_key, "+441914960010")
+    api(stack, "PUT", "/api/order-texts/delivered", {"message": "{store_name}: delivered. Enjoy!"})
+    offer = text(stack, phone, "REORDER")
+    assert offer["replies"] == [
+        f"Your usual from Pizza Co {store_id}: 2 x Margherita, £18.99. Reply YES to order it again, or NO."
+    ]
+    assert text(stack, phone, "YES")["replies"] == [f"Thanks! Sending your order to Pizza Co {store_id} now."]
+    paid = eventually(lambda: [m for m in sent_to(stack, phone) if "pay here" in m["body"]] or None, timeout_s=30)
+    assert paid[0]["from"] == "+441914960010"  # the store's own number
+    [call] = ordering_calls(stack, phone)
+    assert call["signed"] and call["idempotency_key"].startswith("rapport-reorder-SM")
+    assert json.loads(call["body"])["items"] == [{"name": "Margherita", "quantity": 2}]
+    # the ordering system posts the new order's events back: the profile counts it, its update is texted
+    eventually(lambda: f"Pizza Co {store_id}: delivered. Enjoy!" in bodies(stack, phone) or None, timeout_s=30)
+    profile = api(stack, "GET", f"/api/contacts?phone=%2B{phone[1:]}")["contacts"][0]
+    assert profile["orders"]["count"] == 2 and profile["orders"]["last_store_id"] == store_id
+    assert sum("pay here" in body for body in bodies(stack, phone)) == 1
+
+
+def test_the_ordering_system_down_then_back_gives_one_order_and_the_customer_is_told(
+    stack: RunningStack, integration_key: str
+) -> None:
+    phone, _ = customer_who_ordered(stack, integration_key, "+441914960011")
+    requests.post(f"{stack.ordering}/control", json={"down": True}, timeout=30)
+    try:
+        text(stack, phone, "REORDER")
+        text(stack, phone, "YES")
+        eventually(lambda: "on its way to the store" in " ".join(bodies(stack, phone)) or None, timeout_s=30)
+    finally:
+        requests.post(f"{stack.ordering}/control", json={"down": False}, timeout=30)
+    eventually(lambda: any("pay here" in body for body in bodies(stack, phone)) or None, timeout_s=45)
+    calls = ordering_calls(stack, phone)
+    assert len(calls) >= 2 and len({call["idempotency_key"] for call in calls}) == 1  # retried under one key
+    eventually(
+        lambda: api(stack, "GET", f"/api/contacts?phone=%2B{phone[1:]}")["contacts"][0]["orders"]["count"] == 2 or None,
+        timeout_s=30,
+    )
+    time.sleep(2.0)  # a second order's events would be here by now
+    assert api(stack, "GET", f"/api/contacts?phone=%2B{phone[1:]}")["contacts"][0]["orders"]["count"] == 2
+    assert sum("pay here" in body for body in bodies(stack, phone)) == 1

@@ -39,7 +39,7 @@ def test_an_ordinary_text_is_stored_and_answered_with_empty_twiml(
 ) -> None:
     response = post_signed(client, "/twilio/inbound", sms("Do you deliver to SW1?"))
     assert response.status_code == 200
-    assert response.headers["Content-Type"] == "text/xml"
+    assert response.headers["Content-Type"] == "text/xml; charset=utf-8"
     assert response.body.decode().endswith("<Response></Response>")
     contact = store.get_contact(CUSTOMER)
     assert contact is not None and contact.conversation is not None

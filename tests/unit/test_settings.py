@@ -77,6 +77,11 @@ def test_the_defaults_are_good_settings() -> None:
         ("OPERATOR_TOKENS_PARAM", "/rapport/prod/*"),
         ("BRAND_NAME", " "),
         ("CONVERSATION_AUTO_REPLY", "x" * 1601),
+        ("ORDER_WEBHOOK_URL", "https://orders.example.com/rapport"),  # no secret to sign its calls with
+        ("ORDER_WEBHOOK_SECRET_PARAM", "order secret"),
+        ("REORDER_KEYWORDS", "REORDER,STOP"),  # STOP must stay STOP
+        ("REORDER_KEYWORDS", "YES"),  # YES answers questions
+        ("REORDER_KEYWORDS", "ORDER AGAIN"),  # one word
     ],
 )
 def test_a_bad_value_is_refused_naming_its_variable(variable: str, value: str) -> None:
@@ -124,10 +129,23 @@ def test_secrets_are_never_echoed_in_the_error() -> None:
         ("TWILIO_MESSAGING_SERVICE_SID", "MG" + "ab" * 16),
         ("TWILIO_AUTH_TOKEN_PARAM", "/rapport/prod/twilio-auth-token"),
         ("OPERATOR_TOKEN_SHA256", "A" * 64 + ", " + "b" * 64),
+        ("REORDER_KEYWORDS", "reorder, again,USUAL"),
+        ("ORDER_WEBHOOK_SECRET_PARAM", "/rapport/prod/order-webhook-secret"),
     ],
 )
 def test_good_values_are_accepted(variable: str, value: str) -> None:
     Settings.from_env({variable: value})
+
+
+def test_reorder_is_a_keyword_only_where_an_ordering_system_takes_the_order() -> None:
+    assert Settings.from_env({}).replies.reorder_words == frozenset()
+    wired = {"ORDER_WEBHOOK_URL": "https://orders.example.com/rapport", "ORDER_WEBHOOK_SECRET": "s"}
+    assert Settings.from_env({**wired, "REORDER_KEYWORDS": "reorder, usual"}).replies.reorder_words == {
+        "REORDER",
+        "USUAL",
+    }
+    message = str(problems_with({**wired, "ORDER_WEBHOOK_SECRET": "", "TWILIO_AUTH_TOKEN": "x"}))
+    assert "ORDER_WEBHOOK_URL" in message and "ORDER_WEBHOOK_SECRET" in message
 
 
 def test_business_hours_and_replies_are_built_once_not_per_text() -> None:
