@@ -53,7 +53,7 @@ def run() -> list[Figure]:
         counter = CallCounter(dynamodb)
         settings = Settings.from_env({"TABLE_NAME": TABLE, "TWILIO_AUTH_TOKEN": "bench-token"})
         queue = InMemoryQueue()
-        deps = replace(bootstrap.on_dynamodb(settings, dynamodb, SystemClock()), send_queue=queue)
+        deps = replace(bootstrap.on_dynamodb(settings, dynamodb, SystemClock()), events_queue=queue)
         deps.keys.add(
             KeyRecord(name="orders", role=Role.INTEGRATION, key_hash=key_hash(KEY), created_at=now, created_by="bench")
         )

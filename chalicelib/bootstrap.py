@@ -44,6 +44,7 @@ class Deps:
     order_texts: OrderTextBook  # what an order's events text the customer
     plan_queue: JobQueue
     send_queue: JobQueue
+    events_queue: JobQueue  # order events and reorders (jobs.events)
     keys: KeyStore  # the API keys (hashes), named, each with a role
     policy: PolicySettings = field(default_factory=PolicySettings)
 
@@ -91,6 +92,7 @@ def build(settings: Settings) -> Deps:
         deps,
         plan_queue=SqsQueue(lambda: boto3.client("sqs"), settings.plan_queue_url),
         send_queue=SqsQueue(lambda: boto3.client("sqs"), settings.send_queue_url),
+        events_queue=SqsQueue(lambda: boto3.client("sqs"), settings.events_queue_url),
     )
 
 
@@ -130,6 +132,7 @@ def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> D
         order_texts=DynamoOrderTextBook(dynamodb, settings.table_name),
         plan_queue=_NoQueue(),
         send_queue=_NoQueue(),
+        events_queue=_NoQueue(),
         keys=DynamoKeyStore(dynamodb, settings.table_name),
     )
 

@@ -46,6 +46,7 @@ _ENV = {
     "plan_shards": "PLAN_SHARDS",
     "plan_queue_url": "PLAN_QUEUE_URL",
     "send_queue_url": "SEND_QUEUE_URL",
+    "events_queue_url": "EVENTS_QUEUE_URL",
     "twilio_account_sid": "TWILIO_ACCOUNT_SID",
     "twilio_messaging_service_sid": "TWILIO_MESSAGING_SERVICE_SID",
     "twilio_from_number": "TWILIO_FROM_NUMBER",
@@ -100,6 +101,7 @@ class Settings:
     plan_shards: int = 16  # scan segments a run is planned in, one Lambda each
     plan_queue_url: str = ""
     send_queue_url: str = ""
+    events_queue_url: str = ""  # order events and reorders: a queue of their own, never behind a campaign
     twilio_account_sid: str = ""
     twilio_messaging_service_sid: str = ""
     twilio_from_number: str = ""  # used when no messaging service is set
@@ -150,6 +152,7 @@ class Settings:
                 plan_shards=shards,
                 plan_queue_url=env.get("PLAN_QUEUE_URL", ""),
                 send_queue_url=env.get("SEND_QUEUE_URL", ""),
+                events_queue_url=env.get("EVENTS_QUEUE_URL", ""),
                 twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
                 twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID", ""),
                 twilio_from_number=env.get("TWILIO_FROM_NUMBER", ""),
@@ -202,7 +205,13 @@ class Settings:
                 bad(name, f"a whole number from {least} to {most}")
         if self.send_retry_first_s > self.send_retry_max_s:
             bad("send_retry_first_s", f"at most SEND_RETRY_MAX_SECONDS ({self.send_retry_max_s})")
-        for name in ("plan_queue_url", "send_queue_url", "twilio_api_base_url", "order_webhook_url"):
+        for name in (
+            "plan_queue_url",
+            "send_queue_url",
+            "events_queue_url",
+            "twilio_api_base_url",
+            "order_webhook_url",
+        ):
             if getattr(self, name) and not _is_http_url(getattr(self, name)):
                 bad(name, "empty or an http(s) URL")
         for name in ("twilio_auth_token_param", "operator_tokens_param", "order_webhook_secret_param"):

@@ -2,7 +2,7 @@
 deployed stack runs (chalicelib.entrypoints.jobs), called as Lambda calls them.
 
 - the EventBridge tick, every --tick-seconds (60 in AWS);
-- the plan and send queues, long-polled on the AWS emulator; a batch goes to
+- the plan, send and events queues, long-polled on the AWS emulator; a batch goes to
   its handler as an SQS event, and the messages the handler does not report
   as failed are deleted (Lambda's partial batch response). Failed ones come
   back after the visibility timeout and end in the dead-letter queue.
@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None) -> None:
         threading.Thread(target=ticker, daemon=True),
         threading.Thread(target=consumer(os.environ["PLAN_QUEUE_URL"], jobs.plan, "plan", 1), daemon=True),
         threading.Thread(target=consumer(os.environ["SEND_QUEUE_URL"], jobs.send, "send", 10), daemon=True),
+        threading.Thread(target=consumer(os.environ["EVENTS_QUEUE_URL"], jobs.events, "events", 10), daemon=True),
     ]
     for thread in threads:
         thread.start()

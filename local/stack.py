@@ -31,7 +31,7 @@ from typing import Any
 from local.environment import BRAND_NUMBER, DEFAULTS, LOOPBACK, Ports, stack_env
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCAL_STAGE = "local"  # names the queues: rapport-local-plan, rapport-local-send
+LOCAL_STAGE = "local"  # names the queues: rapport-local-plan, rapport-local-send, rapport-local-events
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 STOP_GRACE_S = 8.0  # then SIGKILL: everything is gone well within 15 s
 
@@ -158,6 +158,7 @@ class Stack:
         sqs = session.client("sqs", endpoint_url=self.env["AWS_ENDPOINT_URL"])
         queues = create_queues(sqs, LOCAL_STAGE, visibility)
         self.env["PLAN_QUEUE_URL"], self.env["SEND_QUEUE_URL"] = queues["PlanQueue"], queues["SendQueue"]
+        self.env["EVENTS_QUEUE_URL"] = queues["EventsQueue"]
         self.demo_phones = seed(dynamodb, self.env["TABLE_NAME"]) if demo else []
         self.role_keys = role_keys(dynamodb, self.env["TABLE_NAME"])  # one API key per role, printed by banner()
         self.sim = TwilioSimulator(
@@ -206,7 +207,7 @@ class Stack:
                 f"  API             http://{LOOPBACK}:{p.api}  chalice local (pid {pids['chalice']})",
                 f"  Console         http://{LOOPBACK}:{p.api}/console  (sign in with a key below; docs/console.md)",
                 f"  AWS emulator    http://{LOOPBACK}:{p.aws}  moto server (pid {pids['moto']}),"
-                f" table {env['TABLE_NAME']!r}, queues rapport-{LOCAL_STAGE}-plan and -send",
+                f" table {env['TABLE_NAME']!r}, queues rapport-{LOCAL_STAGE}-plan, -send and -events",
                 f"  Lambda runner   {runner}",
                 f"  Twilio sim      http://{LOOPBACK}:{p.twilio}  account {env['TWILIO_ACCOUNT_SID']},"
                 f" brand number {BRAND_NUMBER}",
@@ -242,7 +243,7 @@ def main(argv: list[str] | None = None) -> None:
         "--no-runner",
         action="store_true",
         help="start no Lambda runner (tests that kill and restart senders run their own: `python -m local.runner`"
-        " with the stack's environment, PLAN_QUEUE_URL and SEND_QUEUE_URL included)",
+        " with the stack's environment, PLAN_QUEUE_URL, SEND_QUEUE_URL and EVENTS_QUEUE_URL included)",
     )
     parser.add_argument(
         "--send-visibility-seconds",

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from chalicelib.domain.contact import Contact, PendingPrompt
 from chalicelib.domain.orders import Money, OrderItem, OrderSummary
 
-REORDER_JOB = "reorder"  # the send queue's job kind that places one (services/reorder.py)
+REORDER_JOB = "reorder"  # the events queue's job kind that places one (services/reorder.py)
 REORDER_PROMPT = "reorder"  # the question an offer leaves pending (domain/prompts.py: YES places it)
 OFFER_KEPT = timedelta(minutes=30)  # a YES later than this orders nothing: the offer may be stale
 ITEMS_NAMED = 5  # in the offer's text; the rest are counted

@@ -36,7 +36,7 @@ def post_event() -> Response:
     answers 400 naming it (an unknown field too); an unknown store 422."""
     event, d = body_of(bp, OrderEvent), deps()
     return answer(
-        lambda: {"id": use_cases.accept(event, d.directory, d.send_queue, d.clock), "status": "accepted"},
+        lambda: {"id": use_cases.accept(event, d.directory, d.events_queue, d.clock), "status": "accepted"},
         status=202,
     )
 

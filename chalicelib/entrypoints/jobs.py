@@ -1,4 +1,4 @@
-"""The Lambdas AWS triggers: the EventBridge tick and the two SQS consumers.
+"""The Lambdas AWS triggers: the EventBridge tick and the three SQS consumers.
 
 Consumers answer with Lambda's partial batch response, so one bad message
 is retried (and ends in the dead-letter queue) without its batch-mates.
@@ -16,6 +16,7 @@ from chalice.app import Blueprint, CloudWatchEvent, Rate, SQSEvent
 
 from chalicelib.adapters.observability import count, logger
 from chalicelib.bootstrap import deps, ordering_system, sender
+from chalicelib.config import Settings
 from chalicelib.domain.orders import OrderEvent
 from chalicelib.domain.reorder import REORDER_JOB
 from chalicelib.domain.runs import BreakerSettings
@@ -27,6 +28,7 @@ from chalicelib.services.sending import send_one
 bp = Blueprint(__name__)
 PLAN_QUEUE = "rapport-plan"  # the names Chalice knows; infra/ points the mappings at each stage's queues
 SEND_QUEUE = "rapport-send"
+EVENTS_QUEUE = "rapport-events"
 
 
 def _each(event: SQSEvent, queue: str, handle: Callable[[dict[str, Any]], None]) -> dict[str, list[dict[str, str]]]:
@@ -113,28 +115,13 @@ def plan(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
 def send(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
     batch, d = BatchReads(phones=_recipients(event)), deps()  # the batch's contacts: one read
     s = d.settings
-    timing = SendTiming(timedelta(seconds=s.send_lease_s), s.send_retry_first_s, s.send_retry_max_s)
     ctx = SendContext(
         d.campaigns, d.runs, d.store, d.send_queue, sender(), d.clock, d.policy, s.brand_name, d.prompts,
-        d.directory, breaker=BreakerSettings(minimum_out=s.breaker_minimum_out), timing=timing,
+        d.directory, breaker=BreakerSettings(minimum_out=s.breaker_minimum_out), timing=_timing(s),
         remaining_s=_time_left(event.context),
     )  # fmt: skip
 
-    outbound = Outbound(d.store, d.runs, ctx.sender, d.clock, d.policy, d.directory)  # for order texts
-
     def handle(job: dict[str, Any]) -> None:
-        if job.get("kind") == orders.ORDER_EVENT:  # the ordering system's events share the send queue
-            event = OrderEvent.model_validate(job["event"])
-            applied = orders.apply(event, d.store, d.clock)  # then its text: each step is done once, however often run
-            texted = order_texts.send_update(job, event, d.order_texts, outbound, d.send_queue, ctx.remaining_s())
-            count("OrderEvents", applied=str(applied).lower(), text=texted.split(":")[0])
-            logger.info("order event", extra={"event_id": event.id, "applied": applied, "text": texted})
-            return
-        if job.get("kind") == REORDER_JOB:  # a YES to a REORDER's offer, placed with the ordering system
-            placed = reorder.place(job, ordering_system(), outbound, d.send_queue, timing, ctx.remaining_s())
-            count("Reorders", outcome=placed)
-            logger.info("reorder", extra={"phone": job["request"]["phone"], "outcome": placed})
-            return
         outcome = send_one(
             SendJob(job["run_id"], job["campaign_id"], job["phone"], int(job.get("retry", 0))), ctx, batch
         )
@@ -142,3 +129,30 @@ def send(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
         logger.info("send", extra={"phone": job["phone"], "run_id": job["run_id"], "outcome": outcome.value})
 
     return _each(event, "send", handle)
+
+
+@bp.on_sqs_message(queue=EVENTS_QUEUE, batch_size=10)
+def events(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
+    """The ordering system's events and the orders placed by text: a queue and a
+    function of their own, so an update never waits behind a campaign's texts."""
+    d = deps()
+    outbound = Outbound(d.store, d.runs, sender(), d.clock, d.policy, d.directory)
+    time_left = _time_left(event.context)
+
+    def handle(job: dict[str, Any]) -> None:
+        if job.get("kind") == REORDER_JOB:  # a YES to a REORDER's offer, placed with the ordering system
+            placed = reorder.place(job, ordering_system(), outbound, d.events_queue, _timing(d.settings), time_left())
+            count("Reorders", outcome=placed)
+            logger.info("reorder", extra={"phone": job["request"]["phone"], "outcome": placed})
+            return
+        order = OrderEvent.model_validate(job["event"])
+        applied = orders.apply(order, d.store, d.clock)  # then its text: each step is done once, however often run
+        texted = order_texts.send_update(job, order, d.order_texts, outbound, d.events_queue, time_left())
+        count("OrderEvents", applied=str(applied).lower(), text=texted.split(":")[0])
+        logger.info("order event", extra={"event_id": order.id, "applied": applied, "text": texted})
+
+    return _each(event, "events", handle)
+
+
+def _timing(s: Settings) -> SendTiming:
+    return SendTiming(timedelta(seconds=s.send_lease_s), s.send_retry_first_s, s.send_retry_max_s)

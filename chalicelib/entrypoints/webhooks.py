@@ -66,7 +66,7 @@ def inbound() -> Response:
     def handle(form: dict[str, str]) -> Response:
         d = deps()
         sms = parse(InboundForm, form).to_sms(d.clock.now())
-        orders = d.send_queue if d.settings.order_webhook_url else None  # where a YES's order is placed from
+        orders = d.events_queue if d.settings.order_webhook_url else None  # where a YES's order is placed from
         message = handle_inbound(sms, d.store, d.settings.replies, d.runs, d.prompts, d.directory, orders)
         count("InboundMessages")
         count("Keywords", kind=str(message.kind))

@@ -1,8 +1,9 @@
 """Use cases: the ordering system's events (`POST /api/events`).
 
 An event is checked at once (its phone, its time, its store) and put on the
-send queue: the API answers 202 without writing anything, so a burst of a
-thousand a second is the queue's to absorb. On the queue it is folded into
+events queue (a function of its own, never behind a campaign's texts): the
+API answers 202 without writing anything, so a burst of a thousand a second
+is the queue's to absorb. On the queue it is folded into
 the order's record and the customer's profile (domain/orders.py) with its
 timeline entry, in one transaction: the entry's "not already there"
 condition makes the same event, delivered twice or posted twice, change
@@ -26,7 +27,7 @@ from chalicelib.services.ports import Clock, ConversationStore, JobQueue
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.stores import StoreDirectory
 
-ORDER_EVENT = "order_event"  # the send queue's job kind for an event
+ORDER_EVENT = "order_event"  # the events queue's job kind for an event
 FUTURE_SLACK = timedelta(minutes=5)  # clocks differ; an event further ahead than this is a wrong time zone
 
 

@@ -1,4 +1,4 @@
-"""Use case on the send queue: a YES to a REORDER's offer, placed with the
+"""Use case on the events queue: a YES to a REORDER's offer, placed with the
 brand's ordering system and its answer (a pay link, say) texted back.
 
 The call carries the YES text's idempotency key, and so does every text that

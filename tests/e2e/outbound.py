@@ -76,7 +76,7 @@ def own_stack(table: str, *flags: str, settings: dict[str, str] | None = None) -
         api_port, aws_port, twilio_port = running.ports
         runner_env = stack_env(Ports(api=api_port, aws=aws_port, twilio=twilio_port), running.env)  # as the stack does
         sqs = boto3.client("sqs", endpoint_url=running.aws, region_name=REGION)
-        for name, queue in (("PLAN_QUEUE_URL", "plan"), ("SEND_QUEUE_URL", "send")):
+        for name, queue in (("PLAN_QUEUE_URL", "plan"), ("SEND_QUEUE_URL", "send"), ("EVENTS_QUEUE_URL", "events")):
             runner_env[name] = sqs.get_queue_url(QueueName=f"rapport-local-{queue}")["QueueUrl"]
         yield OwnStack(running, runner_env)
 

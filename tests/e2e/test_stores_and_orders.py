@@ -210,3 +210,25 @@ def test_the_ordering_system_down_then_back_gives_one_order_and_the_customer_is_
     time.sleep(2.0)  # a second order's events would be here by now
     assert api(stack, "GET", f"/api/contacts?phone=%2B{phone[1:]}")["contacts"][0]["orders"]["count"] == 2
     assert sum("pay here" in body for body in bodies(stack, phone)) == 1
+
+
+def test_an_order_update_never_waits_behind_a_long_campaign(stack: RunningStack, integration_key: str) -> None:
+    """A campaign paced at 1 text a second keeps the send function sleeping in line
+    for its slots; an order event on its own queue and function is texted meanwhile."""
+    slow, quick, tag = f"slw-{uuid.uuid4().hex[:6]}", f"qck-{uuid.uuid4().hex[:6]}", f"e2e-{uuid.uuid4().hex[:8]}"
+    put_store(stack, slow, ["LS"], "+441134960020", mps=1)
+    put_store(stack, quick, ["LS"], "+441134960021")
+    recipients = numbers(12)
+    api(stack, "POST", "/api/contacts", {"contacts": [person(p, tag, store_id=slow) for p in recipients]})
+    spec = {"name": "slow", "message": "Hi {first_name|there}, 2-for-1 tonight", "audience": {"tags": [tag]},
+            "send_at": datetime.now(UTC).isoformat()}  # fmt: skip
+    api(stack, "POST", "/api/campaigns", spec)
+    eventually(lambda: any(sent_to(stack, p) for p in recipients) or None, timeout_s=30)  # the campaign is going
+    update = {"message": "{store_name}: your order is on its way", "relevance_minutes": 30}
+    api(stack, "PUT", "/api/order-texts/out_for_delivery", update)
+    [customer] = numbers(1)
+    out = order_event(f"evt-{uuid.uuid4().hex[:8]}", customer, quick, type="out_for_delivery")
+    assert post_event(stack, integration_key, out).status_code == 202
+    eventually(lambda: sent_to(stack, customer) or None, timeout_s=5)
+    still_going = sum(bool(sent_to(stack, p)) for p in recipients)
+    assert still_going < len(recipients), "the campaign had finished: nothing was proven"

@@ -159,26 +159,32 @@ def test_the_consumers_may_read_exactly_their_stages_queues(stage: str) -> None:
     resources = template()["Resources"]
     consumed = {
         resources[function]["Properties"]["Events"][event]["Properties"]["Queue"]["Fn::Sub"].rsplit(":", 1)[1]
-        for function, event in (("Plan", "PlanSqsEventSource"), ("Send", "SendSqsEventSource"))
+        for function, event in (
+            ("Plan", "PlanSqsEventSource"),
+            ("Send", "SendSqsEventSource"),
+            ("Events", "EventsSqsEventSource"),
+        )
     }
     names = {r["Properties"]["QueueName"]["Fn::Sub"] for r in resources.values() if r.get("Type") == "AWS::SQS::Queue"}
     assert consumed <= names
     queue = {name.rsplit("-", 1)[1]: f"arn:aws:sqs:*:*:{name.replace('${Stage}', stage)}" for name in consumed}
-    for function in ("plan", "send"):
+    for function in ("plan", "send", "events"):
         for action in CONSUMER_ACTIONS:
             assert granted(stage, function)[action] == [queue[function]]
     # it queues planning; Lambda dead-letters its failed invocations with its role
     tick_dead_letters = f"arn:aws:sqs:*:*:{tick_dead_letter_queue_name(stage)}"
     assert granted(stage, "tick")["sqs:SendMessage"] == [queue["plan"], tick_dead_letters]
     assert granted(stage, "plan")["sqs:SendMessage"] == [queue["send"]]  # which queues sends
+    assert granted(stage, "events")["sqs:SendMessage"] == [queue["events"]]  # a retry, a text's later slot
     api_queues = {a: r for a, r in granted(stage, "api_handler").items() if a.startswith("sqs:")}
-    assert api_queues == {"sqs:SendMessage": [queue["send"]]}  # closing a conversation releases held texts
+    # closing a conversation releases held texts; order events and a YES's order go to the events queue
+    assert api_queues == {"sqs:SendMessage": [queue["send"], queue["events"]]}
 
 
 def test_every_consumed_queue_dead_letters_and_outlasts_its_function() -> None:
     resources = template()["Resources"]
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    for function, queue in (("plan", "PlanQueue"), ("send", "SendQueue")):
+    for function, queue in (("plan", "PlanQueue"), ("send", "SendQueue"), ("events", "EventsQueue")):
         properties = resources[queue]["Properties"]
         dead_letters = properties["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
         assert resources[dead_letters]["Type"] == "AWS::SQS::Queue"
@@ -202,9 +208,14 @@ def test_the_policy_names_the_stages_own_table_and_secret(stage: str) -> None:
     assert grants["dynamodb:GetItem"][0].endswith("table/" + table_name.replace("${Stage}", stage))
     env = template()["Globals"]["Function"]["Environment"]["Variables"]
     secrets = [
-        env[name]["Fn::Sub"].replace("${Stage}", stage) for name in ("TWILIO_AUTH_TOKEN_PARAM", "OPERATOR_TOKENS_PARAM")
+        env[name]["Fn::Sub"].replace("${Stage}", stage)
+        for name in ("TWILIO_AUTH_TOKEN_PARAM", "OPERATOR_TOKENS_PARAM", "ORDER_WEBHOOK_SECRET_PARAM")
     ]
     assert sorted(grants["ssm:GetParameter"]) == sorted(f"arn:aws:ssm:*:*:parameter{name}" for name in secrets)
+    order_secret = f"arn:aws:ssm:*:*:parameter{secrets[2]}"
+    assert order_secret in granted(stage, "events")["ssm:GetParameter"], "the events Lambda signs the ordering calls"
+    assert order_secret not in granted(stage, "send")["ssm:GetParameter"], "campaign texts never call it"
+    assert order_secret not in granted(stage, "api_handler")["ssm:GetParameter"], "the API never calls it"
     assert granted(stage, "tick").keys().isdisjoint({"ssm:GetParameter"}), "the tick needs no secret"
     assert granted(stage, "plan").keys().isdisjoint({"ssm:GetParameter"}), "planning needs no secret"
 
@@ -338,7 +349,7 @@ API_GATEWAY_TIMEOUT_S = 29  # API Gateway answers 504 after this, however long t
 def test_every_function_alarms_on_errors_throttles_and_running_out_of_time(stage: str) -> None:
     resources = packaged(stage)["Resources"]
     functions = of_type(resources, "AWS::Serverless::Function")
-    assert {"APIHandler", "Tick", "Plan", "Send"} <= set(functions)
+    assert {"APIHandler", "Tick", "Plan", "Send", "Events"} <= set(functions)
     alarms = [a["Properties"] for a in of_type(resources, "AWS::CloudWatch::Alarm").values()]
     for name, function in functions.items():
         dimensions = [{"Name": "FunctionName", "Value": {"Ref": name}}]

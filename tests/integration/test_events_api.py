@@ -54,7 +54,7 @@ class Shop:
 @pytest.fixture
 def shop(dynamodb: DynamoDBClient, table: str) -> Iterator[Shop]:
     queue = InMemoryQueue()
-    deps = replace(bootstrap.on_dynamodb(settings_for(table), dynamodb, StepClock()), send_queue=queue)
+    deps = replace(bootstrap.on_dynamodb(settings_for(table), dynamodb, StepClock()), events_queue=queue)
     add_keys(deps.keys)
     bootstrap.use(deps)
     with Client(app, stage_name="dev") as client:
@@ -125,7 +125,7 @@ def test_only_integration_keys_and_admins_post_events_and_integration_keys_do_no
 def texting(dynamodb: DynamoDBClient, table: str) -> Iterator[tuple[Shop, FakeSender]]:
     clock = StepClock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC), step=timedelta(milliseconds=10))
     queue, sender = InMemoryQueue(), FakeSender(clock)
-    deps = replace(bootstrap.on_dynamodb(settings_for(table), dynamodb, clock), send_queue=queue)
+    deps = replace(bootstrap.on_dynamodb(settings_for(table), dynamodb, clock), events_queue=queue)
     add_keys(deps.keys)
     bootstrap.use(deps, sender)
     with Client(app, stage_name="dev") as client:
@@ -135,7 +135,7 @@ def texting(dynamodb: DynamoDBClient, table: str) -> Iterator[tuple[Shop, FakeSe
 
 
 def texts_sent(shop: Shop, sender: FakeSender) -> list[str]:
-    """Apply the queued events and send their texts, as the send Lambda does."""
+    """Apply the queued events and send their texts, as the events Lambda does."""
     d = shop.deps
     outbound = Outbound(d.store, d.runs, sender, d.clock, d.policy, d.directory)
     outcomes = []

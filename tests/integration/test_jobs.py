@@ -21,6 +21,9 @@ from chalicelib.adapters.sqs_queue import SqsQueue
 from chalicelib.adapters.twilio_sender import TwilioSender
 from chalicelib.domain.campaign import Audience, Campaign
 from chalicelib.domain.contact import ConsentEvent, ConsentState, Contact, TimeZone
+from chalicelib.domain.orders import OrderEventType, OrderTextSpec
+from chalicelib.entrypoints import jobs
+from chalicelib.services import order_texts
 from local.schema import create_queues
 from local.twilio_sim import TwilioSimulator
 from tests.conftest import REGION, free_port
@@ -65,11 +68,12 @@ def world(dynamodb: DynamoDBClient, table: str, moto_endpoint: str) -> Iterator[
     urls = create_queues(sqs, table)  # a fresh pair of queues per test
     sim = TwilioSimulator(ACCOUNT_SID, TOKEN, webhook_base_url="http://127.0.0.1:9", callback_delay_s=0.01)
     server = sim.serve("127.0.0.1", port := free_port())
-    settings = replace(settings_for(table), plan_shards=2, brand_time_zone="Europe/London")
+    settings = replace(settings_for(table), plan_shards=2, brand_time_zone="Europe/London", sender_mps=100)
     deps = replace(
         bootstrap.on_dynamodb(settings, dynamodb, StepClock(NOW)),
         plan_queue=SqsQueue(lambda: sqs, urls["PlanQueue"]),
         send_queue=SqsQueue(lambda: sqs, urls["SendQueue"]),
+        events_queue=SqsQueue(lambda: sqs, urls["EventsQueue"]),
     )
     sender = TwilioSender(ACCOUNT_SID, TOKEN, "https://example.test/twilio/status", from_number="+15005550006",
                           api_base_url=f"http://127.0.0.1:{port}")  # fmt: skip
@@ -112,7 +116,9 @@ def sqs_event(client: Client, bodies: list[str]) -> dict[str, Any]:
     return event
 
 
-def test_tick_plan_and_send_each_use_only_what_their_policy_grants(world: dict[str, Any]) -> None:
+def test_tick_plan_send_and_events_each_use_only_what_their_policy_grants(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     client, sqs, urls, recorder = world["client"], world["sqs"], world["urls"], world["recorder"]
 
     event = client.events.generate_cw_event("aws.events", "Scheduled Event", {}, ["rule"])
@@ -134,7 +140,23 @@ def test_tick_plan_and_send_each_use_only_what_their_policy_grants(world: dict[s
     assert answer == {"batchItemFailures": [{"itemIdentifier": "message-2"}]}  # only the poison one comes back
     assert [m.body for m in world["sim"].messages.values()] == ["Hi there"]  # the duplicate sent nothing
 
-    for function, calls in (("tick", tick_calls), ("plan", plan_calls), ("send", send_calls)):
+    d = bootstrap.deps()
+    order_texts.put_text(OrderEventType.PLACED, OrderTextSpec(message="{store_name}: got it"), d.order_texts, d.clock)
+    event = {"id": "evt_1", "type": "order_placed", "order_id": "ord_1", "phone": PHONE, "store_id": "leeds",
+             "at": NOW.isoformat(), "total": {"amount": 999, "currency": "GBP"}, "channel": "app"}  # fmt: skip
+    recorder.take()
+    # chalice's test client gives every invocation 3 s (Lambda's default); the events function has 120 s
+    monkeypatch.setattr(jobs, "_time_left", lambda _context: lambda: 120.0)
+    answer = client.lambda_.invoke("events", sqs_event(client, [json.dumps({"kind": "order_event", "event": event})]))
+    events_calls = recorder.take()
+    assert answer.payload == {"batchItemFailures": []}
+    assert [m.body for m in world["sim"].messages.values()] == [
+        "Hi there",
+        "Pizza Co: got it",
+    ]  # the brand's name: no such store
+
+    calls_by_function = (("tick", tick_calls), ("plan", plan_calls), ("send", send_calls), ("events", events_calls))
+    for function, calls in calls_by_function:
         allowed = set(granted("dev", function))
         assert calls and calls <= allowed, f"{function} called {calls - allowed}, which its policy refuses"
     assert "sqs:SendMessage" in tick_calls and "dynamodb:Scan" in plan_calls and "dynamodb:PutItem" in send_calls
