@@ -53,7 +53,9 @@ def _store_of(number: str, home: HomeLocation | None, now: datetime) -> dict[str
         ordered = now - timedelta(days=3 * 365)
         orders = OrderSummary(count=1, first_at=ordered, last_at=ordered, last_store_id="newcastle",
                               total=Money(amount=1899, currency="GBP"),
-                              last_items=[OrderItem(name="Pepperoni", quantity=1)])  # fmt: skip
+                              last_items=[OrderItem(name="Pepperoni", quantity=1)], last_items_at=ordered,
+                              last_items_order_id="ord_tom_1", last_items_store_id="newcastle",
+                              last_items_total=Money(amount=1899, currency="GBP"))  # fmt: skip
         return {"store_id": "newcastle", "store_source": StoreSource.ORDER, "store_since": ordered, "orders": orders}
     if home is not None and home.area.startswith("LS"):
         return {"store_id": "leeds", "store_source": StoreSource.HOME, "store_since": now}

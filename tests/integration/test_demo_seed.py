@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib import bootstrap
 from chalicelib.domain.campaign import Audience, CampaignSpec
+from chalicelib.domain.reorder import offer
 from chalicelib.services import campaigns
 from local.demo import TOM, seed
 from tests.fakes import StepClock
@@ -27,6 +28,8 @@ def test_the_demo_has_two_branches_and_tom_is_out_of_newcastles_area(dynamodb: D
     ]  # fmt: skip
     tom = deps.store.get_contact(TOM)
     assert tom is not None and (tom.store_id, tom.store_source, tom.orders.count) == ("newcastle", "order", 1)
+    offered = offer(tom, datetime.now(UTC), lambda store_id: store_id.title())  # `make text ... BODY=REORDER`
+    assert offered is not None and offered[1].startswith("Your usual from Newcastle: 1 x Pepperoni, £18.99.")
     for store_id, expected in [
         ("newcastle", {"drop/out_of_area": 1}),
         ("leeds", {"send/clear": 2, "ask/stale_location": 1}),
