@@ -25,8 +25,10 @@ import threading
 import time
 import urllib.request
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from local.json_http import JsonHandler
 
 TOLERANCE_S = 300  # a signature older (or newer) than this is a replay
 PRICE_PER_ITEM = 850  # the simulator's menu: every item £8.50
@@ -104,34 +106,23 @@ class OrderingSimulator:
         return server
 
 
-def _handler_for(sim: OrderingSimulator) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def _answer(self, status: int, payload: object) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:
+def _handler_for(sim: OrderingSimulator) -> type[JsonHandler]:
+    class Handler(JsonHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's names)
             if self.path == "/calls":
-                self._answer(200, sim.calls)
+                self._send(200, sim.calls)
             else:
-                self._answer(404, {"error": "not found"})
+                self._send(404, {"error": "not found"})
 
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        def do_POST(self) -> None:  # noqa: N802 (http.server's names)
+            body = self._body()
             if self.path == "/orders":
                 key = self.headers.get("Idempotency-Key", "")
-                self._answer(*sim.order(key, self.headers.get("X-Rapport-Signature", ""), body))
+                self._send(*sim.order(key, self.headers.get("X-Rapport-Signature", ""), body))
             elif self.path == "/control":
                 sim.down = bool(json.loads(body or b"{}").get("down"))
-                self._answer(200, {"down": sim.down})
+                self._send(200, {"down": sim.down})
             else:
-                self._answer(404, {"error": "not found"})
+                self._send(404, {"error": "not found"})
 
     return Handler

@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode
 
@@ -64,6 +64,7 @@ from twilio.request_validator import RequestValidator
 
 # Twilio's own default keywords are the ones the service recognises.
 from chalicelib.domain.keywords import HELP_WORDS, OPT_IN_WORDS, OPT_OUT_WORDS
+from local.json_http import JsonHandler
 
 # Refused at the API, as Twilio refuses them.
 API_ERRORS: dict[str, tuple[int, str]] = {
@@ -603,23 +604,9 @@ def twiml_messages(document: bytes | str) -> list[str]:
     return [text for text in texts if text]
 
 
-def _handler_for(sim: TwilioSimulator) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *_: Any) -> None:  # quiet: the stack prints what matters
-            return
-
-        def _send(self, status: int, payload: Any) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _body(self) -> bytes:
-            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-
-        def do_GET(self) -> None:
+def _handler_for(sim: TwilioSimulator) -> type[JsonHandler]:
+    class Handler(JsonHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's names)
             if self.path == "/health":
                 return self._send(200, {"status": "ok"})
             if self.path.startswith("/sim/handsets/"):
@@ -649,7 +636,7 @@ def _handler_for(sim: TwilioSimulator) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, message.resource())
             return self._send(*twilio_error(20404, "The requested resource was not found", 404))
 
-        def do_POST(self) -> None:
+        def do_POST(self) -> None:  # noqa: N802 (http.server's names)
             match = API_PATH.match(self.path)
             if match and sim.refused_by_outage():
                 self._body()  # read, as a server does before it answers
