@@ -232,3 +232,70 @@ def test_an_order_update_never_waits_behind_a_long_campaign(stack: RunningStack,
     eventually(lambda: sent_to(stack, customer) or None, timeout_s=5)
     still_going = sum(bool(sent_to(stack, p)) for p in recipients)
     assert still_going < len(recipients), "the campaign had finished: nothing was proven"
+
+
+def test_a_cancelled_order_drops_its_update_still_pending(stack: RunningStack, integration_key: str) -> None:
+    """The ordering system's events arrive out of order: the cancel first, then the
+    update it made moot. The update is applied, and never texted."""
+    store_id = f"lds-{uuid.uuid4().hex[:6]}"
+    put_store(stack, store_id, ["LS1"], "+441134960030")
+    update = {"message": "{store_name}: your order is on its way", "relevance_minutes": 30}
+    api(stack, "PUT", "/api/order-texts/out_for_delivery", update)
+    [phone] = numbers(1)
+    order_id, now = f"ord-{uuid.uuid4().hex[:6]}", datetime.now(UTC)
+    cancelled = order_event(f"evt-{uuid.uuid4().hex[:8]}", phone, store_id, type="cancelled", order_id=order_id,
+                            at=(now - timedelta(minutes=1)).isoformat())  # fmt: skip
+    out = order_event(f"evt-{uuid.uuid4().hex[:8]}", phone, store_id, type="out_for_delivery", order_id=order_id,
+                      at=(now - timedelta(minutes=2)).isoformat())  # fmt: skip
+    assert post_event(stack, integration_key, cancelled).status_code == 202
+    eventually(lambda: api(stack, "GET", f"/api/contacts?phone=%2B{phone[1:]}")["contacts"] or None)
+    assert post_event(stack, integration_key, out).status_code == 202
+    timeline = eventually(
+        lambda: found if len(found := api(stack, "GET", f"/api/contacts/{phone}/timeline")["events"]) >= 2 else None
+    )
+    assert sum(f"Order {order_id}" in str(entry) for entry in timeline) == 2  # both applied
+    time.sleep(1.0)  # the same job decides its text right after applying it: a wrong send would be here by now
+    assert sent_to(stack, phone) == []
+
+
+def test_a_weekly_app_customer_who_never_replies_is_not_sunset(stack: RunningStack, integration_key: str) -> None:
+    """Two customers who never answered five weekly offers; one of them orders in the
+    app. The next offer goes to them; the other is asked whether they still want texts."""
+    store_id, tag = f"lds-{uuid.uuid4().hex[:6]}", f"e2e-{uuid.uuid4().hex[:8]}"
+    put_store(stack, store_id, ["LS6"], "+441134960031")
+    orderer, silent = numbers(2)
+    api(stack, "POST", "/api/contacts", {"contacts": [person(orderer, tag), person(silent, tag)]})
+    now = datetime.now(UTC)
+    offers = [now - timedelta(days=9 + 7 * week) for week in range(5)]  # weekly, none in the last week
+    for phone in (orderer, silent):
+        contact = stack.store.get_contact(phone)
+        assert contact is not None
+        ignored = contact.engagement.model_copy(update={"unanswered_marketing": 5, "marketing_sent_at": offers})
+        stack.store.save_contact(contact.model_copy(update={"engagement": ignored}), contact.version)
+    for days in (22, 15, 8):  # an order a week in the app, the last one after the last offer
+        event = order_event(f"evt-{uuid.uuid4().hex[:8]}", orderer, store_id,
+                            at=(now - timedelta(days=days)).isoformat())  # fmt: skip
+        assert post_event(stack, integration_key, event).status_code == 202
+    eventually(
+        lambda: (
+            api(stack, "GET", f"/api/contacts?phone=%2B{orderer[1:]}")["contacts"][0]["orders"]["count"] == 3 or None
+        )
+    )
+    spec = {"name": "weekly", "message": "Hi {first_name|there}, 2-for-1 tonight", "audience": {"tags": [tag]},
+            "send_at": (now + timedelta(hours=1)).isoformat()}  # fmt: skip
+    campaign = api(stack, "POST", "/api/campaigns", spec)
+    preview = api(stack, "POST", f"/api/campaigns/{campaign['id']}/preview")
+    assert preview["decisions"] == {"send/clear": 1, "ask/unengaged": 1}
+
+
+def test_a_free_text_answer_is_classified_and_listed_by_its_reason(stack: RunningStack) -> None:
+    [phone] = numbers(1)
+    api(stack, "POST", "/api/contacts", {"contacts": [person(phone, f"e2e-{uuid.uuid4().hex[:8]}")]})
+    api(stack, "POST", f"/api/contacts/{phone}/ask", {"prompt_id": "why_not_lately"})
+    eventually(lambda: sent_to(stack, phone) or None)
+    answered = text(stack, phone, "honestly it got too expensive for us lately")
+    assert answered["replies"] == ["Thank you, that really helps."]
+    listed = api(stack, "GET", "/api/prompts/why_not_lately/answers?reason=price")
+    mine = [answer for answer in listed["answers"] if answer["phone"] == phone]
+    assert [(a["text"], a["reasons"]) for a in mine] == [("honestly it got too expensive for us lately", ["price"])]
+    assert listed["counts"]["price"] >= 1
