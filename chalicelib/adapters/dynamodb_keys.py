@@ -2,7 +2,7 @@
 
   pk = "KEYS", sk = "N#<name>"   the name's current key (or its latest, revoked)
   pk = "KEYS", sk = "K#<hash>"   the same record, found by the hash a request offers
-  attributes  name, role, hash, created_at, created_by, revoked_at, revoked_by
+  attributes  name, role, hash, created_at, created_by, revoked_at, revoked_by, stores (an agent's, if limited)
 
 Both are written in one transaction. A name in use cannot be taken again; a
 revoked one can (its old hash item stays, revoked). Listing is one Query of
@@ -34,6 +34,8 @@ def _attributes(record: KeyRecord) -> dict[str, Any]:
         "created_at": {"S": record.created_at.isoformat()},
         "created_by": {"S": record.created_by},
     }
+    if record.stores is not None:
+        item["stores"] = {"L": [{"S": store_id} for store_id in record.stores]}
     if record.revoked_at is not None:
         item["revoked_at"] = {"S": record.revoked_at.isoformat()}
         item["revoked_by"] = {"S": record.revoked_by or ""}
@@ -50,6 +52,7 @@ def _record(item: dict[str, Any]) -> KeyRecord:
         created_by=item["created_by"]["S"],
         revoked_at=datetime.fromisoformat(revoked_at) if revoked_at else None,
         revoked_by=item.get("revoked_by", {}).get("S"),
+        stores=tuple(value["S"] for value in item["stores"]["L"]) if "stores" in item else None,
     )
 
 

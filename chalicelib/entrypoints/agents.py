@@ -84,6 +84,7 @@ class InteractionIn(BaseModel):
         return entry_id
 
 
+STORES_INBOX_READ = 1000  # a store-limited agent's inbox: drawn from this many longest-waiting conversations
 LIMIT = openapi.IntQuery("limit", default=50, lowest=1, highest=200, description="how many at most")
 BEFORE = openapi.TextQuery("before", description="the `next` cursor of the previous page")
 
@@ -110,17 +111,33 @@ def _inbox_view(contact: Contact, now: datetime) -> dict[str, Any]:
 @openapi.documented(returns=openapi.Inbox, query=[LIMIT])
 def inbox() -> Response:
     """Open conversations: the longest waiting first, then those already answered."""
-    limit = LIMIT.read(bp.current_request)
-    d = deps()
+    limit, d, who = LIMIT.read(bp.current_request), deps(), caller()
     now = d.clock.now()
-    return answer(lambda: {"conversations": [_inbox_view(c, now) for c in d.store.open_conversations(limit)]})
+
+    def listed() -> dict[str, Any]:
+        read = d.store.open_conversations(limit if who.stores is None else STORES_INBOX_READ)
+        seen = [contact for contact in read if who.sees(contact.store_id)][:limit]
+        return {"conversations": [_inbox_view(contact, now) for contact in seen]}
+
+    return answer(listed)
+
+
+def _phone_seen(number: str) -> str:
+    """The path's phone. A key limited to stores acts only on their customers:
+    another store's customer, or a number unknown, is not found for it."""
+    phone, who = phone_in_path(number), caller()
+    if who.stores is not None:
+        contact = deps().store.get_contact(phone)
+        if contact is None or not who.sees(contact.store_id):
+            raise NotFoundError(f"no customer {phone} of your stores")
+    return phone
 
 
 @allow(AGENT)
 @bp.route("/api/conversations/{number}/claim", methods=["POST"])
 @openapi.documented(body=ClaimIn, returns=openapi.InboxItem)
 def claim(number: str) -> Response:
-    phone, body, d = phone_in_path(number), body_of(bp, ClaimIn), deps()
+    phone, body, d = _phone_seen(number), body_of(bp, ClaimIn), deps()
     return answer(
         lambda: _inbox_view(use_cases.claim(phone, caller().name, body.reassign, d.store, d.clock), d.clock.now())
     )
@@ -131,7 +148,7 @@ def claim(number: str) -> Response:
 @openapi.documented(body=ReadIn, returns=openapi.InboxItem)
 def mark_read(number: str) -> Response:
     """The caller has read the thread: the customer's texts so far are no longer unread."""
-    phone, d = phone_in_path(number), deps()
+    phone, d = _phone_seen(number), deps()
     body_of(bp, ReadIn)  # an `agent` field is refused
     return answer(lambda: _inbox_view(use_cases.read(phone, caller().name, d.store), d.clock.now()))
 
@@ -159,7 +176,7 @@ def _idempotency_key() -> str | None:
 @openapi.documented(body=ReplyIn, returns=openapi.Message, status=201, idempotent=True)
 def reply(number: str) -> Response:
     """Send an agent's reply; once per Idempotency-Key (use_cases.reply)."""
-    phone, body, key, d, who = phone_in_path(number), body_of(bp, ReplyIn), _idempotency_key(), deps(), caller().name
+    phone, body, key, d, who = _phone_seen(number), body_of(bp, ReplyIn), _idempotency_key(), deps(), caller().name
     return answer(lambda: use_cases.reply(phone, who, body.body, _outbound(d), key), status=201)
 
 
@@ -167,7 +184,7 @@ def reply(number: str) -> Response:
 @bp.route("/api/conversations/{number}/notes", methods=["POST"])
 @openapi.documented(body=NoteIn, returns=Entry, status=201)
 def add_note(number: str) -> Response:
-    phone, body, d = phone_in_path(number), body_of(bp, NoteIn), deps()
+    phone, body, d = _phone_seen(number), body_of(bp, NoteIn), deps()
     return answer(lambda: use_cases.note(phone, caller().name, body.text, d.store, d.clock), status=201)
 
 
@@ -175,7 +192,7 @@ def add_note(number: str) -> Response:
 @bp.route("/api/conversations/{number}/close", methods=["POST"])
 @openapi.documented(body=CloseIn, returns=openapi.Closed)
 def close(number: str) -> Response:
-    phone, d = phone_in_path(number), deps()
+    phone, d = _phone_seen(number), deps()
     body_of(bp, CloseIn)  # an `agent` field is refused
 
     def run() -> dict[str, Any]:
@@ -192,7 +209,7 @@ def close(number: str) -> Response:
 )
 def post_interaction(number: str) -> Response:
     """What another system did with this customer; idempotent on its id."""
-    phone, body, d = phone_in_path(number), body_of(bp, InteractionIn), deps()
+    phone, body, d = _phone_seen(number), body_of(bp, InteractionIn), deps()
     entry = Entry(
         id=body.id,
         kind=EntryKind.INTERACTION,
@@ -215,7 +232,7 @@ def post_interaction(number: str) -> Response:
 @openapi.documented(returns=openapi.Timeline, query=[LIMIT, BEFORE])
 def timeline(number: str) -> Response:
     """Everything about the customer, newest first, a page at a time (`before` = the `next` cursor)."""
-    phone, d = phone_in_path(number), deps()
+    phone, d = _phone_seen(number), deps()
     limit = LIMIT.read(bp.current_request)
     raw = BEFORE.read(bp.current_request)
     try:
@@ -248,7 +265,7 @@ class AskIn(BaseModel):
 def ask(number: str) -> Response:
     """Ask one contact a question now; their next text is read as its answer.
     Once per Idempotency-Key (use_cases.ask)."""
-    phone, body, key, d, who = phone_in_path(number), body_of(bp, AskIn), _idempotency_key(), deps(), caller().name
+    phone, body, key, d, who = _phone_seen(number), body_of(bp, AskIn), _idempotency_key(), deps(), caller().name
     prompt = d.prompts.get(body.prompt_id)
     if prompt is None:
         raise NotFoundError(f"no prompt {body.prompt_id!r}")
@@ -306,6 +323,9 @@ def prompt_answers(prompt_id: str) -> Response:
 
     def listed() -> dict[str, Any]:
         page, after = d.store.answers.page(prompt_id, reason, cursor, limit)
+        if (stores := caller().stores) is not None:  # a store-limited agent: its stores' customers' answers only
+            theirs = {c.phone for c in d.store.get_contacts([a.phone for a in page]) if c.store_id in stores}
+            page = [item for item in page if item.phone in theirs]
         return {"prompt_id": prompt_id, "counts": d.store.answers.counts(prompt_id),
                 "answers": [item.model_dump(mode="json") for item in page], "next": after}  # fmt: skip
 
@@ -396,7 +416,7 @@ def delete_saved_reply(reply_id: str) -> Response:
 def saved_replies_for(number: str) -> Response:
     """The saved replies with their fields filled for this contact, as a campaign
     would fill them (`text`), ready for the reply box."""
-    phone, d = phone_in_path(number), deps()
+    phone, d = _phone_seen(number), deps()
 
     def run() -> dict[str, Any]:
         filled = saved_replies.filled_for(phone, d.store, d.saved_replies, d.directory)

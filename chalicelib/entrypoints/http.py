@@ -32,7 +32,7 @@ from chalicelib.services.conversations import (
     UnknownContactError,
 )
 from chalicelib.services.idempotency import IdempotencyKeyMismatchError
-from chalicelib.services.keys import InvalidKeyNameError, KeyNameTakenError, UnknownKeyError
+from chalicelib.services.keys import InvalidKeyNameError, KeyNameTakenError, KeyStoresError, UnknownKeyError
 from chalicelib.services.orders import EventTimeError, UnknownEventStoreError
 from chalicelib.services.saved_replies import StaleSavedReplyError, TooManySavedRepliesError, UnknownSavedReplyError
 from chalicelib.services.stores import UnknownStoreError
@@ -81,6 +81,7 @@ class Answer:
 ERRORS: dict[type[Exception], Answer] = {
     ProfileLimitError: Answer(400, "BadRequestError"),
     InvalidKeyNameError: Answer(400, "BadRequestError"),
+    KeyStoresError: Answer(422, "UnprocessableEntityError"),
     InvalidPhoneError: Answer(400, "BadRequestError"),
     InvalidStoreIdError: Answer(400, "BadRequestError"),
     BadAnswersCursorError: Answer(400, "BadRequestError"),

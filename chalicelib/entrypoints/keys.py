@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import unquote
 
 from chalice.app import Blueprint, Response
@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from typing_extensions import TypedDict  # pydantic reads these on Python 3.11
 
 from chalicelib.bootstrap import deps, key_lookup
+from chalicelib.domain.ids import STORE_ID
 from chalicelib.entrypoints import openapi
 from chalicelib.entrypoints.auth import allow, caller
 from chalicelib.entrypoints.http import answer, body_of
@@ -23,11 +24,15 @@ bp = Blueprint(__name__)
 class KeyIn(BaseModel):
     name: str = Field(min_length=1, max_length=80, description="who acts with the key: an agent's name, a script's")
     role: Role
+    stores: list[Annotated[str, Field(pattern=STORE_ID.pattern)]] | None = Field(
+        default=None, min_length=1, max_length=100, description="an agent's key: only these stores' customers"
+    )
 
 
 class MeView(BaseModel):
     name: str = Field(description="the key's name: who acts (the agent in GET /api/conversations)")
     role: Role
+    stores: list[str] | None = Field(default=None, description="the stores whose customers it sees (null: all)")
 
 
 class KeyView(TypedDict):
@@ -35,6 +40,7 @@ class KeyView(TypedDict):
 
     name: str
     role: Role
+    stores: list[str] | None
     created_at: str
     created_by: str
     revoked_at: str | None
@@ -54,7 +60,9 @@ class KeyList(TypedDict):
 @openapi.documented(returns=MeView)
 def me() -> Response:
     """Who the key is: its name (the agent in `GET /api/conversations`) and role."""
-    return answer(lambda: {"name": caller().name, "role": caller().role.value})
+    me = caller()
+    stores = sorted(me.stores) if me.stores is not None else None
+    return answer(lambda: {"name": me.name, "role": me.role.value, "stores": stores})
 
 
 @allow()  # admins only
@@ -65,7 +73,10 @@ def create_key() -> Response:
     body, d = body_of(bp, KeyIn), deps()
 
     def run() -> dict[str, Any]:
-        record, key = use_cases.create_key(body.name, body.role, d.keys, d.clock, caller().name)
+        stores = tuple(dict.fromkeys(body.stores)) if body.stores is not None else None
+        if missing := [store_id for store_id in stores or () if d.stores.get(store_id) is None]:
+            raise use_cases.KeyStoresError(f"stores: no store {missing[0]!r} (GET /api/stores lists them)")
+        record, key = use_cases.create_key(body.name, body.role, d.keys, d.clock, caller().name, stores)
         return {**record.view(), "key": key}
 
     return answer(run, status=201)

@@ -57,6 +57,11 @@ class Identity:
 
     name: str
     role: Role
+    stores: frozenset[str] | None = None  # an agent's key limited to these stores' customers (None: every store)
+
+    def sees(self, store_id: str | None) -> bool:
+        """Whether this caller may see a customer of this store (none: a customer of no store)."""
+        return self.stores is None or store_id in self.stores
 
 
 class InvalidKeyNameError(RapportError, ValueError):
@@ -71,6 +76,10 @@ class UnknownKeyError(RapportError, LookupError):
     """No key in use has that name."""
 
 
+class KeyStoresError(RapportError, ValueError):
+    """Only an agent's key may be limited to stores, and only to stores that exist."""
+
+
 @dataclass(frozen=True)
 class KeyRecord:
     name: str
@@ -80,16 +89,18 @@ class KeyRecord:
     created_by: str
     revoked_at: datetime | None = None
     revoked_by: str | None = None
+    stores: tuple[str, ...] | None = None  # an agent's key: only these stores' customers
 
     @property
     def identity(self) -> Identity:
-        return Identity(self.name, self.role)
+        return Identity(self.name, self.role, frozenset(self.stores) if self.stores is not None else None)
 
-    def view(self) -> dict[str, str | None]:
+    def view(self) -> dict[str, str | list[str] | None]:
         """What the API shows: never the hash."""
         return {
             "name": self.name,
             "role": self.role.value,
+            "stores": list(self.stores) if self.stores is not None else None,
             "created_at": self.created_at.isoformat(),
             "created_by": self.created_by,
             "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
@@ -114,12 +125,19 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_key(name: str, role: Role, keys: KeyStore, clock: Clock, by: str) -> tuple[KeyRecord, str]:
-    """A new key for `name`: its record, and the key itself (shown once, never stored)."""
+def create_key(
+    name: str, role: Role, keys: KeyStore, clock: Clock, by: str, stores: tuple[str, ...] | None = None
+) -> tuple[KeyRecord, str]:
+    """A new key for `name`: its record, and the key itself (shown once, never stored).
+    `stores`: an agent's key sees only those stores' customers (the caller checks they exist)."""
     if not NAME.fullmatch(name):
         raise InvalidKeyNameError(f"name {name!r}: 1-80 letters, digits, '.', '_', '-' or '@', not starting with one")
+    if stores is not None and Role(role) != Role.AGENT:
+        raise KeyStoresError("stores: only an agent's key may be limited to stores")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    record = KeyRecord(name=name, role=Role(role), key_hash=key_hash(key), created_at=clock.now(), created_by=by)
+    record = KeyRecord(
+        name=name, role=Role(role), key_hash=key_hash(key), created_at=clock.now(), created_by=by, stores=stores
+    )
     keys.add(record)
     return record, key
 

@@ -105,7 +105,7 @@ def test_an_admin_creates_lists_and_revokes_keys_and_a_revoked_key_stops_at_once
     assert (made["name"], made["role"], made["created_by"]) == ("carol", "agent", f"token:{bootstrap_hash()[:8]}")
     carol = {"Authorization": f"Bearer {made['key']}", "Content-Type": "application/json"}
     assert call(client, "GET", "/api/conversations", headers=carol)[0] == 200
-    assert call(client, "GET", "/api/me", headers=carol) == (200, {"name": "carol", "role": "agent"})
+    assert call(client, "GET", "/api/me", headers=carol) == (200, {"name": "carol", "role": "agent", "stores": None})
     assert call(client, "GET", "/api/keys", headers=carol)[0] == 403
 
     status, listed = call(client, "GET", "/api/keys", headers=as_key("ada"))
@@ -207,3 +207,42 @@ def test_make_run_keys_one_per_role_and_replaces_them_on_a_restart(dynamodb: Dyn
         identity = lookup.identity(use_cases.key_hash(key))
         assert identity is not None and (identity.name, identity.role) == (name, role)
     assert lookup.identity(use_cases.key_hash(first[Role.AGENT][1])) is None
+
+
+def test_an_agents_key_limited_to_stores_sees_and_acts_on_only_their_customers(
+    client: Client, store: DynamoConversationStore
+) -> None:
+    from datetime import UTC, datetime
+
+    from chalicelib.domain.contact import Contact, Conversation
+
+    for shop in ("leeds", "newcastle"):
+        spec = {"name": f"Pizza Co {shop}", "time_zone": "Europe/London", "areas": ["LS"],
+                "sender": "+441134960000", "messages_per_second": 1}  # fmt: skip
+        assert call(client, "PUT", f"/api/stores/{shop}", spec)[0] == 201
+    now = datetime.now(UTC)
+    phones = {"leeds": "+447700900601", "newcastle": "+447700900602", None: "+447700900603"}
+    for store_id, phone in phones.items():
+        waiting = Conversation(opened_at=now, last_inbound_at=now, waiting_since=now)
+        store.save_contact(Contact(phone=phone, created_at=now, store_id=store_id, conversation=waiting), None)
+
+    status, made = call(client, "POST", "/api/keys", {"name": "lee", "role": "agent", "stores": ["leeds"]})
+    assert status == 201 and made["stores"] == ["leeds"]
+    lee = {"Authorization": f"Bearer {made['key']}", "Content-Type": "application/json"}
+    assert call(client, "GET", "/api/me", headers=lee)[1] == {"name": "lee", "role": "agent", "stores": ["leeds"]}
+    listed = call(client, "GET", "/api/conversations", headers=lee)[1]["conversations"]
+    assert [c["phone"] for c in listed] == [phones["leeds"]]
+    everyone = call(client, "GET", "/api/conversations", headers=ALICE)[1]["conversations"]
+    assert {c["phone"] for c in everyone} == set(phones.values())  # an unlimited agent's key sees all
+    assert call(client, "GET", "/api/contacts/447700900601/timeline", headers=lee)[0] == 200
+    for other in ("447700900602", "447700900603", "447700900699"):  # another store's, no store's, nobody's
+        status, body = call(client, "GET", f"/api/contacts/{other}/timeline", headers=lee)
+        assert status == 404 and "of your stores" in body["Message"]
+        assert call(client, "POST", f"/api/conversations/{other}/claim", {}, lee)[0] == 404
+    assert call(client, "POST", "/api/conversations/447700900601/claim", {}, lee)[0] == 200
+
+    operator = call(client, "POST", "/api/keys", {"name": "opal", "role": "operator", "stores": ["leeds"]})
+    assert operator[0] == 422 and "only an agent's key" in operator[1]["Message"]
+    unknown = call(client, "POST", "/api/keys", {"name": "lou", "role": "agent", "stores": ["york"]})
+    assert unknown[0] == 422 and "no store 'york'" in unknown[1]["Message"]
+    assert call(client, "POST", "/api/keys", {"name": "lou", "role": "agent", "stores": []})[0] == 400
