@@ -7,7 +7,9 @@ events back to Rapport's `POST /api/events` with an integration key.
   a call without a valid `X-Rapport-Signature`, or signed more than
   TOLERANCE_S away from now, answers 401.
 - `Idempotency-Key`: the same key again answers what it answered first, and
-  orders nothing more.
+  orders nothing more. The key that counts is the body's (it is signed); a
+  header that differs from it is refused (400): a replayed body under a fresh
+  header orders nothing.
 - A placed order answers `{"message": "... pay here <link>", "order_id"}` and,
   `event_gap_s` apart, posts order_placed, out_for_delivery and delivered.
 - For tests: `GET /calls` lists every call (its key, whether its signature
@@ -65,13 +67,13 @@ class OrderingSimulator:
             self.calls.append({"idempotency_key": key, "signed": signed, "body": body.decode(errors="replace")})
             if not signed:
                 return 401, {"error": "bad or missing X-Rapport-Signature"}
-            if not key:
-                return 400, {"error": "an Idempotency-Key is required"}
+            request = json.loads(body)
+            if not key or key != request.get("idempotency_key"):
+                return 400, {"error": "Idempotency-Key must be the body's idempotency_key"}
             if self.down:
                 return 503, {"error": "down for maintenance"}
             if key in self.answers:
                 return 200, self.answers[key]
-            request = json.loads(body)
             order_id = f"sms_{next(self._numbers)}"
             link = f"http://127.0.0.1:{self.port}/pay/{order_id}"
             self.answers[key] = {"message": f"Your order {order_id} is in: pay here {link}", "order_id": order_id}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -22,6 +23,14 @@ MAX_MESSAGE = 1600  # one Twilio message
 RETRY_STATUSES = frozenset({408, 425, 429})  # and every 5xx: the system may answer later
 
 
+class _Refuse(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *_: object) -> None:
+        return None  # the 3xx is the answer
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_Refuse)
+
+
 def signature(secret: str, timestamp: int, body: bytes) -> str:
     """`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" under the secret>`."""
     digest = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
@@ -36,6 +45,8 @@ class OrderWebhook:
         self._timeout_s = timeout_s
 
     def place(self, request: ReorderRequest) -> str:
+        if not self._url:  # switched off while a request was on its way: a person takes over
+            raise OrderingRefusedError("ORDER_WEBHOOK_URL is not set")
         body = json.dumps(request.model_dump(mode="json"), separators=(",", ":")).encode()
         try:
             signed = signature(self._secret(), int(self._clock.now().timestamp()), body)
@@ -53,12 +64,12 @@ class OrderWebhook:
             },
         )
         try:
-            with urllib.request.urlopen(call, timeout=self._timeout_s) as answer:  # noqa: S310
+            with _NO_REDIRECTS.open(call, timeout=self._timeout_s) as answer:
                 status, payload = answer.status, answer.read(MAX_ANSWER_BYTES)
-        except urllib.error.HTTPError as error:
+        except urllib.error.HTTPError as error:  # a 3xx too: a signed call is never sent on elsewhere
             status, payload = error.code, error.read(MAX_ANSWER_BYTES)
-        except (urllib.error.URLError, OSError) as error:  # refused, reset, timed out, no route
-            raise OrderingUnavailableError(f"no answer: {error}") from None
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as error:  # refused, reset, timed out
+            raise OrderingUnavailableError(f"no answer: {error!r}") from None
         if status in RETRY_STATUSES or status >= 500:
             raise OrderingUnavailableError(f"HTTP {status}")
         if not 200 <= status < 300:

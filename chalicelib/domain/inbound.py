@@ -23,7 +23,7 @@ from chalicelib.domain.keywords import NATURAL_LANGUAGE, PROMPT_SENSITIVE_WORDS,
 from chalicelib.domain.messages import Direction, InboundKind, Message
 from chalicelib.domain.prompts import Effect, Prompt, apply, match, reply_to_answer
 from chalicelib.domain.reasons import FreeTextAnswer, reasons_in
-from chalicelib.domain.reorder import ReorderRequest, offer, placed
+from chalicelib.domain.reorder import ReorderRequest, offer, placed, stopped
 
 NOTHING_TO_REPEAT = "Sorry, we can't find an earlier order to repeat. Reply here and someone will help."
 ORDER_CHANGED = "You've ordered since we asked, so nothing was ordered: text REORDER to see your usual now."
@@ -249,7 +249,9 @@ def _answer(
         contact, changes = apply(contact, prompt, found, sms.sid, sms.at)
         kind, reply = InboundKind.ANSWER, reply_to_answer(found, contact, prompt)
         if Effect.PLACE_ORDER in found.answer.effects:
-            order = placed(contact, pending, sms.sid, sms.at)
+            if stopped(contact):  # a STOP since the offer: nothing placed, nothing said
+                return InboundOutcome(contact, _message(sms, kind, ""), changes)
+            order = placed(contact, pending, sms.at)
             reply = f"Thanks! Sending your order to {store_names(order.store_id)} now." if order else ORDER_CHANGED
             return InboundOutcome(contact, _message(sms, kind, reply), changes, reorder=order)
         if found.answer.free_text:

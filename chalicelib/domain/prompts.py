@@ -88,6 +88,7 @@ class Prompt(BaseModel):
     answers: list[Answer] = Field(min_length=1, max_length=20)
     reask: str = Field(min_length=1, max_length=320)
     expires_after_days: float = Field(default=7, gt=0, le=30)
+    exact: bool = Field(default=False, description="answered only by a whole text (a word in a sentence is not)")
 
     def text(self, brand: str, location: str | None = None) -> str:
         return self.question.replace("{brand}", brand).replace("{location}", location or "us")
@@ -114,6 +115,8 @@ def match(prompt: Prompt, body: str) -> Match | None:
     for answer in prompt.answers:
         if text in answer.words:
             return Match(answer, text)
+    if prompt.exact:  # "ok I'll think about it" or "yes but no garlic bread" is not a YES to an order
+        return None
     number = re.fullmatch(r"(?:option |#)?(\d{1,2})[.)]?", text)
     if number:
         for answer in prompt.answers:
@@ -232,6 +235,7 @@ def reply_to_answer(found: Match, answered: Contact, prompt: Prompt) -> str:
 
 YES = ["yes", "y", "yep", "yeah", "yup", "sure", "ok", "okay", "still here", "👍", "✅"]
 NO = ["no", "n", "nope", "nah", "not any more", "not anymore", "moved", "👎"]
+ORDER_YES = ["yes", "y", "yep", "yeah", "yes please", "yes pls"]  # an order is placed on these alone
 
 
 @cache
@@ -313,11 +317,12 @@ def default_prompts() -> dict[str, Prompt]:
                 id=REORDER_PROMPT,
                 question="{brand}: reply YES to order your usual again, or NO.",  # asked only by REORDER's offer
                 answers=[
-                    Answer(words=YES, effects=[Effect.PLACE_ORDER], reply="Thanks! Sending your order now."),
+                    Answer(words=ORDER_YES, effects=[Effect.PLACE_ORDER], reply="Thanks! Sending your order now."),
                     Answer(words=NO, reply="OK, nothing ordered."),
                 ],
                 reask="Reply YES to order your usual again, or NO.",
                 expires_after_days=OFFER_KEPT / timedelta(days=1),
+                exact=True,
             ),
             Prompt(
                 id=NEW_POSTCODE,

@@ -1,17 +1,19 @@
 """Purchases by text. REORDER offers the customer's last order again (its items
 and total, from its store) and leaves the offer pending as a question; YES
-places it with the brand's ordering system (services/reorder.py), asking it
-with the YES text's own id as the idempotency key, so one YES is one order
-however often it is delivered, retried or replayed."""
+(the whole text, nothing hedged) places it with the brand's ordering system
+(services/reorder.py). The idempotency key is the offer's, so one offer is at
+most one order however many YES texts answer it, and however often each is
+delivered, retried or replayed. Nothing is placed for someone opted out."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.domain.contact import Contact, PendingPrompt
+from chalicelib.domain.contact import ConsentState, Contact, PendingPrompt
 from chalicelib.domain.orders import Money, OrderItem, OrderSummary
 
 REORDER_JOB = "reorder"  # the events queue's job kind that places one (services/reorder.py)
@@ -33,6 +35,11 @@ class ReorderRequest(BaseModel):
     last_order_id: str
     asked_at: datetime  # when the customer said YES
 
+    @property
+    def requested_entry_id(self) -> str:
+        """The timeline entry the YES writes with the profile: the job places nothing without it."""
+        return f"rapport:{self.idempotency_key}:requested"
+
     def job(self) -> dict[str, object]:
         """The queue's message that places it (its first call)."""
         return {"kind": REORDER_JOB, "request": self.model_dump(mode="json"), "attempt": 0}
@@ -43,6 +50,10 @@ def price(money: Money) -> str:
     amount = f"{money.amount // 100}.{money.amount % 100:02d}"
     symbol = SYMBOLS.get(money.currency)
     return f"{symbol}{amount}" if symbol else f"{amount} {money.currency}"
+
+
+def stopped(contact: Contact) -> bool:
+    return contact.consent == ConsentState.OPTED_OUT
 
 
 def offer(contact: Contact, at: datetime, store_names: Callable[[str], str]) -> tuple[Contact, str] | None:
@@ -66,14 +77,16 @@ def _offer_text(orders: OrderSummary, store_name: str) -> str:
     return f"Your usual from {store_name}: {items}{total}. Reply YES to order it again, or NO."
 
 
-def placed(contact: Contact, pending: PendingPrompt, sid: str, at: datetime) -> ReorderRequest | None:
+def placed(contact: Contact, pending: PendingPrompt, at: datetime) -> ReorderRequest | None:
     """The order a YES places: the one offered, if it is still the customer's last
-    (None: another order came since, and the offer is stale)."""
+    (None: another order came since, and the offer is stale). Its key is the
+    offer's: the phone, the order offered and when it was offered."""
     orders = contact.orders
     if pending.about is None or pending.about != orders.last_items_order_id or orders.last_items_store_id is None:
         return None
+    offer_id = hashlib.sha256(f"{contact.phone}|{pending.about}|{pending.asked_at.isoformat()}".encode()).hexdigest()
     return ReorderRequest(
-        idempotency_key=f"rapport-reorder-{sid}",
+        idempotency_key=f"rapport-reorder-{offer_id[:32]}",
         phone=contact.phone,
         store_id=orders.last_items_store_id,
         items=orders.last_items,

@@ -122,6 +122,9 @@ def send(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
     )  # fmt: skip
 
     def handle(job: dict[str, Any]) -> None:
+        if job.get("kind") in (orders.ORDER_EVENT, REORDER_JOB):  # queued here before the events queue existed
+            d.events_queue.enqueue([job])
+            return
         outcome = send_one(
             SendJob(job["run_id"], job["campaign_id"], job["phone"], int(job.get("retry", 0))), ctx, batch
         )
@@ -141,7 +144,7 @@ def events(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
 
     def handle(job: dict[str, Any]) -> None:
         if job.get("kind") == REORDER_JOB:  # a YES to a REORDER's offer, placed with the ordering system
-            placed = reorder.place(job, ordering_system(), outbound, d.events_queue, _timing(d.settings), time_left())
+            placed = reorder.place(job, ordering_system(), outbound, d.events_queue, _timing(d.settings), time_left)
             count("Reorders", outcome=placed)
             logger.info("reorder", extra={"phone": job["request"]["phone"], "outcome": placed})
             return

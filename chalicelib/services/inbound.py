@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from chalicelib.domain import phone
 from chalicelib.domain.contact import ConsentState, Contact
-from chalicelib.domain.errors import ProfileNeededError, TextAlreadyAppliedError
+from chalicelib.domain.errors import ConcurrentUpdateError, ProfileNeededError, TextAlreadyAppliedError
 from chalicelib.domain.inbound import (
     BrandReplies,
     InboundChange,
@@ -21,7 +21,9 @@ from chalicelib.domain.inbound import (
 )
 from chalicelib.domain.ledger import OPTED_OUT
 from chalicelib.domain.messages import InboundKind, Message
+from chalicelib.domain.reorder import ReorderRequest
 from chalicelib.domain.stores import help_naming, home_store
+from chalicelib.domain.timeline import Entry, EntryKind
 from chalicelib.services.ports import ConversationStore, JobQueue, PromptBook, RunStore
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.stores import StoreDirectory
@@ -90,8 +92,10 @@ class _Reading:
         """The text read against the profile (a pending question, a number to mark
         reachable again, REORDER): one whole-profile write, which counts the text
         once. An answer that gave a new home and left no store gets the store of
-        that home. An order to place is queued first: a crash before the write
-        brings the text back from Twilio, and its order again under the same key."""
+        that home. A YES's order is queued first and recorded on the timeline in
+        the write: the job places nothing until it finds that record, so a crash
+        before the write (Twilio brings the text back: the same offer, the same
+        key) or a write that lost to a NO places nothing twice, or at all."""
         sms, store, stores = self.sms, self.store, self.stores
         contact = store.get_contact(sms.phone)
         pending = contact.pending_prompt if contact else None
@@ -108,8 +112,23 @@ class _Reading:
         )
         if outcome.free_text is not None:
             unit.add(*store.answers.added(outcome.free_text))
+        if outcome.reorder is not None and self.orders is not None:
+            entry = _requested(outcome.reorder)
+            unit.add(store.timeline.added(sms.phone, entry, lambda _: ConcurrentUpdateError(entry.id)))
         unit.commit()
         return contact, outcome
+
+
+def _requested(request: ReorderRequest) -> Entry:
+    items = ", ".join(f"{item.quantity} x {item.name}" for item in request.items)
+    return Entry(
+        id=request.requested_entry_id,
+        kind=EntryKind.INTERACTION,
+        at=request.asked_at,
+        summary=f"Reorder of {request.last_order_id} requested by text: {items}"[:1000],
+        channel="reorder",
+        author="customer",
+    )
 
 
 def _finish_replayed(change: InboundChange, store: ConversationStore, replies: BrandReplies) -> Message:

@@ -55,7 +55,7 @@ def wait_for_sender(contact: Contact, body: str, ctx: Outbound, time_left_s: flo
     interval = PACE_MARGIN * max(1, segments(body).count) / origin.messages_per_second
     slot = ctx.runs.senders.take_slot(origin.pace, interval, ctx.clock.now().timestamp() + SLOT_AHEAD_S)
     wait = slot - ctx.clock.now().timestamp()
-    if wait > 0 and wait > time_left_s - TIME_KEPT_S:  # a slot already due needs no time
+    if wait > time_left_s - TIME_KEPT_S:  # the text after the slot needs time too, even for a slot already due
         return False, wait
     ctx.clock.sleep(wait)
     return True, wait

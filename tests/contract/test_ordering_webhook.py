@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
 
 from chalicelib.adapters.ordering_webhook import OrderWebhook, signature
 from chalicelib.domain.orders import OrderItem
@@ -84,12 +85,34 @@ def test_a_wrong_secret_is_refused_and_orders_nothing(simulator: tuple[OrderingS
     assert sim.answers == {} and sim.calls[0]["signed"] is False
 
 
+def test_a_replayed_body_under_a_fresh_key_orders_nothing(simulator: tuple[OrderingSimulator, str]) -> None:
+    """The key that counts is the signed body's: a captured call replayed with another
+    Idempotency-Key header is refused."""
+    sim, url = simulator
+    body = json.dumps(REQUEST.model_dump(mode="json"), separators=(",", ":")).encode()
+    headers = {"Idempotency-Key": "fresh", "X-Rapport-Signature": signature(SECRET, int(time.time()), body)}
+    replayed = requests.post(url, data=body, headers=headers, timeout=10)
+    assert replayed.status_code == 400 and sim.answers == {}
+
+
+def test_switched_off_is_refused_and_a_redirect_is_not_followed() -> None:
+    with pytest.raises(OrderingRefusedError, match="ORDER_WEBHOOK_URL is not set"):
+        webhook("").place(REQUEST)
+    server = bare_server(302, b"", location="http://127.0.0.1:9/elsewhere")
+    try:
+        with pytest.raises(OrderingRefusedError, match="HTTP 302"):  # the signed call is not sent on
+            webhook(f"http://127.0.0.1:{server.server_address[1]}/orders").place(REQUEST)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_nobody_listening_is_unavailable() -> None:
     with pytest.raises(OrderingUnavailableError, match="no answer"):
         webhook(f"http://127.0.0.1:{free_port()}/orders").place(REQUEST)
 
 
-def bare_server(status: int, payload: bytes, delay_s: float = 0.0) -> ThreadingHTTPServer:
+def bare_server(status: int, payload: bytes, delay_s: float = 0.0, location: str = "") -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: object) -> None:
             pass
@@ -98,6 +121,8 @@ def bare_server(status: int, payload: bytes, delay_s: float = 0.0) -> ThreadingH
             self.rfile.read(int(self.headers.get("Content-Length", "0")))
             time.sleep(delay_s)
             self.send_response(status)
+            if location:
+                self.send_header("Location", location)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)

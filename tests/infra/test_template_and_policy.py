@@ -176,6 +176,8 @@ def test_the_consumers_may_read_exactly_their_stages_queues(stage: str) -> None:
     assert granted(stage, "tick")["sqs:SendMessage"] == [queue["plan"], tick_dead_letters]
     assert granted(stage, "plan")["sqs:SendMessage"] == [queue["send"]]  # which queues sends
     assert granted(stage, "events")["sqs:SendMessage"] == [queue["events"]]  # a retry, a text's later slot
+    # texts, deferred and retried; an order event queued there before the events queue existed, passed on
+    assert granted(stage, "send")["sqs:SendMessage"] == [queue["send"], queue["events"]]
     api_queues = {a: r for a, r in granted(stage, "api_handler").items() if a.startswith("sqs:")}
     # closing a conversation releases held texts; order events and a YES's order go to the events queue
     assert api_queues == {"sqs:SendMessage": [queue["send"], queue["events"]]}

@@ -155,6 +155,12 @@ def test_tick_plan_send_and_events_each_use_only_what_their_policy_grants(
         "Pizza Co: got it",
     ]  # the brand's name: no such store
 
+    # an order event queued on the send queue before the events queue existed is passed on to it
+    stray = json.dumps({"kind": "order_event", "event": {**event, "id": "evt_2"}})
+    assert client.lambda_.invoke("send", sqs_event(client, [stray])).payload == {"batchItemFailures": []}
+    send_calls |= recorder.take()
+    assert [json.loads(job) for job in drain(sqs, urls["EventsQueue"])] == [json.loads(stray)]
+
     calls_by_function = (("tick", tick_calls), ("plan", plan_calls), ("send", send_calls), ("events", events_calls))
     for function, calls in calls_by_function:
         allowed = set(granted("dev", function))

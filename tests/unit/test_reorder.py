@@ -4,6 +4,7 @@ long outages handed to a person (domain/reorder.py, services/reorder.py)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -27,6 +28,10 @@ from tests.world import SEND_AT, World
 CUSTOMER = "+447700900125"
 REPLIES = BrandReplies(opt_out="bye", opt_in="welcome back", help="help", reorder_words=frozenset({"REORDER"}))
 TIMING = SendTiming(retry_first_s=15, retry_max_s=900)
+
+
+def LEFT() -> float:  # noqa: N802 (a constant of the test: the handler's time left)
+    return 60.0
 
 
 @dataclass
@@ -93,11 +98,8 @@ def test_yes_queues_one_order_under_the_yes_texts_own_key_and_a_replayed_yes_que
     jobs = queue.take()
     assert len(jobs) == 1 and jobs[0]["kind"] == REORDER_JOB
     request = ReorderRequest.model_validate(jobs[0]["request"])
-    assert (request.idempotency_key, request.store_id, request.last_order_id) == (
-        "rapport-reorder-SM2",
-        "newcastle",
-        "ord_1",
-    )
+    assert (request.store_id, request.last_order_id) == ("newcastle", "ord_1")
+    assert re.fullmatch(r"rapport-reorder-[0-9a-f]{32}", request.idempotency_key)  # the offer's key
     assert [(item.name, item.quantity) for item in request.items] == [("Margherita", 2), ("Garlic bread", 1)]
     again = text(world, "yes", "SM2", queue)  # Twilio delivers the same YES again
     assert again.reply == said_yes.reply and queue.take() == []
@@ -148,42 +150,47 @@ def placed_job(world: World) -> dict[str, object]:
 
 def test_the_ordering_systems_answer_is_texted_once_from_the_store_however_often_the_job_runs(world: World) -> None:
     job, system, queue = placed_job(world), FakeOrderingSystem(), InMemoryQueue()
-    assert reorder.place(job, system, outbound(world), queue, TIMING, 60.0) == "placed"
-    assert reorder.place(job, system, outbound(world), queue, TIMING, 60.0) == "placed"  # SQS delivered it twice
-    assert [call.idempotency_key for call in system.calls] == ["rapport-reorder-SM2"] * 2  # one key: one order
-    assert [body for _, body, _, _ in world.sender.accepted] == ["Pay here: https://pay.example/rapport-reorder-SM2"]
+    assert reorder.place(job, system, outbound(world), queue, TIMING, LEFT) == "placed"
+    assert reorder.place(job, system, outbound(world), queue, TIMING, LEFT) == "placed"  # SQS delivered it twice
+    key = system.calls[0].idempotency_key
+    assert [call.idempotency_key for call in system.calls] == [key] * 2  # one key: one order
+    assert [body for _, body, _, _ in world.sender.accepted] == [f"Pay here: https://pay.example/{key}"]
     assert world.sender.origins == ["+447700900001"]  # the store's sender
-    entries = [e for e in world.store.timeline.entries(CUSTOMER) if e.channel == "reorder"]
-    assert [e.summary for e in entries] == [
-        "Reorder of ord_1 placed by text: Pay here: https://pay.example/rapport-reorder-SM2"
+    entries = [
+        e for e in world.store.timeline.entries(CUSTOMER) if e.channel == "reorder" and e.author == "ordering system"
     ]
+    assert [e.summary for e in entries] == [f"Reorder of ord_1 placed by text: Pay here: https://pay.example/{key}"]
 
 
 def test_an_outage_is_retried_with_backoff_and_the_customer_told_once_that_it_is_on_its_way(world: World) -> None:
     job, queue = placed_job(world), InMemoryQueue()
     system = FakeOrderingSystem([OrderingUnavailableError("HTTP 503"), OrderingUnavailableError("no answer")])
-    assert reorder.place(job, system, outbound(world), queue, TIMING, 60.0) == "retry"
+    assert reorder.place(job, system, outbound(world), queue, TIMING, LEFT) == "retry"
     [(second, first_delay)] = queue.jobs
     queue.take()
     assert second["attempt"] == 1 and 7 <= first_delay <= 15
-    assert reorder.place(second, system, outbound(world), queue, TIMING, 60.0) == "retry"
+    assert reorder.place(second, system, outbound(world), queue, TIMING, LEFT) == "retry"
     [(third, second_delay)] = queue.jobs
     queue.take()
     assert third["attempt"] == 2 and 15 <= second_delay <= 30
-    assert reorder.place(third, system, outbound(world), queue, TIMING, 60.0) == "placed"
+    assert reorder.place(third, system, outbound(world), queue, TIMING, LEFT) == "placed"
     bodies = [body for _, body, _, _ in world.sender.accepted]
-    assert bodies == [reorder.ON_ITS_WAY, "Pay here: https://pay.example/rapport-reorder-SM2"]
+    assert bodies == [reorder.ON_ITS_WAY, f"Pay here: https://pay.example/{system.calls[0].idempotency_key}"]
 
 
 def test_a_refusal_opens_a_conversation_with_the_reason_once(world: World) -> None:
     job, queue = placed_job(world), InMemoryQueue()
     refused = FakeOrderingSystem([OrderingRefusedError("HTTP 400: store closed")] * 2)
-    assert reorder.place(job, refused, outbound(world), queue, TIMING, 60.0) == "handed over"
-    assert reorder.place(job, refused, outbound(world), queue, TIMING, 60.0) == "handed over"  # run twice
+    assert reorder.place(job, refused, outbound(world), queue, TIMING, LEFT) == "handed over"
+    assert reorder.place(job, refused, outbound(world), queue, TIMING, LEFT) == "handed over"  # run twice
     contact = world.store.get_contact(CUSTOMER)
     assert contact is not None and contact.conversation is not None
     assert contact.conversation.message_count == 1  # opened once, though the job ran twice
-    failed = [e.summary for e in world.store.timeline.entries(CUSTOMER) if e.channel == "reorder"]
+    failed = [
+        e.summary
+        for e in world.store.timeline.entries(CUSTOMER)
+        if e.channel == "reorder" and e.author == "ordering system"
+    ]
     assert failed == ["Reorder of ord_1 not placed: the ordering system refused it: HTTP 400: store closed"]
     assert [body for _, body, _, _ in world.sender.accepted] == [reorder.HANDED_OVER]
     assert queue.take() == []
@@ -193,8 +200,12 @@ def test_a_long_outage_hands_over_after_the_last_attempt(world: World) -> None:
     job, queue = placed_job(world), InMemoryQueue()
     last = {**job, "attempt": reorder.ATTEMPTS - 1}
     assert reorder.place(last, FakeOrderingSystem([OrderingUnavailableError("HTTP 502")]), outbound(world), queue,
-                         TIMING, 60.0) == "handed over"  # fmt: skip
-    entries = [e.summary for e in world.store.timeline.entries(CUSTOMER) if e.channel == "reorder"]
+                         TIMING, LEFT) == "handed over"  # fmt: skip
+    entries = [
+        e.summary
+        for e in world.store.timeline.entries(CUSTOMER)
+        if e.channel == "reorder" and e.author == "ordering system"
+    ]
     assert entries == [f"Reorder of ord_1 not placed: the ordering system stayed unavailable ({reorder.ATTEMPTS}"
                        " calls): HTTP 502"]  # fmt: skip
     contact = world.store.get_contact(CUSTOMER)
@@ -202,12 +213,79 @@ def test_a_long_outage_hands_over_after_the_last_attempt(world: World) -> None:
     assert queue.take() == []
 
 
-def test_no_text_after_a_stop_though_the_order_is_placed(world: World) -> None:
+def test_a_stop_after_the_yes_places_nothing_and_texts_nothing(world: World) -> None:
     job = placed_job(world)
     text(world, "STOP", "SM5", InMemoryQueue())
-    sent_before = len(world.sender.accepted)
-    assert reorder.place(job, FakeOrderingSystem(), outbound(world), InMemoryQueue(), TIMING, 60.0) == "placed"
-    assert len(world.sender.accepted) == sent_before
+    sent_before, system = len(world.sender.accepted), FakeOrderingSystem()
+    assert reorder.place(job, system, outbound(world), InMemoryQueue(), TIMING, LEFT) == "dropped: opted out"
+    assert system.calls == [] and len(world.sender.accepted) == sent_before
+
+
+def test_a_yes_after_a_stop_is_no_order_and_no_reply(world: World) -> None:
+    queue = InMemoryQueue()
+    text(world, "REORDER", "SM1", queue)
+    text(world, "STOP", "SM2", queue)
+    said = text(world, "YES", "SM3", queue)
+    assert said.reply == "" and queue.take() == []
+
+
+@pytest.mark.parametrize("hedge", ["ok I'll think about it", "Ok what's in it?", "yes but without the garlic bread"])
+def test_a_hedged_yes_orders_nothing(world: World, hedge: str) -> None:
+    queue = InMemoryQueue()
+    text(world, "REORDER", "SM1", queue)
+    said = text(world, hedge, "SM2", queue)
+    assert said.kind == InboundKind.REASKED and queue.take() == []
+
+
+def test_every_yes_to_one_offer_is_one_key(world: World) -> None:
+    """Two YES texts racing: each may queue a job before its write, but one offer is one key."""
+    from chalicelib.domain.reorder import placed
+
+    queue = InMemoryQueue()
+    text(world, "REORDER", "SM1", queue)
+    contact = world.store.get_contact(CUSTOMER)
+    assert contact is not None and contact.pending_prompt is not None
+    first = placed(contact, contact.pending_prompt, world.clock.now())
+    second = placed(contact, contact.pending_prompt, world.clock.now())
+    assert first is not None and second is not None and first.idempotency_key == second.idempotency_key
+    text(world, "REORDER", "SM3", queue)  # a new offer: a new key
+    again = world.store.get_contact(CUSTOMER)
+    assert again is not None and again.pending_prompt is not None
+    third = placed(again, again.pending_prompt, world.clock.now())
+    assert third is not None and third.idempotency_key != first.idempotency_key
+
+
+def test_a_job_whose_yes_was_never_recorded_places_nothing(world: World) -> None:
+    """The YES's job is queued before its write; that write lost (to a NO, say): no record, no order."""
+    job = placed_job(world)
+    request = ReorderRequest.model_validate(job["request"])
+    lost = {**job, "request": request.model_copy(update={"idempotency_key": "rapport-reorder-lost"}).model_dump(
+        mode="json")}  # fmt: skip
+    system, queue = FakeOrderingSystem(), InMemoryQueue()
+    outcomes = []
+    for _ in range(reorder.RECORD_CHECKS):
+        outcomes.append(reorder.place(lost, system, outbound(world), queue, TIMING, LEFT))
+        lost = queue.take()[0] if queue.jobs else lost
+    assert outcomes == ["waiting"] * (reorder.RECORD_CHECKS - 1) + ["dropped: the YES was never recorded"]
+    assert system.calls == []
+
+
+def test_a_request_too_old_is_handed_over_not_placed(world: World) -> None:
+    job = placed_job(world)
+    world.clock.current += reorder.REQUEST_KEPT + timedelta(minutes=1)  # a dead-letter redrive the next morning
+    system = FakeOrderingSystem()
+    assert reorder.place(job, system, outbound(world), InMemoryQueue(), TIMING, LEFT) == "handed over"
+    assert system.calls == [] and world.sender.accepted == []  # its "sorry" text is past the request's time too
+
+
+def test_too_little_time_left_defers_and_a_busy_sender_keeps_the_answer(world: World) -> None:
+    job, system, queue = placed_job(world), FakeOrderingSystem(), InMemoryQueue()
+    assert reorder.place(job, system, outbound(world), queue, TIMING, lambda: 12.0) == "deferred"
+    assert system.calls == [] and queue.take() == [job]
+    answer = {**job, "answer": "Pay here: https://pay.example/kept"}
+    assert reorder.place(answer, system, outbound(world), queue, TIMING, LEFT) == "placed"
+    assert system.calls == []  # the answer came with the job: not asked again
+    assert [body for _, body, _, _ in world.sender.accepted] == ["Pay here: https://pay.example/kept"]
 
 
 @pytest.mark.parametrize(
