@@ -8,9 +8,11 @@ import * as customer from "./customer.js";
 import * as campaigns from "./campaigns.js";
 import * as contacts from "./contacts.js";
 import * as savedReplies from "./saved-replies.js";
+import * as stores from "./stores.js";
+import * as answers from "./answers.js";
 import { showLinksForRole } from "./me.js";
 
-const views = { inbox, customer, campaigns, contacts, "saved-replies": savedReplies };
+const views = { inbox, customer, campaigns, contacts, "saved-replies": savedReplies, stores, answers };
 let current = null;
 
 const $ = (id) => document.getElementById(id);

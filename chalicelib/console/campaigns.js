@@ -127,7 +127,11 @@ function renderCampaign() {
   const audience = [
     ...(c.audience?.tags ?? []).map((t) => `tag ${t}`),
     ...Object.entries(c.audience?.attributes ?? {}).map(([k, v]) => `${k} = ${v}`),
-  ];
+    ...(c.audience?.stores ?? []).map((s) => `store ${s}`),
+    c.audience?.ordered_within_days != null && `ordered in the last ${c.audience.ordered_within_days} days`,
+    c.audience?.not_ordered_for_days != null && `no order for ${c.audience.not_ordered_for_days} days`,
+    c.audience?.min_orders != null && `at least ${c.audience.min_orders} orders`,
+  ].filter(Boolean);
   const paused = c.status === "paused";
   pane.append(
     el("h2", { id: "campaign-title", tabindex: "-1" }, c.name),
@@ -305,6 +309,10 @@ const FIELDS = {
   audience: "f-tags",
   "audience.tags": "f-tags",
   "audience.attributes": "f-attributes",
+  "audience.stores": "f-stores",
+  "audience.ordered_within_days": "f-ordered-within",
+  "audience.not_ordered_for_days": "f-not-ordered-for",
+  "audience.min_orders": "f-min-orders",
   location: "f-location-name",
   "location.name": "f-location-name",
   "location.prefixes": "f-location-prefixes",
@@ -382,6 +390,27 @@ function renderForm(c) {
         el("legend", {}, "Audience"),
         field("f-tags", "Tags (all of them; comma-separated)", input("f-tags", { type: "text", value: (c?.audience?.tags ?? []).join(", ") })),
         field("f-attributes", "Attributes (name=value, one a line)", attrs),
+        field(
+          "f-stores",
+          "Stores (their customers only; comma-separated store ids, optional)",
+          input("f-stores", { type: "text", value: (c?.audience?.stores ?? []).join(", ") }),
+          "A marketing text tied to stores goes only to customers living in their areas.",
+        ),
+        field(
+          "f-ordered-within",
+          "Ordered in the last … days (optional)",
+          input("f-ordered-within", { type: "number", min: 1, max: 3650, step: 1, value: c?.audience?.ordered_within_days ?? "" }),
+        ),
+        field(
+          "f-not-ordered-for",
+          "No order for … days (optional)",
+          input("f-not-ordered-for", { type: "number", min: 1, max: 3650, step: 1, value: c?.audience?.not_ordered_for_days ?? "" }),
+        ),
+        field(
+          "f-min-orders",
+          "At least … orders (optional)",
+          input("f-min-orders", { type: "number", min: 1, max: 100000, step: 1, value: c?.audience?.min_orders ?? "" }),
+        ),
       ),
       el(
         "fieldset",
@@ -528,7 +557,14 @@ function spec() {
   const body = {
     name: $("f-name").trim(),
     purpose: $("f-purpose"),
-    audience: { tags: list($("f-tags")), attributes },
+    audience: {
+      tags: list($("f-tags")),
+      attributes,
+      stores: list($("f-stores")),
+      ordered_within_days: number("f-ordered-within"),
+      not_ordered_for_days: number("f-not-ordered-for"),
+      min_orders: number("f-min-orders"),
+    },
     send_at: Number.isNaN(at.getTime()) ? $("f-send-at") : at.toISOString(),
     relevance_hours: number("f-relevance"),
     messages_per_second: number("f-mps"),

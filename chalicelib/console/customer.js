@@ -122,6 +122,9 @@ function renderTimeline(page, append) {
   if (page.next) pane.append(el("button", { type: "button", id: "more", onclick: older }, "Older events"));
 }
 
+// 2350 GBP minor units as 23.50 GBP: the currency's code, never a guessed symbol
+const money = ({ amount, currency }) => `${(amount / 100).toFixed(2)} ${currency}`;
+
 function renderProfile(p) {
   const pane = clear(state.root.querySelector("#profile-pane"));
   const attributes = Object.entries(p.attributes ?? {});
@@ -166,6 +169,14 @@ function renderProfile(p) {
       ["Last text out", when(e.last_outbound_at)],
       ["Texts in / out", `${e.inbound_count ?? 0} / ${e.outbound_count ?? 0}`],
       ["Unanswered marketing", String(e.unanswered_marketing ?? 0)],
+    ]),
+    el("h3", {}, "Store and orders"),
+    facts([
+      ["Store", p.store_id ? `${p.store_id}${p.store_source ? ` (from ${p.store_source})` : ""}` : "none"],
+      ["Orders", String(p.orders?.count ?? 0)],
+      p.orders?.last_at && ["Last order", `${when(p.orders.last_at)}${p.orders.last_store_id ? ` at ${p.orders.last_store_id}` : ""}`],
+      p.orders?.total && ["Total", money(p.orders.total)],
+      p.orders?.last_items?.length && ["Usual", p.orders.last_items.map((i) => `${i.quantity} x ${i.name}`).join(", ")],
     ]),
     el("h3", {}, "Deliverability"),
     facts([
