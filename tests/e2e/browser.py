@@ -150,3 +150,15 @@ def console_errors(driver: WebDriver) -> list[str]:
     logs: list[dict[str, Any]] = driver.get_log("browser")  # type: ignore[no-untyped-call]
     errors = [entry["message"] for entry in logs if entry["level"] == "SEVERE"]
     return [m for m in errors if "401" not in m and "403" not in m]
+
+
+def console_errors_until(driver: WebDriver, enough: Callable[[list[str]], bool]) -> list[str]:
+    """The page's errors once `enough` holds: chromedriver hands log entries over a moment after the
+    page has acted on the answer, and each read empties its buffer, so the reads are added up."""
+    seen: list[str] = []
+
+    def gathered(d: WebDriver) -> list[str] | None:
+        seen.extend(console_errors(d))
+        return seen if enough(seen) else None
+
+    return wait(driver, gathered)
