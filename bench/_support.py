@@ -31,12 +31,18 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on now (the OS's choice)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 @contextlib.contextmanager
 def moto_server() -> Iterator[str]:
     """A moto server (DynamoDB, SQS ...) on a free loopback port: its endpoint."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
     process = subprocess.Popen(
         [sys.executable, "-m", "local.aws_emulator", "-H", "127.0.0.1", "-p", str(port), "--exit-with-parent"],

@@ -9,7 +9,6 @@ where AWS runs up to five functions)."""
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from typing import Any
 
 import requests
 
-from bench._support import Figure, log
+from bench._support import Figure, free_port, log
 from local.stack import stop_process, wait_for
 
 EVENTS = 20
@@ -27,13 +26,6 @@ SPACING_S = 0.5
 BURST = 20
 ADMIN = "bench-operator-token"
 SENDER = "+441134960099"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _call(method: str, url: str, key: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -49,7 +41,7 @@ def _texted_at(sim: str, phone: str) -> datetime | None:
 
 
 def run() -> list[Figure]:
-    api_port, aws_port, twilio_port, ordering_port = (_free_port() for _ in range(4))
+    api_port, aws_port, twilio_port, ordering_port = (free_port() for _ in range(4))
     env = {**os.environ, "TWILIO_AUTH_TOKEN": "bench-token", "OPERATOR_TOKEN": ADMIN, "TABLE_NAME": "bench-events"}
     env.pop("PUBLIC_BASE_URL", None)
     ports = ["--api-port", str(api_port), "--aws-port", str(aws_port), "--twilio-port", str(twilio_port),

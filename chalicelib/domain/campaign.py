@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
@@ -13,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from chalicelib.domain.contact import Contact, fill_for
 from chalicelib.domain.ids import STORE_ID
-from chalicelib.domain.policy import Area, Intent, Purpose, normalise_area
+from chalicelib.domain.policy import Area, Decision, Intent, Purpose, normalise_area
 from chalicelib.domain.reorder import REORDER_PROMPT
 from chalicelib.domain.stores import Store
 from chalicelib.domain.template import Template
@@ -59,6 +60,24 @@ class Audience(BaseModel):
         if self.min_orders and count < self.min_orders:
             return f"fewer than {self.min_orders} orders"
         return None
+
+    def explained(self, decision: Decision, contact: Contact, at: datetime) -> Decision:
+        """The decision on a contact in the audience, its explanation saying how the
+        contact met the audience's order rules (if it has any)."""
+        rules = self._order_rules_met(contact, at)
+        return replace(decision, explanation=f"{decision.explanation} In the audience: {rules}.") if rules else decision
+
+    def _order_rules_met(self, contact: Contact, at: datetime) -> str:
+        last, count = contact.orders.last_at, contact.orders.count
+        ago = "never ordered" if last is None else f"last order {(at - last).days} days ago"
+        met = []
+        if self.ordered_within_days:
+            met.append(f"{ago}, within {self.ordered_within_days}")
+        if self.not_ordered_for_days:
+            met.append(f"{ago}, none in the last {self.not_ordered_for_days}")
+        if self.min_orders:
+            met.append(f"{count} orders, at least {self.min_orders}")
+        return "; ".join(met)
 
 
 class Location(BaseModel):

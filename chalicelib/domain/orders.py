@@ -53,6 +53,11 @@ class OrderItem(BaseModel):
     quantity: int = Field(ge=1, le=999)
 
 
+def listed(items: list[OrderItem]) -> str:
+    """ "2 x Margherita, 1 x Garlic bread": as the timeline and the customer read them."""
+    return ", ".join(f"{item.quantity} x {item.name}" for item in items)
+
+
 class OrderEvent(BaseModel):
     """One event of one order. A field it does not know is refused: a misspelt
     `order_id` must not make every event a new order."""

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.contact import ConsentState, Contact, PendingPrompt
-from chalicelib.domain.orders import Money, OrderItem, OrderSummary
+from chalicelib.domain.orders import Money, OrderItem, OrderSummary, listed
 
 REORDER_JOB = "reorder"  # the events queue's job kind that places one (services/reorder.py)
 REORDER_PROMPT = "reorder"  # the question an offer leaves pending (domain/prompts.py: YES places it)
@@ -35,10 +35,11 @@ class ReorderRequest(BaseModel):
     last_order_id: str
     asked_at: datetime  # when the customer said YES
 
-    @property
-    def requested_entry_id(self) -> str:
-        """The timeline entry the YES writes with the profile: the job places nothing without it."""
-        return f"rapport:{self.idempotency_key}:requested"
+    def entry_id(self, step: str) -> str:
+        """Its timeline entry for a step ("requested": the YES's write, which the job
+        places nothing without; "placed", "failed"), once each. "rapport:" is
+        timeline.OWN_ENTRY, which this module cannot import (timeline -> runs -> prompts -> here)."""
+        return f"rapport:{self.idempotency_key}:{step}"
 
     def job(self) -> dict[str, object]:
         """The queue's message that places it (its first call)."""
@@ -70,7 +71,7 @@ def offer(contact: Contact, at: datetime, store_names: Callable[[str], str]) -> 
 
 
 def _offer_text(orders: OrderSummary, store_name: str) -> str:
-    named = ", ".join(f"{item.quantity} x {item.name}" for item in orders.last_items[:ITEMS_NAMED])
+    named = listed(orders.last_items[:ITEMS_NAMED])
     more = len(orders.last_items) - ITEMS_NAMED
     items = f"{named} and {more} more" if more > 0 else named
     total = f", {price(orders.last_items_total)}" if orders.last_items_total else ""

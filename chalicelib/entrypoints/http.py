@@ -27,6 +27,7 @@ from chalicelib.services.contacts import ExportTooLargeError
 from chalicelib.services.conversations import (
     NotSendableError,
     RequestInProgressError,
+    SenderBusyError,
     SendFailedError,
     SendUnknownError,
     UnknownContactError,
@@ -106,6 +107,7 @@ ERRORS: dict[type[Exception], Answer] = {
     IdempotencyKeyMismatchError: Answer(
         422, "UnprocessableEntityError", "Idempotency-Key was used with another request: "
     ),
+    SenderBusyError: Answer(429, "TooManyRequests"),  # the store's number at its rate: Retry-After says when
     SendFailedError: Answer(502, "BadGateway"),
     SendUnknownError: Answer(502, "SendOutcomeUnknown", "unknown: "),  # it may have gone: never resent
     # A record that kept changing under our retries: 5xx, so that Twilio retries a webhook (its
@@ -125,10 +127,11 @@ def error_answer(error: Exception) -> Response:
     else:
         found = next(ERRORS[kind] for kind in type(error).__mro__ if kind in ERRORS)
         extra = {}
+    headers: dict[str, str | list[str]] = {"Content-Type": "application/json", **(found.headers or {})}
+    if isinstance(error, SenderBusyError):
+        headers["Retry-After"] = str(error.retry_after_s)
     body = {"Code": found.code, "Message": f"{found.prefix}{error}", **extra}
-    return Response(
-        body=body, status_code=found.status, headers={"Content-Type": "application/json", **(found.headers or {})}
-    )
+    return Response(body=body, status_code=found.status, headers=headers)
 
 
 def answer(work: Callable[[], Any], status: int = 200) -> Response:

@@ -4,6 +4,7 @@ the customer's timeline with what other systems post."""
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from chalicelib.domain.messages import DeliveryStatus, Direction, Message
 from chalicelib.domain.policy import Intent, PolicySettings, Purpose, Reason, Verdict, decide
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.runs import after_send
+from chalicelib.domain.segments import segments
 from chalicelib.domain.timeline import Entry, EntryKind, Event, merge, page
 from chalicelib.services.idempotency import IdempotencyKeyMismatchError, request_hash
 from chalicelib.services.ports import (
@@ -34,10 +36,13 @@ from chalicelib.services.recording import record_sent
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.runs import send_job
 from chalicelib.services.send_claim import CLAIM_TRIES  # decisions on a contact that changed under the claim
+from chalicelib.services.send_pace import SLOT_AHEAD_S
+from chalicelib.services.send_text import PACE_MARGIN
 from chalicelib.services.stores import StoreDirectory
 
 DECISIONS_SHOWN = 10_000  # decisions expire (TTL), so this is all of them
 REPLY_VALIDITY_S = 4 * 3600  # a reply that cannot be delivered within 4 hours is stale
+REPLY_WAIT_MAX_S = 5.0  # an agent's text waits at most this for its sender's slot; later: 429, come back then
 REPLY_LEASE = timedelta(seconds=90)  # longer than the API function may run (60 s): past it, that request is over
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,14 @@ class SendUnknownError(RapportError):
 
 class RequestInProgressError(RapportError):
     """A request with the same Idempotency-Key is being handled now."""
+
+
+class SenderBusyError(RapportError):
+    """The sender's pace has no slot soon enough for a text sent now: nothing was sent."""
+
+    def __init__(self, wait_s: float) -> None:
+        self.retry_after_s = max(1, math.ceil(wait_s))
+        super().__init__(f"the store's number is sending at its rate: try again in {self.retry_after_s} s")
 
 
 def _contact(phone: str, store: ConversationStore) -> Contact:
@@ -141,7 +154,7 @@ def notify(phone: str, body: str, deadline: datetime, key: str, ctx: Outbound) -
     update), once per `key`: no marketing opt-in needed, never after a STOP,
     quiet hours do not hold it, and past `deadline` it is dropped."""
     return _converse(
-        OutboundText(phone, body, None, Keyed.of("notify", key, {"phone": phone, "key": key})),
+        OutboundText(phone, body, None, Keyed.of("notify", key, {"phone": phone, "key": key}), paced=False),
         lambda _contact, _at: Intent(Purpose.TRANSACTIONAL, deadline=deadline),
         lambda contact, at: after_send(contact, Purpose.TRANSACTIONAL, None, None, None, at),
         ctx,
@@ -156,6 +169,21 @@ class Outbound:
     clock: Clock
     policy: PolicySettings
     stores: StoreDirectory  # each text goes from its contact's store's sender
+
+
+def wait_for_sender(contact: Contact, body: str, ctx: Outbound, longest_wait_s: float) -> tuple[bool, float]:
+    """Take the body's slot of the contact's sender's pace (shared by campaigns,
+    order texts and agents' texts) and sleep until it, unless it lies more than
+    `longest_wait_s` away (the slot then goes unused): whether it slept, and the
+    seconds to the slot."""
+    origin = ctx.stores.origin(contact)
+    interval = PACE_MARGIN * max(1, segments(body).count) / origin.messages_per_second
+    slot = ctx.runs.senders.take_slot(origin.pace, interval, ctx.clock.now().timestamp() + SLOT_AHEAD_S)
+    wait = slot - ctx.clock.now().timestamp()
+    if wait > longest_wait_s:
+        return False, wait
+    ctx.clock.sleep(wait)
+    return True, wait
 
 
 @dataclass(frozen=True)
@@ -178,6 +206,7 @@ class OutboundText:
     body: str
     sent_by: str | None
     keyed: Keyed
+    paced: bool = True  # False: its caller took its slot of the sender's pace (an order's job)
 
     def message(self, sid: str, at: datetime, brand_number: str = "") -> Message:
         """The message as every answer to its key gives it."""
@@ -209,6 +238,10 @@ def _converse(
         if isinstance(earlier, Message):
             return earlier
         taking_over = earlier
+    if text.paced:  # before the claim: a STOP while it waits is seen by the decision
+        slept, wait = wait_for_sender(_contact(text.phone, ctx.store), text.body, ctx, REPLY_WAIT_MAX_S)
+        if not slept:
+            raise SenderBusyError(wait)
     attempt, contact, at = _claimed(text, intent_for, taking_over, ctx)
     origin = ctx.stores.origin(contact).sender
     result = ctx.sender.send(text.phone, text.body, REPLY_VALIDITY_S, origin)  # an exception leaves it sending

@@ -21,6 +21,7 @@ from chalicelib.domain.inbound import (
 )
 from chalicelib.domain.ledger import OPTED_OUT
 from chalicelib.domain.messages import InboundKind, Message
+from chalicelib.domain.orders import listed
 from chalicelib.domain.reorder import ReorderRequest
 from chalicelib.domain.stores import help_naming, home_store
 from chalicelib.domain.timeline import Entry, EntryKind
@@ -104,28 +105,28 @@ class _Reading:
         outcome = receive(contact, sms, self.replies, phone.time_zone_candidates, prompt, names)
         if stores is not None and outcome.contact.store_id is None and outcome.field_changes:
             outcome = replace(outcome, contact=home_store(outcome.contact, stores.all(), sms.at))
-        if outcome.reorder is not None and self.orders is not None:
-            self.orders.enqueue([outcome.reorder.job()])
+        order = outcome.reorder if self.orders is not None else None
+        if order is not None and self.orders is not None:
+            self.orders.enqueue([order.job()])
         unit = store.unit()  # the answer in the customer's words is kept with the profile it changed, or neither
         unit.add(
             *store.saved(outcome.contact, contact.version if contact else None, applied_sid=sms.sid, applied_at=sms.at)
         )
         if outcome.free_text is not None:
             unit.add(*store.answers.added(outcome.free_text))
-        if outcome.reorder is not None and self.orders is not None:
-            entry = _requested(outcome.reorder)
+        if order is not None:
+            entry = _requested(order)
             unit.add(store.timeline.added(sms.phone, entry, lambda _: ConcurrentUpdateError(entry.id)))
         unit.commit()
         return contact, outcome
 
 
 def _requested(request: ReorderRequest) -> Entry:
-    items = ", ".join(f"{item.quantity} x {item.name}" for item in request.items)
     return Entry(
-        id=request.requested_entry_id,
+        id=request.entry_id("requested"),
         kind=EntryKind.INTERACTION,
         at=request.asked_at,
-        summary=f"Reorder of {request.last_order_id} requested by text: {items}"[:1000],
+        summary=f"Reorder of {request.last_order_id} requested by text: {listed(request.items)}"[:1000],
         channel="reorder",
         author="customer",
     )

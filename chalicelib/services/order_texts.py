@@ -14,14 +14,12 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from chalicelib.domain.contact import Contact, fill_for
+from chalicelib.domain.contact import fill_for
 from chalicelib.domain.orders import OrderEvent, OrderEventType, OrderText, OrderTextSpec, text_skipped
-from chalicelib.domain.segments import segments
-from chalicelib.services.conversations import NotSendableError, Outbound, notify
+from chalicelib.services.conversations import NotSendableError, Outbound, notify, wait_for_sender
 from chalicelib.services.ports import Clock, JobQueue, OrderTextBook
 from chalicelib.services.retry import retry_on_conflict
-from chalicelib.services.send_pace import SLOT_AHEAD_S, TIME_KEPT_S
-from chalicelib.services.send_text import PACE_MARGIN
+from chalicelib.services.send_pace import TIME_KEPT_S
 
 
 def put_text(
@@ -47,20 +45,6 @@ def _skipped(event: OrderEvent, text: OrderText, ctx: Outbound) -> str | None:
     return text_skipped(event, order, ctx.clock.now(), text.relevance_minutes)
 
 
-def wait_for_sender(contact: Contact, body: str, ctx: Outbound, time_left_s: float) -> tuple[bool, float]:
-    """Take the body's slot of the contact's sender's pace (shared with campaigns)
-    and sleep until it: whether it slept, and the seconds to the slot. A slot
-    beyond the handler's time is not slept to: the caller's job comes back then."""
-    origin = ctx.stores.origin(contact)
-    interval = PACE_MARGIN * max(1, segments(body).count) / origin.messages_per_second
-    slot = ctx.runs.senders.take_slot(origin.pace, interval, ctx.clock.now().timestamp() + SLOT_AHEAD_S)
-    wait = slot - ctx.clock.now().timestamp()
-    if wait > time_left_s - TIME_KEPT_S:  # the text after the slot needs time too, even for a slot already due
-        return False, wait
-    ctx.clock.sleep(wait)
-    return True, wait
-
-
 def come_back(job: dict[str, object], wait_s: float, queue: JobQueue) -> None:
     """The job again once its sender's slot has come (SQS delays at most 15 minutes)."""
     queue.enqueue([job], delay_s=min(900, math.ceil(wait_s)))
@@ -82,7 +66,7 @@ def send_update(
     if why is not None or contact is None:
         return f"dropped: {why}"
     body = fill_for(text.message, contact, ctx.stores.template_fields(contact))
-    slept, wait = wait_for_sender(contact, body, ctx, time_left_s)
+    slept, wait = wait_for_sender(contact, body, ctx, time_left_s - TIME_KEPT_S)
     if not slept:
         come_back(job, wait, queue)
         return "deferred"

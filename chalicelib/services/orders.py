@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from chalicelib.domain import phone
 from chalicelib.domain.contact import Contact, StoreSource, TimeZone, with_store
 from chalicelib.domain.errors import InvalidPhoneError, RapportError
-from chalicelib.domain.orders import OrderEvent, fold
+from chalicelib.domain.orders import OrderEvent, fold, listed
 from chalicelib.domain.timeline import OWN_ENTRY, Entry, EntryKind
 from chalicelib.services.ports import Clock, ConversationStore, JobQueue
 from chalicelib.services.retry import retry_on_conflict
@@ -89,7 +89,7 @@ def _new_contact(e164: str, now: datetime) -> Contact:
 def timeline_entry(event: OrderEvent) -> Entry:
     """The event on the customer's timeline (its id the event's: the same event, once)."""
     amount = f"{event.total.amount} {event.total.currency} in minor units"
-    items = ", ".join(f"{item.quantity} x {item.name}" for item in event.items)
+    items = listed(event.items)
     summary = f"Order {event.order_id} {event.type.replace('_', ' ')} at {event.store_id} ({event.channel}): {amount}"
     return Entry(
         id=f"{OWN_ENTRY}order:{event.id}",

@@ -23,9 +23,16 @@ from typing import Any
 from chalicelib.domain.conversations import continued
 from chalicelib.domain.errors import RapportError
 from chalicelib.domain.reorder import ReorderRequest, stopped
-from chalicelib.domain.timeline import OWN_ENTRY, Entry, EntryKind
-from chalicelib.services.conversations import NotSendableError, Outbound, SendFailedError, SendUnknownError, notify
-from chalicelib.services.order_texts import come_back, wait_for_sender
+from chalicelib.domain.timeline import Entry, EntryKind
+from chalicelib.services.conversations import (
+    NotSendableError,
+    Outbound,
+    SendFailedError,
+    SendUnknownError,
+    notify,
+    wait_for_sender,
+)
+from chalicelib.services.order_texts import come_back
 from chalicelib.services.ports import JobQueue, OrderingRefusedError, OrderingSystem, OrderingUnavailableError
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.send_pace import TIME_KEPT_S
@@ -75,7 +82,7 @@ def place(
             return _again(job, request, str(error), queue, timing, ctx)
         except OrderingRefusedError as error:
             return _hand_over(request, f"the ordering system refused it: {error}", ctx)
-    slept, wait = wait_for_sender(contact, message, ctx, time_left_s())
+    slept, wait = wait_for_sender(contact, message, ctx, time_left_s() - TIME_KEPT_S)
     if not slept:  # it comes back with the answer: the ordering system is not asked again
         come_back({**job, "answer": message}, wait, queue)
         return "deferred"
@@ -88,7 +95,7 @@ def place(
 
 def _requested(request: ReorderRequest, ctx: Outbound) -> bool:
     """The YES's profile write happened (its record is on the timeline)."""
-    return any(entry.id == request.requested_entry_id for entry in ctx.store.timeline.entries(request.phone))
+    return any(entry.id == request.entry_id("requested") for entry in ctx.store.timeline.entries(request.phone))
 
 
 def _again(
@@ -115,7 +122,7 @@ def _tell(request: ReorderRequest, body: str, step: str, ctx: Outbound) -> None:
 def _entry(request: ReorderRequest, summary: str, step: str, ctx: Outbound) -> Entry:
     """The step on the customer's timeline, once (its id the request's)."""
     return Entry(
-        id=f"{OWN_ENTRY}{request.idempotency_key}:{step}",
+        id=request.entry_id(step),
         kind=EntryKind.INTERACTION,
         at=ctx.clock.now(),
         summary=summary[:1000],

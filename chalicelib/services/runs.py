@@ -40,7 +40,7 @@ def decisions_for_audience(
     for contact in contacts:
         why = campaign.audience.left_out(contact, at)
         if why is None:
-            yield contact, decide(contact, intent, at, settings)
+            yield contact, campaign.audience.explained(decide(contact, intent, at, settings), contact, at)
         elif left_out is not None:
             left_out[why] += 1
 

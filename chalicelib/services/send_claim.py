@@ -27,7 +27,7 @@ def decide_and_claim(text: TextAttempt, contact: Contact | None, reads: BatchRea
     sender's entry is reconciled with Twilio first; not found there, it is taken over."""
     taking_over: str | None = None  # a dead sender's attempt, found not sent at Twilio: this sender settles it
     for _ in range(CLAIM_TRIES):
-        decision = _decide_now(contact, text.intent, text.now, ctx.policy) if contact else None
+        decision = _decide_now(contact, text.intent, text.now, ctx.policy, text.campaign) if contact else None
         if contact is None or decision is None or decision.verdict in (Verdict.HOLD, Verdict.DROP):
             return _not_now(text, contact, decision, ctx, taking_over)
         outgoing, record = _outgoing(text.campaign, contact, decision, ctx), text.decided(contact, decision)
@@ -57,8 +57,10 @@ def decide_and_claim(text: TextAttempt, contact: Contact | None, reads: BatchRea
     raise ConcurrentUpdateError(f"{text.job.phone} kept changing under the claim")  # SQS brings the job back
 
 
-def _decide_now(contact: Contact, intent: Intent, now: datetime, policy: PolicySettings) -> Decision:
-    decision = decide(contact, intent, now, policy)
+def _decide_now(
+    contact: Contact, intent: Intent, now: datetime, policy: PolicySettings, campaign: Campaign
+) -> Decision:
+    decision = campaign.audience.explained(decide(contact, intent, now, policy), contact, now)
     if decision.verdict != Verdict.ASK:
         return decision
     # the question instead of the promotion: consent and quiet hours hold for it too

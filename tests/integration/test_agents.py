@@ -104,6 +104,23 @@ def test_a_reply_goes_out_and_both_agents_replies_are_kept_in_order(agents: Agen
     assert waiting["waiting_since"] is None and waiting["agent"] == "alice"
 
 
+def test_a_reply_when_its_number_is_busy_for_longer_than_it_waits_is_refused_with_when_to_come_back(
+    agents: Agents,
+) -> None:
+    agents.text(ANNA, "Do you do gluten free?", "SMa1")
+    contact = agents.deps.store.get_contact(ANNA)
+    assert contact is not None
+    pace = agents.deps.directory.origin(contact).pace
+    agents.deps.runs.senders.take_slot(pace, 30.0, agents.clock.now().timestamp())  # a campaign's 30 s of it
+    response = agents.client.http.post(
+        f"/api/conversations/{ANNA}/reply", headers=ALICE, body=json.dumps({"body": "We do!"}).encode()
+    )
+    assert response.status_code == 429 and 25 <= int(response.headers["Retry-After"]) <= 31
+    assert json.loads(response.body)["Code"] == "TooManyRequests" and agents.sender.sent == []
+    agents.clock.sleep(31)
+    assert call(agents.client, "POST", f"/api/conversations/{ANNA}/reply", {"body": "We do!"}, ALICE)[0] == 201
+
+
 def test_every_write_carries_the_name_of_the_key_that_made_it(agents: Agents) -> None:
     agents.text(ANNA, "Table for two?", "SMa1")
     assert call(agents.client, "POST", f"/api/conversations/{ANNA}/claim", {}, BOB)[1]["agent"] == "bob"

@@ -11,9 +11,9 @@ import pytest
 
 from chalicelib.domain.campaign import Audience
 from chalicelib.domain.contact import Conversation, HomeLocation, StoreSource
-from chalicelib.domain.ledger import Fate
+from chalicelib.domain.ledger import Fate, conversation_text
 from chalicelib.domain.orders import OrderSummary
-from chalicelib.domain.policy import PolicySettings
+from chalicelib.domain.policy import Decision, PolicySettings, Reason, Verdict
 from chalicelib.domain.stores import Store, StoreSpec, help_naming, template_fields
 from chalicelib.domain.template import Template, TemplateError
 from chalicelib.services import campaigns, conversations
@@ -188,3 +188,46 @@ def test_an_agents_reply_goes_from_the_customers_store(world: World) -> None:
     )
     conversations.reply("+447700900001", "alice", "It's on its way", outbound)
     assert world.sender.origins == ["+447700900001"]  # Newcastle's sender (put_store's number)
+
+
+def test_a_decision_says_how_the_contact_met_the_audiences_order_rules(world: World) -> None:
+    lapsed = OrderSummary(count=4, first_at=SEND_AT - timedelta(days=400), last_at=SEND_AT - timedelta(days=45))
+    world.contact("+447700900002", orders=lapsed)
+    world.contact("+447700900005")  # never ordered: in a "not ordered for" audience without min_orders
+    audience = Audience(tags=["pizza"], not_ordered_for_days=30)
+    world.campaign(audience=audience.model_copy(update={"min_orders": 2}), location=None, messages_per_second=None)
+    world.tick()
+    world.plan()
+    [planned] = world.runs.holds.decisions_for("+447700900002")
+    assert planned.explanation.endswith(
+        "In the audience: last order 45 days ago, none in the last 30; 4 orders, at least 2."
+    )
+    world.send()
+    [at_send] = world.runs.holds.decisions_for("+447700900002")
+    assert at_send.stage == "at_send" and at_send.explanation == planned.explanation
+    assert world.runs.holds.decisions_for("+447700900005") == []  # fewer than 2 orders: not in it
+    never = audience.explained(Decision(Verdict.SEND, Reason.CLEAR, "Send."), world.contact("+447700900006"), SEND_AT)
+    assert never.explanation == "Send. In the audience: never ordered, none in the last 30."
+    assert Audience(tags=["pizza"]).explained(never, world.contact("+447700900007"), SEND_AT) == never
+
+
+def test_an_agents_reply_takes_its_share_of_the_senders_pace_and_is_refused_when_none_comes_soon(world: World) -> None:
+    opened = Conversation(opened_at=SEND_AT, last_inbound_at=SEND_AT)
+    world.contact("+447700900001", store_id="newcastle", conversation=opened)
+    outbound = conversations.Outbound(
+        world.store, world.runs, world.sender, world.clock, PolicySettings(), world.directory
+    )
+    pace = world.directory.origin(world.store.get_contact("+447700900001")).pace  # type: ignore[arg-type]
+    now = world.clock.now().timestamp()
+    taken = world.runs.senders.take_slot(pace, 2.0, now)  # a campaign's text holds the number for 2 s
+    conversations.reply("+447700900001", "alice", "It's on its way", outbound)
+    [(_, _, *_, sent_at)] = world.sender.sent
+    assert sent_at.timestamp() >= taken + 2.0  # after the campaign's text, not beside it
+    following = world.runs.senders.take_slot(pace, 1.03, now)
+    assert following == pytest.approx(taken + 2.0 + 1.03)  # the next text waits out the reply's share (1 a second)
+
+    world.runs.senders.take_slot(pace, 60.0, now)  # a minute of the number taken: the reply is not sent
+    with pytest.raises(conversations.SenderBusyError) as busy:
+        conversations.reply("+447700900001", "alice", "And the drinks", outbound, key="k-busy")
+    assert busy.value.retry_after_s > conversations.REPLY_WAIT_MAX_S and len(world.sender.sent) == 1
+    assert world.runs.ledger.entry(conversation_text("reply", "k-busy"), "+447700900001") is None  # nothing claimed
