@@ -23,7 +23,7 @@ from chalicelib.domain.keywords import NATURAL_LANGUAGE, PROMPT_SENSITIVE_WORDS,
 from chalicelib.domain.messages import Direction, InboundKind, Message
 from chalicelib.domain.prompts import Effect, Prompt, apply, match, reply_to_answer
 from chalicelib.domain.reasons import FreeTextAnswer, reasons_in
-from chalicelib.domain.reorder import ReorderRequest, offer, placed, stopped
+from chalicelib.domain.reorder import STORE_CLOSED, ReorderRequest, StoreNames, offer, placed, stopped
 
 NOTHING_TO_REPEAT = "Sorry, we can't find an earlier order to repeat. Reply here and someone will help."
 ORDER_CHANGED = "You've ordered since we asked, so nothing was ordered: text REORDER to see your usual now."
@@ -200,12 +200,12 @@ def receive(
     replies: BrandReplies,
     zones_for: Callable[[str], tuple[str, ...]],
     prompt: Prompt | None = None,
-    store_names: Callable[[str], str] = str,
+    store_names: StoreNames = str,
 ) -> InboundOutcome:
     """The text applied to the contact as read. `prompt`: the question the
     contact has pending, if any. Keywords still win over answers (STOP is
     STOP), but YES is then an answer, not an opt-in. REORDER offers the last
-    order (`store_names`: a store's name by its id); from someone opted out it
+    order (`store_names`: a store's name by its id, None once retired); from someone opted out it
     is a conversation, for a person."""
     base = contact or new_contact(sms, zones_for)
     pending = base.pending_prompt
@@ -239,7 +239,7 @@ def replayed(change: InboundChange, replies: BrandReplies) -> Message:
 
 
 def _answer(
-    contact: Contact, sms: InboundSms, prompt: Prompt, pending: PendingPrompt, store_names: Callable[[str], str]
+    contact: Contact, sms: InboundSms, prompt: Prompt, pending: PendingPrompt, store_names: StoreNames
 ) -> InboundOutcome:
     """Read the text as the pending question's answer; ask once more when it
     cannot be read; after that it is a conversation for a person."""
@@ -252,8 +252,9 @@ def _answer(
             if stopped(contact):  # a STOP since the offer: nothing placed, nothing said
                 return InboundOutcome(contact, _message(sms, kind, ""), changes)
             order = placed(contact, pending, sms.at)
-            reply = f"Thanks! Sending your order to {store_names(order.store_id)} now." if order else ORDER_CHANGED
-            return InboundOutcome(contact, _message(sms, kind, reply), changes, reorder=order)
+            name = store_names(order.store_id) if order else None  # None for an order: its store retired since
+            reply = f"Thanks! Sending your order to {name} now." if name else STORE_CLOSED if order else ORDER_CHANGED
+            return InboundOutcome(contact, _message(sms, kind, reply), changes, reorder=order if name else None)
         if found.answer.free_text:
             said = FreeTextAnswer(
                 prompt_id=prompt.id, phone=sms.phone, text=found.matched, reasons=reasons_in(found.matched),

@@ -21,6 +21,8 @@ REORDER_PROMPT = "reorder"  # the question an offer leaves pending (domain/promp
 OFFER_KEPT = timedelta(minutes=30)  # a YES later than this orders nothing: the offer may be stale
 ITEMS_NAMED = 5  # in the offer's text; the rest are counted
 SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€"}
+STORE_CLOSED = "Sorry, the branch of your last order no longer takes orders by text. Reply here and someone will help."
+StoreNames = Callable[[str], "str | None"]  # a store's name by its id; None: it takes no orders (retired)
 
 
 class ReorderRequest(BaseModel):
@@ -57,16 +59,19 @@ def stopped(contact: Contact) -> bool:
     return contact.consent == ConsentState.OPTED_OUT
 
 
-def offer(contact: Contact, at: datetime, store_names: Callable[[str], str]) -> tuple[Contact, str] | None:
+def offer(contact: Contact, at: datetime, store_names: StoreNames) -> tuple[Contact, str] | None:
     """The contact with the offer pending and the offer's text, naming the store
-    of the order it repeats; None when there is no earlier order with its items."""
+    of the order it repeats; None when there is no earlier order with its items.
+    A store retired since offers nothing and says so."""
     orders = contact.orders
     if not orders.last_items or orders.last_items_store_id is None or orders.last_items_order_id is None:
         return None
+    store_name = store_names(orders.last_items_store_id)
+    if store_name is None:
+        return contact, STORE_CLOSED
     pending = PendingPrompt(
         prompt_id=REORDER_PROMPT, asked_at=at, expires_at=at + OFFER_KEPT, about=orders.last_items_order_id
     )
-    store_name = store_names(orders.last_items_store_id)
     return contact.model_copy(update={"pending_prompt": pending}), _offer_text(orders, store_name)
 
 

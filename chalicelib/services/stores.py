@@ -100,6 +100,7 @@ class StoreDirectory:
     def template_fields(self, contact: Contact) -> dict[str, str]:
         return template_fields(self.of(contact), self._brand_name)
 
-    def name_of(self, store_id: str) -> str:
-        """The store's name; the brand's for a store it does not know."""
-        return template_fields(self.get(store_id), self._brand_name)["store_name"]
+    def name_of(self, store_id: str) -> str | None:
+        """The store's name; the brand's for a store it does not know; None once retired."""
+        store = self.get(store_id)
+        return None if store is not None and store.retired else template_fields(store, self._brand_name)["store_name"]

@@ -15,12 +15,14 @@ from chalicelib.domain.inbound import ORDER_CHANGED, BrandReplies, InboundSms
 from chalicelib.domain.messages import InboundKind, Message
 from chalicelib.domain.orders import Money, OrderChannel, OrderEvent, OrderEventType, OrderItem
 from chalicelib.domain.policy import PolicySettings
-from chalicelib.domain.reorder import OFFER_KEPT, REORDER_JOB, ReorderRequest, price
-from chalicelib.services import orders, reorder
+from chalicelib.domain.reorder import OFFER_KEPT, REORDER_JOB, STORE_CLOSED, ReorderRequest, price
+from chalicelib.domain.stores import StoreSpec
+from chalicelib.services import orders, reorder, stores
 from chalicelib.services.conversations import Outbound
 from chalicelib.services.inbound import handle_inbound
 from chalicelib.services.ports import OrderingRefusedError, OrderingUnavailableError
 from chalicelib.services.send_text import SendTiming
+from chalicelib.services.stores import STORES_KEPT_S
 from tests.fakes import InMemoryPromptBook, InMemoryQueue
 from tests.unit.test_store_campaigns import put_store
 from tests.world import SEND_AT, World
@@ -227,6 +229,33 @@ def test_a_yes_after_a_stop_is_no_order_and_no_reply(world: World) -> None:
     text(world, "STOP", "SM2", queue)
     said = text(world, "YES", "SM3", queue)
     assert said.reply == "" and queue.take() == []
+
+
+def retire_newcastle(world: World) -> None:
+    """The store retired, and every container's list of stores read since."""
+    store = world.stores.get("newcastle")
+    assert store is not None
+    spec = StoreSpec(**{**store.model_dump(include=set(StoreSpec.model_fields)), "retired": True})
+    stores.put_store("newcastle", spec, world.stores, world.clock)
+    world.clock.current += timedelta(seconds=STORES_KEPT_S)
+
+
+def test_reorder_from_a_store_retired_since_offers_nothing_and_says_so(world: World) -> None:
+    retire_newcastle(world)
+    queue = InMemoryQueue()
+    said = text(world, "REORDER", "SM1", queue)
+    assert said.kind == InboundKind.REORDER and said.reply == STORE_CLOSED
+    contact = world.store.get_contact(CUSTOMER)
+    assert contact is not None and contact.pending_prompt is None and queue.take() == []
+
+
+def test_a_yes_after_the_store_retired_places_nothing_and_says_so(world: World) -> None:
+    queue = InMemoryQueue()
+    text(world, "REORDER", "SM1", queue)
+    retire_newcastle(world)
+    said = text(world, "YES", "SM2", queue)
+    assert said.kind == InboundKind.ANSWER and said.reply == STORE_CLOSED
+    assert queue.take() == []
 
 
 @pytest.mark.parametrize("hedge", ["ok I'll think about it", "Ok what's in it?", "yes but without the garlic bread"])
