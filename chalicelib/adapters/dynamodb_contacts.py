@@ -8,7 +8,8 @@ The profile is two parts in one item (`pk = C#<e164>, sk = PROFILE`):
   check `version` (and `in_n`, so no text is overwritten by them);
 - top-level attributes for what every inbound text changes, updated by one
   UpdateItem per text with atomic operations: counters (`ADD`), first-set
-  times (`if_not_exists`), the latest consent conditioned on its event time.
+  times (`if_not_exists`), the customer's latest word on consent (`said`)
+  conditioned on its event time.
 
 So every write that can change what the policy decides about a contact
 changes `version` (whole-profile writes: receipts, consent, conversations,
@@ -57,9 +58,13 @@ WAITING = "0#"  # inbox order: waiting ones first, longest waiting first
 ANSWERED = "1#"
 # The profile's fields that live outside `doc` (engagement's inbound-side counters,
 # consent, the conversation) are left out of it.
+# Before the two registers, the standing consent (whoever gave it) was kept
+# here: read once more, removed by the next whole-profile write.
+LEGACY_CONSENT: dict[str, None] = {"consent": None, "consent_state": None, "consent_at": None}
 _OUTSIDE_DOC: Any = {
     "version": True,
-    "consent_event": True,
+    "consent_event": True,  # computed: the one of the two registers that stands
+    "customer_consent": True,
     "conversation": True,
     "engagement": {"inbound_count", "last_inbound_at", "unanswered_marketing"},
 }
@@ -76,7 +81,7 @@ def _n(value: int) -> dict[str, str]:
 def _profile_attributes(contact: Contact) -> dict[str, dict[str, str] | None]:
     """Every attribute a whole-profile write sets; None: it removes it."""
     engagement = contact.engagement
-    consent = contact.consent_event
+    said = contact.customer_consent
     conversation = contact.conversation
     prompt = contact.pending_prompt
     attributes: dict[str, dict[str, str] | None] = {
@@ -84,9 +89,9 @@ def _profile_attributes(contact: Contact) -> dict[str, dict[str, str] | None]:
         "contact": _s(contact.phone),  # the sparse index planning scans
         "unanswered": _n(engagement.unanswered_marketing),
         "in_at": _s(sortable(engagement.last_inbound_at)) if engagement.last_inbound_at else None,
-        "consent": _s(consent.model_dump_json()) if consent else None,
-        "consent_state": _s(consent.state) if consent else None,
-        "consent_at": _s(sortable(consent.at)) if consent else None,
+        "said": _s(said.model_dump_json()) if said else None,  # the customer's own latest word on consent
+        "said_at": _s(sortable(said.at)) if said else None,
+        **LEGACY_CONSENT,
         "undeliverable": _s("1") if contact.deliverability.state != DeliverabilityState.OK else None,
         "prompt_until": _s(sortable(prompt.expires_at)) if prompt else None,
     }
@@ -188,7 +193,8 @@ def text_update(table: str, change: InboundChange, created: Contact, with_consen
 
     Refused (the condition) when the text was applied before (its marker), when
     the number must be marked reachable again, when a live question would read
-    the text as its answer, or (with the consent) when a later consent is recorded."""
+    the text as its answer, or (with the consent) when a later word of the
+    customer's is recorded."""
     sms = change.sms
     at = sortable(sms.at)
     names = {"#mark": MARKER_PREFIX + sms.sid, "#doc": DOC}
@@ -212,10 +218,10 @@ def text_update(table: str, change: InboundChange, created: Contact, with_consen
     if change.reads_question:
         conditions.append("(attribute_not_exists(prompt_until) OR prompt_until <= :at)")
     consent = change.consent
-    if consent is not None and with_consent:
-        sets += ["consent = :consent", "consent_state = :state", "consent_at = :at"]
-        values.update({":consent": _s(consent.model_dump_json()), ":state": _s(consent.state)})
-        conditions.append("(attribute_not_exists(consent_at) OR consent_at < :at)")
+    if consent is not None and with_consent:  # a text's consent: the customer's own word (Contact)
+        sets += ["said = :said", "said_at = :at"]
+        values[":said"] = _s(consent.model_dump_json())
+        conditions.append("(attribute_not_exists(said_at) OR said_at < :at)")
     if change.converses:
         values[":waiting"] = _s(WAITING + at)
         values[":open"] = _s("open")
@@ -282,7 +288,7 @@ def load_contact(item: dict[str, Any]) -> Contact:
             "unanswered_marketing": number("unanswered"),
         }
     )
-    consent = text("consent")
+    said, legacy = text("said"), text("consent")
     conversation = None
     opened, last_inbound, waiting = text("conv_opened"), text("conv_in_at"), text("conv_waiting")
     if opened is not None and last_inbound is not None:
@@ -295,14 +301,15 @@ def load_contact(item: dict[str, Any]) -> Contact:
                 "waiting_since": waiting.removeprefix(WAITING) if waiting else None,
             }
         )
-    return contact.model_copy(
+    contact = contact.model_copy(
         update={
             "engagement": engagement,
-            "consent_event": ConsentEvent.model_validate_json(consent) if consent else None,
+            "customer_consent": ConsentEvent.model_validate_json(said) if said else None,
             "conversation": conversation,
             "version": number("version"),
         }
     )
+    return contact.with_consent(ConsentEvent.model_validate_json(legacy)) if legacy else contact
 
 
 def consent_item(phone: str, event: ConsentEvent) -> dict[str, Any]:

@@ -45,6 +45,10 @@ class DynamoMessageLog:
             return load_doc(Message, stored)
         return None
 
+    def get(self, phone: str, sid: str) -> Message | None:
+        item = self._client.get_item(TableName=self._table, Key=message_key(phone, sid)).get("Item")
+        return load_doc(Message, item) if item else None
+
     def with_contact(self, phone: str, sid: str) -> tuple[Message | None, Contact | None]:
         keys: list[Any] = [message_key(phone, sid), contact_key(phone)]
         found: list[dict[str, Any]] = []

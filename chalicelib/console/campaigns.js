@@ -303,7 +303,7 @@ function renderRuns(runs) {
 const FIELDS = {
   // the API's field (the first part of a 400's "field: reason") -> the input it is about
   name: "f-name",
-  purpose: "f-purpose",
+  purpose: "f-prompt", // marketing or question follows from the question asked, if any
   message: "f-message",
   prompt_id: "f-prompt",
   audience: "f-tags",
@@ -351,11 +351,6 @@ function renderForm(c) {
   message.value = c?.message ?? "";
   const attrs = el("textarea", { id: "f-attributes", name: "f-attributes", rows: 2, spellcheck: "false" });
   attrs.value = attributes;
-  const purpose = el(
-    "select",
-    { id: "f-purpose", name: "f-purpose" },
-    ["marketing", "transactional", "conversational"].map((p) => el("option", { value: p, selected: (c?.purpose ?? "marketing") === p }, p)),
-  );
   const prompt = el("select", { id: "f-prompt", name: "f-prompt" }, el("option", { value: "" }, "None: send the text above"));
   const sample = input("f-sample", { type: "tel", autocomplete: "off", value: (c && sampleFor.get(c.id)) ?? "" });
   const back = c ? `#/campaigns/${encodeURIComponent(c.id)}` : "#/campaigns";
@@ -366,7 +361,6 @@ function renderForm(c) {
       { id: "campaign-form", class: "campaign-form", novalidate: true, onsubmit: (event) => save(event, c) },
       el("p", { id: "form-error", class: "error", role: "alert" }),
       field("f-name", "Name", input("f-name", { type: "text", required: true, maxlength: 120, value: c?.name ?? "" })),
-      field("f-purpose", "Purpose", purpose),
       field("f-message", "Text", message, "Fields look like {first_name|there}: an attribute, a bar, and what to say when it is missing."),
       el(
         "section",
@@ -383,7 +377,7 @@ function renderForm(c) {
         el("p", { id: "render-fields", class: "muted" }),
         el("p", { id: "render-error", class: "error", role: "alert" }),
       ),
-      field("f-prompt", "Or ask a question instead (purpose conversational)", prompt),
+      field("f-prompt", "Or ask a question instead (a question campaign: opt-in and quiet hours hold, as for marketing)", prompt),
       el(
         "fieldset",
         { class: "group" },
@@ -556,7 +550,6 @@ function spec() {
   const at = new Date($("f-send-at"));
   const body = {
     name: $("f-name").trim(),
-    purpose: $("f-purpose"),
     audience: {
       tags: list($("f-tags")),
       attributes,

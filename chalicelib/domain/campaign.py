@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from cronsim import CronSim, CronSimError
@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from chalicelib.domain.contact import Contact, fill_for
 from chalicelib.domain.ids import STORE_ID
-from chalicelib.domain.policy import Area, Decision, Intent, Purpose, normalise_area
+from chalicelib.domain.policy import CAMPAIGN_PURPOSES, Area, Decision, Intent, Purpose, normalise_area
 from chalicelib.domain.reorder import REORDER_PROMPT
 from chalicelib.domain.stores import Store
 from chalicelib.domain.template import Template
@@ -106,7 +106,9 @@ class CampaignSpec(BaseModel):
     model_config = ConfigDict(defer_build=True)  # built on first use: the webhooks never need it
 
     name: str = Field(min_length=1, max_length=120)
-    purpose: Purpose = Purpose.MARKETING
+    purpose: Purpose = Field(
+        default=Purpose.MARKETING, description="marketing (a message) or question (a prompt_id); the default follows"
+    )
     message: str | None = Field(
         default=None, min_length=1, max_length=1600, description="a template: Hi {first_name|there}"
     )
@@ -126,6 +128,16 @@ class CampaignSpec(BaseModel):
     messages_per_second: float | None = Field(
         default=None, ge=0.1, le=1000, description="optional: at most this many segments a second for this campaign"
     )
+
+    @field_validator("purpose")
+    @classmethod
+    def _bulk(cls, purpose: Purpose) -> Purpose:
+        if purpose not in CAMPAIGN_PURPOSES:
+            raise ValueError(
+                f"a campaign is 'marketing' or 'question' (both need opt-in and keep quiet hours): "
+                f"{purpose.value} texts come only from order events and agents' replies"
+            )
+        return purpose
 
     @field_validator("message")
     @classmethod
@@ -155,8 +167,10 @@ class CampaignSpec(BaseModel):
     def _message_or_question(self) -> CampaignSpec:
         if (self.message is None) == (self.prompt_id is None):
             raise ValueError("give either a message or a prompt_id (a question to ask)")
-        if self.prompt_id is not None and self.purpose != Purpose.CONVERSATIONAL:
-            raise ValueError("a campaign that asks a question has purpose conversational")
+        if "purpose" not in self.model_fields_set and self.prompt_id is not None:
+            self.purpose = Purpose.QUESTION  # unsaid, it follows from what the campaign sends
+        if (self.prompt_id is not None) != (self.purpose == Purpose.QUESTION):
+            raise ValueError("a campaign that asks a question (prompt_id) has purpose question, and only it")
         if self.prompt_id == REORDER_PROMPT:  # its YES places an order: only the customer's own REORDER asks it
             raise ValueError("the reorder question is asked only when a customer texts REORDER")
         return self
@@ -178,6 +192,15 @@ class Campaign(CampaignSpec):
     created_by: str | None = None  # the API key's name that created it
     updated_by: str | None = None  # who changed it last: a key's name, or `breaker` when the breaker paused it
     version: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _saved_before_bulk_purposes(cls, data: Any) -> Any:
+        """Saved when a campaign could be transactional or conversational: its
+        question is a question now, anything else marketing (opt-in, quiet hours)."""
+        if isinstance(data, dict) and data.get("purpose") in (Purpose.TRANSACTIONAL, Purpose.CONVERSATIONAL):
+            return {**data, "purpose": Purpose.QUESTION if data.get("prompt_id") else Purpose.MARKETING}
+        return data
 
     def paused(self, reason: str | None, at: datetime) -> Campaign:
         """Paused by an operator (no reason) or the circuit breaker (why)."""

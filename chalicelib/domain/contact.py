@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field, model_validator
 
 from chalicelib.domain.errors import RapportError
 from chalicelib.domain.orders import OrderSummary
@@ -41,6 +42,25 @@ class ConsentEvent(BaseModel):
     brand_number: str | None = None
     message_sid: str | None = None
     error_code: int | None = None
+
+    @property
+    def by_customer(self) -> bool:
+        """The customer's own word: a text they sent (a keyword, plain words,
+        Twilio's Advanced Opt-Out) or their carrier's report of their STOP, each
+        under its message sid. An import's or a form's record has none."""
+        return self.message_sid is not None
+
+
+def standing(customer: ConsentEvent | None, brand: ConsentEvent | None) -> ConsentEvent | None:
+    """The consent that stands: the customer's own latest word, whatever the
+    brand's records say or when they are stamped, except a brand's opt-out made
+    after it (a request by phone, say: suppressing is always safe). With no
+    word of the customer's, the brand's latest record."""
+    if customer is None:
+        return brand
+    if brand is not None and brand.state == ConsentState.OPTED_OUT and brand.at > customer.at:
+        return brand
+    return customer
 
 
 class Engagement(BaseModel):
@@ -146,7 +166,10 @@ class Contact(BaseModel):
     created_at: datetime
     attributes: dict[str, Attribute] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
-    consent_event: ConsentEvent | None = None  # the latest change: the current state
+    # Consent in two registers, each the latest of its kind by time (so the order
+    # in which they arrive never matters); `consent_event` is the one that stands.
+    customer_consent: ConsentEvent | None = None  # their texts, their carrier's STOP
+    brand_consent: ConsentEvent | None = None  # imports, forms
     engagement: Engagement = Field(default_factory=Engagement)
     deliverability: Deliverability = Field(default_factory=Deliverability)
     time_zone: TimeZone = Field(default_factory=TimeZone)
@@ -159,17 +182,48 @@ class Contact(BaseModel):
     pending_prompt: PendingPrompt | None = None
     version: int = 0  # optimistic concurrency for whole-profile writes: bumped on each one
 
+    @model_validator(mode="before")
+    @classmethod
+    def _event_to_its_register(cls, data: Any) -> Any:
+        """A `consent_event` given whole (as stored before the registers, or by a
+        caller with one event) goes to the register of whoever gave it."""
+        if not isinstance(data, dict) or "consent_event" not in data:
+            return data
+        data = dict(data)
+        event = data.pop("consent_event")
+        if event is not None:
+            event = ConsentEvent.model_validate(event)
+            register = "customer_consent" if event.by_customer else "brand_consent"
+            current = data.get(register)
+            if current is None or ConsentEvent.model_validate(current).at <= event.at:
+                data[register] = event
+        return data
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Contact:
+        """As pydantic's, but refusing `consent_event`, which it would drop without a word."""
+        if update and "consent_event" in update:
+            raise TypeError("consent_event is computed: use with_consent, or set customer_consent or brand_consent")
+        return super().model_copy(update=update, deep=deep)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def consent_event(self) -> ConsentEvent | None:
+        """The consent that stands (`standing`)."""
+        return standing(self.customer_consent, self.brand_consent)
+
     @property
     def consent(self) -> ConsentState:
-        return self.consent_event.state if self.consent_event else ConsentState.UNKNOWN
+        event = self.consent_event
+        return event.state if event else ConsentState.UNKNOWN
 
     def with_consent(self, event: ConsentEvent) -> Contact:
-        """The contact with this consent, unless a later one is recorded (texts can
-        be applied out of order: the latest instruction stands, by its time)."""
-        current = self.consent_event
+        """The contact with this event in its register, unless a later one of the
+        same kind is there (texts and imports can be applied out of order)."""
+        register = "customer_consent" if event.by_customer else "brand_consent"
+        current: ConsentEvent | None = getattr(self, register)
         if current is not None and current.at > event.at:
             return self
-        return self.model_copy(update={"consent_event": event})
+        return self.model_copy(update={register: event})
 
 
 def with_store(contact: Contact, store_id: str, source: StoreSource, at: datetime) -> Contact:
@@ -182,9 +236,14 @@ def with_store(contact: Contact, store_id: str, source: StoreSource, at: datetim
 
 
 def consent_added(before: Contact | None, after: Contact) -> list[ConsentEvent]:
-    """The consent change a write of `after` over `before` makes, for the trail."""
-    event = after.consent_event
-    return [event] if event is not None and event != (before.consent_event if before else None) else []
+    """The consent events a write of `after` over `before` records, for the
+    trail: every one kept, whether or not it stands."""
+    added = []
+    for register in ("customer_consent", "brand_consent"):
+        event = getattr(after, register)
+        if event is not None and event != (getattr(before, register) if before else None):
+            added.append(event)
+    return added
 
 
 def fill_for(text: str, contact: Contact, store: Mapping[str, str]) -> str:

@@ -179,10 +179,9 @@ def reply_to(change: InboundChange, before: Contact | None, replies: BrandReplie
     if change.answered_by_twilio:
         return ""  # Twilio already replied; a second answer would be noise (or fail 21610)
     if change.consent is not None:
-        previous = before.consent_event if before else None
-        changed = previous is None or (previous.at <= change.consent.at and previous.state != change.consent.state)
-        if not changed:
-            return ""
+        previous = before.consent if before else ConsentState.UNKNOWN
+        if previous == (before.with_consent(change.consent).consent if before else change.consent.state):
+            return ""  # it moved nothing: already so, or a later word (or the brand's later opt-out) stands
         return replies.opt_out if change.kind == InboundKind.OPT_OUT else replies.opt_in
     if change.kind == InboundKind.HELP:
         return replies.help
@@ -228,6 +227,17 @@ def applied(change: InboundChange, before: Contact | None, created: Contact, rep
     """The text's outcome, given the contact as it found it (`created` when none)."""
     after = apply_change(before or created, change)
     return InboundOutcome(contact=after, message=_message(change.sms, change.kind, reply_to(change, before, replies)))
+
+
+def delivered_again(earlier: Message, contact: Contact | None) -> Message:
+    """A text already stored, delivered again (Twilio's retry, or a replayed
+    request however old): it changes nothing, and its answer is repeated only
+    while what it said stands (a START's "subscribed" is not, after a STOP)."""
+    if earlier.kind in (InboundKind.OPT_OUT, InboundKind.OPT_IN):
+        current = contact.consent_event if contact else None
+        if current is None or current.message_sid != earlier.sid:
+            return earlier.model_copy(update={"reply": ""})
+    return earlier
 
 
 def replayed(change: InboundChange, replies: BrandReplies) -> Message:

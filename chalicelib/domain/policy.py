@@ -21,9 +21,13 @@ from chalicelib.domain.quiet_hours import Closure, closed_by, next_open, schedul
 
 
 class Purpose(StrEnum):
-    TRANSACTIONAL = "transactional"
-    CONVERSATIONAL = "conversational"
-    MARKETING = "marketing"
+    TRANSACTIONAL = "transactional"  # order updates, and agents answering a conversation the customer started
+    CONVERSATIONAL = "conversational"  # an agent's reply or /ask: one person, by a person
+    MARKETING = "marketing"  # a campaign's offer
+    QUESTION = "question"  # a campaign's question (its prompt) to many
+
+
+CAMPAIGN_PURPOSES = (Purpose.MARKETING, Purpose.QUESTION)  # bulk texts: both need opt-in, both keep quiet hours
 
 
 class Verdict(StrEnum):
@@ -154,13 +158,14 @@ def decide(contact: Contact, intent: Intent, now: datetime, settings: PolicySett
 
 def _first_objection(contact: Contact, intent: Intent, now: datetime, s: PolicySettings) -> Decision | None:
     marketing = intent.purpose == Purpose.MARKETING
+    bulk = intent.purpose in CAMPAIGN_PURPOSES
     if intent.deadline is not None and now >= intent.deadline:
         return _drop(Reason.EXPIRED, f"Its deadline ({intent.deadline:%Y-%m-%d %H:%M} UTC) has passed.")
     consent = contact.consent
     if consent == ConsentState.OPTED_OUT:
         return _drop(Reason.OPTED_OUT, "The customer opted out; nothing goes to them until they opt back in.")
-    if marketing and consent != ConsentState.OPTED_IN:
-        return _drop(Reason.NO_CONSENT, "Marketing needs recorded opt-in consent, and there is none.")
+    if bulk and consent != ConsentState.OPTED_IN:
+        return _drop(Reason.NO_CONSENT, "A campaign's texts need recorded opt-in consent, and there is none.")
     if contact.deliverability.state == DeliverabilityState.UNDELIVERABLE:
         reason = contact.deliverability.reason or "delivery failures"
         return _drop(Reason.UNDELIVERABLE, f"The number cannot receive texts ({reason}).")
@@ -180,7 +185,7 @@ def _first_objection(contact: Contact, intent: Intent, now: datetime, s: PolicyS
             return objection
     elif intent.is_prompt and (waiting := _question_waiting(contact, now, s)):
         return waiting  # one question at a time, or the answer could be read against the wrong one
-    if marketing or intent.is_prompt or intent.quiet_hours:
+    if bulk or intent.is_prompt or intent.quiet_hours:
         return _quiet_hours(contact, now, s)
     return None
 

@@ -202,8 +202,9 @@ def import_contacts() -> Response:
             imported = use_cases.import_contacts(records, d.store, d.stores, d.clock, zones, caller().name)
             return {"imported": imported}
         except use_cases.RecordsRefusedError as error:
-            if not lines:
-                raise  # JSON: a 400 naming each record's phone
+            if not lines:  # JSON: each record by its place in `contacts`
+                listed = "; ".join(f"contacts.{index}: {reason}" for index, reason in error.refused)
+                raise BadRequestError(f"nothing imported: {listed}") from None
             raise _refused([(lines[index], reason) for index, reason in error.refused]) from None
 
     return answer(run)

@@ -6,7 +6,7 @@ import secrets
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chalicelib.domain.campaign import Campaign, CampaignSpec
 from chalicelib.domain.contact import (
@@ -19,7 +19,6 @@ from chalicelib.domain.contact import (
     ProfileLimitError,
     StoreSource,
     TimeZone,
-    consent_added,
     with_store,
 )
 from chalicelib.domain.errors import RapportError, RunTrippedError
@@ -32,6 +31,7 @@ from chalicelib.services.runs import bring_forward, decisions_for_audience
 from chalicelib.services.stores import StoreDirectory
 
 SCAN_SEGMENTS = 4
+CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of ours an importer's clock may be
 SAMPLES_PER_REASON = 3
 
 
@@ -178,16 +178,16 @@ def import_contact(
         )
         contact = imported(base, record, now, by, stores)
         store.save_contact(contact, current.version if current else None, tags_before=current.tags if current else None)
-        if added := consent_added(current, contact):
-            store.timeline.add_trail(record.phone, added, [])
+        if record.consent is not None:  # kept as given, standing or not: a brand's claim is on record with its time
+            store.timeline.add_trail(record.phone, [record.consent], [])
         return contact
 
     return retry_on_conflict(attempt)
 
 
 def imported(base: Contact, record: ContactRecord, now: datetime, by: str | None, stores: Sequence[Store]) -> Contact:
-    """The contact with the record applied. A consent event older than the latest
-    one recorded is kept out: an import never overrides a newer STOP. Its store is
+    """The contact with the record applied. Its consent is the brand's record
+    (Contact.with_consent): it never undoes the customer's own STOP. Its store is
     the record's `store_id`, else the one of `stores` its confirmed home lies in
     (when no import or order named one)."""
     attributes = dict(base.attributes)
@@ -236,11 +236,13 @@ def import_contacts(
     live stores (a race with another import can still refuse one later, with
     nothing of it stored). RecordsRefusedError names every record refused, by its index."""
     known = {found.id: found for found in stores.list()}
+    latest = clock.now() + CLOCK_SKEW
     refused: list[tuple[int, str]] = []
     for index, record in enumerate(records):
         try:
             check_limits(record, store.get_contact(record.phone))
             check_store(record.store_id, known)
+            check_stamp(record.consent, latest)
         except ProfileLimitError as error:
             refused.append((index, str(error)))
     if refused:
@@ -249,6 +251,15 @@ def import_contacts(
     for record in records:
         import_contact(record, store, clock, zones_for, by, live)
     return len(records)
+
+
+def check_stamp(consent: ConsentEvent | None, latest: datetime) -> None:
+    """ProfileLimitError for a consent stamped after `latest`: it was given when
+    it says, and a stamp in the future (a wrong offset) would outlast later words."""
+    if consent is not None and consent.at > latest:
+        raise ProfileLimitError(
+            f"consent at {consent.at.isoformat()} is in the future: a consent is stamped with when it was given"
+        )
 
 
 def check_store(store_id: str | None, known: Mapping[str, Store]) -> None:

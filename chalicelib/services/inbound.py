@@ -14,6 +14,7 @@ from chalicelib.domain.inbound import (
     InboundOutcome,
     InboundSms,
     applied,
+    delivered_again,
     new_contact,
     read_text,
     receive,
@@ -47,13 +48,17 @@ def handle_inbound(
     The contact is changed first, in one write that needs no read and that
     texts arriving together do not invalidate, so a consent change is kept
     before anything else can fail; then the consent trail, then the message.
-    A retried webhook (same MessageSid) changes nothing more and gets the
-    reply the first delivery got; one that finds the contact changed but its
+    A text whose message is stored (a retried webhook, a request replayed
+    however long after) changes nothing and gets the reply the first delivery
+    got while what it said stands; one that finds the contact changed but its
     message missing (a crash between the writes) stores the message now.
     HELP's answer names the customer's store (of `stores`) and its phone.
     REORDER (read against the profile: it offers the last order) and YES to
     its offer need `orders`, the queue the order is placed from.
     """
+    if (earlier := store.messages.get(sms.phone, sms.sid)) is not None:
+        contact = store.get_contact(sms.phone) if earlier.kind in CONSENT_KINDS else None
+        return delivered_again(earlier, contact)
     change = read_text(sms, replies.reorder_words if orders is not None else frozenset())
     created = new_contact(sms, phone.time_zone_candidates)
     reading = _Reading(sms, store, replies, prompts, stores, orders)

@@ -54,6 +54,11 @@ class MessageLog(Protocol):
         its sid (nothing written), or None."""
         ...
 
+    def get(self, phone: str, sid: str) -> Message | None:
+        """The message under that sid, if stored (an eventually consistent read: a
+        text delivered twice at once is caught by the profile's marker instead)."""
+        ...
+
     def with_contact(self, phone: str, sid: str) -> tuple[Message | None, Contact | None]:
         """The message under that sid and its contact, read together."""
         ...

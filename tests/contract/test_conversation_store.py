@@ -21,7 +21,7 @@ PHONE = "+447700900123"
 
 
 def contact(**changes: object) -> Contact:
-    return Contact(phone=PHONE, created_at=AT).model_copy(update=changes)
+    return Contact.model_validate({"phone": PHONE, "created_at": AT, **changes})
 
 
 def inbound(sid: str, minutes: int = 0, reply: str = "") -> Message:

@@ -262,7 +262,7 @@ def _read_then(stores: Stores, change: str) -> Contact:
     seen = stores.contacts.get_contacts([PHONE])[0]
     if change == "profile":
         opted_out = ConsentEvent(state=ConsentState.OPTED_OUT, source="operator", at=AT)
-        stores.contacts.save_contact(seen.model_copy(update={"consent_event": opted_out}), seen.version)
+        stores.contacts.save_contact(seen.with_consent(opted_out), seen.version)
     else:
         sms = InboundSms(f"SM{len(change):032x}", PHONE, "+15005550006", change, AT + timedelta(seconds=1))
         stores.contacts.apply_text(read_text(sms), new_contact(sms, lambda _: ("Europe/London",)))

@@ -98,7 +98,9 @@ def test_a_campaign_is_created_listed_updated_paused_and_resumed(client: Client)
         ({"messages_per_second": 0.05}, "messages_per_second"),
         ({"messages_per_second": 1001}, "messages_per_second"),
         ({"purpose": "spam"}, "purpose"),
-        ({"purpose": "transactional"}, "only marketing campaigns are tied to a location"),
+        ({"purpose": "transactional"}, "transactional texts come only from order events and agents' replies"),
+        ({"purpose": "conversational"}, "a campaign is 'marketing' or 'question'"),
+        ({"purpose": "question"}, "has purpose question, and only it"),
         ({"location": {"name": "Leeds", "prefixes": []}}, "location.prefixes"),
     ],
 )
@@ -132,7 +134,8 @@ def test_an_import_never_overrides_a_newer_stop(client: Client, store: DynamoCon
     assert (status, body) == (200, {"imported": 1})
     status, contact = call(client, "GET", "/api/contacts/447700900123")
     assert status == 200 and contact["consent"] == "opted_out"
-    assert [e["state"] for e in contact["consent_history"]] == ["opted_in", "opted_out"]
+    history = [(e["state"], e["at"]) for e in contact["consent_history"]]  # every record kept, by its time
+    assert history == [("opted_in", "2026-01-05T10:00:00Z"), ("opted_in", stale["at"]), ("opted_out", stop["at"])]
 
 
 def test_preview_counts_every_decision_and_shows_samples(client: Client) -> None:
@@ -205,15 +208,16 @@ def test_a_contact_is_found_however_its_number_is_written_in_the_path(client: Cl
 
 
 def test_a_campaign_has_a_message_or_a_known_question(client: Client) -> None:
-    question = {**CAMPAIGN, "message": None, "location": None, "purpose": "conversational", "prompt_id": "interests"}
+    question = {**CAMPAIGN, "message": None, "location": None, "prompt_id": "interests"}
     status, created = call(client, "POST", "/api/campaigns", question)
     assert status == 201 and created["prompt_id"] == "interests" and created["message"] is None
+    assert created["purpose"] == "question"  # unsaid, it follows from the prompt_id
     status, body = call(client, "POST", "/api/campaigns", {**question, "prompt_id": "no_such_question"})
     assert status == 400 and "no prompt 'no_such_question'" in body["Message"]
     status, body = call(client, "POST", "/api/campaigns", {**question, "message": "Hi"})
     assert status == 400 and "either a message or a prompt_id" in body["Message"]
     status, body = call(client, "POST", "/api/campaigns", {**question, "purpose": "marketing"})
-    assert status == 400 and "purpose conversational" in body["Message"]
+    assert status == 400 and "has purpose question" in body["Message"]
 
 
 def test_imports_are_bounded_with_a_clear_reason_and_nothing_half_stored(

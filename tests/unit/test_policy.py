@@ -20,6 +20,7 @@ from chalicelib.domain.contact import (
 )
 from chalicelib.domain.orders import OrderSummary
 from chalicelib.domain.policy import (
+    CAMPAIGN_PURPOSES,
     Area,
     Decision,
     Intent,
@@ -164,6 +165,14 @@ def test_marketing_needs_recorded_opt_in_but_order_updates_do_not() -> None:
     unknown = contact(consent=ConsentState.UNKNOWN)
     assert check(unknown, promo(), NOON).reason == Reason.NO_CONSENT
     assert check(unknown, Intent(purpose=Purpose.TRANSACTIONAL), NOON).verdict == Verdict.SEND
+
+
+@pytest.mark.parametrize("purpose", CAMPAIGN_PURPOSES)
+def test_every_campaign_needs_opt_in_and_keeps_quiet_hours(purpose: Purpose) -> None:
+    bulk = Intent(purpose=purpose, is_prompt=purpose == Purpose.QUESTION)
+    assert check(contact(consent=ConsentState.UNKNOWN), bulk, NOON).reason == Reason.NO_CONSENT
+    assert check(contact(), bulk, utc("2026-06-10T02:00")).reason == Reason.QUIET_HOURS  # 03:00 in London
+    assert check(contact(), bulk, NOON).verdict == Verdict.SEND
 
 
 def test_an_undeliverable_number_is_not_tried_again() -> None:

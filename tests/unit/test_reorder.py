@@ -329,6 +329,4 @@ def test_a_campaign_cannot_ask_the_reorder_question() -> None:
     from chalicelib.domain.campaign import CampaignSpec
 
     with pytest.raises(ValueError, match="only when a customer texts REORDER"):
-        CampaignSpec.model_validate(
-            {"name": "x", "prompt_id": "reorder", "purpose": "conversational", "audience": {}, "send_at": SEND_AT}
-        )
+        CampaignSpec.model_validate({"name": "x", "prompt_id": "reorder", "audience": {}, "send_at": SEND_AT})

@@ -311,9 +311,10 @@ def test_a_receipt_that_arrives_before_the_send_is_recorded_keeps_its_events(wor
 
 
 def test_a_question_campaign_asks_everyone_once_and_sets_the_pending_question(world: World) -> None:
-    world.campaign(message=None, prompt_id="interests", purpose=Purpose.CONVERSATIONAL, location=None)
-    world.contact("+447700900001", consent=ConsentState.UNKNOWN)  # a question needs no marketing consent
+    world.campaign(message=None, prompt_id="interests", purpose=Purpose.QUESTION, location=None)
+    world.contact("+447700900001")
     world.contact("+447700900002", consent=ConsentState.OPTED_OUT)
+    world.contact("+447700900003", consent=ConsentState.UNKNOWN)  # a campaign's question needs opt-in too
     world.tick()
     world.plan()
     assert world.send() == [Fate.SENT]
@@ -329,7 +330,8 @@ def test_a_question_campaign_asks_everyone_once_and_sets_the_pending_question(wo
     world.tick()
     world.plan()  # a second question waits while the first awaits its answer
     run = world.runs.get_run("cmp_second@20260602T100000+0000")
-    assert run is not None and run.counts == {"hold/in_conversation": 1, "drop/opted_out": 1, "planned": 1}
+    assert run is not None
+    assert run.counts == {"hold/in_conversation": 1, "drop/opted_out": 1, "drop/no_consent": 1, "planned": 1}
 
 
 class BrokenCampaigns(InMemoryCampaignStore):

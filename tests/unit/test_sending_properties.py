@@ -82,7 +82,7 @@ class ChangeAtClaim(DynamoLedger):
                 contact = world.store.get_contact(phone)
                 assert contact is not None
                 opted_out = ConsentEvent(state=ConsentState.OPTED_OUT, source="operator", at=now)
-                world.store.save_contact(contact.model_copy(update={"consent_event": opted_out}), contact.version)
+                world.store.save_contact(contact.with_consent(opted_out), contact.version)
             else:
                 sms = InboundSms(f"SMrace{phone[-3:]}", phone, "+15005550006", change, now)
                 handle_inbound(sms, world.store, REPLIES, world.runs, InMemoryPromptBook())
