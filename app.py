@@ -14,6 +14,7 @@ from chalicelib.entrypoints import (
     keys,
     openapi,
     operator,
+    privacy,
     stores,
     webhooks,
 )
@@ -31,6 +32,7 @@ app.register_middleware(require_api_key(app.routes), "http")  # roles: @allow on
 app.register_blueprint(health.bp)
 app.register_blueprint(operator.bp)
 app.register_blueprint(contacts.bp)
+app.register_blueprint(privacy.bp)
 app.register_blueprint(stores.bp)
 app.register_blueprint(events.bp)
 app.register_blueprint(agents.bp)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from chalicelib.config import Settings, SettingsError, parse_hashes
 from chalicelib.domain.policy import PolicySettings
 from chalicelib.services.keys import KeyLookup, KeyStore
+from chalicelib.services.personal import Digest
 from chalicelib.services.ports import (
     CampaignStore,
     Clock,
@@ -16,6 +17,7 @@ from chalicelib.services.ports import (
     JobQueue,
     OrderingSystem,
     OrderTextBook,
+    PersonalData,
     PromptBook,
     RunStore,
     SavedReplyBook,
@@ -46,6 +48,7 @@ class Deps:
     send_queue: JobQueue
     events_queue: JobQueue  # order events and reorders (jobs.events)
     keys: KeyStore  # the API keys (hashes), named, each with a role
+    personal: PersonalData  # a number's data wherever it is kept: export and erasure
     policy: PolicySettings = field(default_factory=PolicySettings)
 
 
@@ -108,6 +111,7 @@ def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> D
     """The stores on one DynamoDB client; tests and benchmarks wire through here too
     (queues to be swapped in with dataclasses.replace)."""
     from chalicelib.adapters.dynamodb_keys import DynamoKeyStore
+    from chalicelib.adapters.dynamodb_personal import DynamoPersonalData
     from chalicelib.adapters.dynamodb_runs import DynamoRunStore
     from chalicelib.adapters.dynamodb_store import (
         DynamoCampaignStore,
@@ -134,6 +138,7 @@ def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> D
         send_queue=_NoQueue(),
         events_queue=_NoQueue(),
         keys=DynamoKeyStore(dynamodb, settings.table_name),
+        personal=DynamoPersonalData(dynamodb, settings.table_name),
     )
 
 
@@ -236,6 +241,20 @@ def ordering_system() -> OrderingSystem:
             deps().clock,
         )  # fmt: skip
     return _ordering
+
+
+def erasure_digest() -> Digest | None:
+    """The keyed hash an erased, opted-out number is remembered by; its key is
+    ERASURE_SECRET, or read from SSM (ERASURE_SECRET_PARAM, cached). None when
+    neither is set: then no opted-out number can be erased, so none is remembered."""
+    from chalicelib.services.personal import keyed_hash
+
+    s = deps().settings
+    if s.erasure_secret:
+        return keyed_hash(s.erasure_secret.encode())
+    if s.erasure_secret_param:
+        return keyed_hash(_secrets().get(s.erasure_secret_param).encode())
+    return None
 
 
 def use(

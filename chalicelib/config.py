@@ -59,6 +59,8 @@ _ENV = {
     "order_webhook_url": "ORDER_WEBHOOK_URL",
     "order_webhook_secret": "ORDER_WEBHOOK_SECRET",
     "order_webhook_secret_param": "ORDER_WEBHOOK_SECRET_PARAM",
+    "erasure_secret": "ERASURE_SECRET",
+    "erasure_secret_param": "ERASURE_SECRET_PARAM",
     "reorder_keywords": "REORDER_KEYWORDS",
 }
 # Whole-number settings: variable -> (default: the code's own, least, most).
@@ -121,6 +123,10 @@ class Settings:
     order_webhook_secret: str = ""
     order_webhook_secret_param: str = ""
     reorder_keywords: str = "REORDER"  # comma-separated: the words that offer the last order again
+    # The key of the hash an erased, opted-out number is remembered by (services/personal.py): the value,
+    # or in AWS the SSM SecureString holding it. Unset: such a number cannot be erased (503 with the reason).
+    erasure_secret: str = ""
+    erasure_secret_param: str = ""
 
     def __post_init__(self) -> None:
         """However they were built (environment, tests, `replace`), settings that
@@ -165,6 +171,8 @@ class Settings:
                 order_webhook_url=env.get("ORDER_WEBHOOK_URL", ""),
                 order_webhook_secret=env.get("ORDER_WEBHOOK_SECRET", ""),
                 order_webhook_secret_param=env.get("ORDER_WEBHOOK_SECRET_PARAM", ""),
+                erasure_secret=env.get("ERASURE_SECRET", ""),
+                erasure_secret_param=env.get("ERASURE_SECRET_PARAM", ""),
                 reorder_keywords=env.get("REORDER_KEYWORDS", "REORDER"),
             )
         except SettingsError as error:
@@ -214,7 +222,12 @@ class Settings:
         ):
             if getattr(self, name) and not _is_http_url(getattr(self, name)):
                 bad(name, "empty or an http(s) URL")
-        for name in ("twilio_auth_token_param", "operator_tokens_param", "order_webhook_secret_param"):
+        for name in (
+            "twilio_auth_token_param",
+            "operator_tokens_param",
+            "order_webhook_secret_param",
+            "erasure_secret_param",
+        ):
             if getattr(self, name) and not _SSM_NAME.fullmatch(getattr(self, name)):
                 bad(name, "empty or an SSM parameter name such as /rapport/prod/twilio-auth-token")
         if self.order_webhook_url and not (self.order_webhook_secret or self.order_webhook_secret_param):

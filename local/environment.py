@@ -26,6 +26,7 @@ DEFAULTS = {
     "SENDER_MESSAGES_PER_SECOND": "100",  # the simulator's number takes a short code's rate; campaigns may cap lower
     "PLAN_SHARDS": "4",
     "ORDER_WEBHOOK_SECRET": "local-order-webhook-secret",  # the ordering simulator's (local/ordering_sim.py)
+    "ERASURE_SECRET": "local-erasure-secret",  # the key an erased, opted-out number is remembered by
 }
 
 

@@ -24,6 +24,9 @@ class ProfileLimitError(RapportError, ValueError):
     """A change would grow a profile past its bounds."""
 
 
+REMEMBERED_STOP = "stop_before_erasure"  # an erased number that had opted out, imported again (services/personal.py)
+
+
 class ConsentState(StrEnum):
     UNKNOWN = "unknown"
     OPTED_IN = "opted_in"
@@ -47,8 +50,9 @@ class ConsentEvent(BaseModel):
     def by_customer(self) -> bool:
         """The customer's own word: a text they sent (a keyword, plain words,
         Twilio's Advanced Opt-Out) or their carrier's report of their STOP, each
-        under its message sid. An import's or a form's record has none."""
-        return self.message_sid is not None
+        under its message sid; or their STOP remembered through an erasure. An
+        import's or a form's record is none of these."""
+        return self.message_sid is not None or self.source == REMEMBERED_STOP
 
 
 def standing(customer: ConsentEvent | None, brand: ConsentEvent | None) -> ConsentEvent | None:

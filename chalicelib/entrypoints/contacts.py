@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 from datetime import datetime
@@ -20,7 +21,7 @@ from chalice.app import BadRequestError, Blueprint, NotFoundError, Response
 from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, ValidationError, field_validator
 from typing_extensions import TypedDict  # pydantic reads these on Python 3.11
 
-from chalicelib.bootstrap import deps
+from chalicelib.bootstrap import deps, erasure_digest
 from chalicelib.domain import contact_csv, phone
 from chalicelib.domain.contact import (
     MAX_ATTRIBUTES,
@@ -40,6 +41,7 @@ from chalicelib.entrypoints.auth import allow, caller
 from chalicelib.entrypoints.http import ImportRefusedError, answer, body_of, error_answer, phone_in_path
 from chalicelib.services import campaigns as use_cases
 from chalicelib.services import contacts as finding
+from chalicelib.services import personal
 from chalicelib.services.keys import Role
 
 bp = Blueprint(__name__)
@@ -199,7 +201,9 @@ def import_contacts() -> Response:
             records = _json_records()
         zones = phone.time_zone_candidates
         try:
-            imported = use_cases.import_contacts(records, d.store, d.stores, d.clock, zones, caller().name)
+            digest = erasure_digest()
+            remembered = functools.partial(personal.remembered_stop, personal=d.personal, digest=digest)
+            imported = use_cases.import_contacts(records, d.store, d.stores, d.clock, zones, caller().name, remembered)
             return {"imported": imported}
         except use_cases.RecordsRefusedError as error:
             if not lines:  # JSON: each record by its place in `contacts`

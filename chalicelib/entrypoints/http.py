@@ -35,6 +35,7 @@ from chalicelib.services.conversations import (
 from chalicelib.services.idempotency import IdempotencyKeyMismatchError
 from chalicelib.services.keys import InvalidKeyNameError, KeyNameTakenError, KeyStoresError, UnknownKeyError
 from chalicelib.services.orders import EventTimeError, UnknownEventStoreError
+from chalicelib.services.personal import ErasureUnavailableError, NothingHeldError
 from chalicelib.services.saved_replies import StaleSavedReplyError, TooManySavedRepliesError, UnknownSavedReplyError
 from chalicelib.services.stores import UnknownStoreError
 
@@ -97,6 +98,7 @@ ERRORS: dict[type[Exception], Answer] = {
     NoConversationError: Answer(404, "NotFoundError"),
     UnknownSavedReplyError: Answer(404, "NotFoundError"),
     UnknownStoreError: Answer(404, "NotFoundError"),
+    NothingHeldError: Answer(404, "NotFoundError"),
     KeyNameTakenError: Answer(409, "ConflictError"),
     StaleSavedReplyError: Answer(409, "ConflictError", "If-Match: "),
     TooManySavedRepliesError: Answer(409, "ConflictError"),
@@ -115,6 +117,7 @@ ERRORS: dict[type[Exception], Answer] = {
     ConcurrentUpdateError: Answer(503, "Busy", "busy: the record kept changing, try again: ", {"Retry-After": "1"}),
     SecretUnavailableError: Answer(503, "ServiceUnavailable"),  # nothing was sent; the next call reads it again
     WebhooksDisabledError: Answer(503, "ServiceUnavailable"),  # no auth token: every webhook refused (fail closed)
+    ErasureUnavailableError: Answer(503, "ServiceUnavailable"),  # no key to remember an opted-out number by
 }
 ANSWERED: tuple[type[Exception], ...] = (HttpError, *ERRORS)
 

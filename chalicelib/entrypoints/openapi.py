@@ -176,6 +176,20 @@ class PromptList(TypedDict):
     prompts: list[Prompt]
 
 
+class ContactExport(TypedDict):
+    """And, each when there is any: messages, consent_history, answered_fields,
+    notes_and_interactions, orders, decisions, sends, held_texts, free_text_answers."""
+
+    phone: str
+    profile: dict[str, Any] | None
+
+
+class Erased(TypedDict):
+    phone: str
+    erased_items: int
+    suppressed: bool  # a keyed hash kept: it had opted out, and no import opts it in again
+
+
 # A response is a type pydantic can describe, or a tuple of them: all of them at once
 # (a model's dump with a few keys added, as `{**model.model_dump(), ...}` answers),
 # or a Listed: {key: [shape, ...]}.

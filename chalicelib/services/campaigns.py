@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from chalicelib.domain.campaign import Campaign, CampaignSpec
@@ -14,6 +14,7 @@ from chalicelib.domain.contact import (
     MAX_TAGS,
     Attribute,
     ConsentEvent,
+    ConsentState,
     Contact,
     HomeLocation,
     ProfileLimitError,
@@ -157,6 +158,7 @@ class ContactRecord:
     consent: ConsentEvent | None = None
     time_zone: str | None = None
     store_id: str | None = None
+    remembered_stop: ConsentEvent | None = None  # its STOP, kept through an erasure (services/personal.py)
 
 
 def import_contact(
@@ -178,8 +180,9 @@ def import_contact(
         )
         contact = imported(base, record, now, by, stores)
         store.save_contact(contact, current.version if current else None, tags_before=current.tags if current else None)
-        if record.consent is not None:  # kept as given, standing or not: a brand's claim is on record with its time
-            store.timeline.add_trail(record.phone, [record.consent], [])
+        given = [event for event in (record.remembered_stop, record.consent) if event is not None]
+        if given:  # kept as given, standing or not: a brand's claim is on record with its time
+            store.timeline.add_trail(record.phone, given, [])
         return contact
 
     return retry_on_conflict(attempt)
@@ -203,7 +206,9 @@ def imported(base: Contact, record: ContactRecord, now: datetime, by: str | None
         contact = with_store(contact, record.store_id, StoreSource.IMPORT, now)
     else:
         contact = home_store(contact, stores, now)
-    return contact.with_consent(record.consent) if record.consent is not None else contact
+    for event in (record.remembered_stop, record.consent):
+        contact = contact.with_consent(event) if event is not None else contact
+    return contact
 
 
 class RecordsRefusedError(ProfileLimitError):
@@ -231,10 +236,13 @@ def import_contacts(
     clock: Clock,
     zones_for: Callable[[str], tuple[str, ...]],
     by: str | None = None,
+    remembered: Callable[[str], ConsentEvent | None] = lambda _phone: None,
 ) -> int:
     """Import every record, once all are known to fit their profiles and to name
     live stores (a race with another import can still refuse one later, with
-    nothing of it stored). RecordsRefusedError names every record refused, by its index."""
+    nothing of it stored). RecordsRefusedError names every record refused, by its index.
+    `remembered`: a number's STOP kept through its erasure, looked up for each
+    record that opts in (it stands over the record until the customer opts in)."""
     known = {found.id: found for found in stores.list()}
     latest = clock.now() + CLOCK_SKEW
     refused: list[tuple[int, str]] = []
@@ -249,6 +257,8 @@ def import_contacts(
         raise RecordsRefusedError(refused)
     live = [found for found in known.values() if not found.retired]
     for record in records:
+        if record.consent is not None and record.consent.state == ConsentState.OPTED_IN:
+            record = replace(record, remembered_stop=remembered(record.phone))
         import_contact(record, store, clock, zones_for, by, live)
     return len(records)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -124,6 +124,33 @@ class OrderBook(Protocol):
 
     def saved(self, phone: str, order: OrderState, expected_version: int | None) -> Write:
         """The order's state, over the version read (None: a new order; else ConcurrentUpdateError)."""
+        ...
+
+
+@dataclass
+class HeldAbout:
+    """Everything held that names one number: its profile, and the rest by kind
+    (messages, consent_history, orders, decisions, free_text_answers, ...), each
+    item as a JSON document."""
+
+    phone: str
+    profile: dict[str, Any] | None = None
+    items: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+class PersonalData(Protocol):
+    """A number's data, found wherever the table keeps it (docs/privacy.md).
+    `prompt_ids`: every question that could have kept a free-text answer."""
+
+    def held(self, phone: str, prompt_ids: Sequence[str]) -> HeldAbout: ...
+
+    def erase(self, phone: str, prompt_ids: Sequence[str], suppress: str | None, at: datetime) -> int:
+        """Delete every item that names the number; with `suppress` (its keyed hash),
+        keep that first, stamped `at`. Returns how many items were deleted."""
+        ...
+
+    def suppressed_since(self, digest: str) -> datetime | None:
+        """When the number of this keyed hash was erased while opted out, if it was."""
         ...
 
 

@@ -72,15 +72,15 @@ def _decide_now(
 def _not_now(
     text: TextAttempt, contact: Contact | None, decision: Decision | None, ctx: SendContext, attempt: str | None = None
 ) -> Fate:
-    """Held: filed for when the tick releases it, the entry left free. Dropped
-    (or the contact is gone): final for this run. Either way nothing is claimed
+    """Held: filed for when the tick releases it, the entry left free. Dropped:
+    final for this run. Either way nothing is claimed
     (`attempt`: a dead sender's entry, found not sent at Twilio, settled instead).
     A refused settle (rare: one read) found the entry `sending`: see _settle_refused."""
     phone, run = text.job.phone, text.run
-    record = DecisionRecord.of(phone, run, decision, text.now, "at_send") if decision else None
-    if decision is None:
-        outcome, done, detail = Fate.DROPPED, Fate.GONE, "no such contact"
-    elif decision.verdict == Verdict.HOLD and decision.until is not None:
+    if decision is None:  # the contact is gone (erased): nothing is written in its name, not even its entry
+        return Fate.GONE
+    record = DecisionRecord.of(phone, run, decision, text.now, "at_send")
+    if decision.verdict == Verdict.HOLD and decision.until is not None:
         # filed first: a crash in between leaves a spare hold (its send finds the entry settled), never none;
         # held for a pause: noted for the resume
         hold = Hold.filed(run.id, run.campaign_id, phone, decision.until, text.now, decision.reason)

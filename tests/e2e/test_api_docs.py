@@ -31,4 +31,5 @@ def test_the_documented_curl_examples_run_in_order(stack: RunningStack) -> None:
     assert '{"imported":1}' in result.stdout
     assert '"decisions":{"send/clear":1}' in result.stdout  # the e2e stack has no demo data: only Dana
     assert "Hi Dana, 2-for-1 pizzas from 5pm" in result.stdout
+    assert '"phone":"+447700900132","erased_items":3,"suppressed":false' in result.stdout  # Fay, erased
     assert '"released_held_texts":0' in result.stdout and '"type":"note"' in result.stdout

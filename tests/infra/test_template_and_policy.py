@@ -211,10 +211,17 @@ def test_the_policy_names_the_stages_own_table_and_secret(stage: str) -> None:
     env = template()["Globals"]["Function"]["Environment"]["Variables"]
     secrets = [
         env[name]["Fn::Sub"].replace("${Stage}", stage)
-        for name in ("TWILIO_AUTH_TOKEN_PARAM", "OPERATOR_TOKENS_PARAM", "ORDER_WEBHOOK_SECRET_PARAM")
+        for name in (
+            "TWILIO_AUTH_TOKEN_PARAM",
+            "OPERATOR_TOKENS_PARAM",
+            "ORDER_WEBHOOK_SECRET_PARAM",
+            "ERASURE_SECRET_PARAM",
+        )
     ]
     assert sorted(grants["ssm:GetParameter"]) == sorted(f"arn:aws:ssm:*:*:parameter{name}" for name in secrets)
-    order_secret = f"arn:aws:ssm:*:*:parameter{secrets[2]}"
+    order_secret, erasure_secret = (f"arn:aws:ssm:*:*:parameter{name}" for name in secrets[2:])
+    assert erasure_secret in granted(stage, "api_handler")["ssm:GetParameter"], "imports and erasure hash numbers"
+    assert erasure_secret not in granted(stage, "send")["ssm:GetParameter"], "sending never hashes a number"
     assert order_secret in granted(stage, "events")["ssm:GetParameter"], "the events Lambda signs the ordering calls"
     assert order_secret not in granted(stage, "send")["ssm:GetParameter"], "campaign texts never call it"
     assert order_secret not in granted(stage, "api_handler")["ssm:GetParameter"], "the API never calls it"
@@ -433,8 +440,8 @@ def test_api_access_logs_carry_no_phone_numbers(stage: str) -> None:
     key = resources[log_group["Properties"]["KmsKeyId"]["Fn::GetAtt"][0]]
     logs = [s for s in key["Properties"]["KeyPolicy"]["Statement"] if "logs." in json.dumps(s["Principal"])]
     assert any(allows(s, "kms:GenerateDataKey") and allows(s, "kms:Decrypt") for s in logs)
-    context = [s["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]["Fn::Sub"] for s in logs]
-    assert all(c.endswith(":log-group:" + log_group["Properties"]["LogGroupName"]["Fn::Sub"]) for c in context)
+    name = log_group["Properties"]["LogGroupName"]["Fn::Sub"]
+    assert any(arn.endswith(f":log-group:{name}") for arn in encryptable_log_groups(resources))
     # API Gateway writes access logs with the region's account-level role: the stack sets it first
     account = list(of_type(resources, "AWS::ApiGateway::Account"))
     assert account and account[0] in api["DependsOn"]
@@ -449,3 +456,28 @@ def test_every_function_traces_and_may_write_its_traces(stage: str) -> None:
         assert function["Properties"]["Tracing"] == "Active", name
     for role in policy_files(stage):
         assert granted(stage, role).keys() >= UNSCOPED_ACTIONS, f"{role} cannot write its traces"
+
+
+def encryptable_log_groups(resources: dict[str, Any]) -> list[str]:
+    """The log groups (ARN patterns) the operations key's policy lets CloudWatch Logs encrypt with it."""
+    key = resources["OperationsKey"]["Properties"]["KeyPolicy"]["Statement"]
+    logs = [s for s in key if "logs." in json.dumps(s["Principal"])]
+    return [arn["Fn::Sub"] for s in logs for arn in s["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_function_logs_to_a_declared_group_with_a_retention_that_its_policy_may_write(stage: str) -> None:
+    resources = packaged(stage)["Resources"]
+    encryptable = encryptable_log_groups(resources)
+    for name, function in of_type(resources, "AWS::Serverless::Function").items():
+        group = resources[function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]]
+        assert group["Type"] == "AWS::Logs::LogGroup", name
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
+        assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["OperationsKey", "Arn"]}, name
+        path = group["Properties"]["LogGroupName"]["Fn::Sub"]
+        assert any(fnmatch.fnmatch(f"log-group:{path}", arn[arn.index("log-group:") :]) for arn in encryptable), name
+        writable = granted(stage, "api_handler" if name == "APIHandler" else name.lower())["logs:PutLogEvents"]
+        concrete = path.replace("${Stage}", stage)
+        stream = f"log-group:{concrete}:log-stream:x"
+        assert any(fnmatch.fnmatch(stream, arn.split(":", 5)[5]) for arn in writable), name
+    assert len(of_type(resources, "AWS::Serverless::Function")) == 5
