@@ -6,6 +6,7 @@ from chalicelib import bootstrap
 from chalicelib.adapters.observability import observe_http
 from chalicelib.entrypoints import (
     agents,
+    consents,
     console,
     contacts,
     events,
@@ -33,6 +34,7 @@ app.register_blueprint(health.bp)
 app.register_blueprint(operator.bp)
 app.register_blueprint(contacts.bp)
 app.register_blueprint(privacy.bp)
+app.register_blueprint(consents.bp)
 app.register_blueprint(stores.bp)
 app.register_blueprint(events.bp)
 app.register_blueprint(agents.bp)

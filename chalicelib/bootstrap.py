@@ -13,6 +13,7 @@ from chalicelib.services.personal import Digest
 from chalicelib.services.ports import (
     CampaignStore,
     Clock,
+    ConsentTextBook,
     ConversationStore,
     JobQueue,
     OrderingSystem,
@@ -49,6 +50,7 @@ class Deps:
     events_queue: JobQueue  # order events and reorders (jobs.events)
     keys: KeyStore  # the API keys (hashes), named, each with a role
     personal: PersonalData  # a number's data wherever it is kept: export and erasure
+    consent_texts: ConsentTextBook  # the words consent was asked with, by version
     policy: PolicySettings = field(default_factory=PolicySettings)
 
 
@@ -115,6 +117,7 @@ def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> D
     from chalicelib.adapters.dynamodb_runs import DynamoRunStore
     from chalicelib.adapters.dynamodb_store import (
         DynamoCampaignStore,
+        DynamoConsentTextBook,
         DynamoConversationStore,
         DynamoOrderTextBook,
         DynamoPromptBook,
@@ -139,6 +142,7 @@ def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> D
         events_queue=_NoQueue(),
         keys=DynamoKeyStore(dynamodb, settings.table_name),
         personal=DynamoPersonalData(dynamodb, settings.table_name),
+        consent_texts=DynamoConsentTextBook(dynamodb, settings.table_name),
     )
 
 

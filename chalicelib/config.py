@@ -12,9 +12,11 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from chalicelib.domain.double_opt_in import JOIN_PROMPT
 from chalicelib.domain.inbound import BrandReplies, BusinessHours
 from chalicelib.domain.keywords import classify
 from chalicelib.domain.ledger import LEASE, RETRY_FIRST_S, RETRY_MAX_S
+from chalicelib.domain.prompts import default_prompts
 from chalicelib.domain.runs import BreakerSettings
 
 __all__ = ["DEFAULT_TABLE_NAME", "Settings", "SettingsError", "parse_hashes"]
@@ -62,6 +64,7 @@ _ENV = {
     "erasure_secret": "ERASURE_SECRET",
     "erasure_secret_param": "ERASURE_SECRET_PARAM",
     "reorder_keywords": "REORDER_KEYWORDS",
+    "join_keywords": "JOIN_KEYWORDS",
 }
 # Whole-number settings: variable -> (default: the code's own, least, most).
 _WHOLE = {
@@ -123,6 +126,7 @@ class Settings:
     order_webhook_secret: str = ""
     order_webhook_secret_param: str = ""
     reorder_keywords: str = "REORDER"  # comma-separated: the words that offer the last order again
+    join_keywords: str = "JOIN"  # comma-separated: the words that ask to join (a double opt-in; empty: none)
     # The key of the hash an erased, opted-out number is remembered by (services/personal.py): the value,
     # or in AWS the SSM SecureString holding it. Unset: such a number cannot be erased (503 with the reason).
     erasure_secret: str = ""
@@ -174,6 +178,7 @@ class Settings:
                 erasure_secret=env.get("ERASURE_SECRET", ""),
                 erasure_secret_param=env.get("ERASURE_SECRET_PARAM", ""),
                 reorder_keywords=env.get("REORDER_KEYWORDS", "REORDER"),
+                join_keywords=env.get("JOIN_KEYWORDS", "JOIN"),
             )
         except SettingsError as error:
             raise SettingsError([*problems, *error.problems]) from None
@@ -232,8 +237,11 @@ class Settings:
                 bad(name, "empty or an SSM parameter name such as /rapport/prod/twilio-auth-token")
         if self.order_webhook_url and not (self.order_webhook_secret or self.order_webhook_secret_param):
             bad("order_webhook_url", "needs ORDER_WEBHOOK_SECRET or ORDER_WEBHOOK_SECRET_PARAM: calls are signed")
-        if clashing := [word for word in self.reorder_words if not _REORDER_WORD.fullmatch(word) or classify(word)]:
-            bad("reorder_keywords", f"one-word keywords that are not STOP, START, HELP or YES words: {clashing}")
+        for name, words in (("reorder_keywords", self.reorder_words), ("join_keywords", self.join_words)):
+            if clashing := [word for word in words if not _REORDER_WORD.fullmatch(word) or classify(word)]:
+                bad(name, f"one-word keywords that are not STOP, START, HELP or YES words: {clashing}")
+        if both := sorted(self.reorder_words & self.join_words):
+            bad("join_keywords", f"words that are not REORDER_KEYWORDS too: {both}")
         if self.twilio_account_sid and not _ACCOUNT_SID.fullmatch(self.twilio_account_sid):
             bad("twilio_account_sid", "empty or AC and 32 hex digits")
         if self.twilio_messaging_service_sid and not _SERVICE_SID.fullmatch(self.twilio_messaging_service_sid):
@@ -246,7 +254,11 @@ class Settings:
 
     @property
     def reorder_words(self) -> frozenset[str]:
-        return frozenset(word.strip().upper() for word in self.reorder_keywords.split(",") if word.strip())
+        return _words(self.reorder_keywords)
+
+    @property
+    def join_words(self) -> frozenset[str]:
+        return _words(self.join_keywords)
 
     @property
     def replies(self) -> BrandReplies:
@@ -259,12 +271,23 @@ class Settings:
             self.business_hours,
             self.brand_time_zone,
             self.reorder_words if self.order_webhook_url else frozenset(),
+            self.join_words,
         )
+
+
+def _words(keywords: str) -> frozenset[str]:
+    return frozenset(word.strip().upper() for word in keywords.split(",") if word.strip())
 
 
 @lru_cache(maxsize=16)
 def _brand_replies(
-    brand: str, support_contact: str, ack: str, business_hours: str, zone: str, reorder_words: frozenset[str]
+    brand: str,
+    support_contact: str,
+    ack: str,
+    business_hours: str,
+    zone: str,
+    reorder_words: frozenset[str],
+    join_words: frozenset[str],
 ) -> BrandReplies:
     return BrandReplies(
         opt_out=f"{brand}: you're unsubscribed and will get no more messages. Reply START to resubscribe.",
@@ -273,6 +296,8 @@ def _brand_replies(
         conversation_ack=ack,
         business_hours=BusinessHours.parse(business_hours, zone) if business_hours else None,
         reorder_words=reorder_words,
+        join_words=join_words,
+        join=default_prompts()[JOIN_PROMPT].text(brand),
     )
 
 

@@ -46,6 +46,7 @@ from chalicelib.adapters.table_layout import contact_key, sortable, tag_key
 from chalicelib.adapters.unit_of_work import CONDITION_FAILED, DynamoUnitOfWork, error_code
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import Contact
+from chalicelib.domain.double_opt_in import ConsentText
 from chalicelib.domain.errors import ConcurrentUpdateError, ProfileNeededError, TextAlreadyAppliedError
 from chalicelib.domain.inbound import InboundChange
 from chalicelib.domain.orders import OrderText
@@ -328,6 +329,22 @@ class DynamoOrderTextBook:
         self._shelf.save(text.type, text, expected_version)
 
     def list(self) -> list[OrderText]:
+        return self._shelf.list()
+
+
+class DynamoConsentTextBook:
+    """The consent texts on one shelf, each written once."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._shelf = Shelf(client, table_name, *layout.CONSENT_TEXT_SHELF, ConsentText)
+
+    def get(self, text_version: str) -> ConsentText | None:
+        return self._shelf.get(text_version)
+
+    def add(self, text: ConsentText) -> None:
+        self._shelf.save(text.text_version, text, None)
+
+    def list(self) -> list[ConsentText]:
         return self._shelf.list()
 
 

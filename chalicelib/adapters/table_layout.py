@@ -148,6 +148,7 @@ PROMPT_SHELF = ("PROMPTS", "P#")  # operators' own questions
 SAVED_REPLY_SHELF = ("SAVED_REPLIES", "R#")  # operators' canned replies
 STORE_SHELF = ("STORES", "S#")  # the brand's branches: hundreds, read together
 ORDER_TEXT_SHELF = ("ORDER_TEXTS", "T#")  # a text per order event type: five
+CONSENT_TEXT_SHELF = ("CONSENT_TEXTS", "V#")  # the words consent was asked with, by version: a few a year
 
 
 def key_name_key(name: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from chalicelib.domain.contact import Contact, fill_for
 from chalicelib.domain.ids import STORE_ID
 from chalicelib.domain.policy import CAMPAIGN_PURPOSES, Area, Decision, Intent, Purpose, normalise_area
-from chalicelib.domain.reorder import REORDER_PROMPT
+from chalicelib.domain.prompts import ASKED_BY_THE_CUSTOMER
 from chalicelib.domain.stores import Store
 from chalicelib.domain.template import Template
 
@@ -171,8 +171,8 @@ class CampaignSpec(BaseModel):
             self.purpose = Purpose.QUESTION  # unsaid, it follows from what the campaign sends
         if (self.prompt_id is not None) != (self.purpose == Purpose.QUESTION):
             raise ValueError("a campaign that asks a question (prompt_id) has purpose question, and only it")
-        if self.prompt_id == REORDER_PROMPT:  # its YES places an order: only the customer's own REORDER asks it
-            raise ValueError("the reorder question is asked only when a customer texts REORDER")
+        if self.prompt_id in ASKED_BY_THE_CUSTOMER:  # its YES places an order or opts in
+            raise ValueError(ASKED_BY_THE_CUSTOMER[self.prompt_id])
         return self
 
     @model_validator(mode="after")

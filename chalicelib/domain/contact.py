@@ -33,6 +33,19 @@ class ConsentState(StrEnum):
     OPTED_OUT = "opted_out"
 
 
+class ConsentProof(BaseModel):
+    """How a double opt-in was asked for: the version of the words shown, where
+    and when, and from which browser (a web form) or which text (JOIN). The YES
+    that confirms it is the event's own message sid."""
+
+    text_version: str
+    source: str  # "sms" (JOIN by text), or the form's own name
+    requested_at: datetime
+    ip: str | None = None
+    user_agent: str | None = None
+    message_sid: str | None = None  # the JOIN text
+
+
 class ConsentEvent(BaseModel):
     """One change of consent, brand-wide: whichever of the brand's numbers it
     arrived on. The profile holds the latest; every one is kept as its own item."""
@@ -45,6 +58,7 @@ class ConsentEvent(BaseModel):
     brand_number: str | None = None
     message_sid: str | None = None
     error_code: int | None = None
+    proof: ConsentProof | None = None  # a double opt-in's request, which this event (the YES) confirms
 
     @property
     def by_customer(self) -> bool:
@@ -123,6 +137,7 @@ class PendingPrompt(BaseModel):
     location: str | None = None  # what "still near {location}?" asked about
     reasked: bool = False  # the re-ask is used once
     about: str | None = None  # what it offered: the order a REORDER's YES repeats (domain/reorder.py)
+    proof: ConsentProof | None = None  # a double opt-in's request, which its YES confirms (domain/double_opt_in.py)
 
 
 class Conversation(BaseModel):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.contact import (
     ConsentEvent,
+    ConsentProof,
     ConsentState,
     Contact,
     Deliverability,
@@ -19,6 +20,14 @@ from chalicelib.domain.contact import (
     TimeZone,
 )
 from chalicelib.domain.conversations import continued
+from chalicelib.domain.double_opt_in import (
+    ALREADY_IN,
+    JOIN_KEPT_HOURS,
+    STOPPED_BEFORE,
+    asked,
+    confirmed,
+    wording_version,
+)
 from chalicelib.domain.keywords import NATURAL_LANGUAGE, PROMPT_SENSITIVE_WORDS, KeywordKind, classify, normalise_text
 from chalicelib.domain.messages import Direction, InboundKind, Message
 from chalicelib.domain.prompts import Effect, Prompt, apply, match, reply_to_answer
@@ -58,6 +67,8 @@ class BrandReplies:
     conversation_ack: str = ""  # empty: say nothing, an agent will answer
     business_hours: BusinessHours | None = None  # when set, the acknowledgement only inside them
     reorder_words: frozenset[str] = frozenset()  # REORDER_KEYWORDS: none, and ordering by text is off
+    join_words: frozenset[str] = frozenset()  # JOIN_KEYWORDS: a double opt-in by text
+    join: str = ""  # the join question, as a JOIN is answered (the prompt's, with the brand's name)
 
 
 @dataclass(frozen=True)
@@ -119,15 +130,18 @@ class InboundOutcome:
     field_changes: list[FieldChange] = field(default_factory=list)  # what an answer changed
     free_text: FreeTextAnswer | None = None  # an answer in the customer's own words, for the prompt's list
     reorder: ReorderRequest | None = None  # a YES to a REORDER's offer: the order to place
+    consent: ConsentEvent | None = None  # a YES to the join question: the opt-in it confirms, for the trail
 
 
-def read_text(sms: InboundSms, reorder_words: frozenset[str] = frozenset()) -> InboundChange:
+def read_text(
+    sms: InboundSms, reorder_words: frozenset[str] = frozenset(), join_words: frozenset[str] = frozenset()
+) -> InboundChange:
     """Keywords and consent from the text alone (YES is an opt-in here; the
     store refuses the change when a question awaits an answer)."""
     answered_by_twilio = ADVANCED_OPT_OUT_KINDS.get((sms.opt_out_type or "").upper())
     keyword = classify(sms.body)
-    if not answered_by_twilio and keyword is None and _said(sms.body) in reorder_words:
-        return InboundChange(sms, InboundKind.REORDER)
+    if not answered_by_twilio and keyword is None and (said := _said(sms.body)) in reorder_words | join_words:
+        return InboundChange(sms, InboundKind.REORDER if said in reorder_words else InboundKind.JOIN)
     if answered_by_twilio:
         word = keyword.word if keyword else normalise_text(sms.body).upper()
         kind, source, keyword = answered_by_twilio, "twilio_advanced_opt_out", None
@@ -210,7 +224,9 @@ def receive(
     pending = base.pending_prompt
     if pending is None or prompt is None or pending.prompt_id != prompt.id or pending.expires_at <= sms.at:
         pending = None
-    change = read_text(sms, replies.reorder_words)
+    change = read_text(sms, replies.reorder_words, replies.join_words)
+    if change.kind == InboundKind.JOIN:
+        return _join(_heard_from(base, sms.at), sms, replies.join)
     if change.kind == InboundKind.REORDER and base.consent != ConsentState.OPTED_OUT:
         heard = _heard_from(base, sms.at)
         offered = offer(heard, sms.at, store_names)
@@ -248,6 +264,18 @@ def replayed(change: InboundChange, replies: BrandReplies) -> Message:
     return _message(change.sms, change.kind, reply)
 
 
+def _join(contact: Contact, sms: InboundSms, question: str) -> InboundOutcome:
+    """JOIN: the join question, with what it was asked by (a double opt-in),
+    unless they are in already, or opted out (START is their way back)."""
+    if contact.consent == ConsentState.OPTED_IN:
+        return InboundOutcome(contact, _message(sms, InboundKind.JOIN, ALREADY_IN))
+    if contact.consent == ConsentState.OPTED_OUT:
+        return InboundOutcome(contact, _message(sms, InboundKind.JOIN, STOPPED_BEFORE))
+    proof = ConsentProof(text_version=wording_version(question), source="sms", requested_at=sms.at, message_sid=sms.sid)
+    joining = asked(contact, proof, sms.at, sms.at + timedelta(hours=JOIN_KEPT_HOURS))
+    return InboundOutcome(joining, _message(sms, InboundKind.JOIN, question))
+
+
 def _answer(
     contact: Contact, sms: InboundSms, prompt: Prompt, pending: PendingPrompt, store_names: StoreNames
 ) -> InboundOutcome:
@@ -265,6 +293,9 @@ def _answer(
             name = store_names(order.store_id) if order else None  # None for an order: its store retired since
             reply = f"Thanks! Sending your order to {name} now." if name else STORE_CLOSED if order else ORDER_CHANGED
             return InboundOutcome(contact, _message(sms, kind, reply), changes, reorder=order if name else None)
+        if Effect.CONFIRM_CONSENT in found.answer.effects and pending.proof is not None:
+            contact, event = confirmed(contact, pending, sms.sid, sms.at, sms.brand_number)
+            return InboundOutcome(contact, _message(sms, kind, reply), changes, consent=event)
         if found.answer.free_text:
             said = FreeTextAnswer(
                 prompt_id=prompt.id, phone=sms.phone, text=found.matched, reasons=reasons_in(found.matched),

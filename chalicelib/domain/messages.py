@@ -20,6 +20,7 @@ class InboundKind(StrEnum):
     ANSWER = "answer"  # read as the answer to the pending question
     REASKED = "reasked"  # could not be read as its answer: asked once more
     REORDER = "reorder"  # the customer asked to order their usual again (domain/reorder.py)
+    JOIN = "join"  # the customer asked to join: asked to confirm with YES (domain/double_opt_in.py)
     CONVERSATION = "conversation"
 
 

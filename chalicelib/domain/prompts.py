@@ -19,6 +19,7 @@ from functools import cache
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.domain.contact import Attribute, Contact, FieldChange, HomeLocation, PendingPrompt
+from chalicelib.domain.double_opt_in import JOIN_KEPT_HOURS, JOIN_PROMPT
 from chalicelib.domain.keywords import normalise_text
 from chalicelib.domain.policy import normalise_area
 from chalicelib.domain.reasons import Reason, reasons_in
@@ -35,6 +36,25 @@ class Effect(StrEnum):
     KEEP_TEXTS = "keep_texts"  # the re-engagement question answered yes
     RECORD_REASON = "record_reason"  # a free-text answer: kept whole, read for its reasons (domain/reasons.py)
     PLACE_ORDER = "place_order"  # the order a REORDER offered is placed (domain/reorder.py)
+    CONFIRM_CONSENT = "confirm_consent"  # a JOIN's or a web form's opt-in confirmed (domain/double_opt_in.py)
+
+
+# Questions only the customer's own action asks (a REORDER, a JOIN, a web form):
+# their YES places an order or opts in, so no campaign, agent or operator's prompt may.
+ASKED_BY_THE_CUSTOMER = {
+    REORDER_PROMPT: "the reorder question is asked only when a customer texts REORDER",
+    JOIN_PROMPT: "the join question is asked only when a customer texts JOIN or signs up on a form",
+}
+CUSTOMER_EFFECTS = (Effect.PLACE_ORDER, Effect.CONFIRM_CONSENT)
+
+
+def refused_for_operators(prompt: Prompt) -> str | None:
+    """Why an operator may not save this prompt, or None."""
+    if prompt.id in ASKED_BY_THE_CUSTOMER:
+        return f"prompt {prompt.id!r} is the service's own: {ASKED_BY_THE_CUSTOMER[prompt.id]}"
+    if effects := sorted({e.value for a in prompt.answers for e in a.effects if e in CUSTOMER_EFFECTS}):
+        return f"effects {effects} belong to the service's own questions (reorder, join)"
+    return None
 
 
 class Pattern(StrEnum):
@@ -322,6 +342,21 @@ def default_prompts() -> dict[str, Prompt]:
                 ],
                 reask="Reply YES to order your usual again, or NO.",
                 expires_after_days=OFFER_KEPT / timedelta(days=1),
+                exact=True,
+            ),
+            Prompt(
+                id=JOIN_PROMPT,  # asked only by a JOIN text or a web form: its YES is a double opt-in
+                question="Reply YES to get offers from {brand}. Msg&data rates may apply. Reply STOP to cancel.",
+                answers=[
+                    Answer(
+                        words=ORDER_YES,
+                        effects=[Effect.CONFIRM_CONSENT],
+                        reply="You're in! Reply STOP to cancel, HELP for help.",
+                    ),
+                    Answer(words=NO, reply="OK, no offers."),
+                ],
+                reask="Reply YES to get offers, or NO.",
+                expires_after_days=JOIN_KEPT_HOURS / 24,
                 exact=True,
             ),
             Prompt(

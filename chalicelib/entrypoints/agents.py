@@ -16,17 +16,15 @@ from typing_extensions import TypedDict
 from chalicelib.bootstrap import Deps, deps, sender
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.conversations import NoConversationError
-from chalicelib.domain.prompts import Prompt
+from chalicelib.domain.prompts import ASKED_BY_THE_CUSTOMER, Prompt, refused_for_operators
 from chalicelib.domain.reasons import FreeTextAnswer, Reason
-from chalicelib.domain.reorder import REORDER_PROMPT
 from chalicelib.domain.saved_replies import SavedReply, SavedReplyText
 from chalicelib.domain.timeline import OWN_ENTRY, Entry, EntryKind, parse_cursor
 from chalicelib.entrypoints import openapi
 from chalicelib.entrypoints.auth import allow, caller
-from chalicelib.entrypoints.http import answer, body_of, phone_in_path
+from chalicelib.entrypoints.http import answer, body_of, idempotency_key, phone_in_path
 from chalicelib.services import conversations as use_cases
 from chalicelib.services import saved_replies
-from chalicelib.services.idempotency import InvalidIdempotencyKeyError, valid_key
 from chalicelib.services.keys import Role
 
 bp = Blueprint(__name__)
@@ -153,22 +151,8 @@ def mark_read(number: str) -> Response:
     return answer(lambda: _inbox_view(use_cases.read(phone, caller().name, d.store), d.clock.now()))
 
 
-IDEMPOTENCY_KEY = "Idempotency-Key"
-
-
 def _outbound(d: Deps) -> use_cases.Outbound:
     return use_cases.Outbound(d.store, d.runs, sender(), d.clock, d.policy, d.directory)
-
-
-def _idempotency_key() -> str | None:
-    """The request's Idempotency-Key header, checked (400), or None without one."""
-    raw: str | None = bp.current_request.headers.get(IDEMPOTENCY_KEY)
-    if raw is None:
-        return None
-    try:
-        return valid_key(raw)
-    except InvalidIdempotencyKeyError as error:
-        raise BadRequestError(str(error)) from None
 
 
 @allow(AGENT)
@@ -176,7 +160,7 @@ def _idempotency_key() -> str | None:
 @openapi.documented(body=ReplyIn, returns=openapi.Message, status=201, idempotent=True)
 def reply(number: str) -> Response:
     """Send an agent's reply; once per Idempotency-Key (use_cases.reply)."""
-    phone, body, key, d, who = _phone_seen(number), body_of(bp, ReplyIn), _idempotency_key(), deps(), caller().name
+    phone, body, key, d, who = _phone_seen(number), body_of(bp, ReplyIn), idempotency_key(bp), deps(), caller().name
     return answer(lambda: use_cases.reply(phone, who, body.body, _outbound(d), key), status=201)
 
 
@@ -253,9 +237,9 @@ class AskIn(BaseModel):
 
     @field_validator("prompt_id")
     @classmethod
-    def _not_reorder(cls, prompt_id: str) -> str:
-        if prompt_id == REORDER_PROMPT:  # its YES places an order: only the customer's own REORDER asks it
-            raise ValueError("the reorder question is asked only when a customer texts REORDER")
+    def _not_the_customers(cls, prompt_id: str) -> str:
+        if prompt_id in ASKED_BY_THE_CUSTOMER:  # its YES places an order or opts in
+            raise ValueError(ASKED_BY_THE_CUSTOMER[prompt_id])
         return prompt_id
 
 
@@ -265,7 +249,7 @@ class AskIn(BaseModel):
 def ask(number: str) -> Response:
     """Ask one contact a question now; their next text is read as its answer.
     Once per Idempotency-Key (use_cases.ask)."""
-    phone, body, key, d, who = _phone_seen(number), body_of(bp, AskIn), _idempotency_key(), deps(), caller().name
+    phone, body, key, d, who = _phone_seen(number), body_of(bp, AskIn), idempotency_key(bp), deps(), caller().name
     prompt = d.prompts.get(body.prompt_id)
     if prompt is None:
         raise NotFoundError(f"no prompt {body.prompt_id!r}")
@@ -289,6 +273,8 @@ def list_prompts() -> Response:
 def save_prompt() -> Response:
     """Create or replace a prompt (an id of a shipped default replaces that default)."""
     prompt = body_of(bp, Prompt)
+    if refused := refused_for_operators(prompt):
+        raise BadRequestError(refused)
     deps().prompts.save(prompt)
     return answer(lambda: prompt, status=201)
 

@@ -23,6 +23,7 @@ from chalicelib.domain.errors import ConcurrentUpdateError, InvalidPhoneError
 from chalicelib.domain.stores import InvalidStoreIdError
 from chalicelib.entrypoints.forms import BadFormError, reasons
 from chalicelib.services.campaigns import UnknownCampaignError
+from chalicelib.services.consents import ConsentStampError, ConsentTextChangedError, UnknownConsentTextError
 from chalicelib.services.contacts import ExportTooLargeError
 from chalicelib.services.conversations import (
     NotSendableError,
@@ -32,7 +33,7 @@ from chalicelib.services.conversations import (
     SendUnknownError,
     UnknownContactError,
 )
-from chalicelib.services.idempotency import IdempotencyKeyMismatchError
+from chalicelib.services.idempotency import IdempotencyKeyMismatchError, InvalidIdempotencyKeyError, valid_key
 from chalicelib.services.keys import InvalidKeyNameError, KeyNameTakenError, KeyStoresError, UnknownKeyError
 from chalicelib.services.orders import EventTimeError, UnknownEventStoreError
 from chalicelib.services.personal import ErasureUnavailableError, NothingHeldError
@@ -89,6 +90,8 @@ ERRORS: dict[type[Exception], Answer] = {
     BadAnswersCursorError: Answer(400, "BadRequestError"),
     EventTimeError: Answer(400, "BadRequestError"),
     UnknownEventStoreError: Answer(422, "UnprocessableEntityError"),
+    UnknownConsentTextError: Answer(422, "UnprocessableEntityError"),
+    ConsentStampError: Answer(400, "BadRequestError"),
     MalformedFormError: Answer(400, "BadRequestError"),  # a webhook's body that is no form
     BadFormError: Answer(400, "BadRequestError"),  # a webhook's form without a field Twilio always sends
     ForgedWebhookError: Answer(403, "ForbiddenError"),
@@ -100,6 +103,7 @@ ERRORS: dict[type[Exception], Answer] = {
     UnknownStoreError: Answer(404, "NotFoundError"),
     NothingHeldError: Answer(404, "NotFoundError"),
     KeyNameTakenError: Answer(409, "ConflictError"),
+    ConsentTextChangedError: Answer(409, "ConflictError"),
     StaleSavedReplyError: Answer(409, "ConflictError", "If-Match: "),
     TooManySavedRepliesError: Answer(409, "ConflictError"),
     ClaimedError: Answer(409, "ConflictError"),
@@ -163,6 +167,20 @@ def body_of(bp: Blueprint, model: type[ModelT]) -> ModelT:
         return model.model_validate_json(bp.current_request.raw_body or b"{}", strict=True)
     except ValidationError as error:
         raise BadRequestError(reasons(error)) from None
+
+
+IDEMPOTENCY_KEY = "Idempotency-Key"
+
+
+def idempotency_key(bp: Blueprint) -> str | None:
+    """The request's Idempotency-Key header, checked (400), or None without one."""
+    raw: str | None = bp.current_request.headers.get(IDEMPOTENCY_KEY)
+    if raw is None:
+        return None
+    try:
+        return valid_key(raw)
+    except InvalidIdempotencyKeyError as error:
+        raise BadRequestError(str(error)) from None
 
 
 def phone_in_path(number: str) -> str:

@@ -118,9 +118,9 @@ def reply(
     """Send an agent's reply through the policy (consent, deliverability; quiet hours
     unless the customer texted in the last 24 hours) and record it in the thread.
     A claim routes the conversation; it does not silence a colleague's reply.
-    `key`: the request's Idempotency-Key (see `_converse`)."""
+    `key`: the request's Idempotency-Key (see `converse`)."""
     request = {"phone": phone, "agent": agent, "body": body}
-    return _converse(
+    return converse(
         OutboundText(phone, body, agent, Keyed.of("reply", key, request)),
         conversations.reply_intent,
         lambda contact, at: conversations.replied(contact, agent, at),
@@ -139,9 +139,9 @@ def ask(
 ) -> Message:
     """Send one question now, through the policy as a conversational question
     (consent, deliverability and quiet hours hold); the answer is awaited.
-    `key`: the request's Idempotency-Key (see `_converse`)."""
+    `key`: the request's Idempotency-Key (see `converse`)."""
     request = {"phone": phone, "prompt_id": prompt.id, "location": location}
-    return _converse(
+    return converse(
         OutboundText(phone, prompt.text(brand, location), by, Keyed.of("ask", key, request)),
         lambda _contact, _at: Intent(Purpose.CONVERSATIONAL, is_prompt=True),
         lambda contact, at: after_send(contact, Purpose.CONVERSATIONAL, prompt, location, None, at),
@@ -153,7 +153,7 @@ def notify(phone: str, body: str, deadline: datetime, key: str, ctx: Outbound) -
     """Send a transactional text the customer's own action set off (an order's
     update), once per `key`: no marketing opt-in needed, never after a STOP,
     quiet hours do not hold it, and past `deadline` it is dropped."""
-    return _converse(
+    return converse(
         OutboundText(phone, body, None, Keyed.of("notify", key, {"phone": phone, "key": key}), paced=False),
         lambda _contact, _at: Intent(Purpose.TRANSACTIONAL, deadline=deadline),
         lambda contact, at: after_send(contact, Purpose.TRANSACTIONAL, None, None, None, at),
@@ -219,7 +219,7 @@ class OutboundText:
 After = Callable[[Contact, datetime], Contact]
 
 
-def _converse(
+def converse(
     text: OutboundText, intent_for: Callable[[Contact, datetime], Intent], after: After, ctx: Outbound
 ) -> Message:
     """One text to one contact now, sent at most once per Idempotency-Key through

@@ -54,17 +54,18 @@ def handle_inbound(
     message missing (a crash between the writes) stores the message now.
     HELP's answer names the customer's store (of `stores`) and its phone.
     REORDER (read against the profile: it offers the last order) and YES to
-    its offer need `orders`, the queue the order is placed from.
+    its offer need `orders`, the queue the order is placed from. JOIN (read
+    against the profile too) asks the join question; its YES opts in.
     """
     if (earlier := store.messages.get(sms.phone, sms.sid)) is not None:
         contact = store.get_contact(sms.phone) if earlier.kind in CONSENT_KINDS else None
         return delivered_again(earlier, contact)
-    change = read_text(sms, replies.reorder_words if orders is not None else frozenset())
+    change = read_text(sms, replies.reorder_words if orders is not None else frozenset(), replies.join_words)
     created = new_contact(sms, phone.time_zone_candidates)
     reading = _Reading(sms, store, replies, prompts, stores, orders)
     try:
         try:
-            if change.kind == InboundKind.REORDER:
+            if change.kind in (InboundKind.REORDER, InboundKind.JOIN):  # read against the profile
                 raise ProfileNeededError(sms.phone)
             before = store.apply_text(change, created)
             outcome = applied(change, before, created, replies)
@@ -76,6 +77,7 @@ def handle_inbound(
     if message.kind == InboundKind.HELP and message.reply and stores is not None:
         message = message.model_copy(update={"reply": help_naming(message.reply, stores.of(outcome.contact))})
     consents = [change.consent] if change.consent and message.kind in CONSENT_KINDS else []
+    consents += [outcome.consent] if outcome.consent else []  # a YES that confirmed a double opt-in
     if consents or outcome.field_changes:  # every instruction, in time order, whatever it changed
         store.timeline.add_trail(sms.phone, consents, outcome.field_changes)
     earlier = store.messages.put(message)

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import ConsentEvent, Contact, FieldChange
+from chalicelib.domain.double_opt_in import ConsentText
 from chalicelib.domain.errors import RapportError
 from chalicelib.domain.inbound import InboundChange
 from chalicelib.domain.ledger import Claim, Fate, LedgerEntry
@@ -125,6 +126,18 @@ class OrderBook(Protocol):
     def saved(self, phone: str, order: OrderState, expected_version: int | None) -> Write:
         """The order's state, over the version read (None: a new order; else ConcurrentUpdateError)."""
         ...
+
+
+class ConsentTextBook(Protocol):
+    """The words consent was asked with, by version (domain/double_opt_in.py)."""
+
+    def get(self, text_version: str) -> ConsentText | None: ...
+
+    def add(self, text: ConsentText) -> None:
+        """Keep a new version; ConcurrentUpdateError when it is kept already."""
+        ...
+
+    def list(self) -> list[ConsentText]: ...
 
 
 @dataclass

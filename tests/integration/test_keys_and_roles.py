@@ -34,7 +34,10 @@ CALLERS = {  # who calls -> the role the route must allow
     "olive (operator key)": ("operator", as_key("olive")),
     "alice (agent key)": ("agent", as_key("alice")),
 }
-PATH_VALUES = {"{number}": "447700900499", "{campaign_id}": "cmp_nope", "{name}": "nobody", "{reply_id}": "sr_nope"}
+PATH_VALUES = {
+    "{number}": "447700900499", "{campaign_id}": "cmp_nope", "{name}": "nobody", "{reply_id}": "sr_nope",
+    "{text_version}": "v-nope",
+}  # fmt: skip
 DOC_ROW = re.compile(r"^\| `(GET|POST|PUT|PATCH|DELETE) (/api/\S*)` \| ([a-z, ]+) \|", re.MULTILINE)
 
 

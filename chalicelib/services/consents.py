@@ -1,0 +1,118 @@
+"""Use cases: consent a brand can prove. The words a form shows are kept by
+version; a form's sign-up sends the join question, and the customer's YES to
+it is what opts them in (domain/double_opt_in.py; docs/policies.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from chalicelib.domain.contact import ConsentProof, Contact, TimeZone
+from chalicelib.domain.double_opt_in import JOIN_KEPT_HOURS, JOIN_PROMPT, ConsentText, asked, wording_version
+from chalicelib.domain.errors import ConcurrentUpdateError, RapportError
+from chalicelib.domain.messages import Message
+from chalicelib.domain.policy import Intent, Purpose
+from chalicelib.domain.prompts import default_prompts
+from chalicelib.domain.runs import after_send
+from chalicelib.services.campaigns import CLOCK_SKEW
+from chalicelib.services.conversations import Keyed, Outbound, OutboundText, converse
+from chalicelib.services.ports import Clock, ConsentTextBook, ConversationStore
+from chalicelib.services.retry import retry_on_conflict
+
+
+class ConsentTextChangedError(RapportError):
+    """A version's words never change: another text was given for a kept version."""
+
+
+class UnknownConsentTextError(RapportError, LookupError):
+    """No consent text has that version."""
+
+
+class ConsentStampError(RapportError, ValueError):
+    """A sign-up stamped in the future."""
+
+
+def put_text(
+    text_version: str, words: str, book: ConsentTextBook, clock: Clock, by: str | None
+) -> tuple[ConsentText, bool]:
+    """Keep the words under their version (True: new). The same words again are
+    kept as they were; other words for a kept version are refused."""
+    kept = book.get(text_version)
+    if kept is None:
+        text = ConsentText(text_version=text_version, text=words, created_at=clock.now(), created_by=by)
+        try:
+            book.add(text)
+            return text, True
+        except ConcurrentUpdateError:  # another request kept it meanwhile: compared below
+            kept = book.get(text_version)
+    if kept is None or kept.text != words:
+        raise ConsentTextChangedError(
+            f"consent text {text_version!r} says something else: its words never change, use a new version"
+        )
+    return kept, False
+
+
+def texts(book: ConsentTextBook, brand: str, at: datetime) -> list[ConsentText]:
+    """Every kept version, and the join question JOIN texts are answered with (its version is its hash)."""
+    question = default_prompts()[JOIN_PROMPT].text(brand)
+    own = ConsentText(text_version=wording_version(question), text=question, created_at=at)
+    return sorted([*book.list(), own], key=lambda text: text.text_version)
+
+
+@dataclass(frozen=True)
+class SignUp:
+    """A web form's sign-up: who, on which form, shown which words, from where."""
+
+    phone: str
+    source: str
+    text_version: str
+    ip: str
+    user_agent: str
+    at: datetime
+
+
+def sign_up(
+    form: SignUp,
+    book: ConsentTextBook,
+    store: ConversationStore,
+    brand: str,
+    ctx: Outbound,
+    key: str | None,
+    zones: tuple[str, ...],
+) -> Message:
+    """Send the join question to the number a form gave, once per key, with the
+    form's proof pending: nobody is opted in before their YES. A number that
+    opted out gets nothing (their way back is START): NotSendableError, 409."""
+    if book.get(form.text_version) is None:
+        raise UnknownConsentTextError(
+            f"no consent text {form.text_version!r}: PUT /api/consent-texts/{form.text_version} first"
+        )
+    if form.at > ctx.clock.now() + CLOCK_SKEW:
+        raise ConsentStampError(f"at {form.at.isoformat()} is in the future: a sign-up is stamped when it was made")
+    _existing(form.phone, store, ctx.clock, zones)
+    question = default_prompts()[JOIN_PROMPT]
+    proof = ConsentProof(
+        text_version=form.text_version, source=form.source, requested_at=form.at, ip=form.ip, user_agent=form.user_agent
+    )
+    request = {"phone": form.phone, "source": form.source, "text_version": form.text_version, "at": form.at.isoformat()}
+    kept = timedelta(hours=JOIN_KEPT_HOURS)
+    return converse(
+        OutboundText(form.phone, question.text(brand), None, Keyed.of("consent", key, request)),
+        lambda _contact, _at: Intent(Purpose.TRANSACTIONAL),  # they asked for it just now: no opt-in yet, any hour
+        lambda contact, at: asked(
+            after_send(contact, Purpose.TRANSACTIONAL, None, None, None, at), proof, at, at + kept
+        ),
+        ctx,
+    )
+
+
+def _existing(phone: str, store: ConversationStore, clock: Clock, zones: tuple[str, ...]) -> None:
+    """The number's contact, created (with no consent) when there is none yet."""
+
+    def attempt() -> None:
+        if store.get_contact(phone) is None:
+            store.save_contact(
+                Contact(phone=phone, created_at=clock.now(), time_zone=TimeZone(candidates=list(zones))), None
+            )
+
+    retry_on_conflict(attempt)
