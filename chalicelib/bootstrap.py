@@ -128,10 +128,10 @@ def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> D
     stores = DynamoStoreBook(dynamodb, settings.table_name)
     return Deps(
         settings=settings,
-        store=DynamoConversationStore(dynamodb, settings.table_name),
+        store=DynamoConversationStore(dynamodb, settings.table_name, settings.retention),
         clock=clock,
         campaigns=DynamoCampaignStore(dynamodb, settings.table_name),
-        runs=DynamoRunStore(dynamodb, settings.table_name),
+        runs=DynamoRunStore(dynamodb, settings.table_name, settings.retention),
         prompts=DynamoPromptBook(dynamodb, settings.table_name),
         saved_replies=saved_reply_shelf(dynamodb, settings.table_name),
         stores=stores,

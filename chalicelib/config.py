@@ -17,6 +17,7 @@ from chalicelib.domain.inbound import BrandReplies, BusinessHours
 from chalicelib.domain.keywords import classify
 from chalicelib.domain.ledger import LEASE, RETRY_FIRST_S, RETRY_MAX_S
 from chalicelib.domain.prompts import default_prompts
+from chalicelib.domain.retention import DEFAULT_RETENTION, MAX_DAYS, Retention
 from chalicelib.domain.runs import BreakerSettings
 
 __all__ = ["DEFAULT_TABLE_NAME", "Settings", "SettingsError", "parse_hashes"]
@@ -58,6 +59,10 @@ _ENV = {
     "send_retry_max_s": "SEND_RETRY_MAX_SECONDS",
     "breaker_minimum_out": "BREAKER_MINIMUM_OUT",
     "sender_mps": "SENDER_MESSAGES_PER_SECOND",
+    "retention_messages_days": "RETENTION_MESSAGES_DAYS",
+    "retention_notes_days": "RETENTION_NOTES_DAYS",
+    "retention_answers_days": "RETENTION_ANSWERS_DAYS",
+    "retention_decisions_days": "RETENTION_DECISIONS_DAYS",
     "order_webhook_url": "ORDER_WEBHOOK_URL",
     "order_webhook_secret": "ORDER_WEBHOOK_SECRET",
     "order_webhook_secret_param": "ORDER_WEBHOOK_SECRET_PARAM",
@@ -73,6 +78,11 @@ _WHOLE = {
     "SEND_RETRY_FIRST_SECONDS": (RETRY_FIRST_S, 1, RETRY_MAX_S),
     "SEND_RETRY_MAX_SECONDS": (RETRY_MAX_S, 1, RETRY_MAX_S),  # SQS delays a message at most 15 minutes
     "SENDER_MESSAGES_PER_SECOND": (1, 1, 1000),  # the brand's own sender: 1, a long code's rate, unless told
+    # How long each kind of personal record is kept, in days (0: until erased; docs/privacy.md)
+    "RETENTION_MESSAGES_DAYS": (DEFAULT_RETENTION.messages, 0, MAX_DAYS),
+    "RETENTION_NOTES_DAYS": (DEFAULT_RETENTION.notes, 0, MAX_DAYS),
+    "RETENTION_ANSWERS_DAYS": (DEFAULT_RETENTION.answers, 0, MAX_DAYS),
+    "RETENTION_DECISIONS_DAYS": (DEFAULT_RETENTION.decisions, 1, MAX_DAYS),
 }
 
 
@@ -120,6 +130,10 @@ class Settings:
     # segments a second from the brand's own sender (TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER),
     # which texts to contacts without a store go from; a store's sender has its own rate
     sender_mps: int = _WHOLE["SENDER_MESSAGES_PER_SECOND"][0]
+    retention_messages_days: int = _WHOLE["RETENTION_MESSAGES_DAYS"][0]
+    retention_notes_days: int = _WHOLE["RETENTION_NOTES_DAYS"][0]
+    retention_answers_days: int = _WHOLE["RETENTION_ANSWERS_DAYS"][0]
+    retention_decisions_days: int = _WHOLE["RETENTION_DECISIONS_DAYS"][0]
     # Purchases by text (domain/reorder.py): the brand's ordering system, and the key its calls are signed
     # with (the value, or in AWS the SSM SecureString holding it). Unset: REORDER is an ordinary text.
     order_webhook_url: str = ""
@@ -172,6 +186,10 @@ class Settings:
                 send_retry_max_s=whole["SEND_RETRY_MAX_SECONDS"],
                 breaker_minimum_out=whole["BREAKER_MINIMUM_OUT"],
                 sender_mps=whole["SENDER_MESSAGES_PER_SECOND"],
+                retention_messages_days=whole["RETENTION_MESSAGES_DAYS"],
+                retention_notes_days=whole["RETENTION_NOTES_DAYS"],
+                retention_answers_days=whole["RETENTION_ANSWERS_DAYS"],
+                retention_decisions_days=whole["RETENTION_DECISIONS_DAYS"],
                 order_webhook_url=env.get("ORDER_WEBHOOK_URL", ""),
                 order_webhook_secret=env.get("ORDER_WEBHOOK_SECRET", ""),
                 order_webhook_secret_param=env.get("ORDER_WEBHOOK_SECRET_PARAM", ""),
@@ -212,10 +230,22 @@ class Settings:
                 bad("business_hours", str(error), show=False)
         if isinstance(self.plan_shards, bool) or not 1 <= self.plan_shards <= MAX_PLAN_SHARDS:
             bad("plan_shards", f"a whole number from 1 to {MAX_PLAN_SHARDS}")
-        for name in ("send_lease_s", "send_retry_first_s", "send_retry_max_s", "breaker_minimum_out", "sender_mps"):
+        for name in (
+            "send_lease_s",
+            "send_retry_first_s",
+            "send_retry_max_s",
+            "breaker_minimum_out",
+            "sender_mps",
+            "retention_messages_days",
+            "retention_notes_days",
+            "retention_answers_days",
+            "retention_decisions_days",
+        ):
             _, least, most = _WHOLE[_ENV[name]]
             if isinstance(getattr(self, name), bool) or not least <= getattr(self, name) <= most:
                 bad(name, f"a whole number from {least} to {most}")
+        if self.retention.answers_outlive_messages:
+            bad("retention_answers_days", "at most RETENTION_MESSAGES_DAYS: erasure finds an answer from its text")
         if self.send_retry_first_s > self.send_retry_max_s:
             bad("send_retry_first_s", f"at most SEND_RETRY_MAX_SECONDS ({self.send_retry_max_s})")
         for name in (
@@ -251,6 +281,15 @@ class Settings:
         if not all(_SHA256_HEX.fullmatch(digest) for digest in self.operator_token_hashes):
             bad("operator_token_hashes", "comma-separated SHA-256 hex digests (64 hex digits each)", show=False)
         return found
+
+    @property
+    def retention(self) -> Retention:
+        return Retention(
+            self.retention_messages_days,
+            self.retention_notes_days,
+            self.retention_answers_days,
+            self.retention_decisions_days,
+        )
 
     @property
     def reorder_words(self) -> frozenset[str]:

@@ -14,7 +14,7 @@ import binascii
 import json
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.adapters.dynamodb_items import DOC, number, string
+from chalicelib.adapters.dynamodb_items import DOC, kept, number, string
 from chalicelib.adapters.table_layout import AFTER_ALL, ANSWER, ANSWERS, COUNTS, key, sortable
 from chalicelib.domain.errors import RapportError
 from chalicelib.domain.reasons import FreeTextAnswer
@@ -33,18 +33,23 @@ class BadAnswersCursorError(RapportError, ValueError):
 
 
 class DynamoAnswerBook:
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, kept_days: int = 0) -> None:
         self._client = client
         self._table = table_name
+        self._kept_days = kept_days  # Retention.answers
 
     def added(self, answer: FreeTextAnswer) -> list[Write]:
         """The answer and its count, for the unit of work that applies the text (refused
         with AnswerKeptError when this text's answer is kept already)."""
-        item = {
-            **key(f"{ANSWERS}{answer.prompt_id}", f"{ANSWER}{sortable(answer.at)}#{answer.sid}"),
-            DOC: string(answer.model_dump_json()),
-            "reasons": {"SS": sorted({reason.value for reason in answer.reasons})},
-        }
+        item = kept(
+            {
+                **key(f"{ANSWERS}{answer.prompt_id}", f"{ANSWER}{sortable(answer.at)}#{answer.sid}"),
+                DOC: string(answer.model_dump_json()),
+                "reasons": {"SS": sorted({reason.value for reason in answer.reasons})},
+            },
+            answer.at,
+            self._kept_days,
+        )
         return [
             Write({"Put": {"TableName": self._table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
                   lambda _: AnswerKeptError(answer.sid)),

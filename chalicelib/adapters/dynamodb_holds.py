@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters import table_layout as layout
-from chalicelib.adapters.dynamodb_items import all_pages, doc_item, epoch, from_item, load_doc, string
+from chalicelib.adapters.dynamodb_items import all_pages, doc_item, epoch, from_item, kept, load_doc, string
 from chalicelib.adapters.table_layout import CURSOR_KEY, decision_key, hold_key
 from chalicelib.adapters.unit_of_work import CONDITION_FAILED, error_code
+from chalicelib.domain.retention import Retention
 from chalicelib.domain.runs import HOLD_SHARDS, DecisionRecord, Hold
 from chalicelib.services.ports import Write
 
@@ -30,14 +31,11 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import WriteRequestTypeDef
 
 BATCH = 25  # BatchWriteItem's limit
-DECISIONS_KEPT = timedelta(days=90)
 HOLDS_KEPT = timedelta(days=2)  # past their minute; released long before
 
 
-def decision_item(record: DecisionRecord) -> dict[str, Any]:
-    item = doc_item(record, decision_key(record.phone, record.run_id), 1)
-    item["expires_at"] = epoch(record.at + DECISIONS_KEPT)
-    return item
+def decision_item(record: DecisionRecord, kept_days: int) -> dict[str, Any]:
+    return kept(doc_item(record, decision_key(record.phone, record.run_id), 1), record.at, kept_days)
 
 
 def parked_key(hold: Hold) -> dict[str, Any]:
@@ -62,18 +60,19 @@ def _hold_from(item: dict[str, Any], minute: datetime, paused: bool = False) -> 
 
 
 class DynamoHoldBook:
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, decisions_days: int = Retention.decisions) -> None:
         self._client = client
         self._table = table_name
+        self._decisions_days = decisions_days  # Retention.decisions
 
     def decided(self, record: DecisionRecord) -> Write:
         """The decision recorded (a replay overwrites it with the same)."""
-        return Write({"Put": {"TableName": self._table, "Item": decision_item(record)}})
+        return Write({"Put": {"TableName": self._table, "Item": decision_item(record, self._decisions_days)}})
 
     def record(self, records: list[DecisionRecord], holds: list[Hold]) -> None:
         writes: list[WriteRequestTypeDef] = []
         for record in records:
-            writes.append({"PutRequest": {"Item": decision_item(record)}})
+            writes.append({"PutRequest": {"Item": decision_item(record, self._decisions_days)}})
         for hold in holds:
             item = _hold_item(hold_key(hold.minute, hold.shard, hold.run_id, hold.phone), hold)
             writes.append({"PutRequest": {"Item": item}})

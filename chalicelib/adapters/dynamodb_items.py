@@ -22,6 +22,7 @@ from chalicelib.adapters.table_layout import message_key, sortable
 from chalicelib.adapters.unit_of_work import CONDITION_FAILED, TRANSACTION_CANCELLED, error_code
 from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.messages import Message
+from chalicelib.domain.retention import Retention
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -61,9 +62,16 @@ def load_doc(model: type[DocumentT], item: dict[str, Any]) -> DocumentT:
     return loaded
 
 
-def message_item(message: Message, version: int) -> dict[str, Any]:
+def message_item(message: Message, version: int, kept_days: int = 0) -> dict[str, Any]:
     ts = sortable(message.at)
-    return doc_item(message, message_key(message.phone, message.sid), version, ts=f"{ts}#{message.sid}")
+    item = doc_item(message, message_key(message.phone, message.sid), version, ts=f"{ts}#{message.sid}")
+    return kept(item, message.at, kept_days)
+
+
+def kept(item: dict[str, Any], made: datetime, days: int) -> dict[str, Any]:
+    """The item with its TTL (`expires_at`) `days` after it was made; 0 days: none."""
+    until = Retention.until(made, days)
+    return {**item, "expires_at": epoch(until)} if until else item
 
 
 def versioned_put(table: str, item: dict[str, Any], expected_version: int | None) -> TransactWriteItemTypeDef:

@@ -34,6 +34,7 @@ from chalicelib.domain.ledger import (
     look,
     settlement,
 )
+from chalicelib.domain.retention import Retention
 from chalicelib.domain.runs import DecisionRecord
 from chalicelib.services.ports import Write
 
@@ -91,9 +92,10 @@ def _refused(
 
 
 class DynamoLedger:
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, decisions_days: int = Retention.decisions) -> None:
         self._client = client
         self._table = table_name
+        self._decisions_days = decisions_days  # Retention.decisions: the decision a settle records
 
     def claim(
         self,
@@ -235,7 +237,7 @@ class DynamoLedger:
         items += counted_ops(self._table, run_id, phone, result.counts)
         if record is not None:
             decided = record.model_copy(update={"outcome": result.decision_outcome})
-            items.append({"Put": {"TableName": self._table, "Item": decision_item(decided)}})
+            items.append({"Put": {"TableName": self._table, "Item": decision_item(decided, self._decisions_days)}})
         try:
             write_all(self._client, items)
         except ClientError as error:

@@ -24,15 +24,16 @@ if TYPE_CHECKING:
 
 
 class DynamoMessageLog:
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, kept_days: int = 0) -> None:
         self._client = client
         self._table = table_name
+        self._kept_days = kept_days  # Retention.messages
 
     def put(self, message: Message) -> Message | None:
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=message_item(message, version=1),
+                Item=message_item(message, 1, self._kept_days),
                 ConditionExpression="attribute_not_exists(pk)",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
@@ -79,5 +80,5 @@ class DynamoMessageLog:
 
     def saved(self, message: Message, expected_version: int | None) -> Write:
         """The message written over `expected_version` (None: it must not exist yet)."""
-        item = message_item(message, next_version(expected_version))
+        item = message_item(message, next_version(expected_version), self._kept_days)
         return Write(versioned_put(self._table, item, expected_version))

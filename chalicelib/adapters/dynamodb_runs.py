@@ -24,6 +24,7 @@ from chalicelib.adapters.dynamodb_pace import DynamoPace, DynamoSenderPace
 from chalicelib.adapters.table_layout import run_key
 from chalicelib.adapters.unit_of_work import CONDITION_FAILED, DynamoUnitOfWork, error_code
 from chalicelib.domain.errors import RunTrippedError
+from chalicelib.domain.retention import DEFAULT_RETENTION, Retention
 from chalicelib.domain.runs import Run
 from chalicelib.services.ports import Write
 
@@ -54,13 +55,13 @@ def _runs_from(items: Iterable[dict[str, Any]]) -> list[Run]:
 
 
 class DynamoRunStore:
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, retention: Retention = DEFAULT_RETENTION) -> None:
         self._client = client
         self._table = table_name
         self._pace = DynamoPace(client, table_name, run_key, item_exists=True)
         self.senders = DynamoSenderPace(client, table_name)
-        self.holds = DynamoHoldBook(client, table_name)
-        self.ledger = DynamoLedger(client, table_name)
+        self.holds = DynamoHoldBook(client, table_name, retention.decisions)
+        self.ledger = DynamoLedger(client, table_name, retention.decisions)
 
     def counted(self, run_id: str, phone: str, counts: Mapping[str, int]) -> list[Write]:
         """Settled counts added to the run (none for no counts)."""

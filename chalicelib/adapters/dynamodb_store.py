@@ -51,6 +51,7 @@ from chalicelib.domain.errors import ConcurrentUpdateError, ProfileNeededError, 
 from chalicelib.domain.inbound import InboundChange
 from chalicelib.domain.orders import OrderText
 from chalicelib.domain.prompts import Prompt, default_prompts
+from chalicelib.domain.retention import DEFAULT_RETENTION, Retention
 from chalicelib.domain.saved_replies import SavedReply
 from chalicelib.domain.stores import Store
 from chalicelib.services.ports import Write
@@ -64,13 +65,13 @@ SCAN_PAGE = 200  # contacts read per Scan call when a search must scan
 
 
 class DynamoConversationStore:
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, retention: Retention = DEFAULT_RETENTION) -> None:
         self._client = client
         self._table = table_name
-        self.messages = DynamoMessageLog(client, table_name)
-        self.timeline = DynamoTimeline(client, table_name)
+        self.messages = DynamoMessageLog(client, table_name, retention.messages)
+        self.timeline = DynamoTimeline(client, table_name, retention.notes)
         self.orders = DynamoOrderBook(client, table_name)
-        self.answers = DynamoAnswerBook(client, table_name)
+        self.answers = DynamoAnswerBook(client, table_name, retention.answers)
 
     def unit(self) -> DynamoUnitOfWork:
         return DynamoUnitOfWork(self._client)

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters import table_layout as layout
 from chalicelib.adapters.dynamodb_contacts import consent_item, field_item
-from chalicelib.adapters.dynamodb_items import THREAD_INDEX, all_pages, doc_item, load_doc
+from chalicelib.adapters.dynamodb_items import THREAD_INDEX, all_pages, doc_item, kept, load_doc
 from chalicelib.adapters.table_layout import SORTABLE_LENGTH, contact_pk, entry_key, sortable
 from chalicelib.adapters.unit_of_work import CONDITION_FAILED, error_code
 from chalicelib.domain.contact import ConsentEvent, FieldChange
@@ -29,9 +29,10 @@ if TYPE_CHECKING:
 
 
 class DynamoTimeline:
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, notes_days: int = 0) -> None:
         self._client = client
         self._table = table_name
+        self._notes_days = notes_days  # Retention.notes
 
     def add_trail(self, phone: str, consents: list[ConsentEvent], fields: list[FieldChange]) -> None:
         items = [consent_item(phone, event) for event in consents] + [field_item(phone, f) for f in fields]
@@ -123,7 +124,7 @@ class DynamoTimeline:
 
     def added(self, phone: str, entry: Entry, already: Callable[[dict[str, Any]], Exception]) -> Write:
         """The entry, for a unit of work: refused with `already(item)` when its id is taken."""
-        item = doc_item(entry, entry_key(phone, entry.id), 1)
+        item = kept(doc_item(entry, entry_key(phone, entry.id), 1), entry.at, self._notes_days)
         return Write(
             {"Put": {"TableName": self._table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
             already,

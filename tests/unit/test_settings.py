@@ -82,6 +82,13 @@ def test_the_defaults_are_good_settings() -> None:
         ("REORDER_KEYWORDS", "REORDER,STOP"),  # STOP must stay STOP
         ("REORDER_KEYWORDS", "YES"),  # YES answers questions
         ("REORDER_KEYWORDS", "ORDER AGAIN"),  # one word
+        ("JOIN_KEYWORDS", "JOIN,START"),  # START must stay START
+        ("JOIN_KEYWORDS", "REORDER"),  # a REORDER word too
+        ("ERASURE_SECRET_PARAM", "erasure secret"),
+        ("RETENTION_MESSAGES_DAYS", "3651"),
+        ("RETENTION_DECISIONS_DAYS", "0"),  # decisions always expire
+        ("RETENTION_ANSWERS_DAYS", "0"),  # kept longer than the texts they are found from
+        ("RETENTION_ANSWERS_DAYS", "731"),  # a day longer than the texts
     ],
 )
 def test_a_bad_value_is_refused_naming_its_variable(variable: str, value: str) -> None:
