@@ -13,6 +13,7 @@ from chalicelib.entrypoints import (
     health,
     jobs,
     keys,
+    links,
     openapi,
     operator,
     privacy,
@@ -35,6 +36,7 @@ app.register_blueprint(operator.bp)
 app.register_blueprint(contacts.bp)
 app.register_blueprint(privacy.bp)
 app.register_blueprint(consents.bp)
+app.register_blueprint(links.bp)
 app.register_blueprint(stores.bp)
 app.register_blueprint(events.bp)
 app.register_blueprint(agents.bp)

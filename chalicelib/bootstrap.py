@@ -16,6 +16,7 @@ from chalicelib.services.ports import (
     ConsentTextBook,
     ConversationStore,
     JobQueue,
+    LinkBook,
     OrderingSystem,
     OrderTextBook,
     PersonalData,
@@ -51,6 +52,7 @@ class Deps:
     keys: KeyStore  # the API keys (hashes), named, each with a role
     personal: PersonalData  # a number's data wherever it is kept: export and erasure
     consent_texts: ConsentTextBook  # the words consent was asked with, by version
+    links: LinkBook  # each recipient's short links
     policy: PolicySettings = field(default_factory=PolicySettings)
 
 
@@ -113,6 +115,7 @@ def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> D
     """The stores on one DynamoDB client; tests and benchmarks wire through here too
     (queues to be swapped in with dataclasses.replace)."""
     from chalicelib.adapters.dynamodb_keys import DynamoKeyStore
+    from chalicelib.adapters.dynamodb_links import DynamoLinkBook
     from chalicelib.adapters.dynamodb_personal import DynamoPersonalData
     from chalicelib.adapters.dynamodb_runs import DynamoRunStore
     from chalicelib.adapters.dynamodb_store import (
@@ -143,6 +146,7 @@ def on_dynamodb(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> D
         keys=DynamoKeyStore(dynamodb, settings.table_name),
         personal=DynamoPersonalData(dynamodb, settings.table_name),
         consent_texts=DynamoConsentTextBook(dynamodb, settings.table_name),
+        links=DynamoLinkBook(dynamodb, settings.table_name),
     )
 
 

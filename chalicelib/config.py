@@ -16,6 +16,7 @@ from chalicelib.domain.double_opt_in import JOIN_PROMPT
 from chalicelib.domain.inbound import BrandReplies, BusinessHours
 from chalicelib.domain.keywords import classify
 from chalicelib.domain.ledger import LEASE, RETRY_FIRST_S, RETRY_MAX_S
+from chalicelib.domain.links import COUNTED
 from chalicelib.domain.prompts import default_prompts
 from chalicelib.domain.retention import DEFAULT_RETENTION, MAX_DAYS, Retention
 from chalicelib.domain.runs import BreakerSettings
@@ -63,6 +64,7 @@ _ENV = {
     "retention_notes_days": "RETENTION_NOTES_DAYS",
     "retention_answers_days": "RETENTION_ANSWERS_DAYS",
     "retention_decisions_days": "RETENTION_DECISIONS_DAYS",
+    "link_counted_days": "LINK_COUNTED_DAYS",
     "order_webhook_url": "ORDER_WEBHOOK_URL",
     "order_webhook_secret": "ORDER_WEBHOOK_SECRET",
     "order_webhook_secret_param": "ORDER_WEBHOOK_SECRET_PARAM",
@@ -83,6 +85,7 @@ _WHOLE = {
     "RETENTION_NOTES_DAYS": (DEFAULT_RETENTION.notes, 0, MAX_DAYS),
     "RETENTION_ANSWERS_DAYS": (DEFAULT_RETENTION.answers, 0, MAX_DAYS),
     "RETENTION_DECISIONS_DAYS": (DEFAULT_RETENTION.decisions, 1, MAX_DAYS),
+    "LINK_COUNTED_DAYS": (COUNTED.days, 1, 365),  # a short link's clicks count this long after its text
 }
 
 
@@ -134,6 +137,7 @@ class Settings:
     retention_notes_days: int = _WHOLE["RETENTION_NOTES_DAYS"][0]
     retention_answers_days: int = _WHOLE["RETENTION_ANSWERS_DAYS"][0]
     retention_decisions_days: int = _WHOLE["RETENTION_DECISIONS_DAYS"][0]
+    link_counted_days: int = _WHOLE["LINK_COUNTED_DAYS"][0]
     # Purchases by text (domain/reorder.py): the brand's ordering system, and the key its calls are signed
     # with (the value, or in AWS the SSM SecureString holding it). Unset: REORDER is an ordinary text.
     order_webhook_url: str = ""
@@ -190,6 +194,7 @@ class Settings:
                 retention_notes_days=whole["RETENTION_NOTES_DAYS"],
                 retention_answers_days=whole["RETENTION_ANSWERS_DAYS"],
                 retention_decisions_days=whole["RETENTION_DECISIONS_DAYS"],
+                link_counted_days=whole["LINK_COUNTED_DAYS"],
                 order_webhook_url=env.get("ORDER_WEBHOOK_URL", ""),
                 order_webhook_secret=env.get("ORDER_WEBHOOK_SECRET", ""),
                 order_webhook_secret_param=env.get("ORDER_WEBHOOK_SECRET_PARAM", ""),
@@ -240,6 +245,7 @@ class Settings:
             "retention_notes_days",
             "retention_answers_days",
             "retention_decisions_days",
+            "link_counted_days",
         ):
             _, least, most = _WHOLE[_ENV[name]]
             if isinstance(getattr(self, name), bool) or not least <= getattr(self, name) <= most:

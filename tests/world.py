@@ -8,14 +8,17 @@ from datetime import UTC, datetime, timedelta
 
 from chalicelib.adapters import table_layout as layout
 from chalicelib.adapters.dynamodb_items import from_item
+from chalicelib.adapters.dynamodb_links import DynamoLinkBook
 from chalicelib.adapters.dynamodb_store import DynamoStoreBook
 from chalicelib.domain.campaign import Audience, Campaign, Location
 from chalicelib.domain.contact import ConsentEvent, ConsentState, Contact, Engagement, HomeLocation, TimeZone
 from chalicelib.domain.inbound import BrandReplies
 from chalicelib.domain.ledger import Fate, LedgerEntry
+from chalicelib.domain.links import COUNTED
 from chalicelib.domain.policy import PolicySettings
 from chalicelib.domain.runs import BreakerSettings, Hold
 from chalicelib.services import runs
+from chalicelib.services.links import Shortener
 from chalicelib.services.send_text import DEFAULT_TIMING, SendContext, SendJob, SendTiming
 from chalicelib.services.sending import send_one
 from tests.fakes import (
@@ -33,6 +36,7 @@ from tests.fakes import (
 parse = datetime.fromisoformat
 SEND_AT = datetime(2026, 6, 2, 10, 0, tzinfo=UTC)  # 11:00 in London
 SHARDS = 2
+BASE_URL = "https://rapport.example"  # the service's own, for short links
 REPLIES = BrandReplies(opt_out="bye", opt_in="hi", help="help")
 
 
@@ -52,6 +56,7 @@ class World:
         self.stores = DynamoStoreBook(self.table.client, self.table.name)
         self.directory = directory_of(self.store, self.clock)
         self.sender = FakeSender(self.clock)
+        self.links = Shortener(DynamoLinkBook(self.table.client, self.table.name), BASE_URL, self.clock, COUNTED)
 
     def contact(self, phone: str, consent: ConsentState = ConsentState.OPTED_IN, **changes: object) -> Contact:
         created = SEND_AT - timedelta(days=30)
@@ -125,6 +130,7 @@ class World:
             self.directory,
             self.breaker,
             self.timing,
+            links=self.links,
         )
 
     def send(self, jobs: list[dict[str, object]] | None = None) -> list[Fate]:

@@ -8,6 +8,7 @@
   pk = H#<minute>#<shard>, sk = <run id>#<e164> a held text: found from the held decisions
   pk = P#<run id>#<shard>, sk = <e164>#<minute> the same, held for a pause
   pk = ANSWERS#<prompt>, sk = A#<at>#<sid>      a free-text answer: found from the answer texts
+  pk = LINK#<token>, sk = L                     a short link: found in the texts sent to it
   pk = X#<keyed hash>, sk = X                   all that erasure keeps of an opted-out number
 
 Items are found before anything is deleted, and deleted in an order that a
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.adapters import table_layout as layout
 from chalicelib.adapters.dynamodb_contacts import load_contact
 from chalicelib.adapters.dynamodb_items import DOC, all_pages, from_item, string
+from chalicelib.domain.links import tokens_in
 from chalicelib.domain.messages import Direction, InboundKind
 from chalicelib.domain.runs import DecisionRecord, Hold, minute_of
 from chalicelib.services.ports import HeldAbout
@@ -64,6 +66,8 @@ class DynamoPersonalData:
             pk = item["pk"]["S"]
             if pk.startswith(layout.ANSWERS):
                 found.items.setdefault("free_text_answers", []).append(_plain(item))
+            elif pk.startswith(layout.LINK):
+                found.items.setdefault("links", []).append(_plain(item))
             elif not pk.startswith(layout.TAG):  # the tags are on the profile already
                 found.items.setdefault("held_texts", []).append(_plain(item))
         return found
@@ -97,7 +101,8 @@ class DynamoPersonalData:
     def _derived(self, phone: str, own: list[dict[str, Any]], prompt_ids: Sequence[str]) -> list[dict[str, Any]]:
         """The items elsewhere that name the number, found from its own: the tag
         index (the profile's tags), held texts (its held decisions), free-text
-        answers (its answer texts, under every prompt that could have asked)."""
+        answers (its answer texts, under every prompt that could have asked),
+        short links (the texts sent to it)."""
         keys: list[dict[str, Any]] = []
         for item in own:
             sk = item["sk"]["S"]
@@ -107,10 +112,12 @@ class DynamoPersonalData:
                 keys += self._holds(phone, json.loads(item[DOC]["S"]))
             elif sk.startswith(layout.MESSAGE):
                 message = json.loads(item[DOC]["S"])
+                if message.get("direction") == Direction.OUTBOUND:  # its short links, each the recipient's own
+                    keys += [layout.link_key(token) for token in tokens_in(message.get("body", ""))]
                 if message.get("direction") == Direction.INBOUND and message.get("kind") == InboundKind.ANSWER:
                     answer = f"{layout.ANSWER}{layout.sortable(datetime.fromisoformat(message['at']))}#{message['sid']}"
                     keys += [layout.key(f"{layout.ANSWERS}{prompt_id}", answer) for prompt_id in prompt_ids]
-        return self._existing(keys)
+        return [item for item in self._existing(keys) if _names(item, phone)]
 
     def _holds(self, phone: str, decision: dict[str, Any]) -> list[dict[str, Any]]:
         """A held decision's hold, under each minute it could be filed at (its
@@ -154,6 +161,11 @@ class DynamoPersonalData:
             while pending:
                 response = self._client.batch_write_item(RequestItems={self._table: pending})
                 pending = list(response.get("UnprocessedItems", {}).get(self._table, []))
+
+
+def _names(item: dict[str, Any], phone: str) -> bool:
+    """Whether a found item is this number's (a link found in a text is checked: only its recipient's goes)."""
+    return not item["pk"]["S"].startswith(layout.LINK) or json.loads(item[DOC]["S"])["phone"] == phone
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:

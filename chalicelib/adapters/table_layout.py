@@ -16,6 +16,7 @@
   pk = TICK                sk = CURSOR              the last minute whose holds were released
   pk = talk#<scope>#<key>  sk = L#                  the ledger entry of a reply or question, by its Idempotency-Key
   pk = KEYS                sk = N#<name> | K#<hash> an API key, by name and by the hash offered
+  pk = LINK#<token>        sk = L                   a recipient's short link (domain/links.py)
   pk = CAMPAIGNS | PROMPTS | SAVED_REPLIES, sk = <prefix><id>   small shelves of documents
 """
 
@@ -47,6 +48,7 @@ COUNTS = "COUNTS"  # the prompt's answers counted by reason
 API_KEYS = "KEYS"
 KEY_NAME = "N#"
 KEY_HASH = "K#"
+LINK = "LINK#"
 AFTER_ALL = "~"  # sorts after every character a key uses: the end of a prefix's range
 
 
@@ -138,6 +140,10 @@ def parked_key(run_id: str, shard: int, phone: str, minute: datetime) -> dict[st
 
 def sender_pace_key(sender: str) -> dict[str, Any]:
     return key(f"{PACE}{sender}", "PACE")
+
+
+def link_key(token: str) -> dict[str, Any]:
+    return key(f"{LINK}{token}", "L")
 
 
 CURSOR_KEY = key("TICK", "CURSOR")

@@ -56,6 +56,7 @@ DROPPED = "dropped"  # the policy said no at send time
 UNDELIVERED = "undelivered"  # accepted, then reported failed/undelivered by a receipt
 DELIVERED = "delivered"  # accepted, then reported delivered by a receipt (services/status.py)
 OPTED_OUT = "opted_out"  # recipients who opted out after this run's text
+CLICKED = "clicked"  # recipients who clicked a link in this run's text (once each, within its window)
 SETTLED_COUNTS = (OUT, FAILED, UNKNOWN, DROPPED)
 
 

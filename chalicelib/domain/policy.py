@@ -206,13 +206,14 @@ def _question_waiting(contact: Contact, now: datetime, s: PolicySettings) -> Dec
 
 
 def _unengaged(contact: Contact, now: datetime, s: PolicySettings) -> Decision | None:
-    """Sunset, counted from the later of the last reply and the last order: a
-    customer who orders every week and never replies is engaged."""
-    engagement, ordered = contact.engagement, contact.orders.last_at
-    last_heard = max((at for at in (engagement.last_inbound_at, ordered) if at is not None), default=None)
+    """Sunset, counted from the latest of the last reply, order and click: a
+    customer who orders every week, or clicks, and never replies is engaged."""
+    engagement = contact.engagement
+    acted = max((at for at in (contact.orders.last_at, engagement.last_clicked_at) if at is not None), default=None)
+    last_heard = max((at for at in (engagement.last_inbound_at, acted) if at is not None), default=None)
     unanswered = engagement.unanswered_marketing
-    if ordered is not None:  # an order answers the texts before it
-        unanswered = min(unanswered, sum(1 for sent in engagement.marketing_sent_at if sent > ordered))
+    if acted is not None:  # an order or a click answers the texts before it
+        unanswered = min(unanswered, sum(1 for sent in engagement.marketing_sent_at if sent > acted))
     asked = engagement.reengagement_asked_at
     if asked is not None and (last_heard is None or last_heard < asked):
         if now - asked >= s.reengagement_wait:

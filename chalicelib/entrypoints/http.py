@@ -35,6 +35,7 @@ from chalicelib.services.conversations import (
 )
 from chalicelib.services.idempotency import IdempotencyKeyMismatchError, InvalidIdempotencyKeyError, valid_key
 from chalicelib.services.keys import InvalidKeyNameError, KeyNameTakenError, KeyStoresError, UnknownKeyError
+from chalicelib.services.links import UnknownLinkError
 from chalicelib.services.orders import EventTimeError, UnknownEventStoreError
 from chalicelib.services.personal import ErasureUnavailableError, NothingHeldError
 from chalicelib.services.saved_replies import StaleSavedReplyError, TooManySavedRepliesError, UnknownSavedReplyError
@@ -102,6 +103,7 @@ ERRORS: dict[type[Exception], Answer] = {
     UnknownSavedReplyError: Answer(404, "NotFoundError"),
     UnknownStoreError: Answer(404, "NotFoundError"),
     NothingHeldError: Answer(404, "NotFoundError"),
+    UnknownLinkError: Answer(404, "NotFoundError"),
     KeyNameTakenError: Answer(409, "ConflictError"),
     ConsentTextChangedError: Answer(409, "ConflictError"),
     StaleSavedReplyError: Answer(409, "ConflictError", "If-Match: "),

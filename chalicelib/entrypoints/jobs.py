@@ -22,6 +22,7 @@ from chalicelib.domain.reorder import REORDER_JOB
 from chalicelib.domain.runs import BreakerSettings
 from chalicelib.services import order_texts, orders, reorder, runs
 from chalicelib.services.conversations import Outbound
+from chalicelib.services.links import Shortener
 from chalicelib.services.send_text import BatchReads, SendContext, SendJob, SendTiming
 from chalicelib.services.sending import send_one
 
@@ -119,6 +120,7 @@ def send(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
         d.campaigns, d.runs, d.store, d.send_queue, sender(), d.clock, d.policy, s.brand_name, d.prompts,
         d.directory, breaker=BreakerSettings(minimum_out=s.breaker_minimum_out), timing=_timing(s),
         remaining_s=_time_left(event.context),
+        links=Shortener(d.links, s.public_base_url, d.clock, timedelta(days=s.link_counted_days)),
     )  # fmt: skip
 
     def handle(job: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 from typing_extensions import TypedDict  # pydantic reads these on Python 3.11
 
 from chalicelib.bootstrap import deps
-from chalicelib.domain import phone
+from chalicelib.domain import links, phone
 from chalicelib.domain.campaign import Campaign, CampaignSpec
 from chalicelib.domain.errors import InvalidPhoneError
 from chalicelib.domain.segments import Encoding, segments
@@ -101,7 +101,7 @@ def render_message() -> Response:
         if contact is None:
             raise NotFoundError(f"no contact {sample}")
         values = {name: attribute.value for name, attribute in contact.attributes.items()}
-    text = template.render(values)
+    text = links.stand_in(template.render(values), deps().settings.public_base_url)  # as long as it is sent
     counted = segments(text)
     rendered: Rendered = {
         "text": text,

@@ -14,6 +14,7 @@ from chalicelib.domain.double_opt_in import ConsentText
 from chalicelib.domain.errors import RapportError
 from chalicelib.domain.inbound import InboundChange
 from chalicelib.domain.ledger import Claim, Fate, LedgerEntry
+from chalicelib.domain.links import Link
 from chalicelib.domain.messages import Message
 from chalicelib.domain.orders import OrderState, OrderText
 from chalicelib.domain.prompts import Prompt
@@ -125,6 +126,21 @@ class OrderBook(Protocol):
 
     def saved(self, phone: str, order: OrderState, expected_version: int | None) -> Write:
         """The order's state, over the version read (None: a new order; else ConcurrentUpdateError)."""
+        ...
+
+
+class LinkBook(Protocol):
+    """Each recipient's short links, by token (domain/links.py)."""
+
+    def add(self, links: Sequence[Link]) -> None:
+        """Keep new links (a token taken already is refused: ConcurrentUpdateError)."""
+        ...
+
+    def get(self, token: str) -> Link | None: ...
+
+    def clicked(self, token: str, at: datetime) -> Write:
+        """The click noted, for a unit of work: refused (LinkClickedError) unless it is the
+        link's first inside its counting window."""
         ...
 
 

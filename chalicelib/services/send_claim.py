@@ -30,7 +30,10 @@ def decide_and_claim(text: TextAttempt, contact: Contact | None, reads: BatchRea
         decision = _decide_now(contact, text.intent, text.now, ctx.policy, text.campaign) if contact else None
         if contact is None or decision is None or decision.verdict in (Verdict.HOLD, Verdict.DROP):
             return _not_now(text, contact, decision, ctx, taking_over)
-        outgoing, record = _outgoing(text.campaign, contact, decision, ctx), text.decided(contact, decision)
+        outgoing, record = (
+            _outgoing(text.campaign, text.run.id, contact, decision, ctx),
+            text.decided(contact, decision),
+        )
         marketing = text.campaign.purpose == Purpose.MARKETING and decision.verdict == Verdict.SEND
         since = text.now - ctx.policy.smart_sending if marketing and taking_over is None else None
         try:
@@ -140,7 +143,7 @@ def _busy(job: SendJob, entry: Claim, ctx: SendContext) -> Fate:
     return Fate.LEASED
 
 
-def _outgoing(campaign: Campaign, contact: Contact, decision: Decision, ctx: SendContext) -> Outgoing:
+def _outgoing(campaign: Campaign, run_id: str, contact: Contact, decision: Decision, ctx: SendContext) -> Outgoing:
     location = campaign.location.name if campaign.location else None
     asked = decision.prompt if decision.verdict == Verdict.ASK else campaign.prompt_id
     if asked is not None:
@@ -148,4 +151,5 @@ def _outgoing(campaign: Campaign, contact: Contact, decision: Decision, ctx: Sen
         if prompt is None:
             raise LookupError(f"no prompt {asked!r}")  # the job fails, and ends in the dead-letter queue
         return Outgoing(prompt.text(ctx.brand_name, location), prompt, location)
-    return Outgoing(campaign.text_for(contact, ctx.stores.template_fields(contact)), None, location)
+    text = campaign.text_for(contact, ctx.stores.template_fields(contact))
+    return Outgoing(ctx.linked(text, run_id, contact.phone), None, location)

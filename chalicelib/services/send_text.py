@@ -13,11 +13,13 @@ from typing import Any
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.ledger import LEASE, RETRY_FIRST_S, RETRY_MAX_S
+from chalicelib.domain.links import stand_in, with_links
 from chalicelib.domain.policy import Decision, Intent, PolicySettings
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.runs import BreakerSettings, DecisionRecord, Run
 from chalicelib.domain.segments import segments
 from chalicelib.domain.stores import Origin
+from chalicelib.services.links import Shortener
 from chalicelib.services.ports import CampaignStore, Clock, ConversationStore, JobQueue, PromptBook, RunStore, Sender
 from chalicelib.services.runs import send_job
 from chalicelib.services.stores import StoreDirectory
@@ -57,6 +59,17 @@ class SendContext:
     breaker: BreakerSettings = field(default_factory=BreakerSettings)
     timing: SendTiming = field(default_factory=SendTiming)
     remaining_s: Callable[[], float] = _forever  # the Lambda's time left (context.get_remaining_time_in_millis)
+    links: Shortener | None = None  # a text's {link:…} made short links; None: sent as the plain target
+
+    def linked(self, text: str, run_id: str, phone: str) -> str:
+        """The text as it is sent: each link short and counted, or (no shortener) its target."""
+        if self.links is None:
+            return with_links(text, lambda target: target)
+        return self.links.shorten(text, run_id, phone)
+
+    def as_long_as_sent(self, text: str) -> str:
+        """The text as long as it will be sent, for its segments."""
+        return stand_in(text, self.links.base_url) if self.links else with_links(text, lambda target: target)
 
 
 @dataclass(frozen=True)
@@ -179,7 +192,8 @@ def segments_before(campaign: Campaign, contact: Contact | None, reads: BatchRea
     if contact is None:
         return 1
     if campaign.message is not None:
-        return max(1, segments(campaign.text_for(contact, ctx.stores.template_fields(contact))).count)
+        text = campaign.text_for(contact, ctx.stores.template_fields(contact))
+        return max(1, segments(ctx.as_long_as_sent(text)).count)
     prompt = reads.prompt(campaign.prompt_id or "", ctx)
     location = campaign.location.name if campaign.location else None
     return max(1, segments(prompt.text(ctx.brand_name, location)).count) if prompt else 1

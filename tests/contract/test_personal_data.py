@@ -15,11 +15,13 @@ from typing import Any
 import pytest
 
 from chalicelib.adapters.dynamodb_items import all_pages
+from chalicelib.adapters.dynamodb_links import DynamoLinkBook
 from chalicelib.adapters.dynamodb_personal import DynamoPersonalData
 from chalicelib.adapters.dynamodb_runs import DynamoRunStore
 from chalicelib.adapters.dynamodb_store import DynamoConversationStore, DynamoPromptBook, DynamoStoreBook
 from chalicelib.domain.contact import ConsentEvent, ConsentState
 from chalicelib.domain.inbound import BrandReplies, InboundSms
+from chalicelib.domain.links import COUNTED
 from chalicelib.domain.messages import Direction, InboundKind, Message
 from chalicelib.domain.orders import Money, OrderChannel, OrderEvent, OrderEventType, OrderItem
 from chalicelib.domain.reasons import FreeTextAnswer, reasons_in
@@ -27,6 +29,7 @@ from chalicelib.domain.runs import DecisionRecord, Hold
 from chalicelib.services import orders, personal
 from chalicelib.services.campaigns import ContactRecord, import_contacts
 from chalicelib.services.inbound import handle_inbound
+from chalicelib.services.links import Shortener
 from tests.fakes import MemoryTable, StepClock
 
 PHONE = "+447700900874"
@@ -109,6 +112,13 @@ def a_customer_with_everything(table: Table) -> None:
     hold = Hold.filed(decision.run_id, "cmp_x", PHONE, until, now, "campaign_paused")
     table.runs.holds.record([decision], [hold])
     table.runs.holds.park([hold])
+    for phone in (PHONE, OTHER):  # a campaign text with a short link each: theirs alone
+        body = Shortener(DynamoLinkBook(table.client, table.name), "https://r.example", table.clock, COUNTED).shorten(
+            "Menu: {link:https://pizza.example/menu}", decision.run_id, phone
+        )
+        sent = Message(sid=f"SMout{phone[-4:]}", phone=phone, brand_number="+15005550006", direction=Direction.OUTBOUND,
+                       at=table.clock.now(), body=body)  # fmt: skip
+        assert table.store.messages.put(sent) is None
 
 
 def test_the_export_holds_everything_kept_about_the_number(table: Table) -> None:
@@ -118,7 +128,12 @@ def test_the_export_holds_everything_kept_about_the_number(table: Table) -> None
     assert {"messages", "consent_history", "orders", "decisions", "free_text_answers", "held_texts"} <= held.keys()
     assert [a["text"] for a in held["free_text_answers"]] == ["too pricey"]
     assert len(held["held_texts"]) == 2  # filed by minute, and parked for the pause
-    assert sorted(m["body"] for m in held["messages"]) == ["too pricey", "what time do you close?"]
+    [link] = held["links"]
+    assert (link["phone"], link["target"]) == (PHONE, "https://pizza.example/menu")
+    assert sorted(m["body"] for m in held["messages"] if m["direction"] == "inbound") == [
+        "too pricey",
+        "what time do you close?",
+    ]
     assert OTHER not in json.dumps(held)
     with pytest.raises(personal.NothingHeldError):
         personal.export_contact("+447700900999", table.personal, table.prompts)
