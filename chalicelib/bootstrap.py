@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from chalicelib.config import Settings, SettingsError, parse_hashes
+from chalicelib.domain.contact import ConsentEvent
 from chalicelib.domain.policy import PolicySettings
 from chalicelib.services.keys import KeyLookup, KeyStore
 from chalicelib.services.personal import Digest
@@ -263,6 +264,13 @@ def erasure_digest() -> Digest | None:
     if s.erasure_secret_param:
         return keyed_hash(_secrets().get(s.erasure_secret_param).encode())
     return None
+
+
+def remembered(phone: str) -> ConsentEvent | None:
+    """A number's STOP kept through its erasure, for a contact made anew (services/personal.py)."""
+    from chalicelib.services.personal import remembered_stop
+
+    return remembered_stop(phone, deps().personal, erasure_digest())
 
 
 def use(

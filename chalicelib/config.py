@@ -84,7 +84,8 @@ _WHOLE = {
     "RETENTION_MESSAGES_DAYS": (DEFAULT_RETENTION.messages, 0, MAX_DAYS),
     "RETENTION_NOTES_DAYS": (DEFAULT_RETENTION.notes, 0, MAX_DAYS),
     "RETENTION_ANSWERS_DAYS": (DEFAULT_RETENTION.answers, 0, MAX_DAYS),
-    "RETENTION_DECISIONS_DAYS": (DEFAULT_RETENTION.decisions, 1, MAX_DAYS),
+    # erasure finds a held text from its decision: decisions outlast the longest hold (30 days) and its 2
+    "RETENTION_DECISIONS_DAYS": (DEFAULT_RETENTION.decisions, 32, MAX_DAYS),
     "LINK_COUNTED_DAYS": (COUNTED.days, 1, 365),  # a short link's clicks count this long after its text
 }
 

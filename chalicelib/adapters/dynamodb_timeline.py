@@ -112,6 +112,9 @@ class DynamoTimeline:
                     found.fields.append(load_doc(FieldChange, item))
         return found
 
+    def trailed(self, phone: str, event: ConsentEvent) -> Write:
+        return Write({"Put": {"TableName": self._table, "Item": consent_item(phone, event)}})
+
     def add_entry(self, phone: str, entry: Entry) -> bool:
         put = self.added(phone, entry, lambda _item: ConcurrentUpdateError(entry.id)).op["Put"]
         try:

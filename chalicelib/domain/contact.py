@@ -69,15 +69,18 @@ class ConsentEvent(BaseModel):
         return self.message_sid is not None or self.source == REMEMBERED_STOP
 
 
-def standing(customer: ConsentEvent | None, brand: ConsentEvent | None) -> ConsentEvent | None:
+def standing(
+    customer: ConsentEvent | None, brand: ConsentEvent | None, brand_opt_out: ConsentEvent | None
+) -> ConsentEvent | None:
     """The consent that stands: the customer's own latest word, whatever the
-    brand's records say or when they are stamped, except a brand's opt-out made
-    after it (a request by phone, say: suppressing is always safe). With no
-    word of the customer's, the brand's latest record."""
+    brand's records say or when they are stamped, except any brand opt-out made
+    after it (a request by phone, say: suppressing is always safe), which a
+    later brand opt-in does not undo. With no word of the customer's, the
+    brand's latest record."""
     if customer is None:
         return brand
-    if brand is not None and brand.state == ConsentState.OPTED_OUT and brand.at > customer.at:
-        return brand
+    if brand_opt_out is not None and brand_opt_out.at > customer.at:
+        return brand_opt_out
     return customer
 
 
@@ -190,6 +193,7 @@ class Contact(BaseModel):
     # in which they arrive never matters); `consent_event` is the one that stands.
     customer_consent: ConsentEvent | None = None  # their texts, their carrier's STOP
     brand_consent: ConsentEvent | None = None  # imports, forms
+    brand_opt_out: ConsentEvent | None = None  # the brand's latest opt-out record: stands over an earlier word
     engagement: Engagement = Field(default_factory=Engagement)
     deliverability: Deliverability = Field(default_factory=Deliverability)
     time_zone: TimeZone = Field(default_factory=TimeZone)
@@ -213,10 +217,8 @@ class Contact(BaseModel):
         event = data.pop("consent_event")
         if event is not None:
             event = ConsentEvent.model_validate(event)
-            register = "customer_consent" if event.by_customer else "brand_consent"
-            current = data.get(register)
-            if current is None or ConsentEvent.model_validate(current).at <= event.at:
-                data[register] = event
+            current = {name: data.get(name) for name in _registers(event)}
+            data.update(_placed({name: _event(value) for name, value in current.items()}, event))
         return data
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Contact:
@@ -229,7 +231,7 @@ class Contact(BaseModel):
     @property
     def consent_event(self) -> ConsentEvent | None:
         """The consent that stands (`standing`)."""
-        return standing(self.customer_consent, self.brand_consent)
+        return standing(self.customer_consent, self.brand_consent, self.brand_opt_out)
 
     @property
     def consent(self) -> ConsentState:
@@ -237,13 +239,27 @@ class Contact(BaseModel):
         return event.state if event else ConsentState.UNKNOWN
 
     def with_consent(self, event: ConsentEvent) -> Contact:
-        """The contact with this event in its register, unless a later one of the
-        same kind is there (texts and imports can be applied out of order)."""
-        register = "customer_consent" if event.by_customer else "brand_consent"
-        current: ConsentEvent | None = getattr(self, register)
-        if current is not None and current.at > event.at:
-            return self
-        return self.model_copy(update={register: event})
+        """The contact with this event in each of its registers where it is the
+        latest of its kind (texts and imports can be applied out of order)."""
+        placed = _placed({name: getattr(self, name) for name in _registers(event)}, event)
+        return self.model_copy(update=placed) if placed else self
+
+
+def _registers(event: ConsentEvent) -> tuple[str, ...]:
+    """The registers an event belongs in: the customer's own, or the brand's (and
+    its opt-outs', for an opt-out)."""
+    if event.by_customer:
+        return ("customer_consent",)
+    return ("brand_consent", "brand_opt_out") if event.state == ConsentState.OPTED_OUT else ("brand_consent",)
+
+
+def _placed(current: Mapping[str, ConsentEvent | None], event: ConsentEvent) -> dict[str, ConsentEvent]:
+    """The registers this event replaces: those holding nothing or something older."""
+    return {name: event for name, held in current.items() if held is None or held.at <= event.at}
+
+
+def _event(value: object) -> ConsentEvent | None:
+    return None if value is None else ConsentEvent.model_validate(value)
 
 
 def with_store(contact: Contact, store_id: str, source: StoreSource, at: datetime) -> Contact:
@@ -259,9 +275,9 @@ def consent_added(before: Contact | None, after: Contact) -> list[ConsentEvent]:
     """The consent events a write of `after` over `before` records, for the
     trail: every one kept, whether or not it stands."""
     added = []
-    for register in ("customer_consent", "brand_consent"):
+    for register in ("customer_consent", "brand_consent", "brand_opt_out"):
         event = getattr(after, register)
-        if event is not None and event != (getattr(before, register) if before else None):
+        if event is not None and event != (getattr(before, register) if before else None) and event not in added:
             added.append(event)
     return added
 

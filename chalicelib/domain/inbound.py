@@ -295,7 +295,8 @@ def _answer(
             return InboundOutcome(contact, _message(sms, kind, reply), changes, reorder=order if name else None)
         if Effect.CONFIRM_CONSENT in found.answer.effects and pending.proof is not None:
             contact, event = confirmed(contact, pending, sms.sid, sms.at, sms.brand_number)
-            return InboundOutcome(contact, _message(sms, kind, reply), changes, consent=event)
+            told = reply if contact.consent == ConsentState.OPTED_IN else ""  # a later STOP still stands: no "in"
+            return InboundOutcome(contact, _message(sms, kind, told), changes, consent=event)
         if found.answer.free_text:
             said = FreeTextAnswer(
                 prompt_id=prompt.id, phone=sms.phone, text=found.matched, reasons=reasons_in(found.matched),

@@ -62,7 +62,9 @@ def sign_up() -> Response:
     zones = phone.time_zone_candidates(number)
     key = idempotency_key(bp)
     return answer(
-        lambda: consents.sign_up(form, d.consent_texts, d.store, d.settings.brand_name, outbound, key, zones),
+        lambda: consents.sign_up(
+            form, d.consent_texts, d.store, d.settings.brand_name, outbound, key, zones, bootstrap.remembered
+        ),
         status=201,
     )
 

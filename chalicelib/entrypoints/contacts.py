@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import json
 import re
 from datetime import datetime
@@ -21,7 +20,7 @@ from chalice.app import BadRequestError, Blueprint, NotFoundError, Response
 from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, ValidationError, field_validator
 from typing_extensions import TypedDict  # pydantic reads these on Python 3.11
 
-from chalicelib.bootstrap import deps, erasure_digest
+from chalicelib.bootstrap import deps, remembered
 from chalicelib.domain import contact_csv, phone
 from chalicelib.domain.contact import (
     MAX_ATTRIBUTES,
@@ -41,7 +40,6 @@ from chalicelib.entrypoints.auth import allow, caller
 from chalicelib.entrypoints.http import ImportRefusedError, answer, body_of, error_answer, phone_in_path
 from chalicelib.services import campaigns as use_cases
 from chalicelib.services import contacts as finding
-from chalicelib.services import personal
 from chalicelib.services.keys import Role
 
 bp = Blueprint(__name__)
@@ -201,8 +199,6 @@ def import_contacts() -> Response:
             records = _json_records()
         zones = phone.time_zone_candidates
         try:
-            digest = erasure_digest()
-            remembered = functools.partial(personal.remembered_stop, personal=d.personal, digest=digest)
             imported = use_cases.import_contacts(records, d.store, d.stores, d.clock, zones, caller().name, remembered)
             return {"imported": imported}
         except use_cases.RecordsRefusedError as error:

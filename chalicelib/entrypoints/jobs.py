@@ -15,7 +15,7 @@ from typing import Any
 from chalice.app import Blueprint, CloudWatchEvent, Rate, SQSEvent
 
 from chalicelib.adapters.observability import count, logger
-from chalicelib.bootstrap import deps, ordering_system, sender
+from chalicelib.bootstrap import deps, ordering_system, remembered, sender
 from chalicelib.config import Settings
 from chalicelib.domain.orders import OrderEvent
 from chalicelib.domain.reorder import REORDER_JOB
@@ -151,7 +151,9 @@ def events(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
             logger.info("reorder", extra={"phone": job["request"]["phone"], "outcome": placed})
             return
         order = OrderEvent.model_validate(job["event"])
-        applied = orders.apply(order, d.store, d.clock)  # then its text: each step is done once, however often run
+        applied = orders.apply(
+            order, d.store, d.clock, remembered
+        )  # then its text: each step is done once, however often run
         texted = order_texts.send_update(job, order, d.order_texts, outbound, d.events_queue, time_left())
         count("OrderEvents", applied=str(applied).lower(), text=texted.split(":")[0])
         logger.info("order event", extra={"event_id": order.id, "applied": applied, "text": texted})

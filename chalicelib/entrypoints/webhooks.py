@@ -15,7 +15,7 @@ from chalicelib.adapters.webhook import (
     twiml,
     verified_form,
 )
-from chalicelib.bootstrap import deps, twilio_auth_token
+from chalicelib.bootstrap import deps, remembered, twilio_auth_token
 from chalicelib.domain.errors import ConcurrentUpdateError, InvalidPhoneError
 from chalicelib.entrypoints.forms import BadFormError, InboundForm, StatusForm, parse
 from chalicelib.entrypoints.http import error_answer
@@ -67,7 +67,7 @@ def inbound() -> Response:
         d = deps()
         sms = parse(InboundForm, form).to_sms(d.clock.now())
         orders = d.events_queue if d.settings.order_webhook_url else None  # where a YES's order is placed from
-        message = handle_inbound(sms, d.store, d.settings.replies, d.runs, d.prompts, d.directory, orders)
+        message = handle_inbound(sms, d.store, d.settings.replies, d.runs, d.prompts, d.directory, orders, remembered)
         count("InboundMessages")
         count("Keywords", kind=str(message.kind))
         logger.info(

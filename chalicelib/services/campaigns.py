@@ -26,7 +26,15 @@ from chalicelib.domain.errors import RapportError, RunTrippedError
 from chalicelib.domain.policy import PolicySettings, Verdict
 from chalicelib.domain.runs import Run
 from chalicelib.domain.stores import Store, home_store
-from chalicelib.services.ports import CampaignStore, Clock, ConversationStore, RunStore, StoreBook
+from chalicelib.services.ports import (
+    NOTHING_REMEMBERED,
+    CampaignStore,
+    Clock,
+    ConversationStore,
+    Remembered,
+    RunStore,
+    StoreBook,
+)
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.runs import bring_forward, decisions_for_audience
 from chalicelib.services.stores import StoreDirectory
@@ -236,19 +244,23 @@ def import_contacts(
     clock: Clock,
     zones_for: Callable[[str], tuple[str, ...]],
     by: str | None = None,
-    remembered: Callable[[str], ConsentEvent | None] = lambda _phone: None,
+    remembered: Remembered = NOTHING_REMEMBERED,
 ) -> int:
     """Import every record, once all are known to fit their profiles and to name
     live stores (a race with another import can still refuse one later, with
     nothing of it stored). RecordsRefusedError names every record refused, by its index.
     `remembered`: a number's STOP kept through its erasure, looked up for each
-    record that opts in (it stands over the record until the customer opts in)."""
+    record that opts in or makes a contact anew (it stands until the customer
+    opts in themselves)."""
     known = {found.id: found for found in stores.list()}
     latest = clock.now() + CLOCK_SKEW
     refused: list[tuple[int, str]] = []
+    new: set[str] = set()
     for index, record in enumerate(records):
         try:
-            check_limits(record, store.get_contact(record.phone))
+            current = store.get_contact(record.phone)
+            new |= {record.phone} if current is None else set()
+            check_limits(record, current)
             check_store(record.store_id, known)
             check_stamp(record.consent, latest)
         except ProfileLimitError as error:
@@ -257,7 +269,7 @@ def import_contacts(
         raise RecordsRefusedError(refused)
     live = [found for found in known.values() if not found.retired]
     for record in records:
-        if record.consent is not None and record.consent.state == ConsentState.OPTED_IN:
+        if record.phone in new or (record.consent is not None and record.consent.state == ConsentState.OPTED_IN):
             record = replace(record, remembered_stop=remembered(record.phone))
         import_contact(record, store, clock, zones_for, by, live)
     return len(records)

@@ -16,8 +16,11 @@ from chalicelib.domain.prompts import default_prompts
 from chalicelib.domain.runs import after_send
 from chalicelib.services.campaigns import CLOCK_SKEW
 from chalicelib.services.conversations import Keyed, Outbound, OutboundText, converse
-from chalicelib.services.ports import Clock, ConsentTextBook, ConversationStore
+from chalicelib.services.idempotency import request_hash
+from chalicelib.services.ports import NOTHING_REMEMBERED, Clock, ConsentTextBook, ConversationStore, Remembered
 from chalicelib.services.retry import retry_on_conflict
+
+SIGN_UP_KEPT = timedelta(days=7)  # a sign-up older than this is not asked about
 
 
 class ConsentTextChangedError(RapportError):
@@ -79,22 +82,28 @@ def sign_up(
     ctx: Outbound,
     key: str | None,
     zones: tuple[str, ...],
+    remembered: Remembered = NOTHING_REMEMBERED,
 ) -> Message:
     """Send the join question to the number a form gave, once per key, with the
     form's proof pending: nobody is opted in before their YES. A number that
-    opted out gets nothing (their way back is START): NotSendableError, 409."""
+    opted out (or was erased while opted out: `remembered`) gets nothing, their
+    way back is START: NotSendableError, 409."""
     if book.get(form.text_version) is None:
         raise UnknownConsentTextError(
             f"no consent text {form.text_version!r}: PUT /api/consent-texts/{form.text_version} first"
         )
-    if form.at > ctx.clock.now() + CLOCK_SKEW:
+    now = ctx.clock.now()
+    if form.at > now + CLOCK_SKEW:
         raise ConsentStampError(f"at {form.at.isoformat()} is in the future: a sign-up is stamped when it was made")
-    _existing(form.phone, store, ctx.clock, zones)
+    if form.at < now - SIGN_UP_KEPT:
+        raise ConsentStampError(f"at {form.at.isoformat()} is over a week ago: its question would be asked too late")
+    _existing(form.phone, store, ctx.clock, zones, remembered)
     question = default_prompts()[JOIN_PROMPT]
     proof = ConsentProof(
         text_version=form.text_version, source=form.source, requested_at=form.at, ip=form.ip, user_agent=form.user_agent
     )
     request = {"phone": form.phone, "source": form.source, "text_version": form.text_version, "at": form.at.isoformat()}
+    key = key or "form:" + request_hash("consent", request)  # without one, the same sign-up is the same key
     kept = timedelta(hours=JOIN_KEPT_HOURS)
     return converse(
         OutboundText(form.phone, question.text(brand), None, Keyed.of("consent", key, request)),
@@ -106,13 +115,16 @@ def sign_up(
     )
 
 
-def _existing(phone: str, store: ConversationStore, clock: Clock, zones: tuple[str, ...]) -> None:
-    """The number's contact, created (with no consent) when there is none yet."""
+def _existing(
+    phone: str, store: ConversationStore, clock: Clock, zones: tuple[str, ...], remembered: Remembered
+) -> None:
+    """The number's contact, created when there is none yet: with no consent, or
+    the STOP it had when it was erased."""
 
     def attempt() -> None:
         if store.get_contact(phone) is None:
-            store.save_contact(
-                Contact(phone=phone, created_at=clock.now(), time_zone=TimeZone(candidates=list(zones))), None
-            )
+            made = Contact(phone=phone, created_at=clock.now(), time_zone=TimeZone(candidates=list(zones)))
+            stop = remembered(phone)
+            store.save_contact(made.with_consent(stop) if stop else made, None)
 
     retry_on_conflict(attempt)

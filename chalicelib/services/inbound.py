@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from chalicelib.domain import phone
-from chalicelib.domain.contact import ConsentState, Contact
+from chalicelib.domain.contact import ConsentEvent, ConsentState, Contact
 from chalicelib.domain.errors import ConcurrentUpdateError, ProfileNeededError, TextAlreadyAppliedError
 from chalicelib.domain.inbound import (
     BrandReplies,
@@ -26,7 +26,7 @@ from chalicelib.domain.orders import listed
 from chalicelib.domain.reorder import ReorderRequest
 from chalicelib.domain.stores import help_naming, home_store
 from chalicelib.domain.timeline import Entry, EntryKind
-from chalicelib.services.ports import ConversationStore, JobQueue, PromptBook, RunStore
+from chalicelib.services.ports import NOTHING_REMEMBERED, ConversationStore, JobQueue, PromptBook, Remembered, RunStore
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.stores import StoreDirectory
 
@@ -42,6 +42,7 @@ def handle_inbound(
     prompts: PromptBook,
     stores: StoreDirectory | None = None,
     orders: JobQueue | None = None,
+    remembered: Remembered = NOTHING_REMEMBERED,
 ) -> Message:
     """Record the text; the stored message carries the reply (empty for none).
 
@@ -55,7 +56,9 @@ def handle_inbound(
     HELP's answer names the customer's store (of `stores`) and its phone.
     REORDER (read against the profile: it offers the last order) and YES to
     its offer need `orders`, the queue the order is placed from. JOIN (read
-    against the profile too) asks the join question; its YES opts in.
+    against the profile too) asks the join question; its YES opts in. A text
+    that makes the contact anew finds its STOP `remembered` through an erasure:
+    an old START replayed stays beneath it; a new one opts in.
     """
     if (earlier := store.messages.get(sms.phone, sms.sid)) is not None:
         contact = store.get_contact(sms.phone) if earlier.kind in CONSENT_KINDS else None
@@ -74,10 +77,11 @@ def handle_inbound(
     except TextAlreadyAppliedError:
         return _finish_replayed(change, store, replies)
     message = outcome.message
+    if before is None and (stop := remembered(sms.phone)) is not None and not _remember(sms.phone, stop, store):
+        message = message.model_copy(update={"reply": ""})  # its consent is beneath the remembered STOP
     if message.kind == InboundKind.HELP and message.reply and stores is not None:
         message = message.model_copy(update={"reply": help_naming(message.reply, stores.of(outcome.contact))})
     consents = [change.consent] if change.consent and message.kind in CONSENT_KINDS else []
-    consents += [outcome.consent] if outcome.consent else []  # a YES that confirmed a double opt-in
     if consents or outcome.field_changes:  # every instruction, in time order, whatever it changed
         store.timeline.add_trail(sms.phone, consents, outcome.field_changes)
     earlier = store.messages.put(message)
@@ -121,6 +125,8 @@ class _Reading:
         )
         if outcome.free_text is not None:
             unit.add(*store.answers.added(outcome.free_text))
+        if outcome.consent is not None:  # a double opt-in's YES: its proof is kept with the profile, or neither
+            unit.add(store.timeline.trailed(sms.phone, outcome.consent))
         if order is not None:
             entry = _requested(order)
             unit.add(store.timeline.added(sms.phone, entry, lambda _: ConcurrentUpdateError(entry.id)))
@@ -145,8 +151,29 @@ def _finish_replayed(change: InboundChange, store: ConversationStore, replies: B
     if earlier is not None:
         return earlier
     if change.consent is not None:  # its trail may not have been written either (idempotent)
-        store.timeline.add_trail(change.sms.phone, [change.consent], [])
+        contact = store.get_contact(change.sms.phone)
+        applied = contact.customer_consent if contact else None  # a double opt-in's, with its proof
+        kept = applied if applied is not None and applied.message_sid == change.sms.sid else change.consent
+        store.timeline.add_trail(change.sms.phone, [kept], [])
     return message
+
+
+def _remember(phone: str, stop: ConsentEvent, store: ConversationStore) -> bool:
+    """Lay a STOP kept through an erasure under the contact a text just made (kept
+    in the trail too); whether the text's own word still stands above it."""
+
+    def attempt() -> bool:
+        contact = store.get_contact(phone)
+        if contact is None:
+            return True
+        after = contact.with_consent(stop)
+        if after is not contact:
+            store.save_contact(after, contact.version)
+        return after.consent_event is not stop
+
+    stands = retry_on_conflict(attempt)
+    store.timeline.add_trail(phone, [stop], [])
+    return stands
 
 
 def _attribute_opt_out(before: Contact | None, after: Contact, runs: RunStore) -> None:

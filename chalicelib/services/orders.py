@@ -23,7 +23,7 @@ from chalicelib.domain.contact import Contact, StoreSource, TimeZone, with_store
 from chalicelib.domain.errors import InvalidPhoneError, RapportError
 from chalicelib.domain.orders import OrderEvent, fold, listed
 from chalicelib.domain.timeline import OWN_ENTRY, Entry, EntryKind
-from chalicelib.services.ports import Clock, ConversationStore, JobQueue
+from chalicelib.services.ports import NOTHING_REMEMBERED, Clock, ConversationStore, JobQueue, Remembered
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.stores import StoreDirectory
 
@@ -59,13 +59,16 @@ def accept(event: OrderEvent, stores: StoreDirectory, queue: JobQueue, clock: Cl
     return event.id
 
 
-def apply(event: OrderEvent, store: ConversationStore, clock: Clock) -> bool:
-    """Fold a queued event into its order and its customer; False when it was applied before."""
+def apply(
+    event: OrderEvent, store: ConversationStore, clock: Clock, remembered: Remembered = NOTHING_REMEMBERED
+) -> bool:
+    """Fold a queued event into its order and its customer; False when it was applied before.
+    A customer made anew takes a STOP `remembered` through an erasure."""
 
     def attempt() -> bool:
         contact = store.get_contact(event.phone)
         order = store.orders.get(event.phone, event.order_id)
-        base = contact or _new_contact(event.phone, clock.now())
+        base = contact or _new_contact(event.phone, clock.now(), remembered)
         summary, state = fold(base.orders, order, event)
         after = with_store(base.model_copy(update={"orders": summary}), event.store_id, StoreSource.ORDER, event.at)
         unit = store.unit()
@@ -81,9 +84,12 @@ def apply(event: OrderEvent, store: ConversationStore, clock: Clock) -> bool:
     return retry_on_conflict(attempt)
 
 
-def _new_contact(e164: str, now: datetime) -> Contact:
-    """A customer known first from an order: no consent (an order is not an opt-in)."""
-    return Contact(phone=e164, created_at=now, time_zone=TimeZone(candidates=list(phone.time_zone_candidates(e164))))
+def _new_contact(e164: str, now: datetime, remembered: Remembered) -> Contact:
+    """A customer known first from an order: no consent (an order is not an opt-in),
+    unless a STOP was kept through an erasure."""
+    made = Contact(phone=e164, created_at=now, time_zone=TimeZone(candidates=list(phone.time_zone_candidates(e164))))
+    stop = remembered(e164)
+    return made.with_consent(stop) if stop else made
 
 
 def timeline_entry(event: OrderEvent) -> Entry:

@@ -92,6 +92,10 @@ class Timeline(Protocol):
         fewer; `before` None: the newest); notes and interactions whole."""
         ...
 
+    def trailed(self, phone: str, event: ConsentEvent) -> Write:
+        """One consent change kept, for a unit of work (idempotent: its key is its time and sid)."""
+        ...
+
     def add_entry(self, phone: str, entry: Entry) -> bool:
         """Store a note or interaction; False when one with its id is already there."""
         ...
@@ -142,6 +146,18 @@ class LinkBook(Protocol):
         """The click noted, for a unit of work: refused (LinkClickedError) unless it is the
         link's first inside its counting window."""
         ...
+
+
+# A number's STOP kept through its erasure (services/personal.py), or None: a
+# contact made anew for a number takes it first, so nothing texts it again.
+Remembered = Callable[[str], ConsentEvent | None]
+
+
+def _nothing_remembered(_phone: str) -> ConsentEvent | None:
+    return None
+
+
+NOTHING_REMEMBERED: Remembered = _nothing_remembered
 
 
 class ConsentTextBook(Protocol):

@@ -18,19 +18,28 @@ from chalicelib.adapters.dynamodb_items import all_pages
 from chalicelib.adapters.dynamodb_links import DynamoLinkBook
 from chalicelib.adapters.dynamodb_personal import DynamoPersonalData
 from chalicelib.adapters.dynamodb_runs import DynamoRunStore
-from chalicelib.adapters.dynamodb_store import DynamoConversationStore, DynamoPromptBook, DynamoStoreBook
+from chalicelib.adapters.dynamodb_store import (
+    DynamoConsentTextBook,
+    DynamoConversationStore,
+    DynamoPromptBook,
+    DynamoStoreBook,
+)
 from chalicelib.domain.contact import ConsentEvent, ConsentState
 from chalicelib.domain.inbound import BrandReplies, InboundSms
 from chalicelib.domain.links import COUNTED
 from chalicelib.domain.messages import Direction, InboundKind, Message
 from chalicelib.domain.orders import Money, OrderChannel, OrderEvent, OrderEventType, OrderItem
+from chalicelib.domain.policy import PolicySettings
 from chalicelib.domain.reasons import FreeTextAnswer, reasons_in
 from chalicelib.domain.runs import DecisionRecord, Hold
 from chalicelib.services import orders, personal
 from chalicelib.services.campaigns import ContactRecord, import_contacts
+from chalicelib.services.consents import SignUp, put_text, sign_up
+from chalicelib.services.conversations import NotSendableError, Outbound
 from chalicelib.services.inbound import handle_inbound
 from chalicelib.services.links import Shortener
-from tests.fakes import MemoryTable, StepClock
+from chalicelib.services.stores import StoreDirectory
+from tests.fakes import FakeSender, MemoryTable, StepClock
 
 PHONE = "+447700900874"
 DIGITS = PHONE.removeprefix("+")
@@ -60,15 +69,18 @@ class Table:
     def naming(self, digits: str) -> list[str]:
         return [f"{i['pk']['S']} {i['sk']['S']}" for i in self.items() if digits in json.dumps(i)]
 
-    def text(self, body: str, sid: str, phone: str = PHONE) -> Message:
-        sms = InboundSms(sid, phone, "+15005550006", body, self.clock.now())
-        return handle_inbound(sms, self.store, REPLIES, self.runs, self.prompts)
+    def text(self, body: str, sid: str, phone: str = PHONE, at: datetime | None = None) -> Message:
+        sms = InboundSms(sid, phone, "+15005550006", body, at or self.clock.now())
+        return handle_inbound(sms, self.store, REPLIES, self.runs, self.prompts, remembered=self.remembered)
 
-    def imported(self, phone: str, state: ConsentState, tags: tuple[str, ...] = ("pizza",)) -> None:
-        consent = ConsentEvent(state=state, source="till", at=self.clock.now())
+    def remembered(self, phone: str) -> ConsentEvent | None:
+        return personal.remembered_stop(phone, self.personal, SECRET)
+
+    def imported(self, phone: str, state: ConsentState | None, tags: tuple[str, ...] = ("pizza",)) -> None:
+        consent = ConsentEvent(state=state, source="till", at=self.clock.now()) if state else None
         record = ContactRecord(phone=phone, tags=tags, consent=consent)
-        remembered = lambda number: personal.remembered_stop(number, self.personal, SECRET)  # noqa: E731
-        import_contacts([record], self.store, self.stores, self.clock, lambda _: ("Europe/London",), "t", remembered)
+        zones = lambda _: ("Europe/London",)  # noqa: E731
+        import_contacts([record], self.store, self.stores, self.clock, zones, "t", self.remembered)
 
 
 @pytest.fixture(params=["memory", "dynamodb"])
@@ -170,3 +182,53 @@ def test_an_opted_out_number_is_not_erased_without_a_key_to_remember_it_by(table
     with pytest.raises(personal.ErasureUnavailableError):
         personal.erase_contact(PHONE, table.store, table.personal, table.prompts, None, table.clock)
     assert table.store.get_contact(PHONE) is not None  # nothing deleted
+
+
+def erased_after_a_stop(table: Table) -> datetime:
+    """The customer opted in by the till, texted START, then STOP, and was erased: when START came."""
+    table.imported(PHONE, ConsentState.OPTED_IN)
+    started = table.clock.now()
+    table.text("START", "SM" + "6" * 32, at=started)
+    table.text("STOP", "SM" + "3" * 32)
+    assert personal.erase_contact(PHONE, table.store, table.personal, table.prompts, SECRET, table.clock).suppressed
+    return started
+
+
+def opted_out(table: Table) -> bool:
+    contact = table.store.get_contact(PHONE)
+    return contact is not None and contact.consent == ConsentState.OPTED_OUT
+
+
+def test_every_way_a_number_comes_back_after_erasure_keeps_its_stop(table: Table) -> None:
+    started = erased_after_a_stop(table)
+    table.imported(PHONE, None)  # an import that says nothing of consent
+    assert opted_out(table)
+    personal.erase_contact(PHONE, table.store, table.personal, table.prompts, SECRET, table.clock)
+    replayed = table.text("START", "SM" + "6" * 32, at=started)  # the old signed START, replayed
+    assert opted_out(table) and replayed.reply == ""
+    personal.erase_contact(PHONE, table.store, table.personal, table.prompts, SECRET, table.clock)
+    event = OrderEvent(
+        id="evt_9", type=OrderEventType.PLACED, order_id="ord_9", phone=PHONE, store_id="leeds",
+        at=table.clock.now(), total=Money(amount=999, currency="GBP"), items=[], channel=OrderChannel.APP,
+    )  # fmt: skip
+    assert orders.apply(event, table.store, table.clock, table.remembered)  # an order from the app
+    assert opted_out(table)
+
+
+def test_a_form_cannot_text_a_number_erased_while_opted_out(table: Table) -> None:
+    erased_after_a_stop(table)
+    book = DynamoConsentTextBook(table.client, table.name)
+    put_text("footer-1", "Offers by text.", book, table.clock, "olive")
+    sender = FakeSender(table.clock)
+    outbound = Outbound(
+        table.store,
+        table.runs,
+        sender,
+        table.clock,
+        PolicySettings(),
+        StoreDirectory(table.stores, table.clock, "Pizza Co", 1000, kept_s=0),
+    )
+    form = SignUp(PHONE, "footer", "footer-1", "203.0.113.9", "Mozilla/5.0", table.clock.now())
+    with pytest.raises(NotSendableError):
+        sign_up(form, book, table.store, "Pizza Co", outbound, None, ("Europe/London",), table.remembered)
+    assert sender.sent == [] and opted_out(table)

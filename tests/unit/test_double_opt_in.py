@@ -136,3 +136,24 @@ def test_a_form_cannot_opt_in_someone_who_opted_out_or_name_words_never_kept() -
     with pytest.raises(NotSendableError):
         sign_up(form(world), book(world), world.store, "Pizza Co", outbound, "k1", ())
     assert world.sender.sent == []
+
+
+def test_the_same_sign_up_posted_twice_without_a_key_texts_once() -> None:
+    world = World()
+    put_text("footer-1", "Offers by text.", book(world), world.clock, "olive")
+    outbound = Outbound(world.store, world.runs, world.sender, world.clock, PolicySettings(), world.directory)
+    signed = form(world)
+    first = sign_up(signed, book(world), world.store, "Pizza Co", outbound, None, ())
+    again = sign_up(signed, book(world), world.store, "Pizza Co", outbound, None, ())
+    assert again.sid == first.sid and len(world.sender.sent) == 1
+
+
+def test_a_yes_that_a_later_stop_outranks_is_not_told_it_is_in() -> None:
+    world = World()
+    text(world, "JOIN", "SMjoin")
+    later = world.clock.now() + timedelta(minutes=5)
+    stop = InboundSms("SMstop", PHONE, "+15005550006", "STOP", later)
+    handle_inbound(stop, world.store, REPLIES, world.runs, InMemoryPromptBook())  # applied before the YES below
+    said_yes = text(world, "YES", "SMyes")  # received earlier than the STOP, applied after it
+    contact = world.store.get_contact(PHONE)
+    assert contact is not None and contact.consent == ConsentState.OPTED_OUT and said_yes.reply == ""

@@ -86,7 +86,7 @@ def test_the_defaults_are_good_settings() -> None:
         ("JOIN_KEYWORDS", "REORDER"),  # a REORDER word too
         ("ERASURE_SECRET_PARAM", "erasure secret"),
         ("RETENTION_MESSAGES_DAYS", "3651"),
-        ("RETENTION_DECISIONS_DAYS", "0"),  # decisions always expire
+        ("RETENTION_DECISIONS_DAYS", "31"),  # shorter than the longest hold: erasure would miss it
         ("RETENTION_ANSWERS_DAYS", "0"),  # kept longer than the texts they are found from
         ("RETENTION_ANSWERS_DAYS", "731"),  # a day longer than the texts
     ],
