@@ -17,7 +17,9 @@ from chalicelib.domain.inbound import BrandReplies, BusinessHours
 from chalicelib.domain.keywords import classify
 from chalicelib.domain.ledger import LEASE, RETRY_FIRST_S, RETRY_MAX_S
 from chalicelib.domain.links import COUNTED
+from chalicelib.domain.orders import ATTRIBUTION
 from chalicelib.domain.prompts import default_prompts
+from chalicelib.domain.report import PriceListError, prices_from
 from chalicelib.domain.retention import DEFAULT_RETENTION, MAX_DAYS, Retention
 from chalicelib.domain.runs import BreakerSettings
 
@@ -65,6 +67,9 @@ _ENV = {
     "retention_answers_days": "RETENTION_ANSWERS_DAYS",
     "retention_decisions_days": "RETENTION_DECISIONS_DAYS",
     "link_counted_days": "LINK_COUNTED_DAYS",
+    "attribution_days": "ATTRIBUTION_DAYS",
+    "segment_prices": "SEGMENT_PRICES",
+    "price_currency": "PRICE_CURRENCY",
     "order_webhook_url": "ORDER_WEBHOOK_URL",
     "order_webhook_secret": "ORDER_WEBHOOK_SECRET",
     "order_webhook_secret_param": "ORDER_WEBHOOK_SECRET_PARAM",
@@ -87,6 +92,7 @@ _WHOLE = {
     # erasure finds a held text from its decision: decisions outlast the longest hold (30 days) and its 2
     "RETENTION_DECISIONS_DAYS": (DEFAULT_RETENTION.decisions, 32, MAX_DAYS),
     "LINK_COUNTED_DAYS": (COUNTED.days, 1, 365),  # a short link's clicks count this long after its text
+    "ATTRIBUTION_DAYS": (ATTRIBUTION.days, 1, 90),  # an order this soon after a campaign's text counts for its run
 }
 
 
@@ -139,6 +145,10 @@ class Settings:
     retention_answers_days: int = _WHOLE["RETENTION_ANSWERS_DAYS"][0]
     retention_decisions_days: int = _WHOLE["RETENTION_DECISIONS_DAYS"][0]
     link_counted_days: int = _WHOLE["LINK_COUNTED_DAYS"][0]
+    attribution_days: int = _WHOLE["ATTRIBUTION_DAYS"][0]
+    # A run's cost (domain/report.py): the price of one segment to each country, in PRICE_CURRENCY
+    segment_prices: str = ""  # GB=0.0463,US=0.0083
+    price_currency: str = "USD"
     # Purchases by text (domain/reorder.py): the brand's ordering system, and the key its calls are signed
     # with (the value, or in AWS the SSM SecureString holding it). Unset: REORDER is an ordinary text.
     order_webhook_url: str = ""
@@ -196,6 +206,9 @@ class Settings:
                 retention_answers_days=whole["RETENTION_ANSWERS_DAYS"],
                 retention_decisions_days=whole["RETENTION_DECISIONS_DAYS"],
                 link_counted_days=whole["LINK_COUNTED_DAYS"],
+                attribution_days=whole["ATTRIBUTION_DAYS"],
+                segment_prices=env.get("SEGMENT_PRICES", ""),
+                price_currency=env.get("PRICE_CURRENCY", "USD"),
                 order_webhook_url=env.get("ORDER_WEBHOOK_URL", ""),
                 order_webhook_secret=env.get("ORDER_WEBHOOK_SECRET", ""),
                 order_webhook_secret_param=env.get("ORDER_WEBHOOK_SECRET_PARAM", ""),
@@ -247,10 +260,17 @@ class Settings:
             "retention_answers_days",
             "retention_decisions_days",
             "link_counted_days",
+            "attribution_days",
         ):
             _, least, most = _WHOLE[_ENV[name]]
             if isinstance(getattr(self, name), bool) or not least <= getattr(self, name) <= most:
                 bad(name, f"a whole number from {least} to {most}")
+        try:
+            prices_from(self.segment_prices)
+        except PriceListError as error:
+            bad("segment_prices", str(error))
+        if not re.fullmatch(r"[A-Z]{3}", self.price_currency):
+            bad("price_currency", "a three-letter currency code, USD")
         if self.retention.answers_outlive_messages:
             bad("retention_answers_days", "at most RETENTION_MESSAGES_DAYS: erasure finds an answer from its text")
         if self.send_retry_first_s > self.send_retry_max_s:

@@ -93,6 +93,8 @@ class Engagement(BaseModel):
     marketing_sent_at: list[datetime] = Field(default_factory=list)  # recent ones, for caps and sunset
     reengagement_asked_at: datetime | None = None
     last_run_id: str | None = None  # the campaign run of the latest text, for opt-out attribution
+    last_campaign_run_id: str | None = None  # the latest campaign text's run: replies and orders count for it
+    last_campaign_at: datetime | None = None  # when that text went
     last_clicked_at: datetime | None = None  # the latest counted click on one of our links (domain/links.py)
 
 

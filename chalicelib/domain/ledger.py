@@ -57,6 +57,16 @@ UNDELIVERED = "undelivered"  # accepted, then reported failed/undelivered by a r
 DELIVERED = "delivered"  # accepted, then reported delivered by a receipt (services/status.py)
 OPTED_OUT = "opted_out"  # recipients who opted out after this run's text
 CLICKED = "clicked"  # recipients who clicked a link in this run's text (once each, within its window)
+REPLIED = "replied"  # recipients whose first text after this run's came within 24 hours (not a STOP)
+ORDERED = "ordered"  # orders placed within the attribution window after this run's text
+SEGMENTS = "segments"  # SMS segments sent; and per destination country, `segments_<CC>`
+REVENUE = "revenue_"  # + currency: the minor units those orders came to (`revenue_GBP`)
+
+
+def segments_in(country: str) -> str:
+    return f"{SEGMENTS}_{country}"
+
+
 SETTLED_COUNTS = (OUT, FAILED, UNKNOWN, DROPPED)
 
 

@@ -23,6 +23,9 @@ from chalicelib.domain.template import TemplateText
 MAX_ITEMS = 50
 
 
+ATTRIBUTION = timedelta(days=7)  # an order this soon after a campaign's text counts for its run (ATTRIBUTION_DAYS)
+
+
 class OrderEventType(StrEnum):
     PLACED = "order_placed"
     READY = "order_ready"

@@ -35,6 +35,14 @@ def normalise(raw: str, default_region: str | None = None) -> str:
 
 
 @lru_cache(maxsize=4096)  # every text from a number may create its contact: look it up once
+def country_of(e164: str) -> str:
+    """The number's country (ISO 3166 alpha-2: GB, US): its own when the number is
+    known to be valid, else its calling code's main country (+44: GB, +1: US)."""
+    number = phonenumbers.parse(e164)
+    own: str | None = phonenumbers.region_code_for_number(number)
+    return own or phonenumbers.region_code_for_country_code(number.country_code or 0)
+
+
 def time_zone_candidates(e164: str) -> tuple[str, ...]:
     """Every IANA zone the number could be in, narrowest data first.
 

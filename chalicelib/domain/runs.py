@@ -143,6 +143,8 @@ def after_send(
         "outbound_count": engagement.outbound_count + 1,
         "last_run_id": run,
     }
+    if run is not None:  # a campaign's text: what a reply or an order after it is counted for
+        update.update(last_campaign_run_id=run, last_campaign_at=at)
     changes: dict[str, object] = {}
     if prompt is not None:
         changes["pending_prompt"] = PendingPrompt(

@@ -151,9 +151,8 @@ def events(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
             logger.info("reorder", extra={"phone": job["request"]["phone"], "outcome": placed})
             return
         order = OrderEvent.model_validate(job["event"])
-        applied = orders.apply(
-            order, d.store, d.clock, remembered
-        )  # then its text: each step is done once, however often run
+        attribution = timedelta(days=d.settings.attribution_days)  # then its text: each step done once, however often
+        applied = orders.apply(order, d.store, d.clock, remembered, d.runs, attribution)
         texted = order_texts.send_update(job, order, d.order_texts, outbound, d.events_queue, time_left())
         count("OrderEvents", applied=str(applied).lower(), text=texted.split(":")[0])
         logger.info("order event", extra={"event_id": order.id, "applied": applied, "text": texted})

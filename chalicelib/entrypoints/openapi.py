@@ -176,6 +176,28 @@ class PromptList(TypedDict):
     prompts: list[Prompt]
 
 
+class RunReport(TypedDict):
+    """A run's funnel (domain/report.py); `revenue` in each currency's minor units."""
+
+    run_id: str
+    campaign_id: str
+    planned: int
+    sent: int
+    delivered: int
+    failed: int
+    replied_24h: int
+    opted_out_72h: int
+    clicked: int
+    ordered: int
+    revenue: dict[str, int]
+    segments: int
+    segments_by_country: dict[str, int]
+    unpriced_segments: int
+    cost: float
+    cost_currency: str
+    revenue_per_cost: float | None
+
+
 class ContactExport(TypedDict):
     """And, each when there is any: messages, consent_history, answered_fields,
     notes_and_interactions, orders, decisions, sends, held_texts, free_text_answers."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 from chalice.app import BadRequestError, Blueprint, NotFoundError, Response
 from pydantic import BaseModel, Field, field_validator
 from typing_extensions import TypedDict  # pydantic reads these on Python 3.11
 
 from chalicelib.bootstrap import deps
-from chalicelib.domain import links, phone
+from chalicelib.domain import links, phone, report
 from chalicelib.domain.campaign import Campaign, CampaignSpec
 from chalicelib.domain.errors import InvalidPhoneError
 from chalicelib.domain.segments import Encoding, segments
@@ -189,3 +190,27 @@ def list_runs(campaign_id: str) -> Response:
         return {"runs": [run.model_dump(mode="json") for run in d.runs.list_runs(campaign_id)]}
 
     return answer(runs)
+
+
+@allow(OPERATOR)
+@bp.route("/api/campaigns/{campaign_id}/runs/{run_id}/report", methods=["GET"])
+@openapi.documented(returns=openapi.RunReport)
+def run_report(campaign_id: str, run_id: str) -> Response:
+    """What a run earned: planned, sent, delivered, failed, replied within 24 h,
+    opted out within 72 h, clicked, ordered within ATTRIBUTION_DAYS and revenue,
+    segments and their cost (JSON, or CSV with Accept: text/csv)"""
+    d, wanted = deps(), unquote(run_id)  # "+0000" in a run's id arrives encoded
+    s = d.settings
+
+    def reported() -> Response | dict[str, Any]:
+        use_cases.get_campaign(campaign_id, d.campaigns)  # 404 for an unknown campaign
+        run = d.runs.get_run(wanted) if wanted.split("@", 1)[0] == campaign_id else None
+        if run is None:
+            raise NotFoundError(f"no run {wanted!r} of campaign {campaign_id!r}")
+        found = report.funnel(run, report.prices_from(s.segment_prices), s.price_currency)
+        if "text/csv" in (bp.current_request.headers.get("accept") or ""):
+            headers: dict[str, str | list[str]] = {"Content-Type": "text/csv; charset=utf-8"}
+            return Response(body=report.as_csv(found), status_code=200, headers=headers)
+        return found
+
+    return answer(reported)

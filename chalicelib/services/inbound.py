@@ -20,7 +20,7 @@ from chalicelib.domain.inbound import (
     receive,
     replayed,
 )
-from chalicelib.domain.ledger import OPTED_OUT
+from chalicelib.domain.ledger import OPTED_OUT, REPLIED
 from chalicelib.domain.messages import InboundKind, Message
 from chalicelib.domain.orders import listed
 from chalicelib.domain.reorder import ReorderRequest
@@ -31,6 +31,7 @@ from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.stores import StoreDirectory
 
 OPT_OUT_ATTRIBUTION = timedelta(days=3)  # an opt-out this soon after a run's text counts against the run
+REPLY_ATTRIBUTION = timedelta(hours=24)  # a reply this soon after a campaign's text counts for its run
 CONSENT_KINDS = frozenset({InboundKind.OPT_OUT, InboundKind.OPT_IN})
 
 
@@ -88,6 +89,7 @@ def handle_inbound(
     if earlier is not None:
         return earlier
     _attribute_opt_out(before, outcome.contact, runs)
+    _attribute_reply(before, message, runs)
     return message
 
 
@@ -174,6 +176,22 @@ def _remember(phone: str, stop: ConsentEvent, store: ConversationStore) -> bool:
     stands = retry_on_conflict(attempt)
     store.timeline.add_trail(phone, [stop], [])
     return stands
+
+
+def _attribute_reply(before: Contact | None, message: Message, runs: RunStore) -> None:
+    """Count a reply for the campaign run whose text came last, once: the first
+    text after it, within 24 hours, that is not a STOP (texts arriving together:
+    only one finds the last one earlier than that campaign text)."""
+    engagement = before.engagement if before else None
+    if engagement is None or engagement.last_campaign_run_id is None or engagement.last_campaign_at is None:
+        return
+    sent, heard = engagement.last_campaign_at, engagement.last_inbound_at
+    if (
+        message.kind != InboundKind.OPT_OUT
+        and (heard is None or heard < sent)
+        and message.at - sent <= REPLY_ATTRIBUTION
+    ):
+        runs.add_counts(engagement.last_campaign_run_id, {REPLIED: 1})
 
 
 def _attribute_opt_out(before: Contact | None, after: Contact, runs: RunStore) -> None:

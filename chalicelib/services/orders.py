@@ -21,9 +21,10 @@ from datetime import datetime, timedelta
 from chalicelib.domain import phone
 from chalicelib.domain.contact import Contact, StoreSource, TimeZone, with_store
 from chalicelib.domain.errors import InvalidPhoneError, RapportError
-from chalicelib.domain.orders import OrderEvent, fold, listed
+from chalicelib.domain.ledger import ORDERED, REVENUE
+from chalicelib.domain.orders import ATTRIBUTION, OrderEvent, OrderEventType, fold, listed
 from chalicelib.domain.timeline import OWN_ENTRY, Entry, EntryKind
-from chalicelib.services.ports import NOTHING_REMEMBERED, Clock, ConversationStore, JobQueue, Remembered
+from chalicelib.services.ports import NOTHING_REMEMBERED, Clock, ConversationStore, JobQueue, Remembered, RunStore
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.stores import StoreDirectory
 
@@ -60,10 +61,18 @@ def accept(event: OrderEvent, stores: StoreDirectory, queue: JobQueue, clock: Cl
 
 
 def apply(
-    event: OrderEvent, store: ConversationStore, clock: Clock, remembered: Remembered = NOTHING_REMEMBERED
+    event: OrderEvent,
+    store: ConversationStore,
+    clock: Clock,
+    remembered: Remembered = NOTHING_REMEMBERED,
+    runs: RunStore | None = None,
+    attribution: timedelta = ATTRIBUTION,
 ) -> bool:
     """Fold a queued event into its order and its customer; False when it was applied before.
-    A customer made anew takes a STOP `remembered` through an erasure."""
+    A customer made anew takes a STOP `remembered` through an erasure. An order
+    placed within `attribution` of a campaign's text counts, once, for its run
+    (in `runs`): one order and its total."""
+    placed_after: list[str] = []  # the run the order counts for, found in the write that applied it
 
     def attempt() -> bool:
         contact = store.get_contact(event.phone)
@@ -79,9 +88,22 @@ def apply(
             unit.commit()
         except EventAlreadyAppliedError:
             return False
+        placed_after[:] = [run] if (run := attributed(base, event, attribution)) else []
         return True
 
-    return retry_on_conflict(attempt)
+    applied = retry_on_conflict(attempt)
+    if applied and runs is not None and placed_after:
+        runs.add_counts(placed_after[0], {ORDERED: 1, REVENUE + event.total.currency: event.total.amount})
+    return applied
+
+
+def attributed(contact: Contact, event: OrderEvent, window: timedelta) -> str | None:
+    """The campaign run an order placed this soon after its text counts for, or None."""
+    engagement = contact.engagement
+    run, sent = engagement.last_campaign_run_id, engagement.last_campaign_at
+    if event.type != OrderEventType.PLACED or run is None or sent is None:
+        return None
+    return run if sent <= event.at <= sent + window else None
 
 
 def _new_contact(e164: str, now: datetime, remembered: Remembered) -> Contact:

@@ -11,8 +11,9 @@ from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import Contact, consent_added
 from chalicelib.domain.delivery import Receipt, reachability
 from chalicelib.domain.errors import LookupUnavailableError
-from chalicelib.domain.ledger import LEDGER_KEPT, Claim, Fate, settlement
+from chalicelib.domain.ledger import LEDGER_KEPT, SEGMENTS, Claim, Fate, segments_in, settlement
 from chalicelib.domain.messages import DeliveryStatus, Direction, Message
+from chalicelib.domain.phone import country_of
 from chalicelib.domain.policy import PromptId, Verdict
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.runs import DecisionRecord, after_send
@@ -125,7 +126,12 @@ def _record_sent(text: TextAttempt, claimed: Claimed, result: SendResult, ctx: S
         at=at, body=outgoing.text, status=DeliveryStatus.QUEUED, run_id=run_id,
     )  # fmt: skip
     outcome = claimed.record.model_copy(update={"outcome": Fate.SENT, "sid": sid})
-    counts = settlement(Fate.SENT).counts
+    sent_segments = max(1, segments(outgoing.text).count)  # what Twilio bills, by the country it went to
+    counts = {
+        **settlement(Fate.SENT).counts,
+        SEGMENTS: sent_segments,
+        segments_in(country_of(sent.phone)): sent_segments,
+    }
 
     def settles(stored: Message | None) -> list[Write]:
         early = run_counts(None, stored.status) if stored is not None else {}
