@@ -13,7 +13,7 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := $(VENV)/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: install run test lint package checkov bench text phone key clean browser
+.PHONY: install run test lint package checkov bench text phone key repair-consent clean browser
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -81,6 +81,9 @@ text: install ## make text FROM=+447700900123 BODY="hello"
 
 phone: install ## make phone FROM=+447700900123
 	$(BIN)/python -m local.phone --from '$(FROM)'
+
+repair-consent: install ## once, after upgrading past 4d3734b: consent registers rebuilt from each contact's history (TABLE_NAME; docs/privacy.md)
+	$(BIN)/python -m local.repair_consent
 
 key: install ## make key NAME=alice ROLE=agent (admin, operator, agent, integration): a key on make run's stack, printed once
 	$(BIN)/python -m local.keys create '$(NAME)' '$(ROLE)'

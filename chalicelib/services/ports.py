@@ -276,7 +276,7 @@ class ConversationStore(Protocol):
         ...
 
     def scan_contacts(self, segment: int, total_segments: int) -> Iterator[list[Contact]]:
-        """Every contact in one segment of the table, a page at a time (planning only)."""
+        """Every contact in one segment of the table, a page at a time (planning; the one-off consent repair)."""
         ...
 
     def open_conversations(self, limit: int = 50) -> list[Contact]:
