@@ -164,6 +164,7 @@ function renderCampaign() {
     el("div", { id: "preview-area", "aria-live": "polite" }),
     el("h3", {}, "Runs"),
     el("div", { id: "runs", class: "table-wrap" }, el("p", { class: "muted" }, "Loading…")),
+    el("section", { id: "earned", class: "earned", "aria-live": "polite" }),
   );
   loadRuns();
 }
@@ -244,9 +245,58 @@ async function loadRuns() {
     const { runs } = await api.get(`campaigns/${encodeURIComponent(id)}/runs`);
     if (state !== mine || state.selected !== id) return;
     renderRuns(runs);
+    if (!runs.length) return;
+    const report = await api.get(`campaigns/${encodeURIComponent(id)}/runs/${encodeURIComponent(runs[0].id)}/report`);
+    if (state !== mine || state.selected !== id) return;
+    renderEarned(report);
   } catch (error) {
     if (state === mine && error.status !== 401) say(error.message, "error");
   }
+}
+
+// The latest run's funnel (GET …/runs/{run_id}/report): each step a meter against the texts planned.
+const FUNNEL = {
+  planned: "Planned",
+  sent: "Sent",
+  delivered: "Delivered",
+  replied_24h: "Replied within 24 h",
+  clicked: "Clicked a link",
+  ordered: "Ordered within the window",
+  opted_out_72h: "Opted out within 72 h",
+  failed: "Failed",
+};
+
+function renderEarned(report) {
+  const box = clear(state.root.querySelector("#earned"));
+  const top = Math.max(1, report.planned, report.sent);
+  const revenue = Object.entries(report.revenue).map(([currency, minor]) => `${(minor / 100).toFixed(2)} ${currency}`);
+  const unpriced = report.unpriced_segments ? `, ${report.unpriced_segments} of them unpriced` : "";
+  const ratio = report.revenue_per_cost === null ? "" : `; ${report.revenue_per_cost} back per unit of cost`;
+  const cost =
+    report.segments && report.unpriced_segments === report.segments
+      ? "cost not priced (SEGMENT_PRICES)"
+      : `cost ${report.cost} ${report.cost_currency}`;
+  box.append(
+    el("h3", { id: "earned-title" }, "What the latest run earned"),
+    el(
+      "ul",
+      { class: "funnel", "aria-labelledby": "earned-title" },
+      Object.entries(FUNNEL).map(([key, label]) =>
+        el(
+          "li",
+          { dataset: { metric: key } },
+          el("span", { class: "funnel-label" }, label),
+          el("meter", { min: 0, max: top, value: report[key], "aria-label": `${label}: ${report[key]} of ${top}` }),
+          el("span", { class: "funnel-value" }, String(report[key])),
+        ),
+      ),
+    ),
+    el(
+      "p",
+      { id: "earned-money" },
+      `Revenue ${revenue.join(", ") || "none yet"}; ${cost} for ${report.segments} segments${unpriced}${ratio}.`,
+    ),
+  );
 }
 
 function renderRuns(runs) {

@@ -154,6 +154,15 @@ def test_a_run_s_progress_counts_the_texts_delivered(
     for name in ("planned", "out", "delivered", "failed", "undelivered", "opted_out"):
         shown = find(browser, f"#runs td[data-count={name}]").text
         assert shown == str(counts.get(name, 0)), name
+
+    def earned(driver: WebDriver) -> str | None:  # the run's report, drawn as a funnel beside the table
+        shown = find(driver, "#earned li[data-metric=delivered] .funnel-value").text
+        return shown if shown == str(len(numbers)) else None
+
+    assert wait(browser, earned, 20)
+    meter = find(browser, "#earned li[data-metric=sent] meter")
+    assert (meter.get_attribute("value"), meter.get_attribute("max")) == (str(len(numbers)), str(len(numbers)))
+    assert f"for {len(numbers)} segments" in find(browser, "#earned-money").text
     shoot(browser, "campaign-progress")
 
 
