@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from chalicelib.adapters.dynamodb_messages import DynamoMessageLog
 from chalicelib.adapters.dynamodb_store import DynamoConsentTextBook
 from chalicelib.domain.campaign import CampaignSpec
 from chalicelib.domain.contact import ConsentState
@@ -157,3 +158,28 @@ def test_a_yes_that_a_later_stop_outranks_is_not_told_it_is_in() -> None:
     said_yes = text(world, "YES", "SMyes")  # received earlier than the STOP, applied after it
     contact = world.store.get_contact(PHONE)
     assert contact is not None and contact.consent == ConsentState.OPTED_OUT and said_yes.reply == ""
+
+
+class CrashingMessages(DynamoMessageLog):
+    """Dies once, after the profile's write and before the message's, as a Lambda can."""
+
+    def __init__(self, world: World) -> None:
+        super().__init__(world.table.client, world.table.name)
+        self.crashed = False
+
+    def put(self, message: Message) -> Message | None:
+        if not self.crashed:
+            self.crashed = True
+            raise ConnectionError("the Lambda died here")
+        return super().put(message)
+
+
+def test_a_yes_whose_lambda_died_keeps_its_proof_when_twilio_retries() -> None:
+    world = World()
+    text(world, "JOIN", "SMjoin")
+    world.store.messages = CrashingMessages(world)
+    with pytest.raises(ConnectionError):
+        text(world, "YES", "SMyes")
+    text(world, "YES", "SMyes")  # Twilio's retry of the same text
+    [kept] = world.store.timeline.trail(PHONE).consents
+    assert kept.message_sid == "SMyes" and kept.proof is not None and kept.proof.message_sid == "SMjoin"
