@@ -270,7 +270,7 @@ def remembered(phone: str) -> ConsentEvent | None:
     """A number's STOP kept through its erasure, for a contact made anew (services/personal.py)."""
     from chalicelib.services.personal import remembered_stop
 
-    return remembered_stop(phone, deps().personal, erasure_digest())
+    return remembered_stop(phone, deps().personal, erasure_digest)
 
 
 def use(

@@ -10,6 +10,7 @@
   pk = ANSWERS#<prompt>, sk = A#<at>#<sid>      a free-text answer: found from the answer texts
   pk = LINK#<token>, sk = L                     a short link: found in the texts sent to it
   pk = X#<keyed hash>, sk = X                   all that erasure keeps of an opted-out number
+  pk = X#ANY, sk = X                            that there is one: until then no number is looked up
 
 Items are found before anything is deleted, and deleted in an order that a
 second erasure can finish: the suppression first, then what is found from the
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 BATCH = 25  # BatchWriteItem's limit
 SUPPRESSED = "X#"
+ANY_SUPPRESSED = layout.key(f"{SUPPRESSED}ANY", "X")  # written with the first: before it, no key is ever needed
 KINDS = {  # a contact partition's sort-key prefixes, by what the export calls them
     layout.MESSAGE: "messages",
     layout.CONSENT: "consent_history",
@@ -51,6 +53,7 @@ class DynamoPersonalData:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
         self._table = table_name
+        self._any = False
 
     def held(self, phone: str, prompt_ids: Sequence[str]) -> HeldAbout:
         own = self._own(phone)
@@ -76,6 +79,7 @@ class DynamoPersonalData:
         own = self._own(phone)
         derived = self._derived(phone, own, prompt_ids)
         if suppress is not None:  # first: a crash after it still leaves the number suppressed
+            self._client.put_item(TableName=self._table, Item=ANY_SUPPRESSED)
             item = {**layout.key(f"{SUPPRESSED}{suppress}", "X"), "erased_at": string(at.isoformat())}
             self._client.put_item(TableName=self._table, Item=item)
         profile = [item for item in own if item["sk"]["S"] == layout.PROFILE]
@@ -83,6 +87,11 @@ class DynamoPersonalData:
         for group in (derived, rest, profile):  # the profile last: what finds the others goes last
             self._delete(item for item in group)
         return len(derived) + len(own)
+
+    def any_suppressed(self) -> bool:
+        if not self._any:  # once there is one there always is: not read again
+            self._any = "Item" in self._client.get_item(TableName=self._table, Key=ANY_SUPPRESSED)
+        return self._any
 
     def suppressed_since(self, digest: str) -> datetime | None:
         key = layout.key(f"{SUPPRESSED}{digest}", "X")

@@ -71,9 +71,14 @@ def erase_contact(
     return Erased(items=deleted, suppressed=suppress is not None)
 
 
-def remembered_stop(phone: str, personal: PersonalData, digest: Digest | None) -> ConsentEvent | None:
+def remembered_stop(phone: str, personal: PersonalData, key: Callable[[], Digest | None]) -> ConsentEvent | None:
     """The STOP of a number erased while opted out, as the customer's own word at
-    the erasure (so a brand's record cannot undo it, and their later START can)."""
+    the erasure (so a brand's record cannot undo it, and their later START can).
+    `key` is asked for only once some number has been erased so: a stack that
+    never erased one needs no key (and reads none from SSM) for a new contact."""
+    if not personal.any_suppressed():
+        return None
+    digest = key()
     erased_at: datetime | None = personal.suppressed_since(digest(phone)) if digest else None
     if erased_at is None:
         return None

@@ -198,6 +198,10 @@ class PersonalData(Protocol):
         """When the number of this keyed hash was erased while opted out, if it was."""
         ...
 
+    def any_suppressed(self) -> bool:
+        """Whether any number was ever erased while opted out (until then, none is remembered)."""
+        ...
+
 
 class ConversationStore(Protocol):
     """Contacts, with their messages and timeline beside them, and the unit of

@@ -74,7 +74,7 @@ class Table:
         return handle_inbound(sms, self.store, REPLIES, self.runs, self.prompts, remembered=self.remembered)
 
     def remembered(self, phone: str) -> ConsentEvent | None:
-        return personal.remembered_stop(phone, self.personal, SECRET)
+        return personal.remembered_stop(phone, self.personal, lambda: SECRET)
 
     def imported(self, phone: str, state: ConsentState | None, tags: tuple[str, ...] = ("pizza",)) -> None:
         consent = ConsentEvent(state=state, source="till", at=self.clock.now()) if state else None
@@ -232,3 +232,14 @@ def test_a_form_cannot_text_a_number_erased_while_opted_out(table: Table) -> Non
     with pytest.raises(NotSendableError):
         sign_up(form, book, table.store, "Pizza Co", outbound, None, ("Europe/London",), table.remembered)
     assert sender.sent == [] and opted_out(table)
+
+
+def test_a_stack_that_never_erased_an_opted_out_number_needs_no_key_for_a_new_contact(table: Table) -> None:
+    def no_key() -> personal.Digest | None:
+        raise AssertionError("the key (an SSM read in AWS) was asked for")
+
+    assert personal.remembered_stop(PHONE, table.personal, no_key) is None
+    erased_after_a_stop(table)  # now one has been
+    with pytest.raises(AssertionError):
+        personal.remembered_stop(PHONE, table.personal, no_key)
+    assert personal.remembered_stop("+447700900999", table.personal, lambda: SECRET) is None

@@ -171,3 +171,13 @@ def test_unreadable_operator_token_hashes_refuse_the_api_until_readable(ssm: SSM
     assert bootstrap.operator_token_hashes() == frozenset()  # the operator API answers 503
     ssm.put_parameter(Name=name, Value="ef56", Type="SecureString")
     assert bootstrap.operator_token_hashes() == {"ef56"}
+
+
+def test_a_new_contact_needs_no_erasure_key_until_a_number_was_erased_while_opted_out(
+    ssm: SSMClient, table: str
+) -> None:
+    name = parameter(ssm)  # never written: a deploy that skipped the step, with nobody erased yet
+    bootstrap.use(bootstrap.build(Settings.from_env({"ERASURE_SECRET_PARAM": name, "TABLE_NAME": table})))
+    assert bootstrap.remembered("+447700900880") is None  # a first text is taken: no SSM read was needed
+    with pytest.raises(SecretUnavailableError):  # without the key, an opted-out number is not erased
+        bootstrap.erasure_digest()
