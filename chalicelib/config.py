@@ -12,13 +12,12 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from chalicelib.domain.double_opt_in import JOIN_PROMPT
 from chalicelib.domain.inbound import BrandReplies, BusinessHours
 from chalicelib.domain.keywords import classify
 from chalicelib.domain.ledger import LEASE, RETRY_FIRST_S, RETRY_MAX_S
 from chalicelib.domain.links import COUNTED
 from chalicelib.domain.orders import ATTRIBUTION
-from chalicelib.domain.prompts import default_prompts
+from chalicelib.domain.prompts import join_question
 from chalicelib.domain.report import PriceListError, prices_from
 from chalicelib.domain.retention import DEFAULT_RETENTION, MAX_DAYS, Retention
 from chalicelib.domain.runs import BreakerSettings
@@ -249,19 +248,7 @@ class Settings:
                 bad("business_hours", str(error), show=False)
         if isinstance(self.plan_shards, bool) or not 1 <= self.plan_shards <= MAX_PLAN_SHARDS:
             bad("plan_shards", f"a whole number from 1 to {MAX_PLAN_SHARDS}")
-        for name in (
-            "send_lease_s",
-            "send_retry_first_s",
-            "send_retry_max_s",
-            "breaker_minimum_out",
-            "sender_mps",
-            "retention_messages_days",
-            "retention_notes_days",
-            "retention_answers_days",
-            "retention_decisions_days",
-            "link_counted_days",
-            "attribution_days",
-        ):
+        for name in (name for name, variable in _ENV.items() if variable in _WHOLE):
             _, least, most = _WHOLE[_ENV[name]]
             if isinstance(getattr(self, name), bool) or not least <= getattr(self, name) <= most:
                 bad(name, f"a whole number from {least} to {most}")
@@ -319,6 +306,11 @@ class Settings:
         )
 
     @property
+    def prices(self) -> dict[str, float]:
+        """SEGMENT_PRICES, read (checked at start)."""
+        return prices_from(self.segment_prices)
+
+    @property
     def reorder_words(self) -> frozenset[str]:
         return _words(self.reorder_keywords)
 
@@ -363,7 +355,7 @@ def _brand_replies(
         business_hours=BusinessHours.parse(business_hours, zone) if business_hours else None,
         reorder_words=reorder_words,
         join_words=join_words,
-        join=default_prompts()[JOIN_PROMPT].text(brand),
+        join=join_question(brand),
     )
 
 

@@ -10,12 +10,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
-from chalicelib.adapters.dynamodb_items import doc_item, epoch, load_doc, string
+from chalicelib.adapters.dynamodb_items import doc_item, epoch, load_doc, put_or_conflict, string, versioned_put
 from chalicelib.adapters.table_layout import link_key, sortable
-from chalicelib.adapters.unit_of_work import CONDITION_FAILED, error_code
-from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.links import REDIRECTS, Link, LinkClickedError
 from chalicelib.services.ports import Write
 
@@ -36,12 +32,7 @@ class DynamoLinkBook:
                 "counted_until": string(sortable(link.counted_until)),
                 "expires_at": epoch(link.counted_until + REDIRECTS),
             }
-            try:
-                self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
-            except ClientError as error:
-                if error_code(error) == CONDITION_FAILED:
-                    raise ConcurrentUpdateError(f"link token {link.token} is taken") from None
-                raise
+            put_or_conflict(self._client, versioned_put(self._table, item, None), f"link token {link.token}")
 
     def get(self, token: str) -> Link | None:
         item = self._client.get_item(TableName=self._table, Key=link_key(token)).get("Item")

@@ -80,6 +80,7 @@ class DynamoPersonalData:
         derived = self._derived(phone, own, prompt_ids)
         if suppress is not None:  # first: a crash after it still leaves the number suppressed
             self._client.put_item(TableName=self._table, Item=ANY_SUPPRESSED)
+            self._any = True
             item = {**layout.key(f"{SUPPRESSED}{suppress}", "X"), "erased_at": string(at.isoformat())}
             self._client.put_item(TableName=self._table, Item=item)
         profile = [item for item in own if item["sk"]["S"] == layout.PROFILE]

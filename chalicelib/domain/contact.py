@@ -191,7 +191,7 @@ class Contact(BaseModel):
     created_at: datetime
     attributes: dict[str, Attribute] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
-    # Consent in two registers, each the latest of its kind by time (so the order
+    # Consent in three registers, each the latest of its kind by time (so the order
     # in which they arrive never matters); `consent_event` is the one that stands.
     customer_consent: ConsentEvent | None = None  # their texts, their carrier's STOP
     brand_consent: ConsentEvent | None = None  # imports, forms

@@ -48,6 +48,11 @@ ASKED_BY_THE_CUSTOMER = {
 CUSTOMER_EFFECTS = (Effect.PLACE_ORDER, Effect.CONFIRM_CONSENT)
 
 
+def join_question(brand: str) -> str:
+    """The join question as a JOIN or a web form's sign-up asks it: its words are its version's."""
+    return default_prompts()[JOIN_PROMPT].text(brand)
+
+
 def refused_for_operators(prompt: Prompt) -> str | None:
     """Why an operator may not save this prompt, or None."""
     if prompt.id in ASKED_BY_THE_CUSTOMER:

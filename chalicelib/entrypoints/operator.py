@@ -207,7 +207,7 @@ def run_report(campaign_id: str, run_id: str) -> Response:
         run = d.runs.get_run(wanted) if wanted.split("@", 1)[0] == campaign_id else None
         if run is None:
             raise NotFoundError(f"no run {wanted!r} of campaign {campaign_id!r}")
-        found = report.funnel(run, report.prices_from(s.segment_prices), s.price_currency)
+        found = report.funnel(run, s.prices, s.price_currency)
         if "text/csv" in (bp.current_request.headers.get("accept") or ""):
             headers: dict[str, str | list[str]] = {"Content-Type": "text/csv; charset=utf-8"}
             return Response(body=report.as_csv(found), status_code=200, headers=headers)

@@ -8,15 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chalicelib.domain.contact import ConsentProof, Contact, TimeZone
-from chalicelib.domain.double_opt_in import JOIN_KEPT_HOURS, JOIN_PROMPT, ConsentText, asked, wording_version
+from chalicelib.domain.double_opt_in import JOIN_KEPT_HOURS, ConsentText, asked, wording_version
 from chalicelib.domain.errors import ConcurrentUpdateError, RapportError
 from chalicelib.domain.messages import Message
 from chalicelib.domain.policy import Intent, Purpose
-from chalicelib.domain.prompts import default_prompts
+from chalicelib.domain.prompts import join_question
 from chalicelib.domain.runs import after_send
 from chalicelib.services.campaigns import CLOCK_SKEW
 from chalicelib.services.conversations import Keyed, Outbound, OutboundText, converse
 from chalicelib.services.idempotency import request_hash
+from chalicelib.services.personal import remembering
 from chalicelib.services.ports import NOTHING_REMEMBERED, Clock, ConsentTextBook, ConversationStore, Remembered
 from chalicelib.services.retry import retry_on_conflict
 
@@ -57,7 +58,7 @@ def put_text(
 
 def texts(book: ConsentTextBook, brand: str, at: datetime) -> list[ConsentText]:
     """Every kept version, and the join question JOIN texts are answered with (its version is its hash)."""
-    question = default_prompts()[JOIN_PROMPT].text(brand)
+    question = join_question(brand)
     own = ConsentText(text_version=wording_version(question), text=question, created_at=at)
     return sorted([*book.list(), own], key=lambda text: text.text_version)
 
@@ -98,7 +99,6 @@ def sign_up(
     if form.at < now - SIGN_UP_KEPT:
         raise ConsentStampError(f"at {form.at.isoformat()} is over a week ago: its question would be asked too late")
     _existing(form.phone, store, ctx.clock, zones, remembered)
-    question = default_prompts()[JOIN_PROMPT]
     proof = ConsentProof(
         text_version=form.text_version, source=form.source, requested_at=form.at, ip=form.ip, user_agent=form.user_agent
     )
@@ -106,7 +106,7 @@ def sign_up(
     key = key or "form:" + request_hash("consent", request)  # without one, the same sign-up is the same key
     kept = timedelta(hours=JOIN_KEPT_HOURS)
     return converse(
-        OutboundText(form.phone, question.text(brand), None, Keyed.of("consent", key, request)),
+        OutboundText(form.phone, join_question(brand), None, Keyed.of("consent", key, request)),
         lambda _contact, _at: Intent(Purpose.TRANSACTIONAL),  # they asked for it just now: no opt-in yet, any hour
         lambda contact, at: asked(
             after_send(contact, Purpose.TRANSACTIONAL, None, None, None, at), proof, at, at + kept
@@ -124,7 +124,6 @@ def _existing(
     def attempt() -> None:
         if store.get_contact(phone) is None:
             made = Contact(phone=phone, created_at=clock.now(), time_zone=TimeZone(candidates=list(zones)))
-            stop = remembered(phone)
-            store.save_contact(made.with_consent(stop) if stop else made, None)
+            store.save_contact(remembering(made, remembered), None)
 
     retry_on_conflict(attempt)

@@ -24,6 +24,7 @@ from chalicelib.domain.errors import InvalidPhoneError, RapportError
 from chalicelib.domain.ledger import ORDERED, REVENUE
 from chalicelib.domain.orders import ATTRIBUTION, OrderEvent, OrderEventType, fold, listed
 from chalicelib.domain.timeline import OWN_ENTRY, Entry, EntryKind
+from chalicelib.services.personal import remembering
 from chalicelib.services.ports import NOTHING_REMEMBERED, Clock, ConversationStore, JobQueue, Remembered, RunStore
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.stores import StoreDirectory
@@ -110,8 +111,7 @@ def _new_contact(e164: str, now: datetime, remembered: Remembered) -> Contact:
     """A customer known first from an order: no consent (an order is not an opt-in),
     unless a STOP was kept through an erasure."""
     made = Contact(phone=e164, created_at=now, time_zone=TimeZone(candidates=list(phone.time_zone_candidates(e164))))
-    stop = remembered(e164)
-    return made.with_consent(stop) if stop else made
+    return remembering(made, remembered)
 
 
 def timeline_entry(event: OrderEvent) -> Entry:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.contact import REMEMBERED_STOP, ConsentEvent, ConsentState
+from chalicelib.domain.contact import REMEMBERED_STOP, ConsentEvent, ConsentState, Contact
 from chalicelib.domain.errors import RapportError
-from chalicelib.services.ports import Clock, ConversationStore, PersonalData, PromptBook
+from chalicelib.services.ports import Clock, ConversationStore, PersonalData, PromptBook, Remembered
 
 Digest = Callable[[str], str]  # a number's keyed hash
 
@@ -83,6 +83,12 @@ def remembered_stop(phone: str, personal: PersonalData, key: Callable[[], Digest
     if erased_at is None:
         return None
     return ConsentEvent(state=ConsentState.OPTED_OUT, source=REMEMBERED_STOP, at=erased_at)
+
+
+def remembering(contact: Contact, remembered: Remembered) -> Contact:
+    """A contact made anew, with its number's STOP if one was kept through an erasure."""
+    stop = remembered(contact.phone)
+    return contact.with_consent(stop) if stop else contact
 
 
 def _prompt_ids(prompts: PromptBook) -> list[str]:

@@ -13,7 +13,7 @@ from typing import Any
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.ledger import LEASE, RETRY_FIRST_S, RETRY_MAX_S
-from chalicelib.domain.links import stand_in, with_links
+from chalicelib.domain.links import plain, stand_in
 from chalicelib.domain.policy import Decision, Intent, PolicySettings
 from chalicelib.domain.prompts import Prompt
 from chalicelib.domain.runs import BreakerSettings, DecisionRecord, Run
@@ -63,13 +63,11 @@ class SendContext:
 
     def linked(self, text: str, run_id: str, phone: str) -> str:
         """The text as it is sent: each link short and counted, or (no shortener) its target."""
-        if self.links is None:
-            return with_links(text, lambda target: target)
-        return self.links.shorten(text, run_id, phone)
+        return self.links.shorten(text, run_id, phone) if self.links else plain(text)
 
     def as_long_as_sent(self, text: str) -> str:
         """The text as long as it will be sent, for its segments."""
-        return stand_in(text, self.links.base_url) if self.links else with_links(text, lambda target: target)
+        return stand_in(text, self.links.base_url) if self.links else plain(text)
 
 
 @dataclass(frozen=True)
