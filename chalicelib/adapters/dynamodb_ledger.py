@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from chalicelib.adapters.dynamodb_contacts import changed_since, unchanged_since
 from chalicelib.adapters.dynamodb_holds import decision_item
 from chalicelib.adapters.dynamodb_items import epoch, number, string
-from chalicelib.adapters.table_layout import contact_key, ledger_key, run_key, sortable
+from chalicelib.adapters.table_layout import cell_counter_key, contact_key, ledger_key, run_key, sortable
 from chalicelib.adapters.unit_of_work import CONDITION_FAILED, error_code, refusals, write_all
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.errors import LostLeaseError, MarketingTakenError
@@ -47,27 +47,36 @@ COUNTER_SHARDS = 8
 COUNTER_MARK = "#N"
 
 
-def counted_ops(table: str, run_id: str, phone: str, counts: Mapping[str, int]) -> list[TransactWriteItemTypeDef]:
-    """Settled counts added to one of the run's counter items (chosen by the number:
-    the run's texts spread over COUNTER_SHARDS items); none for no counts."""
+def counted_ops(
+    table: str, run_id: str, phone: str, counts: Mapping[str, int], cell: str | None = None
+) -> list[TransactWriteItemTypeDef]:
+    """Settled counts added to one of the run's counter items, and to one of its
+    cell's (`cell`: the text's store and variant, domain/experiment.py); each
+    chosen by the number, the run's texts spread over COUNTER_SHARDS items. None for no counts."""
     if not counts:
         return []
+    shard = counter_shard(phone)
     key = run_key(run_id)
-    shard = crc32(phone.encode()) % COUNTER_SHARDS
+    ops = [added_to({"pk": key["pk"], "sk": string(f"{key['sk']['S']}{COUNTER_MARK}{shard}")}, counts, table)]
+    return ops if cell is None else [*ops, added_to(cell_counter_key(run_id, cell, shard), counts, table)]
+
+
+def counter_shard(phone: str) -> int:
+    return crc32(phone.encode()) % COUNTER_SHARDS
+
+
+def added_to(key: dict[str, Any], counts: Mapping[str, int], table: str) -> TransactWriteItemTypeDef:
+    """`counts` added to the numbers of the item at `key` (made if missing)."""
     ordered = sorted(counts)
-    names = {f"#c{i}": name for i, name in enumerate(ordered)}
-    values = {f":c{i}": number(counts[name]) for i, name in enumerate(ordered)}
-    return [
-        {
-            "Update": {
-                "TableName": table,
-                "Key": {"pk": key["pk"], "sk": string(f"{key['sk']['S']}{COUNTER_MARK}{shard}")},
-                "UpdateExpression": "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(ordered))),
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": values,
-            }
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": key,
+            "UpdateExpression": "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(ordered))),
+            "ExpressionAttributeNames": {f"#c{i}": name for i, name in enumerate(ordered)},
+            "ExpressionAttributeValues": {f":c{i}": number(counts[name]) for i, name in enumerate(ordered)},
         }
-    ]
+    }
 
 
 def _refused(
@@ -234,7 +243,7 @@ class DynamoLedger:
                 }
             }
         ]
-        items += counted_ops(self._table, run_id, phone, result.counts)
+        items += counted_ops(self._table, run_id, phone, result.counts, record.cell if record else None)
         if record is not None:
             decided = record.model_copy(update={"outcome": result.decision_outcome})
             items.append({"Put": {"TableName": self._table, "Item": decision_item(decided, self._decisions_days)}})

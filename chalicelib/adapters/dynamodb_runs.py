@@ -6,6 +6,8 @@ keys built in table_layout.py), with the run's decisions and holds
   pk = "RUNS#<campaign id>", sk = "R#<run id>#N<k>"  the run's settled counts, spread over
                                                  COUNTER_SHARDS items (no hot item for the
                                                  settling transactions to conflict on)
+  pk = "RUNS#<campaign id>", sk = "G#<run id>#..."  the same counts by cell (store and variant),
+                                                 apart, so that reading a run never reads them
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from botocore.exceptions import ClientError
 from chalicelib.adapters import table_layout as layout
 from chalicelib.adapters.dynamodb_holds import DynamoHoldBook
 from chalicelib.adapters.dynamodb_items import all_pages, from_item, number, string, to_item
-from chalicelib.adapters.dynamodb_ledger import COUNTER_MARK, DynamoLedger, counted_ops
+from chalicelib.adapters.dynamodb_ledger import COUNTER_MARK, DynamoLedger, added_to, counted_ops, counter_shard
 from chalicelib.adapters.dynamodb_pace import DynamoPace, DynamoSenderPace
-from chalicelib.adapters.table_layout import run_key
-from chalicelib.adapters.unit_of_work import CONDITION_FAILED, DynamoUnitOfWork, error_code
+from chalicelib.adapters.table_layout import cell_counter_key, cells_planned_key, cells_prefix, run_key
+from chalicelib.adapters.unit_of_work import CONDITION_FAILED, DynamoUnitOfWork, error_code, refusals, write_all
 from chalicelib.domain.errors import RunTrippedError
+from chalicelib.domain.ledger import PLANNED
 from chalicelib.domain.retention import DEFAULT_RETENTION, Retention
 from chalicelib.domain.runs import Run
 from chalicelib.services.ports import Write
@@ -63,9 +66,9 @@ class DynamoRunStore:
         self.holds = DynamoHoldBook(client, table_name, retention.decisions)
         self.ledger = DynamoLedger(client, table_name, retention.decisions)
 
-    def counted(self, run_id: str, phone: str, counts: Mapping[str, int]) -> list[Write]:
-        """Settled counts added to the run (none for no counts)."""
-        return [Write(op) for op in counted_ops(self._table, run_id, phone, counts)]
+    def counted(self, run_id: str, phone: str, counts: Mapping[str, int], cell: str | None = None) -> list[Write]:
+        """Settled counts added to the run and its cell (none for no counts)."""
+        return [Write(op) for op in counted_ops(self._table, run_id, phone, counts, cell)]
 
     def start_run(self, run: Run) -> bool:
         item = to_item(run, run_key(run.id), 1)
@@ -91,11 +94,33 @@ class DynamoRunStore:
     def list_runs(self, campaign_id: str) -> list[Run]:
         request = {
             "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": string(layout.runs_pk(campaign_id))},
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :runs)",
+            "ExpressionAttributeValues": {":pk": string(layout.runs_pk(campaign_id)), ":runs": string(layout.RUN)},
             "ScanIndexForward": False,
         }
         return _runs_from(item for page in all_pages(self._client.query, request) for item in page)
+
+    def cells(self, run_id: str) -> dict[str, dict[str, int]]:
+        """The run's counts by cell, its planned texts among them (one Query)."""
+        key = run_key(run_id)
+        prefix = cells_prefix(run_id)
+        request = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :cells)",
+            "ExpressionAttributeValues": {":pk": key["pk"], ":cells": string(prefix)},
+        }
+        found: dict[str, Counter[str]] = {}
+        for page in all_pages(self._client.query, request):
+            for item in page:
+                part = item["sk"]["S"].removeprefix(prefix)
+                if part.startswith(layout.CELLS_PLANNED):
+                    for cell, n in item["planned"]["M"].items():
+                        found.setdefault(cell, Counter())[PLANNED] += int(n["N"])
+                else:
+                    cell = part.removeprefix(layout.CELL_COUNTS).rsplit("#", 1)[0]
+                    counts = {k: int(v["N"]) for k, v in item.items() if k not in ("pk", "sk")}
+                    found.setdefault(cell, Counter()).update(counts)
+        return {cell: dict(counts) for cell, counts in found.items()}
 
     @staticmethod
     def _count_updates(counts: Mapping[str, int]) -> tuple[list[str], dict[str, str], dict[str, Any]]:
@@ -108,26 +133,43 @@ class DynamoRunStore:
             clauses.append(f"counts.#k{i} = if_not_exists(counts.#k{i}, :zero) + :v{i}")
         return clauses, names, values
 
-    def finish_shard(self, run_id: str, shard: int, counts: Mapping[str, int]) -> bool:
+    def finish_shard(
+        self, run_id: str, shard: int, counts: Mapping[str, int], planned: Mapping[str, int] | None = None
+    ) -> bool:
+        """The shard's counts added to the run, and its texts by cell (`planned`) kept
+        beside it in the same write: once, both or neither."""
         clauses, names, values = self._count_updates(counts)
         values.update({":shard": number(shard), ":shards": {"L": [number(shard)]}})
         names["#done"] = "shards_done"
+        ops: list[TransactWriteItemTypeDef] = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": run_key(run_id),
+                    "UpdateExpression": "SET " + ", ".join([*clauses, "#done = list_append(#done, :shards)"]),
+                    "ConditionExpression": "attribute_exists(pk) AND NOT contains(#done, :shard)",
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": values,
+                }
+            }
+        ]
+        if planned:
+            by_cell = {"M": {cell: number(n) for cell, n in planned.items()}}
+            item = {**cells_planned_key(run_id, shard), "planned": by_cell}
+            ops.append({"Put": {"TableName": self._table, "Item": item}})
         try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=run_key(run_id),
-                UpdateExpression="SET " + ", ".join([*clauses, "#done = list_append(#done, :shards)"]),
-                ConditionExpression="attribute_exists(pk) AND NOT contains(#done, :shard)",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
+            write_all(self._client, ops)
         except ClientError as error:
-            if _condition_failed(error):
+            if refusals(error, len(ops)) is not None:
                 return False
             raise
         return True
 
-    def add_counts(self, run_id: str, counts: Mapping[str, int]) -> None:
+    def add_counts(self, run_id: str, counts: Mapping[str, int], phone: str = "", cell: str | None = None) -> None:
+        """Counts added to the run, then to its cell (`cell` of the text to `phone`).
+        Not one write: the run item is not in the settling transactions, and a
+        transaction on it would conflict with every other; a crash in between leaves
+        the cell one short."""
         if not counts:
             return
         clauses, names, values = self._count_updates(counts)
@@ -143,6 +185,10 @@ class DynamoRunStore:
         except ClientError as error:
             if not _condition_failed(error):  # a run that has expired counts nothing
                 raise
+            return
+        if cell is not None:
+            key = cell_counter_key(run_id, cell, counter_shard(phone))
+            write_all(self._client, [added_to(key, counts, self._table)])
 
     def unit(self) -> DynamoUnitOfWork:
         return DynamoUnitOfWork(self._client)

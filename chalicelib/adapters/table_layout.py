@@ -11,6 +11,8 @@
   pk = T#<tag>             sk = C#<e164>            the tag index, one item per tag a contact has
   pk = RUNS#<campaign id>  sk = R#<run id>          a run: counts, shards done, pace
   pk = RUNS#<campaign id>  sk = R#<run id>#N<k>     the run's settled counts, spread over counter items
+  pk = RUNS#<campaign id>  sk = G#<run id>#C#<cell>#<k>  the same counts by store and variant (the report's)
+  pk = RUNS#<campaign id>  sk = G#<run id>#P#<shard>  a planned shard's texts by cell, written with its counts
   pk = H#<minute>#<shard>  sk = <run id>#<e164>     a held message, filed by due minute
   pk = P#<run id>#<shard>  sk = <e164>#<minute>     the same, held for its run's pause
   pk = TICK                sk = CURSOR              the last minute whose holds were released
@@ -39,6 +41,9 @@ LEDGER = "L#"
 TAG = "T#"
 RUNS = "RUNS#"
 RUN = "R#"
+CELLS = "G#"  # a run's counts by cell (store and variant): read by its report only, never by the senders
+CELL_COUNTS = "C#"
+CELLS_PLANNED = "P#"
 HOLDS = "H#"
 PARKED = "P#"
 PACE = "PACE#"
@@ -108,6 +113,19 @@ def runs_pk(campaign_id: str) -> str:
 def run_key(run_id: str) -> dict[str, Any]:
     campaign_id = run_id.split("@", 1)[0]
     return key(runs_pk(campaign_id), f"{RUN}{run_id}")
+
+
+def cells_prefix(run_id: str) -> str:
+    """The sort key prefix of every item of a run's counts by cell."""
+    return f"{CELLS}{run_id}#"
+
+
+def cell_counter_key(run_id: str, cell: str, shard: int) -> dict[str, Any]:
+    return key(run_key(run_id)["pk"]["S"], f"{cells_prefix(run_id)}{CELL_COUNTS}{cell}#{shard}")
+
+
+def cells_planned_key(run_id: str, shard: int) -> dict[str, Any]:
+    return key(run_key(run_id)["pk"]["S"], f"{cells_prefix(run_id)}{CELLS_PLANNED}{shard}")
 
 
 def decision_key(phone: str, run_id: str) -> dict[str, Any]:

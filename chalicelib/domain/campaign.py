@@ -13,8 +13,20 @@ from cronsim import CronSim, CronSimError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from chalicelib.domain.contact import Contact, fill_for
+from chalicelib.domain.experiment import HOLDOUT, Variant, cell, held_out, variant_of
 from chalicelib.domain.ids import STORE_ID
-from chalicelib.domain.policy import CAMPAIGN_PURPOSES, Area, Decision, Intent, Purpose, normalise_area
+from chalicelib.domain.policy import (
+    CAMPAIGN_PURPOSES,
+    Area,
+    Decision,
+    Intent,
+    PolicySettings,
+    Purpose,
+    Reason,
+    Verdict,
+    decide,
+    normalise_area,
+)
 from chalicelib.domain.prompts import ASKED_BY_THE_CUSTOMER
 from chalicelib.domain.stores import Store
 from chalicelib.domain.template import Template
@@ -115,6 +127,12 @@ class CampaignSpec(BaseModel):
     prompt_id: str | None = Field(
         default=None, pattern=r"^[a-z0-9_]{2,40}$", description="instead of a message: ask this question"
     )
+    variants: list[Variant] = Field(
+        default_factory=list, max_length=5, description="instead of a message: its variants, split by weight"
+    )
+    holdout_percent: float = Field(
+        default=0, ge=0, le=50, description="a control group: this share of the audience is texted nothing"
+    )
     audience: Audience = Field(default_factory=Audience)
     location: Location | None = None
     send_at: datetime = Field(description="the (first) run's time (ISO 8601 with an offset)")
@@ -165,8 +183,10 @@ class CampaignSpec(BaseModel):
 
     @model_validator(mode="after")
     def _message_or_question(self) -> CampaignSpec:
-        if (self.message is None) == (self.prompt_id is None):
-            raise ValueError("give either a message or a prompt_id (a question to ask)")
+        if [self.message is not None, bool(self.variants), self.prompt_id is not None].count(True) != 1:
+            raise ValueError("give one of a message, variants (messages split by weight) or a prompt_id (a question)")
+        if len({variant.id for variant in self.variants}) != len(self.variants):
+            raise ValueError("variants need ids of their own")
         if "purpose" not in self.model_fields_set and self.prompt_id is not None:
             self.purpose = Purpose.QUESTION  # unsaid, it follows from what the campaign sends
         if (self.prompt_id is not None) != (self.purpose == Purpose.QUESTION):
@@ -258,9 +278,38 @@ class Campaign(CampaignSpec):
             campaign_paused=self.status == CampaignStatus.PAUSED,
         )
 
+    @property
+    def asks(self) -> bool:
+        """It asks a question (its prompt) instead of sending a message of its own."""
+        return self.prompt_id is not None
+
     def text_for(self, contact: Contact, store: Mapping[str, str]) -> str:
-        """The message for this contact, `store` its store's template fields (a
-        question campaign's text comes from its prompt)."""
-        if self.message is None:
+        """The message for this contact (its variant's, if the campaign has variants),
+        `store` its store's template fields (a question campaign's text comes from its prompt)."""
+        variant = variant_of(contact.phone, self.id, self.variants)
+        message = variant.message if variant else self.message
+        if message is None:
             raise ValueError(f"campaign {self.id} asks the question {self.prompt_id!r}: it has no message")
-        return fill_for(self.message, contact, store)
+        return fill_for(message, contact, store)
+
+    def cell_of(self, contact: Contact) -> str:
+        """Where this contact's counts go in the run's report: its store and its
+        variant (the control group's, for a contact held out)."""
+        if held_out(contact.phone, self.id, self.holdout_percent):
+            return cell(contact.store_id, HOLDOUT)
+        variant = variant_of(contact.phone, self.id, self.variants)
+        return cell(contact.store_id, variant.id if variant else None)
+
+    def decision_for(self, contact: Contact, intent: Intent, at: datetime, settings: PolicySettings) -> Decision:
+        """The policy's decision on a contact of the audience, explained by the
+        audience's rules; one it would text, dropped when the contact is in the
+        campaign's control group (at planning and again at send time)."""
+        decision = self.audience.explained(decide(contact, intent, at, settings), contact, at)
+        if decision.verdict == Verdict.DROP or not held_out(contact.phone, self.id, self.holdout_percent):
+            return decision
+        return Decision(
+            Verdict.DROP,
+            Reason.HOLDOUT,
+            f"In the campaign's control group ({self.holdout_percent:g}% of its audience, chosen by number): "
+            "texted nothing, so that the report can show what the campaign adds.",
+        )

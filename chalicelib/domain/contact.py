@@ -95,6 +95,7 @@ class Engagement(BaseModel):
     last_run_id: str | None = None  # the campaign run of the latest text, for opt-out attribution
     last_campaign_run_id: str | None = None  # the latest campaign text's run: replies and orders count for it
     last_campaign_at: datetime | None = None  # when that text went
+    last_campaign_cell: str | None = None  # that text's store and variant in its run (domain/experiment.py)
     last_clicked_at: datetime | None = None  # the latest counted click on one of our links (domain/links.py)
 
 

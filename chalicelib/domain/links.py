@@ -32,6 +32,7 @@ class Link(BaseModel):
     target: str
     phone: str
     run_id: str
+    cell: str | None = None  # the text's store and variant (domain/experiment.py): its click counts there
     created_at: datetime
     counted_until: datetime  # clicks after this redirect but are not counted
 

@@ -73,6 +73,7 @@ class Message(BaseModel):
     error_code: int | None = None
     status_events: list[StatusEvent] = Field(default_factory=list)
     run_id: str | None = None  # outbound: the campaign run it belongs to
+    cell: str | None = None  # outbound: its store and variant in that run (domain/experiment.py)
     sent_by: str | None = None  # outbound: the API key's name that sent it (an agent's reply, a question)
     version: int = 0
 
@@ -89,6 +90,7 @@ class Message(BaseModel):
                 "body": sent.body,
                 "at": sent.at,
                 "run_id": sent.run_id or self.run_id,
+                "cell": sent.cell or self.cell,
                 "sent_by": sent.sent_by or self.sent_by,
                 "brand_number": sent.brand_number or self.brand_number,
             }

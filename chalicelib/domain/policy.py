@@ -52,6 +52,7 @@ class Reason(StrEnum):
     DUPLICATE = "duplicate"
     EXPIRED = "expired"
     CAMPAIGN_PAUSED = "campaign_paused"
+    HOLDOUT = "holdout"  # in the campaign's control group (domain/experiment.py)
 
 
 class PromptId(StrEnum):

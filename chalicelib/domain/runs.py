@@ -60,11 +60,15 @@ class DecisionRecord(BaseModel):
     outcome: Fate | None = None  # sent | failed | unknown (what the send did)
     sid: str | None = None
     error_code: int | None = None
+    cell: str | None = None  # where its counts go in the run's report: `<store>/<variant>` (domain/experiment.py)
 
     @classmethod
-    def of(cls, phone: str, run: Run, decision: Decision, at: datetime, stage: str) -> DecisionRecord:
+    def of(
+        cls, phone: str, run: Run, decision: Decision, at: datetime, stage: str, cell: str | None = None
+    ) -> DecisionRecord:
         return cls(
             phone=phone,
+            cell=cell,
             run_id=run.id,
             campaign_id=run.campaign_id,
             at=at,
@@ -134,9 +138,16 @@ def breaker_reason(counts: dict[str, int], s: BreakerSettings) -> str | None:
 
 
 def after_send(
-    contact: Contact, purpose: Purpose, prompt: Prompt | None, location: str | None, run: str | None, at: datetime
+    contact: Contact,
+    purpose: Purpose,
+    prompt: Prompt | None,
+    location: str | None,
+    run: str | None,
+    at: datetime,
+    cell: str | None = None,
 ) -> Contact:
-    """The contact once a run's text (or the question sent instead) has gone."""
+    """The contact once a run's text (or the question sent instead) has gone (`cell`:
+    its store and variant in the run)."""
     engagement = contact.engagement
     update: dict[str, object] = {
         "last_outbound_at": at,
@@ -144,7 +155,7 @@ def after_send(
         "last_run_id": run,
     }
     if run is not None:  # a campaign's text: what a reply or an order after it is counted for
-        update.update(last_campaign_run_id=run, last_campaign_at=at)
+        update.update(last_campaign_run_id=run, last_campaign_at=at, last_campaign_cell=cell)
     changes: dict[str, object] = {}
     if prompt is not None:
         changes["pending_prompt"] = PendingPrompt(

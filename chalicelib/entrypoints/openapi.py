@@ -176,11 +176,9 @@ class PromptList(TypedDict):
     prompts: list[Prompt]
 
 
-class RunReport(TypedDict):
-    """A run's funnel (domain/report.py); `revenue` in each currency's minor units."""
+class Funnel(TypedDict):
+    """What a group of a run's texts earned; `revenue` in each currency's minor units."""
 
-    run_id: str
-    campaign_id: str
     planned: int
     sent: int
     delivered: int
@@ -196,6 +194,38 @@ class RunReport(TypedDict):
     cost: float
     cost_currency: str
     revenue_per_cost: float | None
+
+
+class StoreFunnel(Funnel):
+    store_id: str | None  # None: contacts with no store (the brand's own number)
+
+
+class VariantFunnel(Funnel):
+    variant: str | None  # None: the campaign's one message
+
+
+class ControlGroup(TypedDict):
+    size: int  # the audience held out: texted nothing
+    ordered: int
+    revenue: dict[str, int]
+
+
+class Incremental(TypedDict):
+    """Orders and revenue beyond the control group's rate, scaled to the texted audience."""
+
+    ordered: float
+    revenue: dict[str, float]
+
+
+class RunReport(Funnel):
+    """A run's funnel (domain/report.py), per store and per variant, and against its control group."""
+
+    run_id: str
+    campaign_id: str
+    by_store: list[StoreFunnel]
+    by_variant: list[VariantFunnel]
+    holdout: ControlGroup | None
+    incremental: Incremental | None
 
 
 class ContactExport(TypedDict):

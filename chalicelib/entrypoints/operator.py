@@ -198,7 +198,8 @@ def list_runs(campaign_id: str) -> Response:
 def run_report(campaign_id: str, run_id: str) -> Response:
     """What a run earned: planned, sent, delivered, failed, replied within 24 h,
     opted out within 72 h, clicked, ordered within ATTRIBUTION_DAYS and revenue,
-    segments and their cost (JSON, or CSV with Accept: text/csv)"""
+    segments and their cost; per store and per variant, and against the control
+    group (JSON, or CSV with Accept: text/csv)"""
     d, wanted = deps(), unquote(run_id)  # "+0000" in a run's id arrives encoded
     s = d.settings
 
@@ -207,7 +208,7 @@ def run_report(campaign_id: str, run_id: str) -> Response:
         run = d.runs.get_run(wanted) if wanted.split("@", 1)[0] == campaign_id else None
         if run is None:
             raise NotFoundError(f"no run {wanted!r} of campaign {campaign_id!r}")
-        found = report.funnel(run, s.prices, s.price_currency)
+        found = report.run_report(run, d.runs.cells(run.id), s.prices, s.price_currency)
         if "text/csv" in (bp.current_request.headers.get("accept") or ""):
             headers: dict[str, str | list[str]] = {"Content-Type": "text/csv; charset=utf-8"}
             return Response(body=report.as_csv(found), status_code=200, headers=headers)

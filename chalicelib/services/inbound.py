@@ -191,7 +191,7 @@ def _attribute_reply(before: Contact | None, message: Message, runs: RunStore) -
         and (heard is None or heard < sent)
         and message.at - sent <= REPLY_ATTRIBUTION
     ):
-        runs.add_counts(engagement.last_campaign_run_id, {REPLIED: 1})
+        runs.add_counts(engagement.last_campaign_run_id, {REPLIED: 1}, message.phone, engagement.last_campaign_cell)
 
 
 def _attribute_opt_out(before: Contact | None, after: Contact, runs: RunStore) -> None:
@@ -202,4 +202,5 @@ def _attribute_opt_out(before: Contact | None, after: Contact, runs: RunStore) -
         return
     sent, last_run = engagement.last_outbound_at, engagement.last_run_id
     if event.state == ConsentState.OPTED_OUT and last_run and sent and event.at - sent <= OPT_OUT_ATTRIBUTION:
-        runs.add_counts(last_run, {OPTED_OUT: 1})
+        cell = engagement.last_campaign_cell if last_run == engagement.last_campaign_run_id else None
+        runs.add_counts(last_run, {OPTED_OUT: 1}, after.phone, cell)

@@ -25,14 +25,14 @@ class Shortener:
     clock: Clock
     counted: timedelta  # clicks count this long after the text (LINK_COUNTED_DAYS)
 
-    def shorten(self, text: str, run_id: str, phone: str) -> str:
+    def shorten(self, text: str, run_id: str, phone: str, cell: str | None = None) -> str:
         found = targets(text)
         if not found:
             return text
         now = self.clock.now()
         made = {
             target: Link(
-                token=new_token(), target=target, phone=phone, run_id=run_id, created_at=now,
+                token=new_token(), target=target, phone=phone, run_id=run_id, cell=cell, created_at=now,
                 counted_until=now + self.counted,
             )
             for target in dict.fromkeys(found)
@@ -51,7 +51,7 @@ def click(token: str, book: LinkBook, runs: RunStore, store: ConversationStore, 
 
     def count() -> None:  # noted and counted together: a click is counted once or not at all
         unit = runs.unit()
-        unit.add(book.clicked(token, now), *runs.counted(link.run_id, link.phone, {CLICKED: 1}))
+        unit.add(book.clicked(token, now), *runs.counted(link.run_id, link.phone, {CLICKED: 1}, link.cell))
         unit.commit()
 
     try:

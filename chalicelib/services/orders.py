@@ -16,6 +16,8 @@ refused transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chalicelib.domain import phone
@@ -23,6 +25,8 @@ from chalicelib.domain.contact import Contact, StoreSource, TimeZone, with_store
 from chalicelib.domain.errors import InvalidPhoneError, RapportError
 from chalicelib.domain.ledger import ORDERED, REVENUE
 from chalicelib.domain.orders import ATTRIBUTION, OrderEvent, OrderEventType, fold, listed
+from chalicelib.domain.policy import Reason
+from chalicelib.domain.runs import DecisionRecord
 from chalicelib.domain.timeline import OWN_ENTRY, Entry, EntryKind
 from chalicelib.services.personal import remembering
 from chalicelib.services.ports import NOTHING_REMEMBERED, Clock, ConversationStore, JobQueue, Remembered, RunStore
@@ -30,6 +34,7 @@ from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.stores import StoreDirectory
 
 ORDER_EVENT = "order_event"  # the events queue's job kind for an event
+EVERY_DECISION = 10_000  # a customer's decisions kept (RETENTION_DECISIONS_DAYS): all of them, in practice
 FUTURE_SLACK = timedelta(minutes=5)  # clocks differ; an event further ahead than this is a wrong time zone
 
 
@@ -71,9 +76,10 @@ def apply(
 ) -> bool:
     """Fold a queued event into its order and its customer; False when it was applied before.
     A customer made anew takes a STOP `remembered` through an erasure. An order
-    placed within `attribution` of a campaign's text counts, once, for its run
-    (in `runs`): one order and its total."""
-    placed_after: list[str] = []  # the run the order counts for, found in the write that applied it
+    placed within `attribution` of a campaign's text, or of a run that held the
+    customer out in its control group, counts once for that run (in `runs`) and
+    its cell: one order and its total."""
+    before: list[Contact] = []  # the customer as the write that applied the event found them
 
     def attempt() -> bool:
         contact = store.get_contact(event.phone)
@@ -89,22 +95,40 @@ def apply(
             unit.commit()
         except EventAlreadyAppliedError:
             return False
-        placed_after[:] = [run] if (run := attributed(base, event, attribution)) else []
+        before[:] = [base]
         return True
 
     applied = retry_on_conflict(attempt)
-    if applied and runs is not None and placed_after:
-        runs.add_counts(placed_after[0], {ORDERED: 1, REVENUE + event.total.currency: event.total.amount})
+    if applied and runs is not None and event.type == OrderEventType.PLACED:
+        held = [d for d in runs.holds.decisions_for(event.phone, limit=EVERY_DECISION) if d.reason == Reason.HOLDOUT]
+        if touch := attributed(before[0], event, attribution, held):
+            counts = {ORDERED: 1, REVENUE + event.total.currency: event.total.amount}
+            runs.add_counts(touch.run_id, counts, event.phone, touch.cell)
     return applied
 
 
-def attributed(contact: Contact, event: OrderEvent, window: timedelta) -> str | None:
-    """The campaign run an order placed this soon after its text counts for, or None."""
-    engagement = contact.engagement
-    run, sent = engagement.last_campaign_run_id, engagement.last_campaign_at
-    if event.type != OrderEventType.PLACED or run is None or sent is None:
+@dataclass(frozen=True)
+class Touch:
+    """A campaign text, or a control group's place where one would have been: what an order may count for."""
+
+    run_id: str
+    cell: str | None
+    at: datetime
+
+
+def attributed(
+    contact: Contact, event: OrderEvent, window: timedelta, held_out: Sequence[DecisionRecord] = ()
+) -> Touch | None:
+    """The latest campaign text (or control-group decision, `held_out`) an order placed
+    this soon after counts for, or None."""
+    if event.type != OrderEventType.PLACED:
         return None
-    return run if sent <= event.at <= sent + window else None
+    engagement = contact.engagement
+    touches = [Touch(record.run_id, record.cell, record.at) for record in held_out]
+    run, sent = engagement.last_campaign_run_id, engagement.last_campaign_at
+    if run is not None and sent is not None:
+        touches.append(Touch(run, engagement.last_campaign_cell, sent))
+    return max((t for t in touches if t.at <= event.at <= t.at + window), key=lambda t: t.at, default=None)
 
 
 def _new_contact(e164: str, now: datetime, remembered: Remembered) -> Contact:

@@ -460,11 +460,20 @@ class RunStore(Protocol):
 
     def list_runs(self, campaign_id: str) -> list[Run]: ...
 
-    def finish_shard(self, run_id: str, shard: int, counts: Mapping[str, int]) -> bool:
-        """Add a planned shard's decision counts, once; False when it was already added."""
+    def finish_shard(
+        self, run_id: str, shard: int, counts: Mapping[str, int], planned: Mapping[str, int] | None = None
+    ) -> bool:
+        """Add a planned shard's decision counts, and its texts by cell (`planned`), once;
+        False when they were already added."""
         ...
 
-    def add_counts(self, run_id: str, counts: Mapping[str, int]) -> None: ...
+    def add_counts(self, run_id: str, counts: Mapping[str, int], phone: str = "", cell: str | None = None) -> None:
+        """Counts added to the run, and to the cell (store and variant) of its text to `phone`."""
+        ...
+
+    def cells(self, run_id: str) -> dict[str, dict[str, int]]:
+        """The run's counts by cell (`<store>/<variant>`), the texts planned among them."""
+        ...
 
     def unit(self) -> UnitOfWork: ...
 
@@ -483,8 +492,8 @@ class RunStore(Protocol):
         previous one across all senders); the run as it stands (its breaker)."""
         ...
 
-    def counted(self, run_id: str, phone: str, counts: Mapping[str, int]) -> Sequence[Write]:
-        """Settled counts added to the run (none for no counts)."""
+    def counted(self, run_id: str, phone: str, counts: Mapping[str, int], cell: str | None = None) -> Sequence[Write]:
+        """Settled counts added to the run and its cell (none for no counts)."""
         ...
 
 

@@ -13,7 +13,7 @@ from chalicelib.domain.campaign import Campaign, CampaignStatus
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.ledger import PLANNED
-from chalicelib.domain.policy import Decision, Intent, PolicySettings, Verdict, decide
+from chalicelib.domain.policy import Decision, Intent, PolicySettings, Reason, Verdict
 from chalicelib.domain.runs import HOLD_SHARDS, DecisionRecord, Hold, Run, minute_of, run_id
 from chalicelib.services.ports import CampaignStore, Clock, ConversationStore, JobQueue, RunStore
 from chalicelib.services.stores import StoreDirectory
@@ -40,7 +40,7 @@ def decisions_for_audience(
     for contact in contacts:
         why = campaign.audience.left_out(contact, at)
         if why is None:
-            yield contact, campaign.audience.explained(decide(contact, intent, at, settings), contact, at)
+            yield contact, campaign.decision_for(contact, intent, at, settings)
         elif left_out is not None:
             left_out[why] += 1
 
@@ -187,6 +187,15 @@ class ShardReport:
     replay: bool = False
 
 
+@dataclass
+class ShardCounts:
+    """What planning one shard counted: decisions by verdict and reason, and the
+    texts it planned by cell (the control group's: those it left untexted)."""
+
+    decisions: Counter[str] = field(default_factory=Counter)
+    cells: Counter[str] = field(default_factory=Counter)
+
+
 def _plan_page(
     run: Run,
     campaign: Campaign,
@@ -194,18 +203,22 @@ def _plan_page(
     page: list[Contact],
     clock: Clock,
     settings: PolicySettings,
-    counts: Counter[str],
+    counted: ShardCounts,
 ) -> tuple[list[DecisionRecord], list[Hold], list[dict[str, Any]]]:
-    """One page of the audience decided: its records, its holds, its send jobs (counted into `counts`)."""
+    """One page of the audience decided: its records, its holds, its send jobs (counted into `counted`)."""
     records, holds, sends = [], [], []
     now = clock.now()
     for contact, decision in decisions_for_audience(campaign, intent, page, now, settings):
-        counts[f"{decision.verdict}/{decision.reason}"] += 1
-        records.append(DecisionRecord.of(contact.phone, run, decision, now, "planned"))
+        counted.decisions[f"{decision.verdict}/{decision.reason}"] += 1
+        cell = campaign.cell_of(contact)
+        records.append(DecisionRecord.of(contact.phone, run, decision, now, "planned", cell))
         if decision.verdict == Verdict.HOLD and decision.until is not None:
             holds.append(Hold.filed(run.id, campaign.id, contact.phone, decision.until, clock.now(), decision.reason))
         elif decision.verdict in (Verdict.SEND, Verdict.ASK):
             sends.append(send_job(run.id, campaign.id, contact.phone))
+        elif decision.reason != Reason.HOLDOUT:
+            continue
+        counted.cells[cell] += 1
     return records, holds, sends
 
 
@@ -232,16 +245,16 @@ def plan_shard(
     if campaign is None:
         raise LookupError(f"no campaign {run.campaign_id!r}")
     intent = campaign.intent(run.scheduled_for, stores.all(wanted=campaign.audience.stores))
-    counts: Counter[str] = Counter()
+    counted = ShardCounts()
     queued = held = 0
     for page in store.scan_contacts(shard, run.shards):
-        records, holds, sends = _plan_page(run, campaign, intent, page, clock, settings, counts)
+        records, holds, sends = _plan_page(run, campaign, intent, page, clock, settings, counted)
         runs.holds.record(records, [])
         file_holds(holds, runs, send_queue)
         send_queue.enqueue(sends)
         queued, held = queued + len(sends), held + len(holds)
-    replay = not runs.finish_shard(run.id, shard, {**counts, PLANNED: queued + held})
-    return ShardReport(run.id, shard, counts, queued, held, replay)
+    replay = not runs.finish_shard(run.id, shard, {**counted.decisions, PLANNED: queued + held}, counted.cells)
+    return ShardReport(run.id, shard, counted.decisions, queued, held, replay)
 
 
 def release_holds(minute: datetime, shard: int, runs: RunStore, send_queue: JobQueue) -> int:

@@ -63,7 +63,7 @@ def decide_and_claim(text: TextAttempt, contact: Contact | None, reads: BatchRea
 def _decide_now(
     contact: Contact, intent: Intent, now: datetime, policy: PolicySettings, campaign: Campaign
 ) -> Decision:
-    decision = campaign.audience.explained(decide(contact, intent, now, policy), contact, now)
+    decision = campaign.decision_for(contact, intent, now, policy)
     if decision.verdict != Verdict.ASK:
         return decision
     # the question instead of the promotion: consent and quiet hours hold for it too
@@ -82,7 +82,7 @@ def _not_now(
     phone, run = text.job.phone, text.run
     if decision is None:  # the contact is gone (erased): nothing is written in its name, not even its entry
         return Fate.GONE
-    record = DecisionRecord.of(phone, run, decision, text.now, "at_send")
+    record = text.decided(contact, decision)
     if decision.verdict == Verdict.HOLD and decision.until is not None:
         # filed first: a crash in between leaves a spare hold (its send finds the entry settled), never none;
         # held for a pause: noted for the resume
@@ -152,4 +152,4 @@ def _outgoing(campaign: Campaign, run_id: str, contact: Contact, decision: Decis
             raise LookupError(f"no prompt {asked!r}")  # the job fails, and ends in the dead-letter queue
         return Outgoing(prompt.text(ctx.brand_name, location), prompt, location)
     text = campaign.text_for(contact, ctx.stores.template_fields(contact))
-    return Outgoing(ctx.linked(text, run_id, contact.phone), None, location)
+    return Outgoing(ctx.linked(text, run_id, contact.phone, campaign.cell_of(contact)), None, location)

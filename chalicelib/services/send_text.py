@@ -61,9 +61,9 @@ class SendContext:
     remaining_s: Callable[[], float] = _forever  # the Lambda's time left (context.get_remaining_time_in_millis)
     links: Shortener | None = None  # a text's {link:…} made short links; None: sent as the plain target
 
-    def linked(self, text: str, run_id: str, phone: str) -> str:
-        """The text as it is sent: each link short and counted, or (no shortener) its target."""
-        return self.links.shorten(text, run_id, phone) if self.links else plain(text)
+    def linked(self, text: str, run_id: str, phone: str, cell: str | None) -> str:
+        """The text as it is sent: each link short and counted (in its cell), or (no shortener) its target."""
+        return self.links.shorten(text, run_id, phone, cell) if self.links else plain(text)
 
     def as_long_as_sent(self, text: str) -> str:
         """The text as long as it will be sent, for its segments."""
@@ -162,8 +162,9 @@ class TextAttempt:
         """Its share of the campaign's own pace (capped only)."""
         return PACE_MARGIN * self.segments / (self.campaign.messages_per_second or math.inf)
 
-    def decided(self, contact: Contact, decision: Decision) -> DecisionRecord:
-        return DecisionRecord.of(contact.phone, self.run, decision, self.now, "at_send")
+    def decided(self, contact: Contact | None, decision: Decision) -> DecisionRecord:
+        cell = self.campaign.cell_of(contact) if contact else None
+        return DecisionRecord.of(self.job.phone, self.run, decision, self.now, "at_send", cell)
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ def segments_before(campaign: Campaign, contact: Contact | None, reads: BatchRea
     contact (or its question), before the decision (which may ask a question instead)."""
     if contact is None:
         return 1
-    if campaign.message is not None:
+    if not campaign.asks:
         text = campaign.text_for(contact, ctx.stores.template_fields(contact))
         return max(1, segments(ctx.as_long_as_sent(text)).count)
     prompt = reads.prompt(campaign.prompt_id or "", ctx)

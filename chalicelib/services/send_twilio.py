@@ -82,7 +82,7 @@ def reconcile(
     phone, run, campaign = text.job.phone, text.run, text.campaign
     since = stale.sending_since or text.now - ctx.timing.lease
     body = stale.body
-    if not body and contact is not None and campaign.message is not None:  # claimed before bodies were kept
+    if not body and contact is not None and not campaign.asks:  # claimed before bodies were kept
         body = campaign.text_for(contact, ctx.stores.template_fields(contact))
     try:
         if not body:
@@ -123,7 +123,7 @@ def _record_sent(text: TextAttempt, claimed: Claimed, result: SendResult, ctx: S
     sid, at, outgoing, run_id = result.sid or "", ctx.clock.now(), claimed.outgoing, text.run.id
     sent = Message(
         sid=sid, phone=claimed.contact.phone, brand_number=result.from_number or "", direction=Direction.OUTBOUND,
-        at=at, body=outgoing.text, status=DeliveryStatus.QUEUED, run_id=run_id,
+        at=at, body=outgoing.text, status=DeliveryStatus.QUEUED, run_id=run_id, cell=claimed.record.cell,
     )  # fmt: skip
     outcome = claimed.record.model_copy(update={"outcome": Fate.SENT, "sid": sid})
     sent_segments = max(1, segments(outgoing.text).count)  # what Twilio bills, by the country it went to
@@ -138,11 +138,11 @@ def _record_sent(text: TextAttempt, claimed: Claimed, result: SendResult, ctx: S
         return [
             ctx.runs.ledger.sent(run_id, sent.phone, claimed.attempt, sid),
             ctx.runs.holds.decided(outcome),
-            *ctx.runs.counted(run_id, sent.phone, dict(Counter(counts) + Counter(early))),
+            *ctx.runs.counted(run_id, sent.phone, dict(Counter(counts) + Counter(early)), sent.cell),
         ]
 
     def after(contact: Contact, when: datetime) -> Contact:
-        return after_send(contact, text.campaign.purpose, outgoing.prompt, outgoing.location, run_id, when)
+        return after_send(contact, text.campaign.purpose, outgoing.prompt, outgoing.location, run_id, when, sent.cell)
 
     record_sent(sent, after, settles, ctx.store, read=claimed.contact)
 

@@ -47,7 +47,8 @@ def record_status(receipt: Receipt, store: ConversationStore, runs: RunStore) ->
             store.timeline.add_trail(receipt.phone, added, [])  # 21610: the carrier says they opted out
         counts = run_counts(message.status if message else None, outcome.message.status)
         if outcome.message.run_id and counts:
-            runs.add_counts(outcome.message.run_id, counts)  # after the receipt's write: a retry never adds twice
+            # after the receipt's write: a retry never adds twice
+            runs.add_counts(outcome.message.run_id, counts, receipt.phone, outcome.message.cell)
         return True
 
     return retry_on_conflict(attempt)

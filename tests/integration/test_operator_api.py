@@ -215,7 +215,7 @@ def test_a_campaign_has_a_message_or_a_known_question(client: Client) -> None:
     status, body = call(client, "POST", "/api/campaigns", {**question, "prompt_id": "no_such_question"})
     assert status == 400 and "no prompt 'no_such_question'" in body["Message"]
     status, body = call(client, "POST", "/api/campaigns", {**question, "message": "Hi"})
-    assert status == 400 and "either a message or a prompt_id" in body["Message"]
+    assert status == 400 and "one of a message, variants (messages split by weight) or a prompt_id" in body["Message"]
     status, body = call(client, "POST", "/api/campaigns", {**question, "purpose": "marketing"})
     assert status == 400 and "has purpose question" in body["Message"]
 

@@ -15,7 +15,7 @@ from chalicelib.domain.inbound import BrandReplies, InboundSms
 from chalicelib.domain.ledger import Fate
 from chalicelib.domain.messages import DeliveryStatus, Direction
 from chalicelib.domain.orders import Money, OrderChannel, OrderEvent, OrderEventType
-from chalicelib.domain.report import PriceListError, as_csv, funnel, prices_from
+from chalicelib.domain.report import PriceListError, as_csv, prices_from, run_report
 from chalicelib.services import orders
 from chalicelib.services.inbound import handle_inbound
 from chalicelib.services.status import record_status
@@ -72,7 +72,7 @@ def test_the_funnel_counts_each_thing_once_as_it_happened() -> None:
     text(world, C, "hello?", "SMc1")  # more than 24 h after the text: not a reply to it
 
     [run] = world.runs.list_runs("cmp_leeds")
-    found = funnel(run, PRICES, "GBP")
+    found = run_report(run, world.runs.cells(run.id), PRICES, "GBP")
     assert {key: found[key] for key in ("planned", "sent", "delivered", "failed", "replied_24h", "opted_out_72h")} == {
         "planned": 3, "sent": 3, "delivered": 2, "failed": 1, "replied_24h": 1, "opted_out_72h": 1,
     }  # fmt: skip
@@ -80,8 +80,12 @@ def test_the_funnel_counts_each_thing_once_as_it_happened() -> None:
     assert (found["segments"], found["segments_by_country"]) == (3, {"GB": 2, "US": 1})
     assert found["cost"] == pytest.approx(0.09) and found["unpriced_segments"] == 0
     assert found["revenue_per_cost"] == pytest.approx(35.50 / 0.09, rel=1e-3)
-    csv = as_csv(found)
-    assert "revenue_GBP,3550" in csv and "segments_US,1" in csv and csv.startswith("metric,value\n")
+    [whole] = found["by_variant"]  # one message, no store: one cell, the same funnel
+    assert whole == {"variant": None, **{key: found[key] for key in whole if key != "variant"}}
+    assert found["holdout"] is None and found["incremental"] is None
+    header, run_row, *_ = as_csv(found).splitlines()
+    assert header.startswith("group,planned,sent,") and header.endswith(",revenue_GBP,segments_GB,segments_US")
+    assert run_row.startswith("run,3,3,2,1,1,1,0,2,3,") and run_row.endswith(",3550,2,1")
 
 
 def test_no_prices_leaves_cost_unknown_rather_than_free() -> None:
@@ -92,7 +96,7 @@ def test_no_prices_leaves_cost_unknown_rather_than_free() -> None:
     world.plan()
     world.send()
     [run] = world.runs.list_runs("cmp_leeds")
-    found = funnel(run, {}, "GBP")
+    found = run_report(run, world.runs.cells(run.id), {}, "GBP")
     assert (found["cost"], found["unpriced_segments"], found["revenue_per_cost"]) == (0, 1, None)
 
 
