@@ -137,7 +137,7 @@ def drive(
             queue = ctx.send_queue
             before = len(getattr(queue, "jobs", []))
             try:
-                send = SendJob(job["run_id"], job["campaign_id"], job["phone"], job.get("retry", 0))
+                send = SendJob.of(job)
                 outcomes.append(send_one(send, ctx, reads))
             except InjectedFaultError:
                 waiting.append(((clock.current + VISIBILITY).timestamp(), job))

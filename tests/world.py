@@ -137,7 +137,7 @@ class World:
         taken = self.send_queue.take() if jobs is None else jobs
         return [
             send_one(
-                SendJob(str(j["run_id"]), str(j["campaign_id"]), str(j["phone"]), int(str(j.get("retry", 0)))),
+                SendJob.of(j),
                 self.ctx(),
             )
             for j in taken

@@ -51,12 +51,13 @@ def _hold_item(key: dict[str, Any], hold: Hold) -> dict[str, Any]:
         "until": string(hold.until.isoformat()),
         "minute": string(hold.minute.isoformat()),
         "expires_at": epoch(hold.minute + HOLDS_KEPT),
+        **({"cell": string(hold.cell)} if hold.cell is not None else {}),
     }
 
 
 def _hold_from(item: dict[str, Any], minute: datetime, paused: bool = False) -> Hold:
     until = datetime.fromisoformat(item["until"])
-    return Hold(item["run_id"], item["campaign_id"], item["phone"], until, minute, paused=paused)
+    return Hold(item["run_id"], item["campaign_id"], item["phone"], until, minute, paused=paused, cell=item.get("cell"))
 
 
 class DynamoHoldBook:

@@ -24,16 +24,21 @@ from chalicelib.adapters.dynamodb_items import all_pages, from_item, number, str
 from chalicelib.adapters.dynamodb_ledger import COUNTER_MARK, DynamoLedger, added_to, counted_ops, counter_shard
 from chalicelib.adapters.dynamodb_pace import DynamoPace, DynamoSenderPace
 from chalicelib.adapters.table_layout import cell_counter_key, cells_planned_key, cells_prefix, run_key
-from chalicelib.adapters.unit_of_work import CONDITION_FAILED, DynamoUnitOfWork, error_code, refusals, write_all
-from chalicelib.domain.errors import RunTrippedError
+from chalicelib.adapters.unit_of_work import CONDITION_FAILED, DynamoUnitOfWork, error_code, write_all
+from chalicelib.domain.errors import RapportError, RunTrippedError
 from chalicelib.domain.ledger import PLANNED
 from chalicelib.domain.retention import DEFAULT_RETENTION, Retention
 from chalicelib.domain.runs import Run
 from chalicelib.services.ports import Write
+from chalicelib.services.retry import retry_on_conflict
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+
+class _ShardCountedError(RapportError):
+    """The shard's counts were added before (a redelivered plan job)."""
 
 
 def _condition_failed(error: ClientError) -> bool:
@@ -157,13 +162,17 @@ class DynamoRunStore:
             by_cell = {"M": {cell: number(n) for cell, n in planned.items()}}
             item = {**cells_planned_key(run_id, shard), "planned": by_cell}
             ops.append({"Put": {"TableName": self._table, "Item": item}})
-        try:
-            write_all(self._client, ops)
-        except ClientError as error:
-            if refusals(error, len(ops)) is not None:
+
+        def attempt() -> bool:  # a claim's check of the run item may meet it: try again, not plan again
+            unit = self.unit()
+            unit.add(Write(ops[0], lambda _counted: _ShardCountedError(shard)), *(Write(op) for op in ops[1:]))
+            try:
+                unit.commit()
+            except _ShardCountedError:
                 return False
-            raise
-        return True
+            return True
+
+        return retry_on_conflict(attempt)
 
     def add_counts(self, run_id: str, counts: Mapping[str, int], phone: str = "", cell: str | None = None) -> None:
         """Counts added to the run, then to its cell (`cell` of the text to `phone`).

@@ -138,7 +138,8 @@ function renderCampaign() {
     facts([
       ["Status", [el("span", { class: `pill ${c.status}`, id: "campaign-status" }, c.status), c.paused_reason ? ` · ${c.paused_reason}` : ""]],
       ["Purpose", c.purpose],
-      ["Text", c.message ?? (c.prompt_id ? `asks “${c.prompt_id}”` : "—")],
+      ["Text", c.message ?? (c.prompt_id ? `asks “${c.prompt_id}”` : variantsSaid(c.variants))],
+      c.holdout_percent > 0 && ["Control group", `${c.holdout_percent}% of the audience, texted nothing: the report compares its orders`],
       ["Audience", audience.length ? audience.join(", ") : "everyone"],
       c.location && ["Location", `${c.location.name} (${c.location.prefixes.join(", ")})`],
       ["Next run", c.next_run ? `${when(c.next_run)}, until ${when(c.deadline)}` : "none"],
@@ -254,6 +255,11 @@ async function loadRuns() {
   }
 }
 
+function variantsSaid(variants) {
+  const total = variants.reduce((sum, v) => sum + v.weight, 0);
+  return variants.map((v) => `${v.id} (${Math.round((100 * v.weight) / total)}%): ${v.message}`).join(" · ");
+}
+
 // The latest run's funnel (GET …/runs/{run_id}/report): each step a meter against the texts planned.
 const FUNNEL = {
   planned: "Planned",
@@ -266,10 +272,45 @@ const FUNNEL = {
   failed: "Failed",
 };
 
+// Amounts in each currency's minor units, said in major units: "37.98 GBP, 4.00 EUR", or `none`.
+const money = (amounts, none = "none") =>
+  Object.entries(amounts).map(([currency, minor]) => `${(minor / 100).toFixed(2)} ${currency}`).join(", ") || none;
+
+// Each store's or variant's funnel, a row each, the columns its steps (short names: a narrow table) and revenue.
+const GROUP_STEPS = Object.entries({
+  planned: "Planned", sent: "Sent", delivered: "Delivered", replied_24h: "Replied", clicked: "Clicked",
+  ordered: "Ordered", opted_out_72h: "Opted out", failed: "Failed",
+});
+
+function groupTable(id, caption, heading, rows) {
+  const steps = GROUP_STEPS;
+  // its own scroll at 360 px, reachable by keyboard (a region named by the table's caption)
+  return el("div", { class: "table-wrap", tabindex: 0, role: "region", "aria-labelledby": `${id}-caption` }, el(
+    "table",
+    { id, class: "groups" },
+    el("caption", { id: `${id}-caption` }, caption),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, heading), steps.map(([, label]) => el("th", { scope: "col" }, label)), el("th", { scope: "col" }, "Revenue"))),
+    el(
+      "tbody",
+      {},
+      rows.map(([name, row]) =>
+        el("tr", { dataset: { group: name } }, el("th", { scope: "row" }, name), steps.map(([key]) => el("td", { dataset: { metric: key } }, String(row[key]))), el("td", {}, money(row.revenue))),
+      ),
+    ),
+  ));
+}
+
+function controlGroupSaid(report) {
+  const held = report.holdout;
+  const said = `Control group: ${held.size} texted nothing; ${held.ordered} of their orders (${money(held.revenue)}).`;
+  const added = report.incremental;
+  if (!added) return `${said} Nothing to compare until it holds someone.`;
+  return `${said} The texts added ${added.ordered} orders and ${money(added.revenue, "no revenue")} beyond the control group's rate.`;
+}
+
 function renderEarned(report) {
   const box = clear(state.root.querySelector("#earned"));
   const top = Math.max(1, report.planned, report.sent);
-  const revenue = Object.entries(report.revenue).map(([currency, minor]) => `${(minor / 100).toFixed(2)} ${currency}`);
   const unpriced = report.unpriced_segments ? `, ${report.unpriced_segments} of them unpriced` : "";
   const ratio = report.revenue_per_cost === null ? "" : `; ${report.revenue_per_cost} back per unit of cost`;
   const cost =
@@ -294,8 +335,13 @@ function renderEarned(report) {
     el(
       "p",
       { id: "earned-money" },
-      `Revenue ${revenue.join(", ") || "none yet"}; ${cost} for ${report.segments} segments${unpriced}${ratio}.`,
+      `Revenue ${money(report.revenue, "none yet")}; ${cost} for ${report.segments} segments${unpriced}${ratio}.`,
     ),
+    report.holdout && el("p", { id: "holdout" }, controlGroupSaid(report)),
+    report.by_variant.some((g) => g.variant !== null) &&
+      groupTable("by-variant", "By variant", "Variant", report.by_variant.map((g) => [g.variant ?? "message", g])),
+    report.by_store.some((g) => g.store_id !== null) &&
+      groupTable("by-store", "By store", "Store", report.by_store.map((g) => [g.store_id ?? "no store", g])),
   );
 }
 
@@ -370,6 +416,7 @@ const FIELDS = {
   cron: "f-cron",
   relevance_hours: "f-relevance",
   messages_per_second: "f-mps",
+  holdout_percent: "f-holdout",
 };
 
 function field(id, label, control, hint) {
@@ -398,7 +445,7 @@ function renderForm(c) {
   const input = (id, attrs = {}) => el("input", { id, name: id, ...attrs });
   const attributes = Object.entries(c?.audience?.attributes ?? {}).map(([k, v]) => `${k}=${v}`).join("\n");
   const message = el("textarea", { id: "f-message", name: "f-message", rows: 4, maxlength: 1600 });
-  message.value = c?.message ?? "";
+  message.value = c?.message ?? c?.variants?.[0]?.message ?? ""; // variants: the live preview shows the first
   const attrs = el("textarea", { id: "f-attributes", name: "f-attributes", rows: 2, spellcheck: "false" });
   attrs.value = attributes;
   const prompt = el("select", { id: "f-prompt", name: "f-prompt" }, el("option", { value: "" }, "None: send the text above"));
@@ -411,7 +458,15 @@ function renderForm(c) {
       { id: "campaign-form", class: "campaign-form", novalidate: true, onsubmit: (event) => save(event, c) },
       el("p", { id: "form-error", class: "error", role: "alert" }),
       field("f-name", "Name", input("f-name", { type: "text", required: true, maxlength: 120, value: c?.name ?? "" })),
-      field("f-message", "Text", message, "Fields look like {first_name|there}: an attribute, a bar, and what to say when it is missing."),
+      c?.variants?.length
+        ? [el("p", { id: "f-variants", class: "field" }, `Variants, kept as they are (change them through the API): ${variantsSaid(c.variants)}`), el("div", { hidden: true }, message)]
+        : field("f-message", "Text", message, "Fields look like {first_name|there}: an attribute, a bar, and what to say when it is missing."),
+      field(
+        "f-holdout",
+        "Control group (% of the audience texted nothing)",
+        input("f-holdout", { type: "number", min: 0, max: 50, step: "any", value: c?.holdout_percent ?? 0 }),
+        "Chosen by number; the run's report compares their orders with the texted audience's.",
+      ),
       el(
         "section",
         { class: "render", id: "render", "aria-labelledby": "render-title" },
@@ -588,7 +643,7 @@ async function renderText() {
   }
 }
 
-function spec() {
+function spec(c) { // c: the campaign edited, if any (its variants are kept)
   const $ = (id) => state.root.querySelector(`#${id}`).value;
   const attributes = {};
   for (const line of $("f-attributes").split("\n")) {
@@ -612,7 +667,9 @@ function spec() {
     relevance_hours: number("f-relevance"),
     messages_per_second: number("f-mps"),
   };
+  body.holdout_percent = number("f-holdout") ?? 0;
   if ($("f-prompt")) body.prompt_id = $("f-prompt");
+  else if (c?.variants?.length) body.variants = c.variants;
   else body.message = $("f-message");
   if ($("f-cron").trim()) body.cron = $("f-cron").trim();
   if ($("f-location-name").trim() || $("f-location-prefixes").trim()) {
@@ -655,7 +712,7 @@ async function save(event, c) {
   const button = form.querySelector("#save-campaign");
   button.disabled = true;
   try {
-    const body = spec();
+    const body = spec(c);
     const saved = c
       ? await api.call("PUT", `campaigns/${encodeURIComponent(c.id)}`, { body })
       : await api.post("campaigns", body);

@@ -283,10 +283,13 @@ class Campaign(CampaignSpec):
         """It asks a question (its prompt) instead of sending a message of its own."""
         return self.prompt_id is not None
 
-    def text_for(self, contact: Contact, store: Mapping[str, str]) -> str:
-        """The message for this contact (its variant's, if the campaign has variants),
-        `store` its store's template fields (a question campaign's text comes from its prompt)."""
-        variant = variant_of(contact.phone, self.id, self.variants)
+    def text_for(self, contact: Contact, store: Mapping[str, str], variant_id: str | None = None) -> str:
+        """The message for this contact, `store` its store's template fields (a
+        question campaign's text comes from its prompt). With variants: the one
+        named (as planned), or the contact's draw when none is named or the
+        variants have changed since and it is gone."""
+        named = [variant for variant in self.variants if variant.id == variant_id]
+        variant = named[0] if named else variant_of(contact.phone, self.id, self.variants)
         message = variant.message if variant else self.message
         if message is None:
             raise ValueError(f"campaign {self.id} asks the question {self.prompt_id!r}: it has no message")
@@ -301,9 +304,10 @@ class Campaign(CampaignSpec):
         return cell(contact.store_id, variant.id if variant else None)
 
     def decision_for(self, contact: Contact, intent: Intent, at: datetime, settings: PolicySettings) -> Decision:
-        """The policy's decision on a contact of the audience, explained by the
-        audience's rules; one it would text, dropped when the contact is in the
-        campaign's control group (at planning and again at send time)."""
+        """The planned decision on a contact of the audience, explained by the
+        audience's rules; one that would text it, dropped when the contact is in
+        the campaign's control group (drawn here only: a text planned is not
+        held out at send time by a percentage changed since)."""
         decision = self.audience.explained(decide(contact, intent, at, settings), contact, at)
         if decision.verdict == Verdict.DROP or not held_out(contact.phone, self.id, self.holdout_percent):
             return decision

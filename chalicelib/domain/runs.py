@@ -99,14 +99,22 @@ class Hold:
     until: datetime
     minute: datetime
     paused: bool = False
+    cell: str | None = None  # its store and variant, fixed when it was planned (domain/experiment.py)
 
     @classmethod
     def filed(
-        cls, run_id: str, campaign_id: str, phone: str, until: datetime, now: datetime, reason: str | None = None
+        cls,
+        run_id: str,
+        campaign_id: str,
+        phone: str,
+        until: datetime,
+        now: datetime,
+        reason: str | None = None,
+        cell: str | None = None,
     ) -> Hold:
         # never under a minute the tick may already have released
         minute = max(minute_of(until), minute_of(now) + timedelta(minutes=1))
-        return cls(run_id, campaign_id, phone, until, minute, paused=reason == Reason.CAMPAIGN_PAUSED)
+        return cls(run_id, campaign_id, phone, until, minute, paused=reason == Reason.CAMPAIGN_PAUSED, cell=cell)
 
     def moved_to(self, minute: datetime) -> Hold:
         """The same text filed under another minute (a resume brings a paused one forward)."""

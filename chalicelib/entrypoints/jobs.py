@@ -127,9 +127,7 @@ def send(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
         if job.get("kind") in (orders.ORDER_EVENT, REORDER_JOB):  # queued here before the events queue existed
             d.events_queue.enqueue([job])
             return
-        outcome = send_one(
-            SendJob(job["run_id"], job["campaign_id"], job["phone"], int(job.get("retry", 0))), ctx, batch
-        )
+        outcome = send_one(SendJob.of(job), ctx, batch)
         count("OutboundJobs", outcome=outcome.value)
         logger.info("send", extra={"phone": job["phone"], "run_id": job["run_id"], "outcome": outcome.value})
 

@@ -401,7 +401,7 @@ def close(
         for d in runs.holds.decisions_for(phone)
         if d.verdict == Verdict.HOLD and d.reason == Reason.IN_CONVERSATION and d.at >= since and not d.outcome
     ]
-    send_queue.enqueue([send_job(d.run_id, d.campaign_id, phone) for d in held])
+    send_queue.enqueue([send_job(d.run_id, d.campaign_id, phone, d.cell) for d in held])
     return contact, len(held)
 
 

@@ -23,8 +23,10 @@ PLAN = "plan"
 RELEASE = "release"
 
 
-def send_job(run: str, campaign_id: str, phone: str) -> dict[str, str]:
-    return {"run_id": run, "campaign_id": campaign_id, "phone": phone}
+def send_job(run: str, campaign_id: str, phone: str, cell: str | None = None) -> dict[str, str]:
+    """A send job's body; `cell`: its store and variant, fixed at planning (the report counts it there)."""
+    job = {"run_id": run, "campaign_id": campaign_id, "phone": phone}
+    return job if cell is None else {**job, "cell": cell}
 
 
 def decisions_for_audience(
@@ -122,7 +124,7 @@ def file_holds(holds: list[Hold], runs: RunStore, send_queue: JobQueue) -> None:
     runs.holds.record([], holds)
     released = runs.holds.cursor()
     late = [hold for hold in holds if released is not None and hold.minute <= released]
-    send_queue.enqueue([send_job(hold.run_id, hold.campaign_id, hold.phone) for hold in late])
+    send_queue.enqueue([send_job(hold.run_id, hold.campaign_id, hold.phone, hold.cell) for hold in late])
     runs.holds.release(late)
     runs.holds.park([hold for hold in holds if hold.paused and hold not in late])
 
@@ -213,9 +215,10 @@ def _plan_page(
         cell = campaign.cell_of(contact)
         records.append(DecisionRecord.of(contact.phone, run, decision, now, "planned", cell))
         if decision.verdict == Verdict.HOLD and decision.until is not None:
-            holds.append(Hold.filed(run.id, campaign.id, contact.phone, decision.until, clock.now(), decision.reason))
+            until, reason = decision.until, decision.reason
+            holds.append(Hold.filed(run.id, campaign.id, contact.phone, until, clock.now(), reason, cell))
         elif decision.verdict in (Verdict.SEND, Verdict.ASK):
-            sends.append(send_job(run.id, campaign.id, contact.phone))
+            sends.append(send_job(run.id, campaign.id, contact.phone, cell))
         elif decision.reason != Reason.HOLDOUT:
             continue
         counted.cells[cell] += 1
@@ -259,6 +262,6 @@ def plan_shard(
 
 def release_holds(minute: datetime, shard: int, runs: RunStore, send_queue: JobQueue) -> int:
     holds = runs.holds.due(minute, shard)
-    send_queue.enqueue([send_job(h.run_id, h.campaign_id, h.phone) for h in holds])
+    send_queue.enqueue([send_job(h.run_id, h.campaign_id, h.phone, h.cell) for h in holds])
     runs.holds.release(holds)
     return len(holds)

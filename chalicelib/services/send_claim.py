@@ -14,7 +14,15 @@ from chalicelib.domain.ledger import Claim, ClaimStatus, Fate, look
 from chalicelib.domain.policy import Decision, Intent, PolicySettings, Purpose, Reason, Verdict, decide
 from chalicelib.domain.runs import DecisionRecord, Hold
 from chalicelib.services.runs import file_holds
-from chalicelib.services.send_text import BatchReads, Claimed, Outgoing, SendContext, SendJob, TextAttempt
+from chalicelib.services.send_text import (
+    BatchReads,
+    Claimed,
+    Outgoing,
+    SendContext,
+    SendJob,
+    TextAttempt,
+    message_for,
+)
 from chalicelib.services.send_twilio import reconcile
 
 CLAIM_TRIES = 4  # decisions on a contact that changed under the claim, and a dead sender's entry taken over
@@ -31,7 +39,7 @@ def decide_and_claim(text: TextAttempt, contact: Contact | None, reads: BatchRea
         if contact is None or decision is None or decision.verdict in (Verdict.HOLD, Verdict.DROP):
             return _not_now(text, contact, decision, ctx, taking_over)
         outgoing, record = (
-            _outgoing(text.campaign, text.run.id, contact, decision, ctx),
+            _outgoing(text, contact, decision, ctx),
             text.decided(contact, decision),
         )
         marketing = text.campaign.purpose == Purpose.MARKETING and decision.verdict == Verdict.SEND
@@ -63,7 +71,8 @@ def decide_and_claim(text: TextAttempt, contact: Contact | None, reads: BatchRea
 def _decide_now(
     contact: Contact, intent: Intent, now: datetime, policy: PolicySettings, campaign: Campaign
 ) -> Decision:
-    decision = campaign.decision_for(contact, intent, now, policy)
+    # no control group here: planning drew it, and queued no text for anyone in it
+    decision = campaign.audience.explained(decide(contact, intent, now, policy), contact, now)
     if decision.verdict != Verdict.ASK:
         return decision
     # the question instead of the promotion: consent and quiet hours hold for it too
@@ -86,7 +95,7 @@ def _not_now(
     if decision.verdict == Verdict.HOLD and decision.until is not None:
         # filed first: a crash in between leaves a spare hold (its send finds the entry settled), never none;
         # held for a pause: noted for the resume
-        hold = Hold.filed(run.id, run.campaign_id, phone, decision.until, text.now, decision.reason)
+        hold = Hold.filed(run.id, run.campaign_id, phone, decision.until, text.now, decision.reason, record.cell)
         file_holds([hold], ctx.runs, ctx.send_queue)
         done = Fate.PAUSED if decision.reason == Reason.CAMPAIGN_PAUSED else Fate.HELD
         outcome, detail = Fate.HELD, str(decision.reason)
@@ -143,7 +152,8 @@ def _busy(job: SendJob, entry: Claim, ctx: SendContext) -> Fate:
     return Fate.LEASED
 
 
-def _outgoing(campaign: Campaign, run_id: str, contact: Contact, decision: Decision, ctx: SendContext) -> Outgoing:
+def _outgoing(text: TextAttempt, contact: Contact, decision: Decision, ctx: SendContext) -> Outgoing:
+    campaign, cell = text.campaign, text.cell(contact)
     location = campaign.location.name if campaign.location else None
     asked = decision.prompt if decision.verdict == Verdict.ASK else campaign.prompt_id
     if asked is not None:
@@ -151,5 +161,5 @@ def _outgoing(campaign: Campaign, run_id: str, contact: Contact, decision: Decis
         if prompt is None:
             raise LookupError(f"no prompt {asked!r}")  # the job fails, and ends in the dead-letter queue
         return Outgoing(prompt.text(ctx.brand_name, location), prompt, location)
-    text = campaign.text_for(contact, ctx.stores.template_fields(contact))
-    return Outgoing(ctx.linked(text, run_id, contact.phone, campaign.cell_of(contact)), None, location)
+    message = message_for(campaign, contact, cell, ctx)
+    return Outgoing(ctx.linked(message, text.run.id, contact.phone, cell), None, location)

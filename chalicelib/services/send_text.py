@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.contact import Contact
+from chalicelib.domain.experiment import cell_parts
 from chalicelib.domain.ledger import LEASE, RETRY_FIRST_S, RETRY_MAX_S
 from chalicelib.domain.links import plain, stand_in
 from chalicelib.domain.policy import Decision, Intent, PolicySettings
@@ -76,9 +77,17 @@ class SendJob:
     campaign_id: str
     phone: str
     retry: int = 0  # how many times Twilio asked us to come back
+    cell: str | None = None  # its store and variant, fixed at planning (None: queued before cells were)
+
+    @classmethod
+    def of(cls, body: Mapping[str, Any]) -> SendJob:
+        """The job a queued body (send_job, SendJob.body) describes."""
+        cell = body.get("cell")
+        retry = int(body.get("retry", 0))
+        return cls(str(body["run_id"]), str(body["campaign_id"]), str(body["phone"]), retry, cell and str(cell))
 
     def body(self) -> dict[str, str | int]:
-        return {**send_job(self.run_id, self.campaign_id, self.phone), "retry": self.retry}
+        return {**send_job(self.run_id, self.campaign_id, self.phone, self.cell), "retry": self.retry}
 
 
 def backoff_s(retry: int, rng: random.Random | None = None, timing: SendTiming = DEFAULT_TIMING) -> int:
@@ -162,9 +171,12 @@ class TextAttempt:
         """Its share of the campaign's own pace (capped only)."""
         return PACE_MARGIN * self.segments / (self.campaign.messages_per_second or math.inf)
 
+    def cell(self, contact: Contact | None) -> str | None:
+        """Its store and variant: as planned, or (a job queued before cells were kept) as the contact is now."""
+        return self.job.cell or (self.campaign.cell_of(contact) if contact else None)
+
     def decided(self, contact: Contact | None, decision: Decision) -> DecisionRecord:
-        cell = self.campaign.cell_of(contact) if contact else None
-        return DecisionRecord.of(self.job.phone, self.run, decision, self.now, "at_send", cell)
+        return DecisionRecord.of(self.job.phone, self.run, decision, self.now, "at_send", self.cell(contact))
 
 
 @dataclass(frozen=True)
@@ -185,14 +197,20 @@ class Outgoing:
     location: str | None
 
 
-def segments_before(campaign: Campaign, contact: Contact | None, reads: BatchReads, ctx: SendContext) -> int:
+def message_for(campaign: Campaign, contact: Contact, cell: str | None, ctx: SendContext) -> str:
+    """The campaign's message for the contact: its cell's variant's, if the campaign has variants."""
+    return campaign.text_for(contact, ctx.stores.template_fields(contact), cell_parts(cell)[1] if cell else None)
+
+
+def segments_before(text: TextAttempt, contact: Contact | None, reads: BatchReads, ctx: SendContext) -> int:
     """The segments its pace slot is taken for: the campaign's text for this
     contact (or its question), before the decision (which may ask a question instead)."""
+    campaign = text.campaign
     if contact is None:
         return 1
     if not campaign.asks:
-        text = campaign.text_for(contact, ctx.stores.template_fields(contact))
-        return max(1, segments(ctx.as_long_as_sent(text)).count)
+        message = message_for(campaign, contact, text.cell(contact), ctx)
+        return max(1, segments(ctx.as_long_as_sent(message)).count)
     prompt = reads.prompt(campaign.prompt_id or "", ctx)
     location = campaign.location.name if campaign.location else None
     return max(1, segments(prompt.text(ctx.brand_name, location)).count) if prompt else 1

@@ -22,7 +22,16 @@ from chalicelib.services.ports import SendOutcome, SendResult, Write
 from chalicelib.services.recording import record_sent
 from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.send_pace import SLOT_AHEAD_S, keep_slot, take_slots
-from chalicelib.services.send_text import BatchReads, Claimed, Outgoing, SendContext, SendJob, TextAttempt, backoff_s
+from chalicelib.services.send_text import (
+    BatchReads,
+    Claimed,
+    Outgoing,
+    SendContext,
+    SendJob,
+    TextAttempt,
+    backoff_s,
+    message_for,
+)
 from chalicelib.services.status import run_counts
 
 MAX_VALIDITY_S = 36_000  # Twilio's longest ValidityPeriod
@@ -83,7 +92,7 @@ def reconcile(
     since = stale.sending_since or text.now - ctx.timing.lease
     body = stale.body
     if not body and contact is not None and not campaign.asks:  # claimed before bodies were kept
-        body = campaign.text_for(contact, ctx.stores.template_fields(contact))
+        body = message_for(campaign, contact, text.cell(contact), ctx)
     try:
         if not body:
             raise LookupUnavailableError("nothing to look for: the claim kept no body")

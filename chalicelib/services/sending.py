@@ -30,7 +30,7 @@ def send_one(job: SendJob, ctx: SendContext, batch: BatchReads | None = None) ->
         intent = replace(intent, campaign_paused=True)
     origin = ctx.stores.origin(contact) if contact else origin_of(None, math.inf)
     text = TextAttempt(job, campaign, run, intent, ctx.clock.now(), not intent.campaign_paused, origin)
-    text.segments = segments_before(campaign, contact, reads, ctx)
+    text.segments = segments_before(text, contact, reads, ctx)
     if text.paced and (deferred := wait_for_slot(text, ctx)) is not None:
         return deferred
     claimed = decide_and_claim(text, contact, reads, ctx)

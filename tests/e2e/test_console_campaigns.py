@@ -3,11 +3,13 @@ operator creates a campaign in the form (the API's refusals shown next to the
 fields), watches the live preview fill the text in for a sample contact and
 count its segments as they type, edits it, previews its decisions, and
 follows a run's progress until the simulator's receipts have counted every
-text delivered. Screenshots: campaign-edit, campaign-progress."""
+text delivered, and reads a test's report per variant and per store against
+its control group. Screenshots: campaign-edit, campaign-progress, campaign-report."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from selenium.webdriver import Chrome as WebDriver
@@ -15,10 +17,12 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 
+from chalicelib.domain.experiment import Variant, held_out, variant_of
 from tests.e2e.browser import click, console_errors, console_errors_until, find, shoot, sign_in, unlabelled, wait
 from tests.e2e.conftest import RunningStack
 from tests.e2e.test_campaigns import api, person
 from tests.e2e.test_local_stack import eventually, handset
+from tests.e2e.test_stores_and_orders import order_event, post_event, put_store
 
 PRIYA = "+447700950401"  # this file's numbers: +4477009504xx
 TAG = "console-form"
@@ -164,6 +168,52 @@ def test_a_run_s_progress_counts_the_texts_delivered(
     assert (meter.get_attribute("value"), meter.get_attribute("max")) == (str(len(numbers)), str(len(numbers)))
     assert f"for {len(numbers)} segments" in find(browser, "#earned-money").text
     shoot(browser, "campaign-progress")
+
+
+def test_a_test_s_report_shows_each_variant_and_store_against_the_control_group(
+    stack: RunningStack, browser: WebDriver, keys: dict[str, str]
+) -> None:
+    variants = [
+        {"id": "short", "message": "2-for-1 tonight. Reply STOP to opt out", "weight": 1},
+        {"id": "long", "message": "Hi {first_name|there}, 2-for-1 on every pizza tonight", "weight": 1},
+    ]
+    campaign = api(stack, "POST", "/api/campaigns", {
+        "name": "Console: short or long?", "variants": variants, "holdout_percent": 25,
+        "audience": {"tags": ["console-ab"]}, "send_at": (datetime.now(UTC) + timedelta(seconds=8)).isoformat(),
+        "messages_per_second": 5,
+    })  # fmt: skip
+    cid, drawn = campaign["id"], [Variant.model_validate(v) for v in variants]
+    pool = [f"+4477009504{i}" for i in range(50, 100)]  # the groups follow the campaign's id: people chosen after
+    held = [p for p in pool if held_out(p, cid, 25)][:1]
+    free = [p for p in pool if not held_out(p, cid, 25)]
+    texted = [p for v in drawn for p in [q for q in free if variant_of(q, cid, drawn) == v][:2]]
+    stores = [f"con-{uuid.uuid4().hex[:6]}" for _ in range(2)]
+    for n, store_id in enumerate(stores):
+        put_store(stack, store_id, ["LS6"], f"+44113496020{n}", mps=5)
+    store_of = {phone: stores[n % 2] for n, phone in enumerate(held + texted)}
+    contacts = [person(p, "console-ab", store_id=store_of[p]) for p in held + texted]
+    api(stack, "POST", "/api/contacts", {"contacts": contacts})
+    assert eventually(lambda: all(handset(stack, n) for n in texted) or None, timeout_s=60)
+    integration = api(stack, "POST", "/api/keys", {"name": f"orders-{uuid.uuid4().hex[:6]}", "role": "integration"})
+    order = order_event(f"evt-{uuid.uuid4().hex[:8]}", held[0], store_of[held[0]], at=datetime.now(UTC).isoformat())
+    assert post_event(stack, integration["key"], order).status_code == 202  # the control group's: no text before it
+    sign_in(browser, stack, keys["olivia"], at=f"#/campaigns/{cid}")
+
+    def compared(driver: WebDriver) -> str | None:
+        said = find(driver, "#holdout").text if driver.find_elements(By.CSS_SELECTOR, "#holdout") else ""
+        return said if "1 of their orders" in said else None
+
+    said = wait(browser, compared, 40)
+    assert said.startswith("Control group: 1 texted nothing;") and "The texts added -4 orders" in said
+    for variant in ("short", "long"):
+        row = f"#by-variant tr[data-group={variant}]"
+        assert find(browser, f"{row} td[data-metric=planned]").text == "2"
+        assert find(browser, f"{row} td[data-metric=sent]").text == "2"
+    shown_stores = {e.get_attribute("data-group") for e in browser.find_elements(By.CSS_SELECTOR, "#by-store tbody tr")}
+    assert shown_stores == set(stores)
+    assert find(browser, "#campaign").text.count("Control group") >= 2  # the campaign's facts say it too
+    assert unlabelled(browser) == []  # the tables' scrolling regions are named by their captions
+    shoot(browser, "campaign-report")
 
 
 def test_no_console_errors_after_the_refused_saves(browser: WebDriver) -> None:

@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from chalicelib.domain.campaign import Audience, CampaignSpec
+from chalicelib.domain.contact import TimeZone
 from chalicelib.domain.experiment import HOLDOUT, Variant, cell, cell_parts, held_out, variant_of
+from chalicelib.domain.ledger import Fate
 from chalicelib.domain.messages import Direction
 from chalicelib.domain.orders import Money, OrderChannel, OrderEvent, OrderEventType
 from chalicelib.domain.report import as_csv, run_report
@@ -117,3 +119,45 @@ def test_a_run_with_a_control_group_and_variants_reports_each_and_what_the_texts
     rows = [line.split(",")[0] for line in as_csv(found).splitlines()]
     assert rows == ["group", "run", "store:leeds", "store:york", "variant:a", "variant:b", "holdout", "incremental"]
     assert world.send() == []  # and nothing more is queued for anyone: the control group never will be
+
+
+def by_store(world: World, campaign_id: str) -> dict[str | None, tuple[int, int]]:
+    [run] = world.runs.list_runs(campaign_id)
+    found = run_report(run, world.runs.cells(run.id), {}, "GBP")
+    return {group["store_id"]: (group["planned"], group["sent"]) for group in found["by_store"]}
+
+
+def test_a_text_counts_in_the_cell_it_was_planned_in_though_its_contact_moved_store_while_it_was_held() -> None:
+    world = World()
+    world.campaign(location=None, audience=Audience())
+    night = TimeZone(confirmed="Pacific/Auckland")  # 22:00 there when the run starts: held until morning
+    world.contact(PHONES[0], store_id="york", time_zone=night)
+    world.contact(PHONES[1], store_id="york")
+    world.tick()
+    world.plan()
+    world.store.save_contact(world.get_contact(PHONES[0]).model_copy(update={"store_id": "leeds"}), 1)
+    world.store.save_contact(world.get_contact(PHONES[1]).model_copy(update={"store_id": "leeds"}), 1)
+    assert world.send() == [Fate.SENT]  # the one not held: moved between its planning and its send
+    released: list[Fate] = []
+    for _ in range(6):  # the tick releases two hours of held texts at a time: 08:00 in Auckland comes
+        world.clock.sleep(timedelta(hours=2).total_seconds())
+        world.tick()
+        world.plan()  # the held one is released (its hold kept its cell)
+        released += world.send()
+    assert released == [Fate.SENT]
+    assert by_store(world, "cmp_leeds") == {"york": (2, 2)}
+
+
+def test_a_control_group_raised_after_planning_holds_out_nobody_already_planned() -> None:
+    world = World()
+    world.campaign(location=None, audience=Audience())
+    for phone in PHONES[:40]:
+        world.contact(phone)
+    world.tick()
+    world.plan()
+    started = world.get_campaign()  # as the tick saved it
+    world.campaigns.save(started.model_copy(update={"holdout_percent": 20}), started.version)
+    assert world.send() == [Fate.SENT] * 40  # planned before the control group existed: all texted
+    [run] = world.runs.list_runs("cmp_leeds")
+    found = run_report(run, world.runs.cells(run.id), {}, "GBP")
+    assert (found["planned"], found["sent"], found["holdout"]) == (40, 40, None)
