@@ -400,17 +400,41 @@ _Write = tuple[
 # --- the table ----------------------------------------------------------------------
 
 
+class _Table(dict[tuple[str, str], Item]):
+    """A table's items by key, and by partition key too: a Query of one partition
+    reads that partition, not the whole table (as DynamoDB does), so that tests
+    and benchmarks with many items stay fast."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.partitions: dict[str, dict[tuple[str, str], Item]] = {}
+
+    def __setitem__(self, key: tuple[str, str], item: Item) -> None:
+        super().__setitem__(key, item)
+        self.partitions.setdefault(key[0], {})[key] = item
+
+    def pop(self, key: tuple[str, str], default: Any = None) -> Any:
+        partition = self.partitions.get(key[0], {})
+        partition.pop(key, None)
+        if not partition:
+            self.partitions.pop(key[0], None)
+        return super().pop(key, default)
+
+
+HASH_EQUALS = re.compile(r"^\s*(#?\w+)\s*=\s*(:\w+)")  # a key condition's first clause: `pk = :pk`
+
+
 class MemoryDynamoDB:
     """One client, any number of tables (each created with `create_table(name)`)."""
 
     def __init__(self) -> None:
-        self._tables: dict[str, dict[tuple[str, str], Item]] = {}
+        self._tables: dict[str, _Table] = {}
         self._indexes = _indexes()
         self._lock = threading.RLock()
         self.calls: dict[str, int] = {}
 
     def create_table(self, name: str) -> str:
-        self._tables.setdefault(name, {})
+        self._tables.setdefault(name, _Table())
         return name
 
     def items(self, table: str) -> list[Item]:
@@ -418,7 +442,7 @@ class MemoryDynamoDB:
         with self._lock:
             return [copy.deepcopy(item) for _, item in sorted(self._tables[table].items())]
 
-    def _table(self, name: str) -> dict[tuple[str, str], Item]:
+    def _table(self, name: str) -> _Table:
         if name not in self._tables:
             raise _error("ResourceNotFoundException", f"no table {name}", "GetItem")
         return self._tables[name]
@@ -460,7 +484,9 @@ class MemoryDynamoDB:
             names, values = request.get("ExpressionAttributeNames", {}), request.get("ExpressionAttributeValues", {})
             index = self._indexes[request.get("IndexName")]
             matches = condition(request["KeyConditionExpression"], names, values, used)
-            candidates = [item for item in self._in_index(request["TableName"], index) if matches(item)]
+            partition = self._in_partition(request, index, names, values)
+            searched = self._in_index(request["TableName"], index) if partition is None else partition
+            candidates = [item for item in searched if matches(item)]
             forward = request.get("ScanIndexForward", True)
             candidates.sort(key=lambda item: self._order(index, item), reverse=not forward)
             return self._page(candidates, index, request, names, values, used, forward)
@@ -479,6 +505,20 @@ class MemoryDynamoDB:
             ]
             candidates.sort(key=lambda item: self._order(index, item))
             return self._page(candidates, index, request, names, values, used, forward=True)
+
+    def _in_partition(
+        self, request: dict[str, Any], index: Index, names: dict[str, str], values: dict[str, Any]
+    ) -> list[Item] | None:
+        """The items of the one table partition the key condition names (the table's, or a
+        local index's: the same partitions); None for a global index's Query."""
+        found = HASH_EQUALS.match(request["KeyConditionExpression"])
+        if index.hash_key != self._indexes[None].hash_key or found is None:
+            return None
+        name, placeholder = names.get(found[1], found[1]), found[2]
+        if name != index.hash_key or "S" not in values.get(placeholder, {}):
+            return None
+        partition = self._table(request["TableName"]).partitions.get(values[placeholder]["S"], {})
+        return [item for item in partition.values() if index.range_key is None or index.range_key in item]
 
     def _in_index(self, table: str, index: Index) -> Iterator[Item]:
         for item in self._table(table).values():

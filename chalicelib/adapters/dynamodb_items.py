@@ -9,7 +9,7 @@ attributes. Items updated in place (contacts, runs, ledger) stay typed.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -107,6 +107,24 @@ def all_pages(read: Callable[..., Any], request: dict[str, Any]) -> Iterator[lis
         if "LastEvaluatedKey" not in page:
             return
         request = {**request, "ExclusiveStartKey": page["LastEvaluatedKey"]}
+
+
+BATCH_GET = 100  # BatchGetItem's most keys a call
+
+
+def items_at(client: DynamoDBClient, table: str, keys: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items of these keys that exist, read consistently (BatchGetItem, 100 keys a
+    call, asking again for any the table left unprocessed); in no particular order."""
+    found: list[dict[str, Any]] = []
+    unique = list({(k["pk"]["S"], k["sk"]["S"]): k for k in keys}.values())
+    for start in range(0, len(unique), BATCH_GET):
+        pending: list[Any] = unique[start : start + BATCH_GET]
+        while pending:
+            response = client.batch_get_item(RequestItems={table: {"Keys": pending, "ConsistentRead": True}})
+            found += response.get("Responses", {}).get(table, [])
+            unprocessed: Any = response.get("UnprocessedKeys", {})
+            pending = list(unprocessed.get(table, {}).get("Keys", []))
+    return found
 
 
 def _cancellation_reasons(error: ClientError) -> list[dict[str, Any]]:

@@ -12,14 +12,21 @@ import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zlib import crc32
 
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamodb_contacts import changed_since, unchanged_since
 from chalicelib.adapters.dynamodb_holds import decision_item
 from chalicelib.adapters.dynamodb_items import epoch, number, string
-from chalicelib.adapters.table_layout import cell_counter_key, contact_key, ledger_key, run_key, sortable
+from chalicelib.adapters.table_layout import (
+    cell_counter_key,
+    contact_key,
+    counter_shard,
+    ledger_key,
+    run_counter_key,
+    run_key,
+    sortable,
+)
 from chalicelib.adapters.unit_of_work import CONDITION_FAILED, error_code, refusals, write_all
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.errors import LostLeaseError, MarketingTakenError
@@ -43,26 +50,17 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 
-COUNTER_SHARDS = 8
-COUNTER_MARK = "#N"
-
-
 def counted_ops(
     table: str, run_id: str, phone: str, counts: Mapping[str, int], cell: str | None = None
 ) -> list[TransactWriteItemTypeDef]:
-    """Settled counts added to one of the run's counter items, and to one of its
-    cell's (`cell`: the text's store and variant, domain/experiment.py); each
-    chosen by the number, the run's texts spread over COUNTER_SHARDS items. None for no counts."""
+    """Settled counts added to one of the run's counter shards, and to its cell's
+    item there (`cell`: the text's store and variant, domain/experiment.py): the
+    shard chosen by the number, a partition of its own (table_layout.py). None for no counts."""
     if not counts:
         return []
     shard = counter_shard(phone)
-    key = run_key(run_id)
-    ops = [added_to({"pk": key["pk"], "sk": string(f"{key['sk']['S']}{COUNTER_MARK}{shard}")}, counts, table)]
+    ops = [added_to(run_counter_key(run_id, shard), counts, table)]
     return ops if cell is None else [*ops, added_to(cell_counter_key(run_id, cell, shard), counts, table)]
-
-
-def counter_shard(phone: str) -> int:
-    return crc32(phone.encode()) % COUNTER_SHARDS
 
 
 def added_to(key: dict[str, Any], counts: Mapping[str, int], table: str) -> TransactWriteItemTypeDef:

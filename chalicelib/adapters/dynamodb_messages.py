@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamodb_contacts import load_contact
-from chalicelib.adapters.dynamodb_items import THREAD_INDEX, load_doc, message_item, next_version, versioned_put
+from chalicelib.adapters.dynamodb_items import (
+    THREAD_INDEX,
+    items_at,
+    load_doc,
+    message_item,
+    next_version,
+    versioned_put,
+)
 from chalicelib.adapters.table_layout import PROFILE, contact_key, contact_pk, message_key
 from chalicelib.adapters.unit_of_work import CONDITION_FAILED, error_code
 from chalicelib.domain.contact import Contact
@@ -51,13 +58,7 @@ class DynamoMessageLog:
         return load_doc(Message, item) if item else None
 
     def with_contact(self, phone: str, sid: str) -> tuple[Message | None, Contact | None]:
-        keys: list[Any] = [message_key(phone, sid), contact_key(phone)]
-        found: list[dict[str, Any]] = []
-        while keys:
-            response = self._client.batch_get_item(RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}})
-            found.extend(response.get("Responses", {}).get(self._table, []))
-            unprocessed: Any = response.get("UnprocessedKeys", {})
-            keys = list(unprocessed.get(self._table, {}).get("Keys", []))
+        found = items_at(self._client, self._table, [message_key(phone, sid), contact_key(phone)])
         message: Message | None = None
         contact: Contact | None = None
         for item in found:

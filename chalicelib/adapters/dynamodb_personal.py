@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters import table_layout as layout
 from chalicelib.adapters.dynamodb_contacts import load_contact
-from chalicelib.adapters.dynamodb_items import DOC, all_pages, from_item, string
+from chalicelib.adapters.dynamodb_items import DOC, all_pages, from_item, items_at, string
 from chalicelib.domain.links import tokens_in
 from chalicelib.domain.messages import Direction, InboundKind
 from chalicelib.domain.runs import DecisionRecord, Hold, minute_of
@@ -150,19 +150,8 @@ class DynamoPersonalData:
         return holds + [layout.key(item["pk"]["S"], item["sk"]["S"]) for item in parked]
 
     def _existing(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The items of these keys that exist (BatchGetItem, 100 a call)."""
-        found: list[dict[str, Any]] = []
-        unique = list({(k["pk"]["S"], k["sk"]["S"]): k for k in keys}.values())
-        for start in range(0, len(unique), 100):
-            pending: list[Any] = unique[start : start + 100]
-            while pending:
-                response = self._client.batch_get_item(
-                    RequestItems={self._table: {"Keys": pending, "ConsistentRead": True}}
-                )
-                found += response.get("Responses", {}).get(self._table, [])
-                unprocessed: Any = response.get("UnprocessedKeys", {})
-                pending = list(unprocessed.get(self._table, {}).get("Keys", []))
-        return found
+        """The items of these keys that exist."""
+        return items_at(self._client, self._table, keys)
 
     def _delete(self, items: Iterable[dict[str, Any]]) -> None:
         requests: list[Any] = [{"DeleteRequest": {"Key": layout.key(i["pk"]["S"], i["sk"]["S"])}} for i in items]

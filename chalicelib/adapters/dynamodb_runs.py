@@ -2,12 +2,15 @@
 keys built in table_layout.py), with the run's decisions and holds
 (dynamodb_holds.py) and its ledger (dynamodb_ledger.py) as repositories beside it.
 
-  pk = "RUNS#<campaign id>", sk = "R#<run id>"   a run: counts, shards done, pace
-  pk = "RUNS#<campaign id>", sk = "R#<run id>#N<k>"  the run's settled counts, spread over
-                                                 COUNTER_SHARDS items (no hot item for the
-                                                 settling transactions to conflict on)
-  pk = "RUNS#<campaign id>", sk = "G#<run id>#..."  the same counts by cell (store and variant),
-                                                 apart, so that reading a run never reads them
+  pk = "RUNS#<campaign id>", sk = "R#<run id>"   a run: planned counts, shards done, pace
+  pk = "RC#<run id>#<k>", sk = "N"                 its counts as texts settle, are delivered,
+                                                 answered, clicked or ordered after: spread
+                                                 over COUNTER_SHARDS partitions, so that no
+                                                 partition takes every text's count and no
+                                                 item is hot for the settling transactions
+  pk = "RC#<run id>#<k>", sk = "C#<cell>" | "P#<plan shard>"  the same by cell (store and
+                                                 variant) and planned by cell: the report's
+  pk = "RUNS#<campaign id>", sk = "R#<run id>#N<k>"  counts as kept before RC# (still read)
 """
 
 from __future__ import annotations
@@ -20,10 +23,16 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters import table_layout as layout
 from chalicelib.adapters.dynamodb_holds import DynamoHoldBook
-from chalicelib.adapters.dynamodb_items import all_pages, from_item, number, string, to_item
-from chalicelib.adapters.dynamodb_ledger import COUNTER_MARK, DynamoLedger, added_to, counted_ops, counter_shard
+from chalicelib.adapters.dynamodb_items import all_pages, from_item, items_at, number, string, to_item
+from chalicelib.adapters.dynamodb_ledger import DynamoLedger, counted_ops
 from chalicelib.adapters.dynamodb_pace import DynamoPace, DynamoSenderPace
-from chalicelib.adapters.table_layout import cell_counter_key, cells_planned_key, cells_prefix, run_key
+from chalicelib.adapters.table_layout import (
+    COUNTER_SHARDS,
+    cells_planned_key,
+    counter_pk,
+    run_counter_key,
+    run_key,
+)
 from chalicelib.adapters.unit_of_work import CONDITION_FAILED, DynamoUnitOfWork, error_code, write_all
 from chalicelib.domain.errors import RapportError, RunTrippedError
 from chalicelib.domain.ledger import PLANNED
@@ -45,15 +54,22 @@ def _condition_failed(error: ClientError) -> bool:
     return error_code(error) == CONDITION_FAILED
 
 
+LEGACY_COUNTERS = "#N"  # R#<run id>#N<k>: a run's counters before the RC# partitions
+RUNS_LISTED = 20  # a campaign's newest runs listed (a daily campaign has 365 a year)
+
+
+def _counts_of(item: dict[str, Any]) -> dict[str, int]:
+    return {name: int(value["N"]) for name, value in item.items() if name not in ("pk", "sk")}
+
+
 def _runs_from(items: Iterable[dict[str, Any]]) -> list[Run]:
-    """Runs with their settled counts added from their counter items, in query order."""
+    """Runs with the counts of their legacy counter items added, in query order."""
     runs: dict[str, Run] = {}
     settled: dict[str, Counter[str]] = {}
     for item in items:
         sk = item["sk"]["S"]
-        if COUNTER_MARK in sk:
-            counts = settled.setdefault(sk.split(COUNTER_MARK)[0], Counter())
-            counts.update({k: int(v["N"]) for k, v in item.items() if k not in ("pk", "sk")})
+        if LEGACY_COUNTERS in sk:
+            settled.setdefault(sk.split(LEGACY_COUNTERS)[0], Counter()).update(_counts_of(item))
         else:
             runs[sk] = Run.model_validate(from_item(item))
     return [
@@ -94,37 +110,51 @@ class DynamoRunStore:
             "ConsistentRead": True,
         }
         runs = _runs_from(item for page in all_pages(self._client.query, request) for item in page)
-        return runs[0] if runs else None
+        return self._with_shards(runs)[0] if runs else None
 
     def list_runs(self, campaign_id: str) -> list[Run]:
+        """The newest RUNS_LISTED runs, newest first."""
         request = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :runs)",
             "ExpressionAttributeValues": {":pk": string(layout.runs_pk(campaign_id)), ":runs": string(layout.RUN)},
             "ScanIndexForward": False,
         }
-        return _runs_from(item for page in all_pages(self._client.query, request) for item in page)
+        items: list[dict[str, Any]] = []
+        for page in all_pages(self._client.query, request):  # a run's legacy counters sort before it
+            items += page
+            if sum(LEGACY_COUNTERS not in item["sk"]["S"] for item in items) >= RUNS_LISTED:
+                break
+        return self._with_shards(_runs_from(items)[:RUNS_LISTED])
+
+    def _with_shards(self, runs: list[Run]) -> list[Run]:
+        """The runs with their counter shards' counts added (one BatchGetItem per 100 shards)."""
+        keys = [run_counter_key(run.id, shard) for run in runs for shard in range(COUNTER_SHARDS)]
+        settled: dict[str, Counter[str]] = {}
+        for item in items_at(self._client, self._table, keys):
+            run_id = item["pk"]["S"].removeprefix(layout.RUN_COUNTS).rsplit("#", 1)[0]
+            settled.setdefault(run_id, Counter()).update(_counts_of(item))
+        return [
+            run.model_copy(update={"counts": dict(Counter(run.counts) + settled.get(run.id, Counter()))})
+            for run in runs
+        ]
 
     def cells(self, run_id: str) -> dict[str, dict[str, int]]:
-        """The run's counts by cell, its planned texts among them (one Query)."""
-        key = run_key(run_id)
-        prefix = cells_prefix(run_id)
-        request = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :cells)",
-            "ExpressionAttributeValues": {":pk": key["pk"], ":cells": string(prefix)},
-        }
+        """The run's counts by cell, its planned texts among them (a Query per counter shard)."""
         found: dict[str, Counter[str]] = {}
-        for page in all_pages(self._client.query, request):
-            for item in page:
-                part = item["sk"]["S"].removeprefix(prefix)
-                if part.startswith(layout.CELLS_PLANNED):
+        for shard in range(COUNTER_SHARDS):
+            request = {
+                "TableName": self._table,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": string(counter_pk(run_id, shard))},
+            }
+            for item in (item for page in all_pages(self._client.query, request) for item in page):
+                sk = item["sk"]["S"]
+                if sk.startswith(layout.CELLS_PLANNED):
                     for cell, n in item["planned"]["M"].items():
                         found.setdefault(cell, Counter())[PLANNED] += int(n["N"])
-                else:
-                    cell = part.removeprefix(layout.CELL_COUNTS).rsplit("#", 1)[0]
-                    counts = {k: int(v["N"]) for k, v in item.items() if k not in ("pk", "sk")}
-                    found.setdefault(cell, Counter()).update(counts)
+                elif sk.startswith(layout.CELL_COUNTS):
+                    found.setdefault(sk.removeprefix(layout.CELL_COUNTS), Counter()).update(_counts_of(item))
         return {cell: dict(counts) for cell, counts in found.items()}
 
     @staticmethod
@@ -175,29 +205,12 @@ class DynamoRunStore:
         return retry_on_conflict(attempt)
 
     def add_counts(self, run_id: str, counts: Mapping[str, int], phone: str = "", cell: str | None = None) -> None:
-        """Counts added to the run, then to its cell (`cell` of the text to `phone`).
-        Not one write: the run item is not in the settling transactions, and a
-        transaction on it would conflict with every other; a crash in between leaves
-        the cell one short."""
-        if not counts:
-            return
-        clauses, names, values = self._count_updates(counts)
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=run_key(run_id),
-                UpdateExpression="SET " + ", ".join(clauses),
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as error:
-            if not _condition_failed(error):  # a run that has expired counts nothing
-                raise
-            return
-        if cell is not None:
-            key = cell_counter_key(run_id, cell, counter_shard(phone))
-            write_all(self._client, [added_to(key, counts, self._table)])
+        """Counts added to the run's counter shard for `phone`, then to its cell's
+        (`cell` of the text to `phone`). Two writes, not a transaction (which would
+        meet the settling transactions on the shard): a crash in between leaves the
+        cell one short."""
+        for op in counted_ops(self._table, run_id, phone, counts, cell):
+            write_all(self._client, [op])
 
     def unit(self) -> DynamoUnitOfWork:
         return DynamoUnitOfWork(self._client)

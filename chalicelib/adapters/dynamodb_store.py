@@ -34,6 +34,7 @@ from chalicelib.adapters.dynamodb_items import (
     DocumentT,
     all_pages,
     doc_item,
+    items_at,
     load_doc,
     next_version,
     put_or_conflict,
@@ -143,18 +144,8 @@ class DynamoConversationStore:
 
     def get_contacts(self, phones: Sequence[str]) -> list[Contact]:
         """The contacts of these numbers that exist, in the order asked (BatchGetItem, 100 a call)."""
-        found: dict[str, Contact] = {}
-        for start in range(0, len(phones), 100):
-            keys: list[Any] = [contact_key(phone) for phone in dict.fromkeys(phones[start : start + 100])]
-            while keys:
-                response = self._client.batch_get_item(
-                    RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}}
-                )
-                for item in response.get("Responses", {}).get(self._table, []):
-                    contact = load_contact(item)
-                    found[contact.phone] = contact
-                unprocessed: Any = response.get("UnprocessedKeys", {})
-                keys = list(unprocessed.get(self._table, {}).get("Keys", []))
+        items = items_at(self._client, self._table, [contact_key(phone) for phone in phones])
+        found = {contact.phone: contact for contact in map(load_contact, items)}
         return [found[phone] for phone in phones if phone in found]
 
     def tagged(self, tag: str, limit: int, after: str | None = None) -> tuple[list[Contact], str | None]:

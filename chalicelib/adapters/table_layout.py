@@ -10,9 +10,10 @@
   pk = C#<e164>            sk = L#<run id>          the ledger entry: one text per run
   pk = T#<tag>             sk = C#<e164>            the tag index, one item per tag a contact has
   pk = RUNS#<campaign id>  sk = R#<run id>          a run: counts, shards done, pace
-  pk = RUNS#<campaign id>  sk = R#<run id>#N<k>     the run's settled counts, spread over counter items
-  pk = RUNS#<campaign id>  sk = G#<run id>#C#<cell>#<k>  the same counts by store and variant (the report's)
-  pk = RUNS#<campaign id>  sk = G#<run id>#P#<shard>  a planned shard's texts by cell, written with its counts
+  pk = RUNS#<campaign id>  sk = R#<run id>#N<k>     the run's counts as kept before RC# (read, never written)
+  pk = RC#<run id>#<k>     sk = N                   the run's counts, spread over COUNTER_SHARDS partitions
+  pk = RC#<run id>#<k>     sk = C#<cell>            the same by store and variant (the report's)
+  pk = RC#<run id>#<k>     sk = P#<plan shard>      a planned shard's texts by cell, written with its counts
   pk = H#<minute>#<shard>  sk = <run id>#<e164>     a held message, filed by due minute
   pk = P#<run id>#<shard>  sk = <e164>#<minute>     the same, held for its run's pause
   pk = TICK                sk = CURSOR              the last minute whose holds were released
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from zlib import crc32
 
 from chalicelib.domain.ledger import in_conversation
 
@@ -41,9 +43,11 @@ LEDGER = "L#"
 TAG = "T#"
 RUNS = "RUNS#"
 RUN = "R#"
-CELLS = "G#"  # a run's counts by cell (store and variant): read by its report only, never by the senders
-CELL_COUNTS = "C#"
+RUN_COUNTS = "RC#"  # a run's counter shards, each a partition of its own: no partition takes every text's count
+COUNTS = "N"
+CELL_COUNTS = "C#"  # by cell: read by its report only, never by the senders
 CELLS_PLANNED = "P#"
+COUNTER_SHARDS = 32  # a run's counts, spread by the recipient's number: 1/32 of them on each partition
 HOLDS = "H#"
 PARKED = "P#"
 PACE = "PACE#"
@@ -115,17 +119,25 @@ def run_key(run_id: str) -> dict[str, Any]:
     return key(runs_pk(campaign_id), f"{RUN}{run_id}")
 
 
-def cells_prefix(run_id: str) -> str:
-    """The sort key prefix of every item of a run's counts by cell."""
-    return f"{CELLS}{run_id}#"
+def counter_shard(phone: str) -> int:
+    """The counter shard a recipient's counts go to."""
+    return crc32(phone.encode()) % COUNTER_SHARDS
+
+
+def counter_pk(run_id: str, shard: int) -> str:
+    return f"{RUN_COUNTS}{run_id}#{shard}"
+
+
+def run_counter_key(run_id: str, shard: int) -> dict[str, Any]:
+    return key(counter_pk(run_id, shard), COUNTS)
 
 
 def cell_counter_key(run_id: str, cell: str, shard: int) -> dict[str, Any]:
-    return key(run_key(run_id)["pk"]["S"], f"{cells_prefix(run_id)}{CELL_COUNTS}{cell}#{shard}")
+    return key(counter_pk(run_id, shard), f"{CELL_COUNTS}{cell}")
 
 
-def cells_planned_key(run_id: str, shard: int) -> dict[str, Any]:
-    return key(run_key(run_id)["pk"]["S"], f"{cells_prefix(run_id)}{CELLS_PLANNED}{shard}")
+def cells_planned_key(run_id: str, plan_shard: int) -> dict[str, Any]:
+    return key(counter_pk(run_id, plan_shard % COUNTER_SHARDS), f"{CELLS_PLANNED}{plan_shard}")
 
 
 def decision_key(phone: str, run_id: str) -> dict[str, Any]:

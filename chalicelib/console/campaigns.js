@@ -531,7 +531,7 @@ function renderForm(c) {
         field(
           "f-relevance",
           "Relevance (hours)",
-          input("f-relevance", { type: "number", min: 0.1, max: 720, step: "any", value: c?.relevance_hours ?? 24 }),
+          input("f-relevance", { type: "number", min: 0.1, max: 336, step: "any", value: c?.relevance_hours ?? 24 }),
           "Texts not sent this long after the run's start are dropped, never sent late.",
         ),
         field(

@@ -31,6 +31,8 @@ from chalicelib.domain.prompts import ASKED_BY_THE_CUSTOMER
 from chalicelib.domain.stores import Store
 from chalicelib.domain.template import Template
 
+LONGEST_RELEVANCE_HOURS = 24 * 14  # SQS keeps a queued text at most 14 days (the send queue's retention)
+
 
 class CampaignStatus(StrEnum):
     ACTIVE = "active"
@@ -139,7 +141,9 @@ class CampaignSpec(BaseModel):
     cron: str | None = Field(
         default=None, max_length=100, description="recurring: a cron expression in the brand's time zone"
     )
-    relevance_hours: float = Field(default=24, gt=0, le=24 * 30, description="after this, unsent texts are dropped")
+    relevance_hours: float = Field(
+        default=24, gt=0, le=LONGEST_RELEVANCE_HOURS, description="unsent texts dropped after this (14 days at most)"
+    )
     # Texts go at their sender's rate (a store's, or SENDER_MESSAGES_PER_SECOND for the brand's own number),
     # shared with every other text from it; this is a lower cap of the campaign's own, in segments a second.
     # Below 0.1 a text waits more than a sender's run time for its slot, which the senders handle but nobody needs.
@@ -215,11 +219,14 @@ class Campaign(CampaignSpec):
 
     @model_validator(mode="before")
     @classmethod
-    def _saved_before_bulk_purposes(cls, data: Any) -> Any:
+    def _saved_under_older_rules(cls, data: Any) -> Any:
         """Saved when a campaign could be transactional or conversational: its
-        question is a question now, anything else marketing (opt-in, quiet hours)."""
+        question is a question now, anything else marketing (opt-in, quiet hours);
+        saved with a relevance beyond 14 days: 14 days."""
         if isinstance(data, dict) and data.get("purpose") in (Purpose.TRANSACTIONAL, Purpose.CONVERSATIONAL):
-            return {**data, "purpose": Purpose.QUESTION if data.get("prompt_id") else Purpose.MARKETING}
+            data = {**data, "purpose": Purpose.QUESTION if data.get("prompt_id") else Purpose.MARKETING}
+        if isinstance(data, dict) and float(data.get("relevance_hours") or 0) > LONGEST_RELEVANCE_HOURS:
+            data = {**data, "relevance_hours": LONGEST_RELEVANCE_HOURS}  # saved when 30 days were allowed
         return data
 
     def paused(self, reason: str | None, at: datetime) -> Campaign:

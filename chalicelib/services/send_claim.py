@@ -68,6 +68,14 @@ def decide_and_claim(text: TextAttempt, contact: Contact | None, reads: BatchRea
     raise ConcurrentUpdateError(f"{text.job.phone} kept changing under the claim")  # SQS brings the job back
 
 
+def would_send(text: TextAttempt, contact: Contact | None, ctx: SendContext) -> bool:
+    """Whether the text would go (or its question) if decided now: one that would
+    be held or dropped, or whose contact is gone, takes no slot of the pace."""
+    if contact is None:
+        return False
+    return _decide_now(contact, text.intent, text.now, ctx.policy, text.campaign).verdict in (Verdict.SEND, Verdict.ASK)
+
+
 def _decide_now(
     contact: Contact, intent: Intent, now: datetime, policy: PolicySettings, campaign: Campaign
 ) -> Decision:

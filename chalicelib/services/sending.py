@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from chalicelib.domain.ledger import Fate
 from chalicelib.domain.stores import origin_of
-from chalicelib.services.send_claim import decide_and_claim
+from chalicelib.services.send_claim import decide_and_claim, would_send
 from chalicelib.services.send_pace import wait_for_slot
 from chalicelib.services.send_text import BatchReads, SendContext, SendJob, TextAttempt, segments_before
 from chalicelib.services.send_twilio import call_twilio
@@ -31,7 +31,8 @@ def send_one(job: SendJob, ctx: SendContext, batch: BatchReads | None = None) ->
     origin = ctx.stores.origin(contact) if contact else origin_of(None, math.inf)
     text = TextAttempt(job, campaign, run, intent, ctx.clock.now(), not intent.campaign_paused, origin)
     text.segments = segments_before(text, contact, reads, ctx)
-    if text.paced and (deferred := wait_for_slot(text, ctx)) is not None:
+    # decided first: a text dropped or held takes no slot (decided again at the slot, as things change)
+    if text.paced and would_send(text, contact, ctx) and (deferred := wait_for_slot(text, ctx)) is not None:
         return deferred
     claimed = decide_and_claim(text, contact, reads, ctx)
     if isinstance(claimed, Fate):

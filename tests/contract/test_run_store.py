@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -76,9 +76,37 @@ def test_shard_counts_are_added_once_per_shard(stores: Stores) -> None:
     assert sorted(stored.shards_done) == [0, 1, 2]
 
 
-def test_counting_against_a_missing_run_changes_nothing(stores: Stores) -> None:
+def test_counting_against_a_missing_run_makes_no_run(stores: Stores) -> None:
     stores.runs.add_counts("cmp_gone@x", {"failed": 1})
     assert stores.runs.get_run("cmp_gone@x") is None
+
+
+def test_counts_spread_over_shards_read_back_as_the_runs_and_by_cell(stores: Stores) -> None:
+    stores.runs.start_run(run())
+    phones = [f"+4477009001{n:02d}" for n in range(40)]  # enough numbers to land on many shards
+    for n, phone in enumerate(phones):
+        commit_all(stores.runs, stores.runs.counted(RUN, phone, {OUT: 1, "segments": 2}, f"leeds/{'ab'[n % 2]}"))
+        stores.runs.add_counts(RUN, {"delivered": 1}, phone, f"leeds/{'ab'[n % 2]}")
+    assert stores.runs.finish_shard(RUN, 0, {"send/clear": 40}, {"leeds/a": 20, "leeds/b": 20})
+    stored = stores.runs.get_run(RUN)
+    assert stored is not None and stored.counts == {"send/clear": 40, OUT: 40, "segments": 80, "delivered": 40}
+    assert stores.runs.list_runs("cmp_leeds")[0].counts == stored.counts
+    each = {"planned": 20, OUT: 20, "segments": 40, "delivered": 20}
+    assert stores.runs.cells(RUN) == {"leeds/a": each, "leeds/b": each}
+
+
+def test_a_campaign_lists_its_newest_runs_only(stores: Stores) -> None:
+    for day in range(25):
+        at = AT + timedelta(days=day)
+        stores.runs.start_run(run(id=f"cmp_leeds@{at:%Y%m%dT%H%M%S%z}", scheduled_for=at))
+    listed = stores.runs.list_runs("cmp_leeds")
+    assert [r.scheduled_for for r in listed] == [AT + timedelta(days=day) for day in range(24, 4, -1)]
+
+
+def commit_all(runs: RunStore, writes: Sequence[Write]) -> None:
+    unit = runs.unit()
+    unit.add(*writes)
+    unit.commit()
 
 
 def commit(runs: RunStore, write: Write) -> None:

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from chalicelib.domain.campaign import Audience, CampaignSpec
+from chalicelib.domain.campaign import Audience, Campaign, CampaignSpec
 from chalicelib.domain.contact import TimeZone
 from chalicelib.domain.experiment import HOLDOUT, Variant, cell, cell_parts, held_out, variant_of
 from chalicelib.domain.ledger import Fate
@@ -161,3 +161,10 @@ def test_a_control_group_raised_after_planning_holds_out_nobody_already_planned(
     [run] = world.runs.list_runs("cmp_leeds")
     found = run_report(run, world.runs.cells(run.id), {}, "GBP")
     assert (found["planned"], found["sent"], found["holdout"]) == (40, 40, None)
+
+
+def test_a_texts_relevance_fits_in_the_send_queues_retention() -> None:
+    with pytest.raises(ValidationError, match="relevance_hours"):
+        CampaignSpec.model_validate({"name": "x", "message": "hi", "send_at": SEND_AT, "relevance_hours": 337})
+    saved = World().campaign(location=None).model_dump(mode="json")  # as stored when 720 hours were allowed
+    assert Campaign.model_validate({**saved, "relevance_hours": 720}).relevance_hours == 14 * 24

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.domain.campaign import Audience
-from chalicelib.domain.contact import Conversation, HomeLocation, StoreSource
+from chalicelib.domain.contact import ConsentEvent, ConsentState, Conversation, HomeLocation, StoreSource, TimeZone
 from chalicelib.domain.ledger import Fate, conversation_text
 from chalicelib.domain.orders import OrderSummary
 from chalicelib.domain.policy import Decision, PolicySettings, Reason, Verdict
@@ -231,3 +231,35 @@ def test_an_agents_reply_takes_its_share_of_the_senders_pace_and_is_refused_when
         conversations.reply("+447700900001", "alice", "And the drinks", outbound, key="k-busy")
     assert busy.value.retry_after_s > conversations.REPLY_WAIT_MAX_S and len(world.sender.sent) == 1
     assert world.runs.ledger.entry(conversation_text("reply", "k-busy"), "+447700900001") is None  # nothing claimed
+
+
+def test_a_text_dropped_or_held_at_send_time_takes_no_slot_of_its_senders_pace(world: World) -> None:
+    paced: list[str] = []
+    update_item = world.table.client.update_item
+
+    def metered(**call: object) -> object:
+        key = call["Key"]
+        assert isinstance(key, dict)
+        if key["pk"]["S"].startswith("PACE#"):
+            paced.append(key["pk"]["S"])
+        return update_item(**call)
+
+    world.table.client.update_item = metered
+    phones = [f"+4477009002{n:02d}" for n in range(3)]
+    for phone in phones:
+        world.contact(phone, store_id="leeds")
+    world.campaign(location=None, messages_per_second=None)
+    world.tick()
+    world.plan()
+    opted_out = world.get_contact(phones[1])  # a STOP between planning and sending
+    stop = ConsentEvent(state=ConsentState.OPTED_OUT, source="keyword", at=world.clock.now())
+    world.store.save_contact(opted_out.with_consent(stop), opted_out.version)
+    night = world.get_contact(phones[2]).model_copy(update={"time_zone": TimeZone(confirmed="Pacific/Auckland")})
+    world.store.save_contact(night, 1)  # now in quiet hours: held
+    slots_taken: dict[Fate, int] = {}
+    for job in world.send_queue.take():
+        before = len(paced)
+        [fate] = world.send([job])
+        slots_taken[fate] = len(paced) - before
+    assert slots_taken.keys() == {Fate.SENT, Fate.DROPPED, Fate.HELD}
+    assert slots_taken[Fate.SENT] >= 1 and slots_taken[Fate.DROPPED] == slots_taken[Fate.HELD] == 0
