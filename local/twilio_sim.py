@@ -259,6 +259,7 @@ class TwilioSimulator:
         callback_delay_s: float = 0.05,
         slow_answer_s: float = 2.0,
         inbound_url: str | None = None,
+        answer_delay_s: float = 0.0,
     ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
@@ -269,6 +270,7 @@ class TwilioSimulator:
         self.default_sender = default_sender
         self.callback_delay_s = callback_delay_s
         self.slow_answer_s = slow_answer_s
+        self.answer_delay_s = answer_delay_s  # every create's answer this late, as Twilio's take about 150 ms
         self._validator = RequestValidator(auth_token)
         self._lock = threading.Lock()
         self.messages: dict[str, SimMessage] = {}
@@ -326,6 +328,7 @@ class TwilioSimulator:
             time.sleep(self.slow_answer_s)  # created and on its way, but the caller has given up
         if (delay := self._slow_answer(to)) is not None:
             time.sleep(delay)
+        time.sleep(self.answer_delay_s)
         return 201, created.resource()
 
     def _progress(self, message: SimMessage) -> None:

@@ -12,7 +12,7 @@ Decisions and holds expire (TTL `expires_at`).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +60,9 @@ def _hold_from(item: dict[str, Any], minute: datetime, paused: bool = False) -> 
     return Hold(item["run_id"], item["campaign_id"], item["phone"], until, minute, paused=paused, cell=item.get("cell"))
 
 
+HOLDS_PAGE = 1000  # held texts released a page at a time: queued, then forgotten
+
+
 class DynamoHoldBook:
     def __init__(self, client: DynamoDBClient, table_name: str, decisions_days: int = Retention.decisions) -> None:
         self._client = client
@@ -103,13 +106,15 @@ class DynamoHoldBook:
         records = [load_doc(DecisionRecord, item) for page in found for item in page]
         return sorted(records, key=lambda r: r.at, reverse=True)[:limit]
 
-    def due(self, minute: datetime, shard: int) -> list[Hold]:
+    def due(self, minute: datetime, shard: int) -> Iterator[list[Hold]]:
         request = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": {":pk": string(layout.holds_pk(minute, shard))},
+            "Limit": HOLDS_PAGE,
         }
-        return [_hold_from(d, minute) for page in all_pages(self._client.query, request) for d in map(from_item, page)]
+        for page in all_pages(self._client.query, request):
+            yield [_hold_from(item, minute) for item in map(from_item, page)]
 
     def release(self, holds: list[Hold]) -> None:
         keys = (hold_key(hold.minute, hold.shard, hold.run_id, hold.phone) for hold in holds)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -37,7 +38,7 @@ from chalicelib.adapters.unit_of_work import CONDITION_FAILED, DynamoUnitOfWork,
 from chalicelib.domain.errors import RapportError, RunTrippedError
 from chalicelib.domain.ledger import PLANNED
 from chalicelib.domain.retention import DEFAULT_RETENTION, Retention
-from chalicelib.domain.runs import Run
+from chalicelib.domain.runs import Run, run_id
 from chalicelib.services.ports import Write
 from chalicelib.services.retry import retry_on_conflict
 
@@ -56,6 +57,7 @@ def _condition_failed(error: ClientError) -> bool:
 
 LEGACY_COUNTERS = "#N"  # R#<run id>#N<k>: a run's counters before the RC# partitions
 RUNS_LISTED = 20  # a campaign's newest runs listed (a daily campaign has 365 a year)
+OFFSETS_APART = timedelta(days=1)  # run ids carry their schedule's UTC offset: ids sort by time within a day
 
 
 def _counts_of(item: dict[str, Any]) -> dict[str, int]:
@@ -112,20 +114,26 @@ class DynamoRunStore:
         runs = _runs_from(item for page in all_pages(self._client.query, request) for item in page)
         return self._with_shards(runs)[0] if runs else None
 
-    def list_runs(self, campaign_id: str) -> list[Run]:
-        """The newest RUNS_LISTED runs, newest first."""
+    def list_runs(self, campaign_id: str, since: datetime | None = None) -> list[Run]:
+        """The newest RUNS_LISTED runs, newest first; with `since`, every run scheduled since then."""
+        first = "" if since is None else run_id(campaign_id, since.astimezone(UTC) - OFFSETS_APART)
         request = {
             "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :runs)",
-            "ExpressionAttributeValues": {":pk": string(layout.runs_pk(campaign_id)), ":runs": string(layout.RUN)},
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
+            "ExpressionAttributeValues": {
+                ":pk": string(layout.runs_pk(campaign_id)),
+                ":first": string(f"{layout.RUN}{first}"),
+                ":last": string(f"{layout.RUN}{layout.AFTER_ALL}"),
+            },
             "ScanIndexForward": False,
         }
         items: list[dict[str, Any]] = []
         for page in all_pages(self._client.query, request):  # a run's legacy counters sort before it
             items += page
-            if sum(LEGACY_COUNTERS not in item["sk"]["S"] for item in items) >= RUNS_LISTED:
+            if since is None and sum(LEGACY_COUNTERS not in item["sk"]["S"] for item in items) >= RUNS_LISTED:
                 break
-        return self._with_shards(_runs_from(items)[:RUNS_LISTED])
+        runs = _runs_from(items)
+        return self._with_shards(runs[:RUNS_LISTED] if since is None else [r for r in runs if r.scheduled_for >= since])
 
     def _with_shards(self, runs: list[Run]) -> list[Run]:
         """The runs with their counter shards' counts added (one BatchGetItem per 100 shards)."""

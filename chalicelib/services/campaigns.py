@@ -138,7 +138,7 @@ def resume_campaign(
     def attempt() -> tuple[Campaign, list[Run]]:
         current = get_campaign(campaign_id, campaigns)
         resumed = current.resumed(clock.now())
-        its_runs = runs.list_runs(campaign_id)
+        its_runs = runs.list_runs(campaign_id, since=clock.now() - timedelta(hours=current.relevance_hours))
         unit = runs.unit()
         if resumed is not current:
             resumed = resumed.model_copy(update={"updated_by": by})
@@ -169,6 +169,13 @@ class ContactRecord:
     remembered_stop: ConsentEvent | None = None  # its STOP, kept through an erasure (services/personal.py)
 
 
+class _Unread:
+    """No read of the contact at hand: the import reads it."""
+
+
+UNREAD = _Unread()
+
+
 def import_contact(
     record: ContactRecord,
     store: ConversationStore,
@@ -176,12 +183,16 @@ def import_contact(
     zones_for: Callable[[str], tuple[str, ...]],
     by: str | None = None,
     stores: Sequence[Store] = (),
+    read: Contact | _Unread | None = UNREAD,
 ) -> Contact:
-    """Create or update one contact (`stores`: the live ones, for a home's store)."""
+    """Create or update one contact (`stores`: the live ones, for a home's store;
+    `read`: the contact as a batch read found it, written on condition that it is
+    still so: a conflict reads it again)."""
     now = clock.now()
+    reads = [] if isinstance(read, _Unread) else [read]
 
     def attempt() -> Contact:
-        current = store.get_contact(record.phone)
+        current = reads.pop() if reads else store.get_contact(record.phone)
         check_limits(record, current)
         base = current or Contact(
             phone=record.phone, created_at=now, time_zone=TimeZone(candidates=list(zones_for(record.phone)))
@@ -256,9 +267,10 @@ def import_contacts(
     latest = clock.now() + CLOCK_SKEW
     refused: list[tuple[int, str]] = []
     new: set[str] = set()
+    profiles = {contact.phone: contact for contact in store.get_contacts([record.phone for record in records])}
     for index, record in enumerate(records):
         try:
-            current = store.get_contact(record.phone)
+            current = profiles.get(record.phone)
             new |= {record.phone} if current is None else set()
             check_limits(record, current)
             check_store(record.store_id, known)
@@ -271,7 +283,7 @@ def import_contacts(
     for record in records:
         if record.phone in new or (record.consent is not None and record.consent.state == ConsentState.OPTED_IN):
             record = replace(record, remembered_stop=remembered(record.phone))
-        import_contact(record, store, clock, zones_for, by, live)
+        import_contact(record, store, clock, zones_for, by, live, read=profiles.get(record.phone))
     return len(records)
 
 

@@ -317,7 +317,9 @@ class HoldBook(Protocol):
         """The contact's latest decisions, newest first."""
         ...
 
-    def due(self, minute: datetime, shard: int) -> list[Hold]: ...
+    def due(self, minute: datetime, shard: int) -> Iterator[list[Hold]]:
+        """The texts filed under that minute and shard, a page (up to 1 MB) at a time."""
+        ...
 
     def release(self, holds: list[Hold]) -> None:
         """Forget held messages (they have been queued again)."""
@@ -458,7 +460,9 @@ class RunStore(Protocol):
 
     def get_run(self, run_id: str) -> Run | None: ...
 
-    def list_runs(self, campaign_id: str) -> list[Run]: ...
+    def list_runs(self, campaign_id: str, since: datetime | None = None) -> list[Run]:
+        """The campaign's newest runs (twenty), newest first; with `since`, all those scheduled since then."""
+        ...
 
     def finish_shard(
         self, run_id: str, shard: int, counts: Mapping[str, int], planned: Mapping[str, int] | None = None

@@ -261,7 +261,9 @@ def plan_shard(
 
 
 def release_holds(minute: datetime, shard: int, runs: RunStore, send_queue: JobQueue) -> int:
-    holds = runs.holds.due(minute, shard)
-    send_queue.enqueue([send_job(h.run_id, h.campaign_id, h.phone, h.cell) for h in holds])
-    runs.holds.release(holds)
-    return len(holds)
+    released = 0
+    for holds in runs.holds.due(minute, shard):  # a page at a time: a busy minute never sits in memory whole
+        send_queue.enqueue([send_job(h.run_id, h.campaign_id, h.phone, h.cell) for h in holds])
+        runs.holds.release(holds)  # after they are queued: a crash in between queues a page twice at worst
+        released += len(holds)
+    return released

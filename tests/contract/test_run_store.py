@@ -101,6 +101,8 @@ def test_a_campaign_lists_its_newest_runs_only(stores: Stores) -> None:
         stores.runs.start_run(run(id=f"cmp_leeds@{at:%Y%m%dT%H%M%S%z}", scheduled_for=at))
     listed = stores.runs.list_runs("cmp_leeds")
     assert [r.scheduled_for for r in listed] == [AT + timedelta(days=day) for day in range(24, 4, -1)]
+    since = stores.runs.list_runs("cmp_leeds", since=AT + timedelta(days=2))  # a resume's: every live one
+    assert [r.scheduled_for for r in since] == [AT + timedelta(days=day) for day in range(24, 1, -1)]
 
 
 def commit_all(runs: RunStore, writes: Sequence[Write]) -> None:
@@ -149,6 +151,10 @@ def test_decisions_read_back_newest_first_and_replays_overwrite(stores: Stores) 
     assert stores.runs.holds.decisions_for(PHONE, limit=1) == [other_run]
 
 
+def due(stores: Stores, hold: Hold) -> list[Hold]:
+    return [filed for page in stores.runs.holds.due(hold.minute, hold.shard) for filed in page]
+
+
 def test_holds_are_filed_by_minute_and_released(stores: Stores) -> None:
     now = AT
     soon = Hold.filed(RUN, "cmp_leeds", PHONE, AT + timedelta(minutes=30, seconds=20), now)
@@ -156,11 +162,11 @@ def test_holds_are_filed_by_minute_and_released(stores: Stores) -> None:
     assert soon.minute == AT + timedelta(minutes=30)
     assert past.minute == AT + timedelta(minutes=1)  # never filed where the tick has already been
     stores.runs.holds.record([], [soon, past])
-    assert stores.runs.holds.due(soon.minute, soon.shard) == [soon]
-    assert stores.runs.holds.due(soon.minute, (soon.shard + 1) % 8) == []
+    assert due(stores, soon) == [soon]
+    assert [h for page in stores.runs.holds.due(soon.minute, (soon.shard + 1) % 8) for h in page] == []
     stores.runs.holds.release([soon])
-    assert stores.runs.holds.due(soon.minute, soon.shard) == []
-    assert stores.runs.holds.due(past.minute, past.shard) == [past]
+    assert due(stores, soon) == []
+    assert due(stores, past) == [past]
 
 
 def test_texts_held_for_a_pause_are_noted_under_their_run_until_forgotten(stores: Stores) -> None:

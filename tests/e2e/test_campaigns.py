@@ -13,7 +13,7 @@ import boto3
 import pytest
 import requests
 
-from tests.conftest import REGION
+from tests.conftest import REGION, daytime_zone
 from tests.e2e.conftest import OPERATOR_TOKEN, RunningStack
 from tests.e2e.test_local_stack import eventually, handset, text
 
@@ -26,12 +26,6 @@ def api(stack: RunningStack, method: str, path: str, body: Any = None) -> Any:
     )
     assert response.status_code < 300, response.text
     return response.json()
-
-
-def daytime_zone() -> str:
-    """A zone where it is early afternoon now, so quiet hours never decide these tests."""
-    offset = (13 - datetime.now(UTC).hour + 12) % 24 - 12
-    return "Etc/GMT" + (f"{-offset:+d}" if offset else "")  # Etc/GMT-5 is UTC+5
 
 
 def person(

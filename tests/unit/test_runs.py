@@ -11,6 +11,7 @@ from itertools import pairwise
 
 import pytest
 
+from chalicelib.adapters.dynamodb_holds import HOLDS_PAGE
 from chalicelib.adapters.table_layout import run_key
 from chalicelib.adapters.unit_of_work import DynamoUnitOfWork
 from chalicelib.domain.campaign import Campaign, CampaignStatus
@@ -20,7 +21,7 @@ from chalicelib.domain.inbound import InboundSms
 from chalicelib.domain.ledger import OPTED_OUT, OUT, UNDELIVERED, Fate, LedgerState
 from chalicelib.domain.messages import DeliveryStatus
 from chalicelib.domain.policy import Purpose
-from chalicelib.domain.runs import BreakerSettings, Hold, minute_of
+from chalicelib.domain.runs import BreakerSettings, Hold, Run, minute_of, run_id
 from chalicelib.services import runs
 from chalicelib.services.campaigns import pause_campaign, resume_campaign
 from chalicelib.services.inbound import handle_inbound
@@ -33,7 +34,7 @@ from tests.fakes import (
     InMemoryPromptBook,
     StepClock,
 )
-from tests.world import REPLIES, SEND_AT, World
+from tests.world import REPLIES, SEND_AT, SHARDS, World
 
 
 @pytest.fixture
@@ -496,3 +497,34 @@ def test_a_slot_beyond_the_senders_time_is_queued_again_with_a_delay(world: Worl
     [(deferred, delay)] = world.send_queue.jobs
     assert deferred["phone"] == jobs[2]["phone"] and 9 <= delay <= 11
     assert world.clock.current - started < timedelta(seconds=25)  # never slept past its time
+
+
+def test_a_resume_clears_the_breaker_of_every_live_run_not_only_the_newest_listed(world: World) -> None:
+    world.campaign(cron="0 * * * *", relevance_hours=24)
+    hourly = [SEND_AT - timedelta(hours=hours) for hours in range(21)]  # 21 live runs: more than a listing shows
+    for scheduled in hourly:
+        world.runs.start_run(
+            Run(id=run_id("cmp_leeds", scheduled), campaign_id="cmp_leeds", scheduled_for=scheduled,
+                started_at=scheduled, shards=SHARDS)
+        )  # fmt: skip
+    oldest = run_id("cmp_leeds", hourly[-1])
+    unit = world.runs.unit()
+    unit.add(world.runs.tripped(oldest, "circuit breaker: undelivered"))
+    unit.commit()
+    pause_campaign("cmp_leeds", "circuit breaker: undelivered", world.campaigns, world.clock)
+    assert oldest not in [run.id for run in world.runs.list_runs("cmp_leeds")]  # the console's twenty
+    resume_campaign("cmp_leeds", world.campaigns, world.runs, world.clock)
+    tripped = world.runs.get_run(oldest)
+    assert tripped is not None and tripped.breaker is None and tripped.resumed
+
+
+def test_a_minutes_held_texts_are_released_a_page_at_a_time_every_one_once(world: World) -> None:
+    minute = minute_of(SEND_AT + timedelta(hours=1))
+    holds = [Hold(RUN, "cmp_leeds", f"+44770{n:07d}", minute, minute) for n in range(20_000)]
+    world.runs.holds.record([], holds)
+    one_shard = [hold for hold in holds if hold.shard == 0]
+    queries = world.table.db.calls.get("Query", 0)
+    assert runs.release_holds(minute, 0, world.runs, world.send_queue) == len(one_shard) > HOLDS_PAGE
+    assert world.table.db.calls["Query"] - queries > 1  # more than one page
+    assert sorted(job["phone"] for job in world.send_queue.take()) == sorted(hold.phone for hold in one_shard)
+    assert [hold for page in world.runs.holds.due(minute, 0) for hold in page] == []
