@@ -437,6 +437,11 @@ class MemoryDynamoDB:
         self._tables.setdefault(name, _Table())
         return name
 
+    def stored(self, table: str, key: tuple[str, str]) -> Item | None:
+        """One item as stored, uncounted (for benchmarks that price what a call wrote)."""
+        with self._lock:
+            return self._table(table).get(key)
+
     def items(self, table: str) -> list[Item]:
         """Every item of a table, as stored (for tests that look inside)."""
         with self._lock:
