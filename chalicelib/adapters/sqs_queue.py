@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -15,8 +15,16 @@ BATCH = 10  # SendMessageBatch's limit
 
 class SqsQueue:
     def __init__(self, client: Callable[[], SQSClient], url: str) -> None:
-        self._connect = cache(client)  # made on first use: the webhooks never pay for it
+        self._make_client = client
+        self._client: SQSClient | None = None  # made on first use: the webhooks never pay for it
+        self._lock = threading.Lock()  # a send batch's threads may all queue at once; boto3 makes clients one at a time
         self._url = url
+
+    def _connect(self) -> SQSClient:
+        with self._lock:
+            if self._client is None:
+                self._client = self._make_client()
+            return self._client
 
     def enqueue(self, jobs: list[dict[str, Any]], delay_s: int = 0) -> None:
         for start in range(0, len(jobs), BATCH):

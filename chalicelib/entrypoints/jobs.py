@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -18,6 +19,7 @@ from chalice.app import Blueprint, CloudWatchEvent, Rate, SQSEvent
 from chalicelib.adapters.observability import count, logger
 from chalicelib.bootstrap import deps, ordering_system, remembered, sender
 from chalicelib.config import Settings
+from chalicelib.domain.ledger import Fate
 from chalicelib.domain.orders import OrderEvent
 from chalicelib.domain.reorder import REORDER_JOB
 from chalicelib.domain.runs import BreakerSettings
@@ -137,11 +139,19 @@ def send(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
         links=Shortener(d.links, s.public_base_url, d.clock, timedelta(days=s.link_counted_days)),
     )  # fmt: skip
 
+    texts: set[tuple[str, str]] = set()  # the batch's texts so far: a twin job (SQS delivers twice) is settled once
+    seen = threading.Lock()
+
     def handle(job: dict[str, Any]) -> None:
         if job.get("kind") in (orders.ORDER_EVENT, REORDER_JOB):  # queued here before the events queue existed
             d.events_queue.enqueue([job])
             return
-        outcome = send_one(SendJob.of(job), ctx, batch)
+        text = (job["run_id"], job["phone"])
+        with seen:
+            twin = text in texts
+            texts.add(text)
+        # its twin in this batch sends or settles it (or fails, and comes back): nothing to take a slot for
+        outcome = Fate.DUPLICATE if twin else send_one(SendJob.of(job), ctx, batch)
         count("OutboundJobs", outcome=outcome.value)
         logger.info("send", extra={"phone": job["phone"], "run_id": job["run_id"], "outcome": outcome.value})
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import random
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -103,43 +104,56 @@ class BatchReads:
     contacts (one BatchGetItem). An operator's pause reaches the next batch; the
     circuit breaker is seen at every slot taken; a contact that changed after the
     batch read (a STOP, any write) is caught by the claim, which checks it is
-    still as read, and is read again."""
+    still as read, and is read again. The batch's texts go on threads at once:
+    the first to miss reads, the others wait for it (one read each, not ten)."""
 
     phones: list[str] = field(default_factory=list)  # the batch's recipients, read together at the first need
     campaigns: dict[str, Campaign | None] = field(default_factory=dict)
     runs: dict[str, Run | None] = field(default_factory=dict)
     contacts: dict[str, Contact | None] = field(default_factory=dict)
     prompts: dict[str, Prompt | None] = field(default_factory=dict)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     @classmethod
     def of(cls, jobs: list[dict[str, Any]]) -> BatchReads:
         return cls(phones=[str(job["phone"]) for job in jobs])
 
     def campaign(self, campaign_id: str, ctx: SendContext) -> Campaign | None:
-        if campaign_id not in self.campaigns:
-            self.campaigns[campaign_id] = ctx.campaigns.get(campaign_id)
-        return self.campaigns[campaign_id]
+        with self._lock:
+            if campaign_id not in self.campaigns:
+                self.campaigns[campaign_id] = ctx.campaigns.get(campaign_id)
+            return self.campaigns[campaign_id]
 
     def run(self, run_id: str, ctx: SendContext) -> Run | None:
-        if run_id not in self.runs:
-            self.runs[run_id] = ctx.runs.get_run(run_id)
-        return self.runs[run_id]
+        with self._lock:
+            if run_id not in self.runs:
+                self.runs[run_id] = ctx.runs.get_run(run_id)
+            return self.runs[run_id]
 
     def prompt(self, prompt_id: str, ctx: SendContext) -> Prompt | None:
-        if prompt_id not in self.prompts:
-            self.prompts[prompt_id] = ctx.prompts.get(prompt_id)
-        return self.prompts[prompt_id]
+        with self._lock:
+            if prompt_id not in self.prompts:
+                self.prompts[prompt_id] = ctx.prompts.get(prompt_id)
+            return self.prompts[prompt_id]
 
     def contact(self, phone: str, ctx: SendContext) -> Contact | None:
-        if phone not in self.contacts:
-            wanted = [p for p in dict.fromkeys([phone, *self.phones]) if p not in self.contacts]
-            found = {contact.phone: contact for contact in ctx.store.get_contacts(wanted)}
-            self.contacts.update({p: found.get(p) for p in wanted})
-        return self.contacts[phone]
+        with self._lock:
+            if phone not in self.contacts:
+                wanted = [p for p in dict.fromkeys([phone, *self.phones]) if p not in self.contacts]
+                found = {contact.phone: contact for contact in ctx.store.get_contacts(wanted)}
+                self.contacts.update({p: found.get(p) for p in wanted})
+            return self.contacts.get(phone)
 
     def read_again(self, phone: str, ctx: SendContext) -> Contact | None:
-        self.contacts[phone] = ctx.store.get_contact(phone)
-        return self.contacts[phone]
+        contact = ctx.store.get_contact(phone)
+        with self._lock:
+            self.contacts[phone] = contact
+        return contact
+
+    def forget(self, phone: str) -> None:
+        """Read the contact again at its next need (a text to it has changed it)."""
+        with self._lock:
+            self.contacts.pop(phone, None)
 
 
 @dataclass

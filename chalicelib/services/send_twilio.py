@@ -52,7 +52,7 @@ def call_twilio(text: TextAttempt, claimed: Claimed, reads: BatchReads, ctx: Sen
     phone = claimed.contact.phone
     result = ctx.sender.send(phone, claimed.outgoing.text, valid_for, text.origin.sender)
     if result.outcome == SendOutcome.ACCEPTED and result.sid:
-        reads.contacts.pop(phone, None)  # recorded as sent: the read is stale now
+        reads.forget(phone)  # recorded as sent: the read is stale now
         _record_sent(text, claimed, result, ctx)
         return Fate.SENT
     if claimed.marketing:

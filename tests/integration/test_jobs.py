@@ -139,6 +139,7 @@ def test_tick_plan_send_and_events_each_use_only_what_their_policy_grants(
     send_calls = recorder.take()
     assert answer == {"batchItemFailures": [{"itemIdentifier": "message-2"}]}  # only the poison one comes back
     assert [m.body for m in world["sim"].messages.values()] == ["Hi there"]  # the duplicate sent nothing
+    assert drain(sqs, urls["SendQueue"]) == []  # nor waited for its twin's lease: the batch knew it was a twin
 
     d = bootstrap.deps()
     order_texts.put_text(OrderEventType.PLACED, OrderTextSpec(message="{store_name}: got it"), d.order_texts, d.clock)
