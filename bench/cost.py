@@ -18,19 +18,18 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
 from bench._support import Figure, log
+from bench.scale import HeldClock, send_in_batches
 from chalicelib.domain.campaign import Audience
 from chalicelib.domain.delivery import Receipt
 from chalicelib.domain.inbound import InboundSms
 from chalicelib.domain.ledger import Fate
 from chalicelib.domain.messages import DeliveryStatus, Direction
+from chalicelib.entrypoints.jobs import SEND_BATCH  # texts per send invocation (the SQS batch, sent at once)
 from chalicelib.services.inbound import handle_inbound
-from chalicelib.services.send_text import BatchReads, SendJob
-from chalicelib.services.sending import send_one
 from chalicelib.services.status import record_status
 from tests.fakes import InMemoryPromptBook
 from tests.world import REPLIES, World
@@ -48,7 +47,6 @@ API_GATEWAY_REQUEST = 3.50 / MILLION  # REST API, the first 333 million a month
 TWILIO_SEGMENT = 0.0083  # a US long code's SMS segment, outbound or inbound, before carrier fees
 
 # What the design does per text, beyond DynamoDB (read from the code):
-SEND_BATCH = 10  # texts per send invocation (the SQS batch, sent at once)
 SEND_GB = 0.25  # the send function's memory (.chalice/config.json)
 FULL_VCPU_GB = 1.769  # Lambda gives a function a share of a vCPU in proportion to its memory, all of one here
 RECEIPTS_PER_TEXT = 2  # Twilio's status callbacks a delivered text brings: sent, delivered
@@ -154,22 +152,14 @@ def _kb(size: int) -> int:
 
 
 def _send_run() -> tuple[UnitMeter, int]:
-    world = World()
+    world = World(clock=HeldClock())
     world.campaign(location=None, audience=Audience(), messages_per_second=None)
     for n in range(TEXTS):
         world.contact(f"+4477{n:08d}")
     meter = UnitMeter(world.table.client)
     world.tick()
     world.plan()
-    jobs = world.send_queue.take()
-    sent = 0
-    ctx = world.ctx()
-    for start in range(0, len(jobs), SEND_BATCH):  # as the send function: ten jobs at once, their reads shared
-        batch = jobs[start : start + SEND_BATCH]
-        reads = BatchReads.of(batch)
-        with ThreadPoolExecutor(max_workers=SEND_BATCH) as pool:
-            fates = list(pool.map(lambda job, reads=reads: send_one(SendJob.of(job), ctx, reads), batch))
-        sent += fates.count(Fate.SENT)
+    sent = send_in_batches(world).count(Fate.SENT)
     meter.on = False
     phones = [f"+4477{n:08d}" for n in range(TEXTS)]
     sent_texts = [m for p in phones for m in world.store.messages.thread(p) if m.direction == Direction.OUTBOUND]

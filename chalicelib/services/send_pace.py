@@ -43,7 +43,7 @@ def take_slots(text: TextAttempt, earliest: float, ctx: SendContext) -> Run | No
     current = None
     if text.capped:
         earliest, current = ctx.runs.take_slot(text.run.id, text.own_interval_s, earliest)
-    text.send_at = ctx.runs.senders.take_slot(text.origin.pace, text.interval_s, earliest)
+    text.send_at = text.blocks.take(ctx.runs.senders, text.origin.pace, text.segment_s, text.segments, earliest)
     return current
 
 

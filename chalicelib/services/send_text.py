@@ -22,7 +22,16 @@ from chalicelib.domain.runs import BreakerSettings, DecisionRecord, Run
 from chalicelib.domain.segments import segments
 from chalicelib.domain.stores import Origin
 from chalicelib.services.links import Shortener
-from chalicelib.services.ports import CampaignStore, Clock, ConversationStore, JobQueue, PromptBook, RunStore, Sender
+from chalicelib.services.ports import (
+    CampaignStore,
+    Clock,
+    ConversationStore,
+    JobQueue,
+    PromptBook,
+    RunStore,
+    Sender,
+    SenderPace,
+)
 from chalicelib.services.runs import send_job
 from chalicelib.services.stores import StoreDirectory
 
@@ -99,6 +108,49 @@ def backoff_s(retry: int, rng: random.Random | None = None, timing: SendTiming =
 
 
 @dataclass
+class SlotBlocks:
+    """A batch's slots of each sender's pace, taken a block at a time: one
+    conditional update of the pace reserves `size` one-segment slots, handed out
+    in order to the batch's texts (a text of n segments takes n). A slot left
+    unused (a text dropped at its decision, or late for its slot) is a gap in the
+    pace, never a second text in it; a batch of one takes slots one at a time."""
+
+    size: int = 1
+    _free: dict[str, tuple[float, float]] = field(default_factory=dict)  # sender -> (next slot, end of its block)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _next_departure: dict[str, float] = field(default_factory=dict)  # a pace -> the soonest its next text may go
+    _departing: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def take(self, senders: SenderPace, sender: str, unit_s: float, units: int, earliest: float) -> float:
+        """A slot of `units` one-segment slots (`unit_s` apart) at or after `earliest`."""
+        with self._lock:
+            next_at, end = self._free.get(sender, (0.0, 0.0))
+            if next_at < earliest or next_at + units * unit_s > end + BLOCK_EPSILON_S:
+                block = max(units, self.size)
+                next_at = senders.take_slot(sender, block * unit_s, earliest)
+                end = next_at + block * unit_s
+            self._free[sender] = (next_at + units * unit_s, end)
+            return next_at
+
+    def depart(self, widths: Mapping[str, float], clock: Clock) -> None:
+        """Wait, if need be, until this text is each of its paces' width (`widths`)
+        after the batch's last text from them. The pace spaces the slots; this
+        spaces the calls: a thread that lost the CPU after its slot never goes out
+        right on top of the next text of its batch."""
+        with self._departing:  # held while waiting: the batch's texts leave one at a time
+            now = clock.now().timestamp()
+            ready = max((self._next_departure.get(pace, 0.0) for pace in widths), default=0.0)
+            if ready > now:
+                clock.sleep(ready - now)
+                now = ready
+            for pace, width in widths.items():
+                self._next_departure[pace] = now + width
+
+
+BLOCK_EPSILON_S = 1e-6  # float sums of slots: a block's last slot still fits
+
+
+@dataclass
 class BatchReads:
     """What is read once per SQS batch: campaigns, runs, and the batch's
     contacts (one BatchGetItem). An operator's pause reaches the next batch; the
@@ -112,11 +164,12 @@ class BatchReads:
     runs: dict[str, Run | None] = field(default_factory=dict)
     contacts: dict[str, Contact | None] = field(default_factory=dict)
     prompts: dict[str, Prompt | None] = field(default_factory=dict)
+    blocks: SlotBlocks = field(default_factory=SlotBlocks)  # the batch's slots of each sender's pace
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     @classmethod
     def of(cls, jobs: list[dict[str, Any]]) -> BatchReads:
-        return cls(phones=[str(job["phone"]) for job in jobs])
+        return cls(phones=[str(job["phone"]) for job in jobs], blocks=SlotBlocks(size=max(1, len(jobs))))
 
     def campaign(self, campaign_id: str, ctx: SendContext) -> Campaign | None:
         with self._lock:
@@ -169,11 +222,17 @@ class TextAttempt:
     origin: Origin  # the sender it goes from, and that sender's rate
     segments: int = 1  # of the pace it takes: its text's segments, as rendered before the decision
     send_at: float = 0.0  # its slot, epoch seconds (paced only)
+    blocks: SlotBlocks = field(default_factory=SlotBlocks)  # its batch's slots of the pace
 
     @property
-    def interval_s(self) -> float:
-        """Its share of the sender's pace."""
-        return PACE_MARGIN * self.segments / self.origin.messages_per_second
+    def segment_s(self) -> float:
+        """One segment's share of the sender's pace."""
+        return PACE_MARGIN / self.origin.messages_per_second
+
+    def widths(self) -> dict[str, float]:
+        """Its width of each pace it takes: its sender's, and its campaign's own if capped."""
+        widths = {self.origin.pace: self.segment_s * self.segments}
+        return {**widths, self.run.id: self.own_interval_s} if self.capped else widths
 
     @property
     def capped(self) -> bool:

@@ -47,6 +47,7 @@ def call_twilio(text: TextAttempt, claimed: Claimed, reads: BatchReads, ctx: Sen
             text.segments = needed
             take_slots(text, ctx.clock.now().timestamp() + SLOT_AHEAD_S, ctx)
         keep_slot(text, ctx)
+        text.blocks.depart(text.widths(), ctx.clock)
     deadline = text.intent.deadline or text.run.scheduled_for + LEDGER_KEPT
     valid_for = int(min(MAX_VALIDITY_S, max(1, (deadline - ctx.clock.now()).total_seconds())))
     phone = claimed.contact.phone

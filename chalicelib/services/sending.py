@@ -29,7 +29,8 @@ def send_one(job: SendJob, ctx: SendContext, batch: BatchReads | None = None) ->
     if run.breaker:
         intent = replace(intent, campaign_paused=True)
     origin = ctx.stores.origin(contact) if contact else origin_of(None, math.inf)
-    text = TextAttempt(job, campaign, run, intent, ctx.clock.now(), not intent.campaign_paused, origin)
+    paced = not intent.campaign_paused
+    text = TextAttempt(job, campaign, run, intent, ctx.clock.now(), paced, origin, blocks=reads.blocks)
     text.segments = segments_before(text, contact, reads, ctx)
     # decided first: a text dropped or held takes no slot (decided again at the slot, as things change)
     if text.paced and would_send(text, contact, ctx) and (deferred := wait_for_slot(text, ctx)) is not None:

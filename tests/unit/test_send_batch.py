@@ -8,13 +8,16 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from itertools import pairwise
 from types import SimpleNamespace
 from typing import Any
 
 from chalice.app import SQSEvent
 
 from chalicelib.entrypoints.jobs import SEND_BATCH, _each
-from chalicelib.services.send_text import BatchReads
+from chalicelib.services.send_text import BatchReads, SlotBlocks
+from tests.fakes import InMemoryRunStore, StepClock
 
 
 def event_of(bodies: list[str]) -> SQSEvent:
@@ -57,3 +60,30 @@ def test_a_batchs_threads_read_its_run_and_contacts_once() -> None:
     with ThreadPoolExecutor(max_workers=SEND_BATCH) as pool:
         list(pool.map(lambda phone: (reads.run("cmp@1", ctx), reads.contact(phone, ctx)), reads.phones))
     assert calls == {"run": 1, "contacts": 1}
+
+
+def test_a_batch_takes_its_senders_slots_in_one_block_and_hands_them_out_apart() -> None:
+    runs = InMemoryRunStore()
+    updates = runs.table.db.calls
+    runs.senders.take_slot("+15005550006", 0.1, 90.0)  # a batch ten seconds before (its pace item made)
+    blocks = SlotBlocks(size=SEND_BATCH)
+    before = updates["UpdateItem"]
+    with ThreadPoolExecutor(max_workers=SEND_BATCH) as pool:  # one two-segment text among nine of one
+        slots = sorted(pool.map(lambda n: blocks.take(runs.senders, "+15005550006", 0.1, 2 if n == 0 else 1, 100.0),
+                                range(SEND_BATCH - 1)))  # fmt: skip
+    assert updates["UpdateItem"] - before == 1  # nine texts, ten one-segment slots: one write of the pace
+    gaps = [round(later - earlier, 6) for earlier, later in pairwise(slots)]
+    assert sorted(gaps) == [0.1] * 7 + [0.2] and slots[0] >= 100.0  # the two-segment text's slot is twice as wide
+    following = SlotBlocks(size=SEND_BATCH).take(runs.senders, "+15005550006", 0.1, 1, 100.0)
+    assert following >= 100.0 + SEND_BATCH * 0.1 - 1e-9  # the next batch's block starts after this one's end
+
+
+def test_a_batchs_texts_leave_each_its_paces_width_after_the_last() -> None:
+    clock = StepClock(step=timedelta(0))  # still, but for the sleeps
+    start = clock.now()
+    blocks = SlotBlocks(size=SEND_BATCH)
+    left: list[float] = []
+    for widths in ({"sender": 0.5, "capped run": 2.0}, {"sender": 0.5}, {"sender": 0.5, "capped run": 2.0}):
+        blocks.depart(widths, clock)  # each thread's call, one after another, after its slot
+        left.append((clock.now() - start).total_seconds())
+    assert left == [0.0, 0.5, 2.0]  # the sender's width after the first; the capped run's after its last text
