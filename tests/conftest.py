@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
@@ -31,11 +32,25 @@ def daytime_zone() -> str:
     return "Etc/GMT" + (f"{-offset:+d}" if offset else "")  # Etc/GMT-5 is UTC+5
 
 
+PORTS_FROM, PORTS_PER_WORKER = 20_000, 1_000  # below the system's range for outgoing connections (32768-60999)
+_ports_tried = itertools.count(os.getpid() % PORTS_PER_WORKER)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    """A free loopback port for a server about to start, from this test worker's own
+    range (PYTEST_XDIST_WORKER gw0, gw1 ...): a port found free is closed again
+    before its server binds it, and one from the system's own range could meanwhile
+    go to another worker's stack or to any outgoing connection."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    for _ in range(PORTS_PER_WORKER):
+        port = PORTS_FROM + worker * PORTS_PER_WORKER + next(_ports_tried) % PORTS_PER_WORKER
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:  # taken (or a server of a test before this one still closing)
+                continue
         return port
+    raise RuntimeError(f"no free port in worker {worker}'s range")
 
 
 class LoopbackServer:
