@@ -37,13 +37,15 @@ def wait_for_slot(text: TextAttempt, ctx: SendContext) -> Fate | None:
     return None
 
 
-def take_slots(text: TextAttempt, earliest: float, ctx: SendContext) -> Run | None:
+def take_slots(text: TextAttempt, earliest: float, ctx: SendContext, alone: bool = False) -> Run | None:
     """Its slot (text.send_at): the campaign's own first, if it has a rate of its
-    own, then its sender's at or after it. The run as the campaign's slot found it."""
+    own, then its sender's at or after it (from its batch's block, unless `alone`:
+    a text late for its slot takes one of its own). The run as the campaign's slot found it."""
     current = None
     if text.capped:
         earliest, current = ctx.runs.take_slot(text.run.id, text.own_interval_s, earliest)
-    text.send_at = text.blocks.take(ctx.runs.senders, text.origin.pace, text.segment_s, text.segments, earliest)
+    pace, unit = text.origin.pace, text.segment_s
+    text.send_at = text.blocks.take(ctx.runs.senders, pace, unit, text.segments, earliest, alone)
     return current
 
 
@@ -58,7 +60,7 @@ def keep_slot(text: TextAttempt, ctx: SendContext) -> None:
             ctx.clock.sleep(-late)
             if ctx.clock.now().timestamp() - text.send_at <= SLOT_TOLERANCE_S:  # woke in time
                 return
-        take_slots(text, ctx.clock.now().timestamp(), ctx)
+        take_slots(text, ctx.clock.now().timestamp(), ctx, alone=True)
 
 
 def _trip(run: Run, campaign: Campaign, ctx: SendContext) -> bool:

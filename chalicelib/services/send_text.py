@@ -121,12 +121,15 @@ class SlotBlocks:
     _next_departure: dict[str, float] = field(default_factory=dict)  # a pace -> the soonest its next text may go
     _departing: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def take(self, senders: SenderPace, sender: str, unit_s: float, units: int, earliest: float) -> float:
-        """A slot of `units` one-segment slots (`unit_s` apart) at or after `earliest`."""
+    def take(
+        self, senders: SenderPace, sender: str, unit_s: float, units: int, earliest: float, alone: bool = False
+    ) -> float:
+        """A slot of `units` one-segment slots (`unit_s` apart) at or after `earliest`;
+        `alone`: a text late for its slot takes one of its own, not a block for the batch."""
         with self._lock:
             next_at, end = self._free.get(sender, (0.0, 0.0))
             if next_at < earliest or next_at + units * unit_s > end + BLOCK_EPSILON_S:
-                block = max(units, self.size)
+                block = units if alone else max(units, self.size)
                 next_at = senders.take_slot(sender, block * unit_s, earliest)
                 end = next_at + block * unit_s
             self._free[sender] = (next_at + units * unit_s, end)

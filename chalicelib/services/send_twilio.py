@@ -45,7 +45,7 @@ def call_twilio(text: TextAttempt, claimed: Claimed, reads: BatchReads, ctx: Sen
         needed = max(1, segments(claimed.outgoing.text).count)
         if needed > text.segments:  # a longer question instead of the offer: a slot of its own size
             text.segments = needed
-            take_slots(text, ctx.clock.now().timestamp() + SLOT_AHEAD_S, ctx)
+            take_slots(text, ctx.clock.now().timestamp() + SLOT_AHEAD_S, ctx, alone=True)
         keep_slot(text, ctx)
         text.blocks.depart(text.widths(), ctx.clock)
     deadline = text.intent.deadline or text.run.scheduled_for + LEDGER_KEPT
