@@ -130,7 +130,7 @@ def plan(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
 
 @bp.on_sqs_message(queue=SEND_QUEUE, batch_size=SEND_BATCH)
 def send(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
-    batch, d = BatchReads(phones=_recipients(event)), deps()  # the batch's contacts: one read
+    batch, d = BatchReads.for_phones(_recipients(event)), deps()  # the batch's contacts: one read; its slots: one block
     s = d.settings
     ctx = SendContext(
         d.campaigns, d.runs, d.store, d.send_queue, sender(), d.clock, d.policy, s.brand_name, d.prompts,

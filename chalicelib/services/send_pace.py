@@ -45,7 +45,8 @@ def take_slots(text: TextAttempt, earliest: float, ctx: SendContext, alone: bool
     if text.capped:
         earliest, current = ctx.runs.take_slot(text.run.id, text.own_interval_s, earliest)
     pace, unit = text.origin.pace, text.segment_s
-    text.send_at = text.blocks.take(ctx.runs.senders, pace, unit, text.segments, earliest, alone)
+    # a capped text's earliest is its own campaign slot, past the block's next: a block would go mostly unused
+    text.send_at = text.blocks.take(ctx.runs.senders, pace, unit, text.segments, earliest, alone or text.capped)
     return current
 
 
@@ -61,6 +62,23 @@ def keep_slot(text: TextAttempt, ctx: SendContext) -> None:
             if ctx.clock.now().timestamp() - text.send_at <= SLOT_TOLERANCE_S:  # woke in time
                 return
         take_slots(text, ctx.clock.now().timestamp(), ctx, alone=True)
+
+
+def leave_in_turn(text: TextAttempt, ctx: SendContext) -> None:
+    """At its slot, and in its turn: each of its paces' width after its batch's
+    last text from them. A text whose turn comes after its slot (the one before
+    it left late) takes a slot of its own at its turn, never leaving in a slot
+    the pace gave another. Within the sender's remaining time: past it, it goes."""
+    for _ in range(SLOT_RETAKES):
+        keep_slot(text, ctx)
+        now = ctx.clock.now().timestamp()
+        turn = text.blocks.turn(text.widths(), now, SLOT_TOLERANCE_S)
+        if turn - now <= SLOT_TOLERANCE_S:
+            ctx.clock.sleep(turn - now)
+            return
+        if turn - now > ctx.remaining_s() - TIME_KEPT_S:
+            return  # no time to wait for its turn: rare (a slow cap, the handler's last seconds)
+        take_slots(text, turn, ctx, alone=True)
 
 
 def _trip(run: Run, campaign: Campaign, ctx: SendContext) -> bool:

@@ -135,19 +135,21 @@ class SlotBlocks:
             self._free[sender] = (next_at + units * unit_s, end)
             return next_at
 
-    def depart(self, widths: Mapping[str, float], clock: Clock) -> None:
-        """Wait, if need be, until this text is each of its paces' width (`widths`)
-        after the batch's last text from them. The pace spaces the slots; this
-        spaces the calls: a thread that lost the CPU after its slot never goes out
-        right on top of the next text of its batch."""
-        with self._departing:  # held while waiting: the batch's texts leave one at a time
-            now = clock.now().timestamp()
+    def turn(self, widths: Mapping[str, float], now: float, slack_s: float) -> float:
+        """When this text may leave: each of its paces' width (`widths`) after the
+        batch's last text from them. Within `slack_s` of `now`, its departure is
+        recorded and that time returned; later, nothing is recorded and the caller,
+        late for its slot, takes another. The pace spaces the slots; this spaces the
+        calls: a thread that lost the CPU after its slot never goes out right on
+        top of the next text of its batch."""
+        with self._departing:
             ready = max((self._next_departure.get(pace, 0.0) for pace in widths), default=0.0)
-            if ready > now:
-                clock.sleep(ready - now)
-                now = ready
+            if ready > now + slack_s:
+                return ready
+            leaves = max(now, ready)
             for pace, width in widths.items():
-                self._next_departure[pace] = now + width
+                self._next_departure[pace] = leaves + width
+            return leaves
 
 
 BLOCK_EPSILON_S = 1e-6  # float sums of slots: a block's last slot still fits
@@ -172,7 +174,12 @@ class BatchReads:
 
     @classmethod
     def of(cls, jobs: list[dict[str, Any]]) -> BatchReads:
-        return cls(phones=[str(job["phone"]) for job in jobs], blocks=SlotBlocks(size=max(1, len(jobs))))
+        return cls.for_phones([str(job["phone"]) for job in jobs])
+
+    @classmethod
+    def for_phones(cls, phones: list[str]) -> BatchReads:
+        """The reads of a batch of texts to these numbers, its slots taken a block for all of them."""
+        return cls(phones=phones, blocks=SlotBlocks(size=max(1, len(phones))))
 
     def campaign(self, campaign_id: str, ctx: SendContext) -> Campaign | None:
         with self._lock:

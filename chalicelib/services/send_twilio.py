@@ -21,7 +21,7 @@ from chalicelib.domain.segments import segments
 from chalicelib.services.ports import SendOutcome, SendResult, Write
 from chalicelib.services.recording import record_sent
 from chalicelib.services.retry import retry_on_conflict
-from chalicelib.services.send_pace import SLOT_AHEAD_S, keep_slot, take_slots
+from chalicelib.services.send_pace import SLOT_AHEAD_S, leave_in_turn, take_slots
 from chalicelib.services.send_text import (
     BatchReads,
     Claimed,
@@ -46,8 +46,7 @@ def call_twilio(text: TextAttempt, claimed: Claimed, reads: BatchReads, ctx: Sen
         if needed > text.segments:  # a longer question instead of the offer: a slot of its own size
             text.segments = needed
             take_slots(text, ctx.clock.now().timestamp() + SLOT_AHEAD_S, ctx, alone=True)
-        keep_slot(text, ctx)
-        text.blocks.depart(text.widths(), ctx.clock)
+        leave_in_turn(text, ctx)
     deadline = text.intent.deadline or text.run.scheduled_for + LEDGER_KEPT
     valid_for = int(min(MAX_VALIDITY_S, max(1, (deadline - ctx.clock.now()).total_seconds())))
     phone = claimed.contact.phone

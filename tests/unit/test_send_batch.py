@@ -8,7 +8,6 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from itertools import pairwise
 from types import SimpleNamespace
 from typing import Any
@@ -17,7 +16,7 @@ from chalice.app import SQSEvent
 
 from chalicelib.entrypoints.jobs import SEND_BATCH, _each
 from chalicelib.services.send_text import BatchReads, SlotBlocks
-from tests.fakes import InMemoryRunStore, StepClock
+from tests.fakes import InMemoryRunStore
 
 
 def event_of(bodies: list[str]) -> SQSEvent:
@@ -78,12 +77,13 @@ def test_a_batch_takes_its_senders_slots_in_one_block_and_hands_them_out_apart()
     assert following >= 100.0 + SEND_BATCH * 0.1 - 1e-9  # the next batch's block starts after this one's end
 
 
-def test_a_batchs_texts_leave_each_its_paces_width_after_the_last() -> None:
-    clock = StepClock(step=timedelta(0))  # still, but for the sleeps
-    start = clock.now()
+def test_a_batchs_texts_leave_each_its_paces_width_after_the_last_and_other_paces_wait_for_none() -> None:
     blocks = SlotBlocks(size=SEND_BATCH)
-    left: list[float] = []
-    for widths in ({"sender": 0.5, "capped run": 2.0}, {"sender": 0.5}, {"sender": 0.5, "capped run": 2.0}):
-        blocks.depart(widths, clock)  # each thread's call, one after another, after its slot
-        left.append((clock.now() - start).total_seconds())
-    assert left == [0.0, 0.5, 2.0]  # the sender's width after the first; the capped run's after its last text
+    slack = 0.01
+    assert blocks.turn({"sender A": 0.5, "capped run": 2.0}, 100.0, slack) == 100.0  # the first leaves at once
+    assert blocks.turn({"sender B": 0.1}, 100.0, slack) == 100.0  # another sender's text waits for nobody
+    assert blocks.turn({"sender A": 0.5}, 100.2, slack) == 100.5  # too soon after A's last: not recorded
+    assert blocks.turn({"sender A": 0.5}, 100.5, slack) == 100.5  # its turn
+    assert blocks.turn({"sender A": 0.5, "capped run": 2.0}, 101.0, slack) == 102.0  # the run's width, not A's
+    assert blocks.turn({"sender A": 0.5, "capped run": 2.0}, 101.995, slack) == 102.0  # within the slack: it goes
+    assert blocks.turn({"sender B": 0.1}, 100.1, slack) == 100.1
