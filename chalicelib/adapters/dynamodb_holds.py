@@ -96,7 +96,7 @@ class DynamoHoldBook:
             if chunk:
                 raise RuntimeError(f"{len(chunk)} writes still unprocessed after retries")
 
-    def decisions_for(self, phone: str, limit: int = 20) -> list[DecisionRecord]:
+    def decisions_for(self, phone: str, limit: int | None = 20) -> list[DecisionRecord]:
         request = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :d)",

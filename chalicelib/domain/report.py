@@ -100,10 +100,9 @@ def run_report(
     whole = funnel(counts, prices, currency)
 
     def by(part: int, name: str) -> list[dict[str, Any]]:  # part 0: by store, 1: by variant
-        groups: dict[str | None, Counter[str]] = {}
-        for cell, cell_counts in sorted(texted.items()):
-            groups.setdefault(cell_parts(cell)[part], Counter()).update(cell_counts)
-        return [{name: group, **funnel(group_counts, prices, currency)} for group, group_counts in groups.items()]
+        groups = dict.fromkeys(cell_parts(cell)[part] for cell in sorted(texted))
+        in_group = {group: _summed(c for n, c in texted.items() if cell_parts(n)[part] == group) for group in groups}
+        return [{name: group, **funnel(counts, prices, currency)} for group, counts in in_group.items()]
 
     return {
         "run_id": run.id,

@@ -34,7 +34,6 @@ from chalicelib.services.retry import retry_on_conflict
 from chalicelib.services.stores import StoreDirectory
 
 ORDER_EVENT = "order_event"  # the events queue's job kind for an event
-EVERY_DECISION = 10_000  # a customer's decisions kept (RETENTION_DECISIONS_DAYS): all of them, in practice
 FUTURE_SLACK = timedelta(minutes=5)  # clocks differ; an event further ahead than this is a wrong time zone
 
 
@@ -100,7 +99,7 @@ def apply(
 
     applied = retry_on_conflict(attempt)
     if applied and runs is not None and event.type == OrderEventType.PLACED:
-        held = [d for d in runs.holds.decisions_for(event.phone, limit=EVERY_DECISION) if d.reason == Reason.HOLDOUT]
+        held = [d for d in runs.holds.decisions_for(event.phone, limit=None) if d.reason == Reason.HOLDOUT]
         if touch := attributed(before[0], event, attribution, held):
             counts = {ORDERED: 1, REVENUE + event.total.currency: event.total.amount}
             runs.add_counts(touch.run_id, counts, event.phone, touch.cell)

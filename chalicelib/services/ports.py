@@ -313,8 +313,8 @@ class HoldBook(Protocol):
         """Store decisions and held messages in batches (a replay overwrites with the same)."""
         ...
 
-    def decisions_for(self, phone: str, limit: int = 20) -> list[DecisionRecord]:
-        """The contact's latest decisions, newest first."""
+    def decisions_for(self, phone: str, limit: int | None = 20) -> list[DecisionRecord]:
+        """The contact's latest decisions, newest first (None: all it has kept)."""
         ...
 
     def due(self, minute: datetime, shard: int) -> Iterator[list[Hold]]:

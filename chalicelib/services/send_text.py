@@ -119,7 +119,6 @@ class SlotBlocks:
     _free: dict[str, tuple[float, float]] = field(default_factory=dict)  # sender -> (next slot, end of its block)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _next_departure: dict[str, float] = field(default_factory=dict)  # a pace -> the soonest its next text may go
-    _departing: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def take(
         self, senders: SenderPace, sender: str, unit_s: float, units: int, earliest: float, alone: bool = False
@@ -142,7 +141,7 @@ class SlotBlocks:
         late for its slot, takes another. The pace spaces the slots; this spaces the
         calls: a thread that lost the CPU after its slot never goes out right on
         top of the next text of its batch."""
-        with self._departing:
+        with self._lock:
             ready = max((self._next_departure.get(pace, 0.0) for pace in widths), default=0.0)
             if ready > now + slack_s:
                 return ready
